@@ -1,0 +1,69 @@
+import { writeFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { importFile, type FileReport } from '../importer/import.js';
+import { openStore } from '../store/open.js';
+import { UserError } from '../util/errors.js';
+import { dbOf, intArg } from './args.js';
+
+const SHOWN_REJECTS = 10;
+
+function csvField(s: string): string {
+  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+export function formatFileReport(r: FileReport): string {
+  const lines = [
+    `${r.file} → ${r.asset.symbol} (id ${r.asset.id}), ${r.format}, ${r.firstDay ?? '-'}..${r.lastDay ?? '-'}: ` +
+      `${r.read} read, ${r.inserted} inserted, ${r.revised} revised, ${r.unchanged} unchanged, ${r.rejected} rejected`,
+  ];
+  if (r.changedFrom) lines.push(`  history changed from ${r.changedFrom}: the next refresh recomputes from there`);
+  for (const w of r.warnings) lines.push(`  warning: ${w}`);
+  for (const rj of r.rejects.slice(0, SHOWN_REJECTS)) lines.push(`  reject ${r.file}:${rj.line}: ${rj.reason}`);
+  if (r.rejects.length > SHOWN_REJECTS) {
+    lines.push(`  … ${r.rejects.length - SHOWN_REJECTS} more rejects (--rejects-out FILE writes them all)`);
+  }
+  return lines.join('\n');
+}
+
+export function registerImport(program: Command): void {
+  program
+    .command('import')
+    .description('Load CoinMarketCap exports or plain OHLCV CSV/Parquet files into price_histories (upsert on id, day)')
+    .argument('<files...>', 'files to import')
+    .option('--id <n>', 'asset id for every file (default: from the file name)', intArg('--id', 1))
+    .option('--symbol <sym>', 'asset symbol (default: from the file name or dim_assets)')
+    .option('--rejects-out <file>', 'write every rejected line (file, line, reason, raw) to this CSV')
+    .option('--dry-run', 'parse and compare, write nothing')
+    .action(async (files: string[], opts: { id?: number; symbol?: string; rejectsOut?: string; dryRun?: boolean }, cmd) => {
+      const store = await openStore(dbOf(cmd));
+      const reports: FileReport[] = [];
+      let failed = 0;
+      try {
+        for (const f of files) {
+          try {
+            const r = await importFile(store, f, opts);
+            reports.push(r);
+            console.log(formatFileReport(r));
+          } catch (e) {
+            if (!(e instanceof UserError)) throw e;
+            failed++;
+            console.error(`talab: ${e.message}`);
+          }
+        }
+      } finally {
+        await store.close();
+      }
+      const sum = (k: 'inserted' | 'revised' | 'unchanged' | 'rejected') => reports.reduce((s, r) => s + r[k], 0);
+      console.log(
+        `${opts.dryRun ? '[dry run, nothing written] ' : ''}${reports.length} file(s) imported, ${failed} failed: ` +
+          `${sum('inserted')} inserted, ${sum('revised')} revised, ${sum('unchanged')} unchanged, ${sum('rejected')} rejected`,
+      );
+      if (opts.rejectsOut) {
+        const out = ['file,line,reason,raw'];
+        for (const r of reports) for (const rj of r.rejects) out.push([r.file, String(rj.line), rj.reason, rj.raw].map(csvField).join(','));
+        writeFileSync(opts.rejectsOut, out.join('\n') + '\n');
+        console.log(`rejects written to ${opts.rejectsOut} (${out.length - 1})`);
+      }
+      if (failed) process.exitCode = 1;
+    });
+}

@@ -1,0 +1,54 @@
+import type { Command } from 'commander';
+import { collectStatus } from '../refresh/status.js';
+import { DERIVED_TABLES } from '../schema/tables.js';
+import { openStore } from '../store/open.js';
+import { dbOf } from './args.js';
+
+export function registerInitStatus(program: Command): void {
+  program
+    .command('init')
+    .description('Create or upgrade the schema and seed dim_timeframe (safe to re-run)')
+    .action(async (_opts, cmd) => {
+      const store = await openStore(dbOf(cmd));
+      try {
+        const n = await store.query<{ n: number }>('SELECT count(*) AS n FROM dim_timeframe');
+        console.log(`${store.location}: schema ready (${await store.engineVersion()}), ${n[0].n} timeframes in dim_timeframe`);
+      } finally {
+        await store.close();
+      }
+    });
+
+  program
+    .command('status')
+    .description('Per asset: first/last day, rows per table, freshness')
+    .option('--json', 'machine-readable output')
+    .action(async (opts: { json?: boolean }, cmd) => {
+      const store = await openStore(dbOf(cmd));
+      try {
+        const status = await collectStatus(store);
+        if (opts.json) {
+          console.log(JSON.stringify({ database: store.location, assets: status }, null, 2));
+          return;
+        }
+        console.log(`database: ${store.location}`);
+        if (status.length === 0) {
+          console.log('no assets yet: run `talab import FILE…`');
+          return;
+        }
+        const short = (t: string) => t.replace(/^price_bars_/, 'bars_').replace(/^ema_multi_tf/, 'ema');
+        const cols = ['id', 'symbol', 'first day', 'last day', 'age(d)', 'source', ...DERIVED_TABLES.map((t) => short(t.name))];
+        const body = status.map((s) => [
+          String(s.id), s.symbol, s.firstDay ?? '-', s.lastDay ?? '-', s.ageDays === null ? '-' : String(s.ageDays),
+          String(s.sourceRows), ...DERIVED_TABLES.map((t) => String(s.rows[t.name])),
+        ]);
+        const width = cols.map((c, i) => Math.max(c.length, ...body.map((r) => r[i].length)));
+        const fmt = (r: string[]) => r.map((v, i) => (i < 4 ? v.padEnd(width[i]) : v.padStart(width[i]))).join('  ');
+        console.log(fmt(cols));
+        for (const r of body) console.log(fmt(r));
+        const stale = status.filter((s) => s.behind.length > 0);
+        for (const s of stale) console.log(`${s.symbol}: behind its source in ${s.behind.length} table(s) — run \`talab refresh --all\``);
+      } finally {
+        await store.close();
+      }
+    });
+}

@@ -1,0 +1,98 @@
+// The one EMA kernel (SPEC E1, emas.md §2.1): TA-Lib "classic" = R TTR::EMA.
+//
+// Arithmetic is TTR's, operation for operation, so the 1D series reproduces the R reference files bit for bit
+// rather than merely to a tolerance (field.md §2.4: algebraically equal forms round differently):
+//   seed  = Σ (x_i / n)            — TTR accumulates the quotients, not sum-then-divide
+//   step  = x·α + prev·(1 − α)     — also the phase-25 order `alpha*price + (1-alpha)*prev` (× and + commute
+//                                    exactly in IEEE 754, so both spellings give the same bits)
+// Every family's daily recursion, preview and snap-and-compound loop goes through `emaStep`, so there is one
+// rounding behaviour in the whole subsystem.
+
+/** α of an n-period EMA. */
+export function emaAlpha(period: number): number {
+  return 2 / (period + 1);
+}
+
+/**
+ * One EMA update. A NaN input leaves the state unchanged (SPEC E1: NaN carries the previous value), which is
+ * also what makes a gap in a series harmless to everything downstream.
+ */
+export function emaStep(prev: number, x: number, alpha: number, oneMinusAlpha: number): number {
+  return x !== x ? prev : x * alpha + prev * oneMinusAlpha;
+}
+
+/**
+ * Index at which an n-period EMA of x is seeded: the end of the first run of `period` consecutive non-NaN
+ * values in [from, to). -1 if there is none. Cheap (no allocation), so callers use it to size outputs before
+ * computing anything.
+ */
+export function emaSeedIndex(x: ArrayLike<number>, period: number, from = 0, to = x.length): number {
+  let run = 0;
+  for (let i = from; i < to; i++) {
+    if (x[i] !== x[i]) run = 0;
+    else if (++run === period) return i;
+  }
+  return -1;
+}
+
+function checkPeriod(period: number): void {
+  if (!Number.isInteger(period) || period < 1) throw new RangeError(`EMA period must be a positive integer, got ${period}`);
+}
+
+function checkAlpha(alpha: number): void {
+  // α = 1 is legal (a 1-period EMA is the input itself); α outside (0, 1] makes the recursion diverge.
+  if (!(alpha > 0 && alpha <= 1)) throw new RangeError(`EMA alpha must be in (0, 1], got ${alpha}`);
+}
+
+/**
+ * n-period EMA of x: NaN up to the seed index k (see `emaSeedIndex`), out[k] = mean of x[k−n+1 … k], then the
+ * recursion; a NaN input after the seed repeats the previous output. All NaN if x never has n consecutive
+ * values. `alpha` defaults to 2/(n+1); v2 passes n = d·p with its own α, the bar EMAs use the default.
+ * Writes out[0 … x.length) and returns `out` (allocated when not given).
+ */
+export function ema(x: Float64Array, period: number, out?: Float64Array, alpha = 2 / (period + 1)): Float64Array {
+  checkPeriod(period);
+  checkAlpha(alpha);
+  const n = x.length;
+  const o = out ?? new Float64Array(n);
+  if (o.length < n) throw new RangeError(`EMA output buffer too short: ${o.length} < ${n}`);
+  const k = emaSeedIndex(x, period);
+  if (k < 0) {
+    o.fill(NaN, 0, n);
+    return o;
+  }
+  o.fill(NaN, 0, k);
+  let seed = 0;
+  for (let i = k - period + 1; i <= k; i++) seed += x[i] / period;
+  o[k] = seed;
+  emaContinue(x, k + 1, seed, alpha, o);
+  return o;
+}
+
+/**
+ * Resume an EMA: out[i] for i in [from, to) given `prev`, the EMA value at from − 1 (a stored state). Exactly
+ * equal to the corresponding slice of a full `ema` run, bit for bit, because it is the same loop. `prev` must
+ * be a seeded value: before the seed the state is a partial window, which a caller re-derives by running `ema`
+ * on the (short) history instead. Returns `out`; its last written element is the new state.
+ */
+export function emaContinue(
+  x: Float64Array,
+  from: number,
+  prev: number,
+  alpha: number,
+  out?: Float64Array,
+  to = x.length,
+): Float64Array {
+  checkAlpha(alpha);
+  if (prev !== prev) throw new RangeError('emaContinue needs a seeded state (prev is NaN); run ema() on the history instead');
+  if (from < 0 || to > x.length || from > to) throw new RangeError(`emaContinue range [${from}, ${to}) outside [0, ${x.length}]`);
+  const o = out ?? new Float64Array(x.length);
+  if (o.length < to) throw new RangeError(`EMA output buffer too short: ${o.length} < ${to}`);
+  const beta = 1 - alpha;
+  let s = prev;
+  for (let i = from; i < to; i++) {
+    s = emaStep(s, x[i], alpha, beta);
+    o[i] = s;
+  }
+  return o;
+}

@@ -1,0 +1,43 @@
+// Renders the logical schema (schema/tables.ts) as DDL for one engine.
+import type { ColType, Column, Table } from './tables.js';
+
+export type Dialect = 'duckdb' | 'postgres';
+
+const TYPES: Record<Dialect, Record<ColType, string>> = {
+  duckdb: {
+    int: 'INTEGER', bigint: 'BIGINT', double: 'DOUBLE', text: 'VARCHAR', bool: 'BOOLEAN', ts: 'TIMESTAMPTZ', json: 'JSON',
+  },
+  postgres: {
+    int: 'integer', bigint: 'bigint', double: 'double precision', text: 'text', bool: 'boolean', ts: 'timestamptz',
+    json: 'jsonb',
+  },
+};
+
+export function sqlType(d: Dialect, t: ColType): string {
+  return TYPES[d][t];
+}
+
+export function q(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}
+
+function columnDef(d: Dialect, col: Column): string {
+  let s = `${q(col.name)} ${sqlType(d, col.type)}`;
+  if (col.default !== undefined) s += ` DEFAULT ${col.default}`;
+  if (col.notNull) s += ' NOT NULL';
+  return s;
+}
+
+export function createTableSql(d: Dialect, t: Table, name = t.name): string {
+  const cols = t.columns.map((c) => '  ' + columnDef(d, c));
+  cols.push(`  PRIMARY KEY (${t.key.map(q).join(', ')})`);
+  return `CREATE TABLE IF NOT EXISTS ${q(name)} (\n${cols.join(',\n')}\n)`;
+}
+
+/** Additive migration: columns added to the schema after a database was created. */
+export function addColumnSql(d: Dialect, t: Table, col: Column): string {
+  // A column added to a filled table must be nullable or defaulted; DuckDB cannot add constraints in ALTER,
+  // so there NOT NULL is enforced by the writers only.
+  const def = d === 'duckdb' ? columnDef(d, { ...col, notNull: false }) : columnDef(d, col);
+  return `ALTER TABLE ${q(t.name)} ADD COLUMN IF NOT EXISTS ${def}`;
+}

@@ -1,0 +1,186 @@
+// DuckDB engine: a file database (default talab.duckdb). Bulk writes go through the appender in
+// DataChunks into a TEMP staging table, then one native INSERT … SELECT moves them into the target
+// (converting epoch-ms doubles to TIMESTAMPTZ) — the same SQL path the engine's own ceiling uses.
+import {
+  BOOLEAN, DOUBLE, DuckDBConnection, DuckDBDataChunk, DuckDBInstance, INTEGER, VARCHAR, type DuckDBType,
+  type DuckDBValue,
+} from '@duckdb/node-api';
+import { q } from '../schema/ddl.js';
+import type { ColType, Table } from '../schema/tables.js';
+import type { RowBatch } from './columns.js';
+import { normRow, type Row, type Store } from './store.js';
+
+const CHUNK = 2048;
+
+function stagingType(t: ColType): DuckDBType {
+  switch (t) {
+    case 'int':
+      return INTEGER;
+    case 'bool':
+      return BOOLEAN;
+    case 'text':
+    case 'json':
+      return VARCHAR;
+    default:
+      return DOUBLE; // double, bigint and ts (epoch ms) travel as doubles
+  }
+}
+
+function stagingSqlType(t: ColType): string {
+  return t === 'int' ? 'INTEGER' : t === 'bool' ? 'BOOLEAN' : t === 'text' || t === 'json' ? 'VARCHAR' : 'DOUBLE';
+}
+
+function fromStaging(t: ColType, col: string): string {
+  switch (t) {
+    case 'ts':
+      return `epoch_ms(CAST(${col} AS BIGINT))::TIMESTAMPTZ`;
+    case 'bigint':
+      return `CAST(${col} AS BIGINT)`;
+    case 'json':
+      return `CAST(${col} AS JSON)`;
+    default:
+      return col;
+  }
+}
+
+export class DuckDbStore implements Store {
+  readonly dialect = 'duckdb' as const;
+  private txDepth = 0;
+  private staged = new Set<string>();
+
+  private constructor(
+    private readonly instance: DuckDBInstance,
+    private readonly conn: DuckDBConnection,
+    readonly location: string,
+  ) {}
+
+  static async open(path: string): Promise<DuckDbStore> {
+    const instance = await DuckDBInstance.create(path);
+    const conn = await instance.connect();
+    // All timestamps are UTC instants; the session zone only matters for TIMESTAMP<->TIMESTAMPTZ casts.
+    await conn.run("SET TimeZone = 'UTC'");
+    return new DuckDbStore(instance, conn, path);
+  }
+
+  async query<T extends Row = Row>(sql: string, params?: unknown[]): Promise<T[]> {
+    const reader = await this.conn.runAndReadAll(sql, params as DuckDBValue[] | undefined);
+    return reader.getRowObjectsJS().map((r) => normRow(r as Row) as T);
+  }
+
+  async exec(sql: string, params?: unknown[]): Promise<void> {
+    await this.conn.run(sql, params as DuckDBValue[] | undefined);
+  }
+
+  async transaction<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.txDepth > 0) return fn();
+    await this.conn.run('BEGIN TRANSACTION');
+    this.txDepth++;
+    try {
+      const out = await fn();
+      await this.conn.run('COMMIT');
+      return out;
+    } catch (e) {
+      await this.conn.run('ROLLBACK').catch(() => undefined);
+      throw e;
+    } finally {
+      this.txDepth--;
+    }
+  }
+
+  private async stage(table: Table, batch: RowBatch): Promise<string> {
+    const stg = `_stg_${table.name}`;
+    if (!this.staged.has(stg)) {
+      const cols = table.columns.map((c) => `${q(c.name)} ${stagingSqlType(c.type)}`).join(', ');
+      await this.conn.run(`CREATE OR REPLACE TEMP TABLE ${q(stg)} (${cols})`);
+      this.staged.add(stg);
+    } else {
+      await this.conn.run(`DELETE FROM ${q(stg)}`);
+    }
+    const types = table.columns.map((c) => stagingType(c.type));
+    const appender = await this.conn.createAppender(stg, 'main', 'temp');
+    const now = Date.now();
+    try {
+      for (let start = 0; start < batch.length; start += CHUNK) {
+        const n = Math.min(CHUNK, batch.length - start);
+        const chunk = DuckDBDataChunk.create(types, n);
+        table.columns.forEach((c, ci) => {
+          chunk.setColumnValues(ci, encodeColumn(table, c.name, c.type, c.default, batch, start, n, now));
+        });
+        appender.appendDataChunk(chunk);
+      }
+      appender.flushSync();
+    } finally {
+      appender.closeSync();
+    }
+    return stg;
+  }
+
+  async append(table: Table, batch: RowBatch, opts?: { into?: string }): Promise<number> {
+    if (batch.length === 0) return 0;
+    const stg = await this.stage(table, batch);
+    const names = table.columns.map((c) => q(c.name)).join(', ');
+    const sel = table.columns.map((c) => fromStaging(c.type, q(c.name))).join(', ');
+    await this.conn.run(`INSERT INTO ${q(opts?.into ?? table.name)} (${names}) SELECT ${sel} FROM ${q(stg)}`);
+    return batch.length;
+  }
+
+  async upsert(table: Table, batch: RowBatch): Promise<number> {
+    if (batch.length === 0) return 0;
+    const stg = await this.stage(table, batch);
+    const names = table.columns.map((c) => q(c.name)).join(', ');
+    const sel = table.columns.map((c) => fromStaging(c.type, q(c.name))).join(', ');
+    const sets = table.columns
+      .filter((c) => !table.key.includes(c.name))
+      .map((c) => `${q(c.name)} = excluded.${q(c.name)}`)
+      .join(', ');
+    const conflict = sets ? `DO UPDATE SET ${sets}` : 'DO NOTHING';
+    await this.conn.run(
+      `INSERT INTO ${q(table.name)} (${names}) SELECT ${sel} FROM ${q(stg)} ON CONFLICT (${table.key.map(q).join(', ')}) ${conflict}`,
+    );
+    return batch.length;
+  }
+
+  async engineVersion(): Promise<string> {
+    const r = await this.query<{ v: string }>('SELECT version() AS v');
+    return `DuckDB ${r[0].v}`;
+  }
+
+  async close(): Promise<void> {
+    this.conn.closeSync();
+    this.instance.closeSync();
+  }
+}
+
+/** Values of one column for rows [start, start+n) as DuckDB appender values; absent columns get defaults. */
+function encodeColumn(
+  table: Table, name: string, type: ColType, dflt: string | undefined, batch: RowBatch, start: number, n: number,
+  now: number,
+): DuckDBValue[] {
+  const col = batch.cols[name];
+  const out: DuckDBValue[] = new Array(n);
+  if (col === undefined) {
+    const v = dflt === undefined ? null : dflt === 'now()' ? now : type === 'bool' ? dflt === 'true' : Number(dflt);
+    return out.fill(v as DuckDBValue);
+  }
+  if (Array.isArray(col)) {
+    for (let i = 0; i < n; i++) out[i] = col[start + i];
+    return out;
+  }
+  if (type === 'bool') {
+    for (let i = 0; i < n; i++) {
+      const v = col[start + i];
+      out[i] = Number.isNaN(v) ? null : v !== 0;
+    }
+    return out;
+  }
+  for (let i = 0; i < n; i++) {
+    const v = col[start + i];
+    out[i] = Number.isNaN(v) ? null : v;
+  }
+  if (type === 'int' && col instanceof Float64Array) {
+    for (let i = 0; i < n; i++) if (out[i] !== null && !Number.isInteger(out[i])) {
+      throw new Error(`${table.name}.${name}: non-integer value ${String(out[i])}`);
+    }
+  }
+  return out;
+}

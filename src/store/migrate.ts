@@ -1,0 +1,61 @@
+// Creates or upgrades the schema and seeds dim_timeframe. Safe to run any number of times: tables are
+// created IF NOT EXISTS, columns added since are ADDed IF NOT EXISTS, the catalog is upserted.
+import { TIMEFRAMES } from '../catalog/timeframes.js';
+import { addColumnSql, createTableSql } from '../schema/ddl.js';
+import { ALL_TABLES, dimTimeframe, schemaMigrations } from '../schema/tables.js';
+import type { Store } from './store.js';
+
+/** Bump when the schema changes; the history of what each version added lives in docs/schema.md. */
+export const SCHEMA_VERSION = 1;
+
+export async function migrate(store: Store): Promise<void> {
+  await store.transaction(async () => {
+    for (const t of ALL_TABLES) {
+      await store.exec(createTableSql(store.dialect, t));
+      const have = await store.query<{ column_name: string }>(
+        `SELECT column_name FROM information_schema.columns WHERE table_name = $1 AND table_schema = current_schema()`,
+        [t.name],
+      );
+      const names = new Set(have.map((h) => h.column_name));
+      for (const col of t.columns) if (!names.has(col.name)) await store.exec(addColumnSql(store.dialect, t, col));
+    }
+    const done = await store.query<{ v: number | null }>(`SELECT max(version) AS v FROM ${schemaMigrations.name}`);
+    if ((done[0]?.v ?? 0) < SCHEMA_VERSION) {
+      await store.exec(
+        `INSERT INTO ${schemaMigrations.name} (version, description) VALUES ($1, $2) ON CONFLICT (version) DO NOTHING`,
+        [SCHEMA_VERSION, 'initial schema'],
+      );
+    }
+    await seedTimeframes(store);
+  });
+}
+
+async function seedTimeframes(store: Store): Promise<void> {
+  const existing = await store.query<{ n: number }>(`SELECT count(*) AS n FROM ${dimTimeframe.name}`);
+  if (Number(existing[0].n) === TIMEFRAMES.length) return;
+  const n = TIMEFRAMES.length;
+  const text = (f: (i: number) => string | null) => Array.from({ length: n }, (_, i) => f(i));
+  const ints = (f: (i: number) => number) => Int32Array.from({ length: n }, (_, i) => f(i));
+  const bools = (f: (i: number) => boolean) => Uint8Array.from({ length: n }, (_, i) => (f(i) ? 1 : 0));
+  const t = (i: number) => TIMEFRAMES[i];
+  await store.upsert(dimTimeframe, {
+    length: n,
+    cols: {
+      tf: text((i) => t(i).tf),
+      base_unit: text((i) => t(i).baseUnit),
+      tf_qty: ints((i) => t(i).qty),
+      tf_days_nominal: ints((i) => t(i).daysNominal),
+      alignment_type: text((i) => t(i).alignment),
+      calendar_anchor: Float64Array.from({ length: n }, (_, i) =>
+        t(i).calendarAnchor === null ? NaN : t(i).calendarAnchor ? 1 : 0),
+      calendar_scheme: text((i) => t(i).scheme),
+      roll_policy: text((i) => (t(i).alignment === 'tf_day' ? 'multiple_of_tf' : 'calendar_anchor')),
+      allow_partial_start: bools((i) => t(i).allowPartialStart),
+      allow_partial_end: bools((i) => t(i).allowPartialEnd),
+      tf_days_min: ints((i) => t(i).daysMin),
+      tf_days_max: ints((i) => t(i).daysMax),
+      sort_order: ints((i) => t(i).sortOrder),
+      is_default: bools((i) => t(i).isDefault),
+    },
+  });
+}

@@ -1,0 +1,54 @@
+// Chooses and opens an engine from --db / TALAB_DB: a postgres:// URL or a DuckDB file path.
+import { existsSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { UserError } from '../util/errors.js';
+import { DuckDbStore } from './duckdb.js';
+import { PostgresStore } from './postgres.js';
+import type { Store } from './store.js';
+import { migrate } from './migrate.js';
+
+export const DEFAULT_DB = 'talab.duckdb';
+
+export function resolveDbArg(arg?: string): string {
+  return arg ?? process.env.TALAB_DB ?? DEFAULT_DB;
+}
+
+export interface OpenOptions {
+  /** Postgres only: work inside this schema (created if missing). Tests use one per run. */
+  pgSchema?: string;
+  /** Create/upgrade the schema and seed dim_timeframe (default true). */
+  migrate?: boolean;
+}
+
+export async function openStore(dbArg?: string, opts: OpenOptions = {}): Promise<Store> {
+  const db = resolveDbArg(dbArg).trim();
+  if (db === '') throw new UserError('--db is empty: give a DuckDB file path or a postgres:// URL');
+  let store: Store;
+  if (/^postgres(ql)?:\/\//i.test(db)) {
+    store = await PostgresStore.open(db, opts.pgSchema);
+  } else if (/^[a-z][a-z0-9+.-]*:\/\//i.test(db)) {
+    throw new UserError(`unsupported database URL '${db.replace(/\/\/.*@/, '//***@')}': use a DuckDB file path or postgres://…`);
+  } else {
+    const path = db === ':memory:' ? db : resolve(db);
+    if (path !== ':memory:') {
+      if (existsSync(path) && statSync(path).isDirectory()) {
+        throw new UserError(`--db ${db} is a directory; give a DuckDB file path such as ${db}/talab.duckdb`);
+      }
+      if (!existsSync(dirname(path))) throw new UserError(`--db ${db}: directory ${dirname(path)} does not exist`);
+    }
+    try {
+      store = await DuckDbStore.open(path);
+    } catch (e) {
+      throw new UserError(`cannot open DuckDB database ${db}: ${(e as Error).message}`);
+    }
+  }
+  if (opts.migrate !== false) {
+    try {
+      await migrate(store);
+    } catch (e) {
+      await store.close();
+      throw e;
+    }
+  }
+  return store;
+}

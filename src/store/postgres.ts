@@ -1,0 +1,151 @@
+// PostgreSQL engine: one connection per Store (a transaction needs one session). Bulk writes stream
+// COPY … FROM STDIN (text format) into the target, or into a TEMP staging table followed by one
+// INSERT … ON CONFLICT for upserts.
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import pg from 'pg';
+import copyStreams from 'pg-copy-streams';
+import { q } from '../schema/ddl.js';
+import type { ColType, Table } from '../schema/tables.js';
+import { redactUrl, UserError } from '../util/errors.js';
+import type { RowBatch } from './columns.js';
+import { normRow, type Row, type Store } from './store.js';
+
+// int8 and numeric come back as strings by default; our bigints stay below 2^53.
+pg.types.setTypeParser(20, (v: string) => Number(v));
+pg.types.setTypeParser(1700, (v: string) => Number(v));
+
+export class PostgresStore implements Store {
+  readonly dialect = 'postgres' as const;
+  private txDepth = 0;
+  private staged = new Set<string>();
+
+  private constructor(private readonly client: pg.Client, readonly location: string) {}
+
+  /** `schema` (optional) isolates a test run: it is created if missing and put first on the search_path. */
+  static async open(url: string, schema?: string): Promise<PostgresStore> {
+    const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 10_000 });
+    client.on('error', () => undefined); // a dropped connection surfaces on the next query instead
+    try {
+      await client.connect();
+    } catch (e) {
+      const err = e as NodeJS.ErrnoException;
+      const why = err.code === 'ECONNREFUSED' ? 'connection refused' : err.message;
+      throw new UserError(`cannot connect to PostgreSQL at ${redactUrl(url)}: ${why}`);
+    }
+    await client.query("SET TIME ZONE 'UTC'");
+    await client.query('SET client_min_messages = warning');
+    if (schema) {
+      await client.query(`CREATE SCHEMA IF NOT EXISTS ${q(schema)}`);
+      await client.query(`SET search_path TO ${q(schema)}`);
+    }
+    return new PostgresStore(client, redactUrl(url) + (schema ? ` (schema ${schema})` : ''));
+  }
+
+  async query<T extends Row = Row>(sql: string, params?: unknown[]): Promise<T[]> {
+    const r = await this.client.query(sql, params as unknown[] | undefined);
+    return r.rows.map((x: Row) => normRow(x) as T);
+  }
+
+  async exec(sql: string, params?: unknown[]): Promise<void> {
+    await this.client.query(sql, params as unknown[] | undefined);
+  }
+
+  async transaction<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.txDepth > 0) return fn();
+    await this.client.query('BEGIN');
+    this.txDepth++;
+    try {
+      const out = await fn();
+      await this.client.query('COMMIT');
+      return out;
+    } catch (e) {
+      await this.client.query('ROLLBACK').catch(() => undefined);
+      throw e;
+    } finally {
+      this.txDepth--;
+    }
+  }
+
+  private async copyInto(target: string, table: Table, batch: RowBatch): Promise<void> {
+    const names = table.columns.map((c) => q(c.name)).join(', ');
+    const stream = this.client.query(copyStreams.from(`COPY ${q(target)} (${names}) FROM STDIN`));
+    await pipeline(Readable.from(copyText(table, batch)), stream);
+  }
+
+  async append(table: Table, batch: RowBatch, opts?: { into?: string }): Promise<number> {
+    if (batch.length === 0) return 0;
+    await this.copyInto(opts?.into ?? table.name, table, batch);
+    return batch.length;
+  }
+
+  async upsert(table: Table, batch: RowBatch): Promise<number> {
+    if (batch.length === 0) return 0;
+    const stg = `_stg_${table.name}`;
+    if (!this.staged.has(stg)) {
+      await this.client.query(`CREATE TEMP TABLE IF NOT EXISTS ${q(stg)} (LIKE ${q(table.name)})`);
+      this.staged.add(stg);
+    }
+    await this.client.query(`TRUNCATE ${q(stg)}`);
+    await this.copyInto(stg, table, batch);
+    const names = table.columns.map((c) => q(c.name)).join(', ');
+    const sets = table.columns
+      .filter((c) => !table.key.includes(c.name))
+      .map((c) => `${q(c.name)} = excluded.${q(c.name)}`)
+      .join(', ');
+    await this.client.query(
+      `INSERT INTO ${q(table.name)} (${names}) SELECT ${names} FROM ${q(stg)} ` +
+        `ON CONFLICT (${table.key.map(q).join(', ')}) ${sets ? `DO UPDATE SET ${sets}` : 'DO NOTHING'}`,
+    );
+    return batch.length;
+  }
+
+  async engineVersion(): Promise<string> {
+    const r = await this.query<{ v: string }>("SELECT current_setting('server_version') AS v");
+    return `PostgreSQL ${r[0].v}`;
+  }
+
+  async close(): Promise<void> {
+    await this.client.end().catch(() => undefined);
+  }
+}
+
+function escapeText(s: string): string {
+  return s.replace(/[\\\t\n\r]/g, (ch) => (ch === '\\' ? '\\\\' : ch === '\t' ? '\\t' : ch === '\n' ? '\\n' : '\\r'));
+}
+
+function encodeNumber(type: ColType, v: number): string {
+  if (Number.isNaN(v)) return '\\N';
+  if (type === 'ts') return new Date(v).toISOString();
+  if (type === 'bool') return v !== 0 ? 't' : 'f';
+  if (v === Infinity) return 'Infinity';
+  if (v === -Infinity) return '-Infinity';
+  return String(v);
+}
+
+/** COPY text-format lines for the batch, in pieces of a few thousand rows. */
+function* copyText(table: Table, batch: RowBatch): Generator<string> {
+  const now = new Date().toISOString();
+  const cols = table.columns.map((c) => ({ c, data: batch.cols[c.name] }));
+  const PIECE = 4096;
+  for (let start = 0; start < batch.length; start += PIECE) {
+    const end = Math.min(batch.length, start + PIECE);
+    const lines: string[] = [];
+    for (let i = start; i < end; i++) {
+      const fields: string[] = new Array(cols.length);
+      for (let k = 0; k < cols.length; k++) {
+        const { c, data } = cols[k];
+        if (data === undefined) {
+          fields[k] = c.default === undefined ? '\\N' : c.default === 'now()' ? now : c.default;
+        } else if (Array.isArray(data)) {
+          const v = data[i];
+          fields[k] = v === null || v === undefined ? '\\N' : escapeText(v);
+        } else {
+          fields[k] = encodeNumber(c.type, data[i]);
+        }
+      }
+      lines.push(fields.join('\t'));
+    }
+    yield lines.join('\n') + '\n';
+  }
+}

@@ -1,0 +1,40 @@
+// The one storage interface. Everything above it (importer, builders, refresh, baseline) talks SQL that
+// both engines accept ($1 placeholders, ON CONFLICT, now()) and bulk-writes RowBatches through it.
+import type { Dialect } from '../schema/ddl.js';
+import type { Table } from '../schema/tables.js';
+import type { RowBatch } from './columns.js';
+
+export type Row = Record<string, unknown>;
+
+export interface Store {
+  readonly dialect: Dialect;
+  /** Where the data lives, with any password redacted. */
+  readonly location: string;
+  /**
+   * Run a query. Values come back normalised the same on both engines: timestamps as epoch milliseconds,
+   * 64-bit integers as numbers, NULL as null.
+   */
+  query<T extends Row = Row>(sql: string, params?: unknown[]): Promise<T[]>;
+  exec(sql: string, params?: unknown[]): Promise<void>;
+  /** Run fn inside one transaction; nested calls join the outer one. */
+  transaction<T>(fn: () => Promise<T>): Promise<T>;
+  /** Bulk insert (appender / COPY). Rows must not collide with existing keys. Returns rows written. */
+  append(table: Table, batch: RowBatch, opts?: { into?: string }): Promise<number>;
+  /** Bulk upsert on the table's key: new rows inserted, existing rows overwritten. Returns rows written. */
+  upsert(table: Table, batch: RowBatch): Promise<number>;
+  engineVersion(): Promise<string>;
+  close(): Promise<void>;
+}
+
+/** Normalise one driver value to the Store's conventions. */
+export function normValue(v: unknown): unknown {
+  if (v instanceof Date) return v.getTime();
+  if (typeof v === 'bigint') return Number(v);
+  return v;
+}
+
+export function normRow(r: Row): Row {
+  const out: Row = {};
+  for (const k in r) out[k] = normValue(r[k]);
+  return out;
+}
