@@ -5,6 +5,7 @@ import { UserError } from '../util/errors.js';
 import { registerDemo } from './demo.js';
 import { registerImport } from './import.js';
 import { registerInitStatus } from './status.js';
+import { registerRefresh } from './refresh.js';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -19,6 +20,7 @@ export function buildProgram(): Command {
     .exitOverride();
   registerInitStatus(program);
   registerImport(program);
+  registerRefresh(program);
   registerDemo(program);
   return program;
 }

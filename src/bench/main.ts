@@ -1,0 +1,175 @@
+// `npm run bench`: write throughput of the project's bulk path against each engine's own ceiling,
+// measured in the same run on the same row shape (an EMA table, the widest and most numerous rows).
+// Prints rows/s and ratios; exits non-zero only on an error. No thresholds: figures go to docs/performance.md.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { Command } from 'commander';
+import pg from 'pg';
+import copyStreams from 'pg-copy-streams';
+import { q } from '../schema/ddl.js';
+import { EMA_TABLES, type Table } from '../schema/tables.js';
+import type { RowBatch } from '../store/columns.js';
+import { openStore } from '../store/open.js';
+import type { Store } from '../store/store.js';
+
+const TABLE: Table = EMA_TABLES.cal_us;
+const DAY = 86_400_000;
+const T0 = Date.UTC(2010, 0, 1) + DAY - 1;
+
+/** n rows of the EMA table's shape: ids × days for one tf/period, values a smooth walk. */
+export function syntheticEmaRows(n: number): RowBatch {
+  const days = 3000;
+  const f = (g: (i: number) => number) => Float64Array.from({ length: n }, (_, i) => g(i));
+  return {
+    length: n,
+    cols: {
+      id: Int32Array.from({ length: n }, (_, i) => 1 + Math.floor(i / days)),
+      tf: new Array<string>(n).fill('1W_CAL_US'),
+      period: new Int32Array(n).fill(20),
+      ts: f((i) => T0 + (i % days) * DAY),
+      tf_days: new Int32Array(n).fill(7),
+      roll: Uint8Array.from({ length: n }, (_, i) => (i % 7 === 6 ? 0 : 1)),
+      ema: f((i) => 100 + Math.sin(i / 50) * 10),
+      d1: f((i) => (i % 7 === 6 ? Math.cos(i / 50) : NaN)),
+      d2: f((i) => (i % 7 === 6 ? -Math.sin(i / 50) / 50 : NaN)),
+      d1_roll: f((i) => Math.cos(i / 50) / 5),
+      d2_roll: f((i) => -Math.sin(i / 50) / 250),
+      ema_bar: f((i) => 100 + Math.sin(i / 49) * 10),
+      roll_bar: Uint8Array.from({ length: n }, (_, i) => (i % 7 === 6 ? 0 : 1)),
+      d1_bar: f((i) => (i % 7 === 6 ? Math.cos(i / 49) : NaN)),
+      d2_bar: f((i) => (i % 7 === 6 ? -Math.sin(i / 49) / 49 : NaN)),
+      d1_roll_bar: f((i) => Math.cos(i / 49) / 5),
+      d2_roll_bar: f((i) => -Math.sin(i / 49) / 245),
+    },
+  };
+}
+
+async function timed<T>(fn: () => Promise<T>): Promise<{ ms: number; value: T }> {
+  const t = process.hrtime.bigint();
+  const value = await fn();
+  return { ms: Number(process.hrtime.bigint() - t) / 1e6, value };
+}
+
+interface Figure {
+  engine: string;
+  what: string;
+  rows: number;
+  ms: number;
+}
+
+async function freshTable(store: Store, name: string): Promise<void> {
+  await store.exec(`DROP TABLE IF EXISTS ${q(name)}`);
+  await store.exec(`CREATE TABLE ${q(name)} AS SELECT * FROM ${q(TABLE.name)} WHERE false`);
+}
+
+async function benchDuckDb(n: number): Promise<Figure[]> {
+  const dir = mkdtempSync(join(tmpdir(), 'talab-bench-'));
+  const store = await openStore(join(dir, 'bench.duckdb'));
+  try {
+    // Ceiling: the engine generating and inserting the same shape itself, no client involved.
+    await freshTable(store, 'bench_ceiling');
+    const ceiling = await timed(() =>
+      store.exec(`INSERT INTO bench_ceiling SELECT (1 + i // 3000)::INTEGER, '1W_CAL_US', 20,
+        TIMESTAMPTZ '2010-01-01 23:59:59.999+00' + to_days((i % 3000)::INTEGER), 7, i % 7 <> 6,
+        100 + sin(i / 50) * 10, CASE WHEN i % 7 = 6 THEN cos(i / 50) END, CASE WHEN i % 7 = 6 THEN -sin(i / 50) / 50 END,
+        cos(i / 50) / 5, -sin(i / 50) / 250, 100 + sin(i / 49) * 10, i % 7 <> 6,
+        CASE WHEN i % 7 = 6 THEN cos(i / 49) END, CASE WHEN i % 7 = 6 THEN -sin(i / 49) / 49 END,
+        cos(i / 49) / 5, -sin(i / 49) / 245, now()
+        FROM range(${n}) t(i)`),
+    );
+    const batch = syntheticEmaRows(n);
+    await freshTable(store, 'bench_project');
+    const project = await timed(() => store.append(TABLE, batch, { into: 'bench_project' }));
+    const upsert = await timed(() => store.upsert(TABLE, batch));
+    return [
+      { engine: 'duckdb', what: 'ceiling: INSERT … SELECT generated rows', rows: n, ms: ceiling.ms },
+      { engine: 'duckdb', what: 'project: Store.append (appender → INSERT … SELECT)', rows: n, ms: project.ms },
+      { engine: 'duckdb', what: 'project: Store.upsert into empty keyed table', rows: n, ms: upsert.ms },
+    ];
+  } finally {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function benchPostgres(url: string, n: number): Promise<Figure[]> {
+  const schema = `bench_${process.pid}`;
+  const store = await openStore(url, { pgSchema: schema });
+  const raw = new pg.Client({ connectionString: url });
+  await raw.connect();
+  try {
+    await raw.query(`SET search_path TO "${schema}"`);
+    const batch = syntheticEmaRows(n);
+    // Ceiling: COPY of pre-encoded text, so only transport + server ingestion are timed.
+    const lines: string[] = [];
+    const names = TABLE.columns.map((c) => c.name);
+    for (let i = 0; i < n; i++) {
+      lines.push(names.map((c) => {
+        const col = batch.cols[c];
+        if (c === 'ingested_at') return '2026-01-01T00:00:00Z';
+        const v = col[i];
+        if (typeof v === 'string') return v;
+        if (Number.isNaN(v as number)) return '\\N';
+        if (c === 'ts') return new Date(v as number).toISOString();
+        if (c === 'roll' || c === 'roll_bar') return v ? 't' : 'f';
+        return String(v);
+      }).join('\t'));
+    }
+    const text = lines.join('\n') + '\n';
+    await freshTable(store, 'bench_ceiling');
+    const ceiling = await timed(async () => {
+      const s = raw.query(copyStreams.from(`COPY bench_ceiling FROM STDIN`));
+      const pieces: string[] = [];
+      for (let i = 0; i < text.length; i += 1 << 20) pieces.push(text.slice(i, i + (1 << 20)));
+      await pipeline(Readable.from(pieces), s);
+    });
+    await freshTable(store, 'bench_project');
+    const project = await timed(() => store.append(TABLE, batch, { into: 'bench_project' }));
+    const upsert = await timed(() => store.upsert(TABLE, batch));
+    return [
+      { engine: 'postgres', what: 'ceiling: COPY FROM STDIN of pre-encoded text', rows: n, ms: ceiling.ms },
+      { engine: 'postgres', what: 'project: Store.append (encode + COPY)', rows: n, ms: project.ms },
+      { engine: 'postgres', what: 'project: Store.upsert into empty keyed table', rows: n, ms: upsert.ms },
+    ];
+  } finally {
+    await raw.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`).catch(() => undefined);
+    await raw.end();
+    await store.close();
+  }
+}
+
+function report(figs: Figure[]): string {
+  const out = ['| engine | measurement | rows | seconds | rows/s | vs ceiling |', '|---|---|---:|---:|---:|---:|'];
+  for (const f of figs) {
+    const ceiling = figs.find((g) => g.engine === f.engine && g.what.startsWith('ceiling'));
+    const rate = f.rows / (f.ms / 1000);
+    const ratio = ceiling ? `${((ceiling.ms / f.ms) * 100).toFixed(0)} %` : '';
+    out.push(`| ${f.engine} | ${f.what} | ${f.rows} | ${(f.ms / 1000).toFixed(2)} | ${Math.round(rate).toLocaleString('en-US')} | ${ratio} |`);
+  }
+  return out.join('\n');
+}
+
+async function main(): Promise<void> {
+  const program = new Command()
+    .name('npm run bench --')
+    .option('--rows <n>', 'rows per write measurement', (v) => Number(v), 500_000)
+    .option('--pg <url>', 'PostgreSQL URL (default: $TALAB_TEST_PG; skipped when absent)')
+    .parse(process.argv);
+  const opts = program.opts<{ rows: number; pg?: string }>();
+  if (!Number.isInteger(opts.rows) || opts.rows <= 0) throw new Error('--rows must be a positive integer');
+  const figs: Figure[] = [];
+  console.log(`talab bench: ${opts.rows} rows of ${TABLE.name}'s shape (${TABLE.columns.length} columns)`);
+  figs.push(...(await benchDuckDb(opts.rows)));
+  const url = opts.pg ?? process.env.TALAB_TEST_PG;
+  if (url) figs.push(...(await benchPostgres(url, opts.rows)));
+  else console.log('PostgreSQL part skipped: pass --pg URL or set TALAB_TEST_PG');
+  console.log(report(figs));
+}
+
+main().catch((e) => {
+  console.error(`bench failed: ${(e as Error).stack ?? e}`);
+  process.exit(1);
+});

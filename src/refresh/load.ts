@@ -1,0 +1,74 @@
+// Reading one asset's inputs from the store into the kernels' typed-array shapes.
+import type { RawDaily } from '../compute/bars/daily1d.js';
+import type { DailySeries } from '../compute/daily.js';
+import { dayOf } from '../compute/daily.js';
+import type { Store } from '../store/store.js';
+
+const num = (v: unknown) => (v === null || v === undefined ? NaN : Number(v));
+
+export async function loadRawDaily(store: Store, id: number): Promise<RawDaily> {
+  const rows = await store.query(
+    `SELECT ts, time_open, time_close, time_high, time_low, open, high, low, close, volume, market_cap,
+            src_name, source_file, load_ts
+     FROM price_histories WHERE id = $1 ORDER BY ts`,
+    [id],
+  );
+  const n = rows.length;
+  const f = (k: string) => Float64Array.from(rows, (r) => num(r[k]));
+  return {
+    id, n, ts: f('ts'), timeOpen: f('time_open'), timeClose: f('time_close'), timeHigh: f('time_high'),
+    timeLow: f('time_low'), open: f('open'), high: f('high'), low: f('low'), close: f('close'), volume: f('volume'),
+    marketCap: f('market_cap'), srcName: rows.map((r) => (r.src_name as string | null) ?? null),
+    srcFile: rows.map((r) => (r.source_file as string | null) ?? null), srcLoadTs: f('load_ts'),
+  };
+}
+
+/** The asset's price_bars_1d rows as the kernels' DailySeries. */
+export async function loadDailySeries(store: Store, id: number): Promise<DailySeries> {
+  const rows = await store.query(
+    `SELECT ts, time_open, time_high, time_low, open, high, low, close, volume, market_cap
+     FROM price_bars_1d WHERE id = $1 ORDER BY ts`,
+    [id],
+  );
+  const n = rows.length;
+  const f = (k: string) => Float64Array.from(rows, (r) => num(r[k]));
+  const ts = f('ts');
+  return {
+    id, n, day: Int32Array.from(ts, (t) => dayOf(t)), ts, timeOpen: f('time_open'), timeHigh: f('time_high'),
+    timeLow: f('time_low'), open: f('open'), high: f('high'), low: f('low'), close: f('close'), volume: f('volume'),
+    marketCap: f('market_cap'),
+  };
+}
+
+/** Every canonical (is_partial_end = false) bar close of one asset in one bar table, grouped by tf. */
+export async function loadCanonicalCloses(
+  store: Store, table: string, id: number,
+): Promise<Map<string, { ts: Float64Array; close: Float64Array }>> {
+  const rows = await store.query<{ tf: string; time_close: number; close: number }>(
+    `SELECT tf, time_close, close FROM ${table} WHERE id = $1 AND NOT is_partial_end ORDER BY tf, time_close`,
+    [id],
+  );
+  const out = new Map<string, { ts: Float64Array; close: Float64Array }>();
+  let i = 0;
+  while (i < rows.length) {
+    let j = i;
+    while (j < rows.length && rows[j].tf === rows[i].tf) j++;
+    const part = rows.slice(i, j);
+    out.set(rows[i].tf, {
+      ts: Float64Array.from(part, (r) => Number(r.time_close)),
+      close: Float64Array.from(part, (r) => Number(r.close)),
+    });
+    i = j;
+  }
+  return out;
+}
+
+/** Assets to work on: the given ids (checked to exist) or every asset with source rows. */
+export async function selectAssets(store: Store, ids?: number[]): Promise<{ id: number; symbol: string }[]> {
+  const all = await store.query<{ id: number; symbol: string }>(
+    'SELECT DISTINCT a.id, a.symbol FROM dim_assets a JOIN price_histories p ON p.id = a.id ORDER BY a.id',
+  );
+  if (!ids) return all;
+  const have = new Map(all.map((a) => [a.id, a]));
+  return ids.map((id) => have.get(id) ?? { id, symbol: `#${id}` });
+}
