@@ -93,7 +93,7 @@ export function emaV1(
   const n = lengthOf(daily, `${what}: daily`);
   const k = lengthOf(canonical, `${what}: canonical`);
   checkAscending(daily.ts, n, `${what}: daily`);
-  if (canonical.ts !== daily.ts) checkAscending(canonical.ts, k, `${what}: canonical`);
+  checkAscending(canonical.ts, k, `${what}: canonical`);
   const cTs = canonical.ts;
   const C = canonical.close.subarray(0, k);
 
@@ -177,8 +177,7 @@ export function emaV2(
   const s = scratch(n, false);
   for (let i = 0; i < n; i++) s.roll[i] = (i + 1) % d === 0 ? 0 : 1;
   for (const { period, start, lo } of plans) {
-    const h = d * period;
-    ema(close, h, s.ema, 2 / (h + 1));
+    ema(close, d * period, s.ema, v2Alpha(period, d));
     finishDerivatives(s, start, n, false);
     out.emit(period, daily.ts, s, lo, n);
   }
