@@ -1,5 +1,6 @@
 // The logical schema, defined once. Both engines render their DDL from this (schema/ddl.ts), the bulk
 // writers encode values from these types, and the baseline comparison reads keys and column families from it.
+import { FEATURE_TABLES } from './features.js';
 
 export type ColType = 'int' | 'bigint' | 'double' | 'text' | 'bool' | 'ts' | 'json';
 
@@ -183,7 +184,7 @@ export const DERIVED_TABLES: Table[] = [priceBars1d, ...Object.values(BAR_TABLES
 
 export const ALL_TABLES: Table[] = [
   schemaMigrations, dimAssets, dimTimeframe, priceHistories, priceChanges, importRejects, priceBars1dRejects,
-  ...DERIVED_TABLES, refreshState,
+  ...DERIVED_TABLES, refreshState, ...FEATURE_TABLES,
 ];
 
 const BY_NAME = new Map(ALL_TABLES.map((t) => [t.name, t]));
