@@ -1,71 +1,166 @@
-import { InvalidArgumentError, type Command } from 'commander';
+// `talab refresh`: flag parsing, progress and the summary. The work is src/refresh/run.ts.
+import { InvalidArgumentError, Option, type Command } from 'commander';
+import cliProgress from 'cli-progress';
 import { getTimeframe, type Timeframe } from '../catalog/timeframes.js';
-import { runRefresh, type Component, type RefreshSummary } from '../refresh/run.js';
+import { runRefresh, type Component, type RefreshEvent, type RefreshOptions, type RefreshSummary, type Shard } from '../refresh/run.js';
 import { openStore } from '../store/open.js';
 import { UserError } from '../util/errors.js';
-import { dbOf, idListArg } from './args.js';
+import { dbOf, idListArg, intArg } from './args.js';
 
-function tfListArg(v: string): Timeframe[] {
-  const names = v.split(',').map((s) => s.trim()).filter(Boolean);
-  if (!names.length) throw new InvalidArgumentError('--tfs needs a comma-separated list such as 7D,1W_CAL_ISO');
-  return names.map((n) => {
-    const tf = getTimeframe(n) ?? getTimeframe(n.toUpperCase());
-    if (!tf) throw new InvalidArgumentError(`--tfs: unknown timeframe '${n}' (see dim_timeframe)`);
-    return tf;
-  });
+function parseTf(n: string, flag: string): Timeframe {
+  const tf = getTimeframe(n) ?? getTimeframe(n.toUpperCase());
+  if (!tf) throw new InvalidArgumentError(`${flag}: unknown timeframe '${n}' (see dim_timeframe, e.g. 7D, 1W_CAL_ISO, 1M_CAL)`);
+  return tf;
 }
 
-function periodListArg(v: string): number[] {
+function parsePeriod(p: string, flag: string): number {
+  if (!/^\d+$/.test(p) || Number(p) < 1) throw new InvalidArgumentError(`${flag}: '${p}' is not a positive integer period`);
+  return Number(p);
+}
+
+function list(v: string, flag: string, example: string): string[] {
   const parts = v.split(',').map((s) => s.trim()).filter(Boolean);
-  if (!parts.length) throw new InvalidArgumentError('--periods needs a comma-separated list such as 10,20,50');
-  return parts.map((p) => {
-    if (!/^\d+$/.test(p) || Number(p) < 1) throw new InvalidArgumentError(`--periods: '${p}' is not a positive integer`);
-    return Number(p);
+  if (!parts.length) throw new InvalidArgumentError(`${flag} needs a comma-separated list such as ${example}`);
+  return parts;
+}
+
+export const tfListArg = (v: string) => list(v, '--tfs', '7D,1W_CAL_ISO').map((n) => parseTf(n, '--tfs'));
+export const periodListArg = (v: string) => list(v, '--periods', '10,20,50').map((p) => parsePeriod(p, '--periods'));
+
+export function comboListArg(v: string): { tf: Timeframe; period: number }[] {
+  return list(v, '--tf-period-combos', '7D:10,7D:20').map((item) => {
+    const m = /^([^:]+):([^:]+)$/.exec(item);
+    if (!m) throw new InvalidArgumentError(`--tf-period-combos: '${item}' is not TF:PERIOD (e.g. 7D:10)`);
+    return { tf: parseTf(m[1], '--tf-period-combos'), period: parsePeriod(m[2], '--tf-period-combos') };
   });
 }
+
+export function shardArg(v: string): Shard {
+  const m = /^(\d+)\/(\d+)$/.exec(v.trim());
+  if (!m) throw new InvalidArgumentError(`--shard must be k/n (e.g. 0/4), got '${v}'`);
+  const k = Number(m[1]);
+  const n = Number(m[2]);
+  if (n < 1 || k >= n) throw new InvalidArgumentError(`--shard ${v}: need n ≥ 1 and 0 ≤ k < n`);
+  return { k, n };
+}
+
+function hoursArg(v: string): number {
+  const n = Number(v);
+  if (v.trim() === '' || !Number.isFinite(n) || n < 0) throw new InvalidArgumentError(`--staleness-hours must be a number ≥ 0, got '${v}'`);
+  return n;
+}
+
+const fmtMs = (ms: number) => (ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)} s`);
 
 export function formatSummary(s: RefreshSummary): string {
   const out: string[] = [];
+  out.push(s.dryRun ? 'REFRESH PLAN (dry run: nothing was written)' : `REFRESH SUMMARY (run ${s.runId})`);
   for (const c of s.components) {
+    const by = (st: string) => c.assets.filter((a) => a.status === st);
+    const built = by(s.dryRun ? 'planned' : 'built');
     out.push(
-      `${c.component}: ${c.done.length} asset(s) built, ${c.skipped.length} skipped, ${c.failed.length} failed ` +
-        `in ${(c.ms / 1000).toFixed(1)} s` +
-        (c.component === 'bars' ? `; repairs ${c.repairs}, rejects ${c.rejects}, missing days ${c.gaps}` : ''),
+      `${c.component}: ${built.length} ${s.dryRun ? 'to build' : 'built'}, ${by('current').length} current, ` +
+        `${by('skipped').length} skipped, ${by('failed').length} failed — ${fmtMs(c.ms)}` +
+        (c.component === 'bars' && !s.dryRun ? `; repairs ${c.repairs}, rejects ${c.rejects}, missing days ${c.gaps}` : ''),
     );
-    for (const [t, n] of Object.entries(c.rows)) out.push(`  ${t.padEnd(36)} ${String(n).padStart(10)} rows written`);
-    for (const k of c.skipped.filter((x) => x.reason !== 'already current')) out.push(`  skipped asset ${k.id}: ${k.reason}`);
-    for (const f of c.failed) out.push(`  FAILED asset ${f.id}: ${f.error}`);
+    if (c.error) out.push(`  STEP FAILED: ${c.error}`);
+    if (!s.dryRun) for (const [t, n] of Object.entries(c.rows)) out.push(`  ${t.padEnd(36)} ${String(n).padStart(10)} rows written`);
+    if (s.dryRun) for (const a of built) out.push(`  would build ${a.symbol} (${a.id}) from ${a.from}: ${a.reason}`);
+    for (const a of by('skipped')) out.push(`  skipped ${a.symbol} (${a.id}): ${a.reason}`);
+    for (const a of by('failed')) out.push(`  FAILED ${a.symbol} (${a.id}): ${a.reason}`);
   }
-  out.push(s.ok ? 'refresh: ok' : 'refresh: some assets failed (exit 1)');
+  out.push(s.ok ? 'refresh: ok' : 'refresh: FAILED (exit 1)');
   return out.join('\n');
+}
+
+interface CliOpts {
+  all?: boolean; bars?: boolean; emas?: boolean; ids?: number[]; tfs?: Timeframe[]; periods?: number[];
+  tfPeriodCombos?: { tf: Timeframe; period: number }[]; fullRebuild?: boolean; resume?: boolean; dryRun?: boolean;
+  verbose?: boolean; quiet?: boolean; continueOnError?: boolean; skipStaleCheck?: boolean; stalenessHours: number;
+  lookbackDays: number; jobs?: number; shard?: Shard;
+}
+
+/** Progress: a bar with rate and ETA per component on a terminal, plain lines otherwise. */
+function reporter(opts: CliOpts): (e: RefreshEvent) => void {
+  if (opts.quiet) return () => undefined;
+  const tty = process.stderr.isTTY && !opts.verbose;
+  let bar: cliProgress.SingleBar | null = null;
+  let done = 0;
+  let total = 0;
+  return (e) => {
+    if (e.kind === 'start') {
+      total = e.assets;
+      done = 0;
+      if (tty) {
+        bar = new cliProgress.SingleBar({
+          format: `${e.component.padEnd(5)} [{bar}] {value}/{total} assets | {rate} assets/s | ETA {eta_formatted} | {last}`,
+          stream: process.stderr, hideCursor: true,
+        }, cliProgress.Presets.shades_classic);
+        bar.start(e.assets, 0, { rate: '0.0', last: '' });
+      } else console.log(`${e.component}: ${e.assets} asset(s)`);
+      return;
+    }
+    if (e.kind === 'end') {
+      bar?.stop();
+      bar = null;
+      return;
+    }
+    done++;
+    if (bar) {
+      const secs = Math.max(0.001, (Date.now() - (bar as unknown as { startTime: number }).startTime) / 1000);
+      bar.update(done, { rate: (done / secs).toFixed(1), last: `${e.symbol} ${e.status}` });
+    } else if (opts.verbose || e.status === 'failed' || (e.status === 'built' && total <= 50) || e.status === 'skipped') {
+      console.log(`  ${e.component} ${e.symbol} (${e.id}): ${e.status}${e.reason ? ` — ${e.reason}` : ''} [${fmtMs(e.ms)}, ${e.rows} rows] ${done}/${total}`);
+    }
+  };
 }
 
 export function registerRefresh(program: Command): void {
   program
     .command('refresh')
-    .description('Build the derived tables: bars (price_bars_1d and the five snapshot tables) then EMAs (six tables)')
+    .description('The daily job: bars (price_bars_1d + five snapshot tables), then EMAs (six tables), incrementally')
     .option('--all', 'bars, then EMAs')
     .option('--bars', 'bar tables only')
     .option('--emas', 'EMA tables only (from the bars already built)')
     .option('--ids <list>', 'comma-separated asset ids (default: every asset with data)', idListArg)
     .option('--tfs <list>', 'only these timeframes, e.g. 7D,1W_CAL_ISO,1M_CAL (default: the configured selection)', tfListArg)
-    .option('--periods <list>', 'only these EMA periods (default: 6,9,10,12,14,17,20,21,26,30,50,52,77,100,200,252,365)', periodListArg)
-    .option('--full-rebuild', 'rebuild the selected assets even when they are current')
-    .action(async (opts: { all?: boolean; bars?: boolean; emas?: boolean; ids?: number[]; tfs?: Timeframe[]; periods?: number[]; fullRebuild?: boolean }, cmd) => {
-      const modes = [opts.all && 'all', opts.bars && 'bars', opts.emas && 'emas'].filter(Boolean);
-      if (modes.length !== 1) throw new UserError('refresh needs exactly one of --all, --bars, --emas', 2);
+    .option('--periods <list>', 'only these EMA periods (default: the 17 of SPEC §4)', periodListArg)
+    .option('--tf-period-combos <list>', 'only these timeframe:period pairs for EMAs, e.g. 7D:10,7D:20', comboListArg)
+    .option('--full-rebuild', 'delete and rebuild the selected assets, whatever their state')
+    .option('--resume', 'continue the last unfinished run with the same options, skipping assets it completed')
+    .option('--dry-run', 'print the plan (tables, assets, timeframes, periods, and why); write nothing')
+    .option('--verbose', 'one line per asset and component')
+    .option('--quiet', 'only the summary and errors')
+    .option('--continue-on-error', 'when a whole step fails (e.g. the database drops), still run the next one')
+    .option('--skip-stale-check', 'run EMAs even for assets whose bars are behind their source')
+    .addOption(new Option('--staleness-hours <h>', "how far an asset's bars may lag its source's last day before its EMAs are skipped").default(48).argParser(hoursArg))
+    .addOption(new Option('--lookback-days <n>', 'days before the watermark the 1D builder re-reads and compares').default(3).argParser(intArg('--lookback-days', 0)))
+    .option('--jobs <n>', 'parallel workers across assets (default: 1)', intArg('--jobs', 1))
+    .option('--shard <k/n>', 'process only assets with hash(id) mod n = k', shardArg)
+    .action(async (opts: CliOpts, cmd: Command) => {
+      const modes = [opts.all, opts.bars, opts.emas].filter(Boolean).length;
+      if (modes !== 1) throw new UserError('refresh needs exactly one of --all, --bars, --emas (see talab refresh --help)', 2);
+      if (opts.verbose && opts.quiet) throw new UserError('--verbose and --quiet exclude each other', 2);
+      if (opts.tfPeriodCombos && (opts.tfs || opts.periods)) throw new UserError('--tf-period-combos replaces --tfs/--periods; give one or the other', 2);
       const components: Component[] = opts.all ? ['bars', 'emas'] : opts.bars ? ['bars'] : ['emas'];
       const store = await openStore(dbOf(cmd));
       try {
-        const summary = await runRefresh(store, {
-          components, ids: opts.ids, tfs: opts.tfs, periods: opts.periods, fullRebuild: opts.fullRebuild,
-          onEvent: (e) => {
-            if (e.kind === 'start') console.log(`${e.component}: ${e.assets} asset(s)`);
-            else if (e.status !== 'skipped' || e.reason !== 'already current') {
-              console.log(`  ${e.component} ${e.symbol} (${e.id}): ${e.status}${e.reason ? ` — ${e.reason}` : ''} [${e.ms} ms]`);
-            }
-          },
-        });
+        const ro: RefreshOptions = {
+          components, ids: opts.ids, tfs: opts.tfs, periods: opts.periods, combos: opts.tfPeriodCombos,
+          fullRebuild: opts.fullRebuild, resume: opts.resume, dryRun: opts.dryRun, lookbackDays: opts.lookbackDays,
+          skipStaleCheck: opts.skipStaleCheck, stalenessHours: opts.stalenessHours, continueOnError: opts.continueOnError,
+          jobs: opts.jobs, shard: opts.shard, onEvent: reporter(opts),
+        };
+        if (opts.dryRun && !opts.quiet) {
+          console.log(`database: ${store.location}`);
+          console.log(`components: ${components.join(' then ')}${opts.shard ? `, shard ${opts.shard.k}/${opts.shard.n}` : ''}`);
+        }
+        const summary = await runRefresh(store, ro);
+        if (opts.dryRun) {
+          console.log(`tables: ${summary.tables.join(', ')}`);
+          console.log(`timeframes: ${summary.timeframes.join(', ')}`);
+          if (components.includes('emas')) console.log(`periods: ${summary.periods.join(', ')}`);
+        }
         console.log(formatSummary(summary));
         if (!summary.ok) process.exitCode = 1;
       } finally {

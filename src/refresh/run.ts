@@ -1,18 +1,23 @@
-// The refresh orchestration: which assets need work, bars before EMAs, one transaction per asset and
-// component (data and state together), partial failure isolated to the asset that failed.
-//
-// Incrementality today is per asset: an asset whose source has not changed since its last build is
-// skipped; one that changed (new days, revisions, backfills, gap fills) is recomputed whole, which is
-// identical to a full rebuild by construction. Row-level incremental writes are docs/state-management.md's
-// next step.
-import { defaultTimeframes, type Timeframe, DEFAULT_PERIODS } from '../catalog/timeframes.js';
-import { refreshState } from '../schema/tables.js';
+// The refresh orchestration: which assets, bars before EMAs, a freshness gate between them, one transaction
+// per asset and component (data and state together), failures isolated to the asset that failed, parallel
+// workers, shards, a lock, resumable runs. The per-asset rules live in bars.ts / emas.ts / state.ts.
+import { randomUUID } from 'node:crypto';
+import { DEFAULT_PERIODS, defaultTimeframes, type Timeframe } from '../catalog/timeframes.js';
+import { q } from '../schema/ddl.js';
+import { refreshRuns } from '../schema/tables.js';
 import type { Store } from '../store/store.js';
-import { rebuildAssetBars } from './bars.js';
-import { rebuildAssetEmas } from './emas.js';
+import { UserError } from '../util/errors.js';
+import { refreshAssetBars, type AssetBarsResult } from './bars.js';
+import { refreshAssetEmas, type AssetEmasResult } from './emas.js';
 import { selectAssets } from './load.js';
+import { BARS_STATE_TABLES, commonState, EMAS_STATE_TABLES, readStates } from './state.js';
 
 export type Component = 'bars' | 'emas';
+
+export interface Shard {
+  k: number;
+  n: number;
+}
 
 export interface RefreshOptions {
   components: Component[];
@@ -20,155 +25,247 @@ export interface RefreshOptions {
   /** Narrowed selection; undefined = the configured defaults (and then state is kept). */
   tfs?: Timeframe[];
   periods?: number[];
+  combos?: { tf: Timeframe; period: number }[];
   fullRebuild?: boolean;
+  resume?: boolean;
+  dryRun?: boolean;
+  lookbackDays?: number;
+  skipStaleCheck?: boolean;
+  /** EMAs of an asset run only when its bars are at most this far behind its source's last day. */
+  stalenessHours?: number;
+  /** Go on with the next step when a step fails as a whole (not just some of its assets). */
+  continueOnError?: boolean;
+  jobs?: number;
+  shard?: Shard;
   onEvent?: (e: RefreshEvent) => void;
 }
 
+export type AssetStatus = 'built' | 'current' | 'skipped' | 'failed' | 'planned';
+
 export type RefreshEvent =
   | { kind: 'start'; component: Component; assets: number }
-  | { kind: 'asset'; component: Component; id: number; symbol: string; status: 'done' | 'skipped' | 'failed'; reason?: string; ms: number };
+  | { kind: 'asset'; component: Component; id: number; symbol: string; status: AssetStatus; reason?: string; ms: number; rows: number }
+  | { kind: 'end'; component: Component; ms: number };
+
+export interface AssetOutcome {
+  id: number;
+  symbol: string;
+  status: AssetStatus;
+  reason: string;
+  /** First day recomputed (YYYY-MM-DD), 'all' for a whole rebuild. */
+  from?: string;
+  ms: number;
+}
 
 export interface ComponentSummary {
   component: Component;
   ms: number;
   rows: Record<string, number>;
-  done: number[];
-  skipped: { id: number; reason: string }[];
-  failed: { id: number; error: string }[];
+  assets: AssetOutcome[];
   repairs: number;
   rejects: number;
   gaps: number;
+  /** The step failed as a whole (an error outside any single asset), or did not run because an earlier one did. */
+  error?: string;
 }
 
 export interface RefreshSummary {
+  runId: string;
+  dryRun: boolean;
+  tables: string[];
+  timeframes: string[];
+  periods: number[];
   components: ComponentSummary[];
   ok: boolean;
 }
 
-interface StateRow {
-  last_src_ts: number | null;
-  daily_min_seen: number | null;
-  last_run_ts: number;
+/** Stable shard of an asset: a 32-bit integer hash of the id, mod n. Same everywhere, every run. */
+export function shardOf(id: number, n: number): number {
+  let h = Math.imul(id ^ 0x9e3779b9, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return (h >>> 0) % n;
 }
 
-async function state(store: Store, id: number, name: string): Promise<StateRow | undefined> {
-  const r = await store.query<StateRow & Record<string, unknown>>(
-    `SELECT last_src_ts, daily_min_seen, last_run_ts FROM ${refreshState.name} WHERE id = $1 AND table_name = $2`,
-    [id, name],
-  );
-  return r[0];
+const day = (ms: number) => (ms === -Infinity ? 'all' : new Date(ms).toISOString().slice(0, 10));
+
+const LOCK_SQL = "hashtext('talab-refresh:' || current_schema() || ':' || $1)";
+
+/** One refresh per database schema and shard at a time; released at the end of the run (or with the session). */
+async function lockRun(store: Store, shard: Shard): Promise<() => Promise<void>> {
+  if (store.dialect !== 'postgres') return async () => undefined; // DuckDB: the file admits one writing process
+  const key = `${shard.k}/${shard.n}`;
+  const r = await store.query<{ ok: boolean }>(`SELECT pg_try_advisory_lock(${LOCK_SQL}) AS ok`, [key]);
+  if (!r[0].ok) {
+    throw new UserError(
+      `another talab refresh is running on this database${shard.n > 1 ? ` for shard ${shard.k}/${shard.n}` : ''}; ` +
+        'wait for it, or give each machine its own --shard k/n',
+      1,
+    );
+  }
+  return async () => {
+    await store.query(`SELECT pg_advisory_unlock(${LOCK_SQL}) AS ok`, [key]).catch(() => undefined);
+  };
 }
 
-async function writeState(
-  store: Store, id: number, name: string, s: { lastSrcTs: number; minSeen: number; rows: number; repairedHigh?: number; repairedLow?: number; rejected?: number },
-): Promise<void> {
-  await store.upsert(refreshState, {
-    length: 1,
-    cols: {
-      id: Int32Array.of(id), table_name: [name], last_src_ts: Float64Array.of(s.lastSrcTs),
-      daily_min_seen: Float64Array.of(s.minSeen), last_run_ts: Float64Array.of(Date.now()),
-      rows_written: Float64Array.of(s.rows), repaired_timehigh: Int32Array.of(s.repairedHigh ?? 0),
-      repaired_timelow: Int32Array.of(s.repairedLow ?? 0), rejected: Int32Array.of(s.rejected ?? 0),
-    },
+function optionsKey(o: RefreshOptions): string {
+  return JSON.stringify({
+    components: o.components, ids: o.ids ?? null, tfs: o.tfs?.map((t) => t.tf) ?? null, periods: o.periods ?? null,
+    combos: o.combos?.map((c) => `${c.tf.tf}:${c.period}`) ?? null, fullRebuild: !!o.fullRebuild,
+    shard: o.shard ? `${o.shard.k}/${o.shard.n}` : null,
   });
 }
 
-/** Why an asset's bars must be rebuilt, or null when they are current. */
-async function barsStaleReason(store: Store, id: number): Promise<string | null> {
-  const st = await state(store, id, 'bars');
-  if (!st) return 'never built';
-  const src = await store.query<{ lo: number | null; hi: number | null }>(
-    'SELECT min(ts) AS lo, max(ts) AS hi FROM price_histories WHERE id = $1', [id],
-  );
-  if (src[0].hi !== st.last_src_ts) return 'new days';
-  if (src[0].lo !== st.daily_min_seen) return 'backfill';
-  const ch = await store.query('SELECT 1 AS x FROM price_changes WHERE id = $1 AND consumed_at IS NULL LIMIT 1', [id]);
-  return ch.length ? 'revised history' : null;
+/** With --resume: the last unfinished run with the same options, whose finished assets are skipped. */
+async function startRun(store: Store, o: RefreshOptions): Promise<{ runId: string; resumed: boolean }> {
+  const key = optionsKey(o);
+  if (o.resume) {
+    const prev = await store.query<{ run_id: string }>(
+      `SELECT run_id FROM ${q(refreshRuns.name)} WHERE status = 'running' AND options = $1 ORDER BY started_at DESC LIMIT 1`,
+      [key],
+    );
+    if (prev.length) return { runId: prev[0].run_id, resumed: true };
+  }
+  const runId = randomUUID();
+  await store.exec(`INSERT INTO ${q(refreshRuns.name)} (run_id, options, status) VALUES ($1, $2, 'running')`, [runId, key]);
+  return { runId, resumed: false };
 }
 
-async function emasStaleReason(store: Store, id: number): Promise<string | null> {
-  const bars = await state(store, id, 'bars');
-  const emas = await state(store, id, 'emas');
-  if (!emas) return 'never built';
-  if (!bars || emas.last_src_ts !== bars.last_src_ts || emas.last_run_ts < bars.last_run_ts) return 'bars changed';
-  return null;
+async function finishRun(store: Store, runId: string, s: RefreshSummary): Promise<void> {
+  const brief = s.components.map((c) => ({
+    component: c.component, ms: c.ms, rows: c.rows,
+    failed: c.assets.filter((a) => a.status === 'failed').map((a) => ({ id: a.id, reason: a.reason })),
+  }));
+  await store.exec(
+    `UPDATE ${q(refreshRuns.name)} SET finished_at = now(), status = $2, summary = $3 WHERE run_id = $1`,
+    [runId, s.ok ? 'finished' : 'failed', JSON.stringify(brief)],
+  );
+}
+
+/** Why an asset's EMAs must wait: its bars are missing or behind its source. */
+async function staleReason(store: Store, id: number, hours: number): Promise<string | null> {
+  const bars = commonState(await readStates(store, id, BARS_STATE_TABLES), BARS_STATE_TABLES);
+  if (!bars || bars.last_src_ts === null) return 'bars never built';
+  const src = await store.query<{ hi: number | null }>('SELECT max(ts) AS hi FROM price_histories WHERE id = $1', [id]);
+  const lag = ((src[0].hi ?? 0) - bars.last_src_ts) / 3_600_000;
+  return lag > hours ? `bars stale: ${lag.toFixed(0)} h behind the source's last day (limit ${hours} h)` : null;
 }
 
 export async function runRefresh(store: Store, opts: RefreshOptions): Promise<RefreshSummary> {
-  const narrowed = opts.tfs !== undefined || opts.periods !== undefined;
-  const tfs = opts.tfs ?? defaultTimeframes();
-  const periods = opts.periods ?? DEFAULT_PERIODS;
-  const assets = await selectAssets(store, opts.ids);
-  const summaries: ComponentSummary[] = [];
+  const narrowed = opts.tfs !== undefined || opts.periods !== undefined || opts.combos !== undefined;
+  const tfs = opts.tfs ?? (opts.combos ? [...new Map(opts.combos.map((c) => [c.tf.tf, c.tf])).values()] : defaultTimeframes());
+  const periods = opts.periods ?? (opts.combos ? [...new Set(opts.combos.map((c) => c.period))] : DEFAULT_PERIODS);
+  const shard = opts.shard ?? { k: 0, n: 1 };
+  const jobs = Math.max(1, opts.jobs ?? 1);
+  const lookbackDays = opts.lookbackDays ?? 3;
+  const stalenessHours = opts.stalenessHours ?? 48;
+  let assets = await selectAssets(store, opts.ids);
+  if (shard.n > 1) assets = assets.filter((a) => shardOf(a.id, shard.n) === shard.k);
+
+  const unlock = opts.dryRun ? async () => undefined : await lockRun(store, shard);
+  const { runId } = opts.dryRun ? { runId: 'dry-run' } : await startRun(store, opts);
+  const tables = [
+    ...(opts.components.includes('bars') ? BARS_STATE_TABLES : []),
+    ...(opts.components.includes('emas') ? EMAS_STATE_TABLES : []),
+  ];
+  const summary: RefreshSummary = {
+    runId, dryRun: !!opts.dryRun, tables, timeframes: tfs.map((t) => t.tf), periods, components: [], ok: true,
+  };
   const barsFailed = new Set<number>();
-  for (const component of opts.components) {
-    const t0 = Date.now();
-    const sum: ComponentSummary = {
-      component, ms: 0, rows: {}, done: [], skipped: [], failed: [], repairs: 0, rejects: 0, gaps: 0,
-    };
-    opts.onEvent?.({ kind: 'start', component, assets: assets.length });
-    for (const a of assets) {
-      const ta = Date.now();
-      const emit = (status: 'done' | 'skipped' | 'failed', reason?: string) =>
-        opts.onEvent?.({ kind: 'asset', component, id: a.id, symbol: a.symbol, status, reason, ms: Date.now() - ta });
-      try {
-        if (component === 'emas' && barsFailed.has(a.id)) {
-          sum.skipped.push({ id: a.id, reason: 'its bars failed in this run' });
-          emit('skipped', 'its bars failed');
-          continue;
-        }
-        if (!opts.fullRebuild && !narrowed) {
-          const why = component === 'bars' ? await barsStaleReason(store, a.id) : await emasStaleReason(store, a.id);
-          if (why === null) {
-            sum.skipped.push({ id: a.id, reason: 'already current' });
-            emit('skipped', 'already current');
-            continue;
-          }
-        }
-        await store.transaction(async () => {
-          if (component === 'bars') {
-            const r = await rebuildAssetBars(store, a.id, tfs, !narrowed);
-            add(sum.rows, r.rows);
-            sum.repairs += r.counters.repairedTimehigh + r.counters.repairedTimelow;
-            sum.rejects += r.counters.rejected;
-            sum.gaps += r.gaps;
-            if (!narrowed) {
-              await writeState(store, a.id, 'bars', {
-                lastSrcTs: r.lastSrcTs, minSeen: r.firstSrcTs, rows: total(r.rows), repairedHigh: r.counters.repairedTimehigh,
-                repairedLow: r.counters.repairedTimelow, rejected: r.counters.rejected,
-              });
-              await store.exec('UPDATE price_changes SET consumed_at = now() WHERE id = $1 AND consumed_at IS NULL', [a.id]);
-            }
+  const sessions: Store[] = [store];
+  try {
+    for (let j = 1; j < Math.min(jobs, assets.length); j++) sessions.push(await store.connect());
+    const runComponent = async (component: Component, sum: ComponentSummary): Promise<void> => {
+      opts.onEvent?.({ kind: 'start', component, assets: assets.length });
+      const work = async (s: Store, a: { id: number; symbol: string }): Promise<void> => {
+        const ta = Date.now();
+        const out: AssetOutcome = { id: a.id, symbol: a.symbol, status: 'built', reason: '', ms: 0 };
+        let written = 0;
+        try {
+          const stale = component === 'emas' && !barsFailed.has(a.id) && !opts.skipStaleCheck && !opts.dryRun
+            ? await staleReason(s, a.id, stalenessHours) : null;
+          if (component === 'emas' && barsFailed.has(a.id)) {
+            Object.assign(out, { status: 'skipped', reason: 'its bars failed in this run' });
+          } else if (stale) {
+            Object.assign(out, { status: 'skipped', reason: stale });
+          } else if (opts.resume && !opts.dryRun && (await doneInRun(s, a.id, component, runId))) {
+            Object.assign(out, { status: 'current', reason: 'done earlier in the resumed run' });
           } else {
-            const r = await rebuildAssetEmas(store, a.id, tfs, periods, !narrowed);
-            add(sum.rows, r.rows);
-            if (!narrowed) {
-              const bars = await state(store, a.id, 'bars');
-              await writeState(store, a.id, 'emas', {
-                lastSrcTs: bars?.last_src_ts ?? NaN, minSeen: bars?.daily_min_seen ?? NaN, rows: total(r.rows),
-              });
+            const r: AssetBarsResult | AssetEmasResult = await s.transaction(() =>
+              component === 'bars'
+                ? refreshAssetBars(s, a.id, { tfs, narrowed, fullRebuild: !!opts.fullRebuild, lookbackDays, runId, dryRun: opts.dryRun })
+                : refreshAssetEmas(s, a.id, { tfs, periods, combos: opts.combos, narrowed, fullRebuild: !!opts.fullRebuild, runId, dryRun: opts.dryRun }),
+            );
+            out.status = r.status === 'current' ? 'current' : opts.dryRun ? 'planned' : 'built';
+            out.reason = r.reason;
+            if (r.status === 'built') out.from = day(r.from);
+            for (const [k, v] of Object.entries(r.rows)) {
+              sum.rows[k] = (sum.rows[k] ?? 0) + v;
+              written += v;
+            }
+            if (component === 'bars' && r.status === 'built') {
+              const b = r as AssetBarsResult;
+              sum.repairs += b.counters.repairedTimehigh + b.counters.repairedTimelow;
+              sum.rejects += b.counters.rejected;
+              sum.gaps += b.gaps;
             }
           }
-        });
-        sum.done.push(a.id);
-        emit('done');
-      } catch (e) {
-        const msg = (e as Error).message;
-        sum.failed.push({ id: a.id, error: msg });
-        if (component === 'bars') barsFailed.add(a.id);
-        emit('failed', msg);
+        } catch (e) {
+          // A lost database is not this asset's fault: stop the step instead of failing every asset in turn.
+          if (isSystemic(e)) throw e;
+          out.status = 'failed';
+          out.reason = (e as Error).message;
+          if (component === 'bars') barsFailed.add(a.id);
+        }
+        out.ms = Date.now() - ta;
+        sum.assets.push(out);
+        opts.onEvent?.({ kind: 'asset', component, id: a.id, symbol: a.symbol, status: out.status, reason: out.reason, ms: out.ms, rows: written });
+    };
+      // A fixed pool of sessions pulls assets from one queue: at most `jobs` assets are in flight.
+      let next = 0;
+      await Promise.all(sessions.map(async (s) => {
+        while (next < assets.length) await work(s, assets[next++]);
+      }));
+    };
+    let stopped: string | null = null;
+    for (const component of opts.components) {
+      const t0 = Date.now();
+      const sum: ComponentSummary = { component, ms: 0, rows: {}, assets: [], repairs: 0, rejects: 0, gaps: 0 };
+      summary.components.push(sum);
+      if (stopped) {
+        sum.error = `not run: ${stopped} (use --continue-on-error to run the remaining steps)`;
+        continue;
       }
+      try {
+        await runComponent(component, sum);
+      } catch (e) {
+        sum.error = (e as Error).message;
+        if (!opts.continueOnError) stopped = `the ${component} step failed`;
+      }
+      sum.assets.sort((x, y) => x.id - y.id);
+      sum.ms = Date.now() - t0;
+      opts.onEvent?.({ kind: 'end', component, ms: sum.ms });
     }
-    sum.ms = Date.now() - t0;
-    summaries.push(sum);
+    summary.ok = summary.components.every((c) => !c.error && c.assets.every((a) => a.status !== 'failed'));
+    if (!opts.dryRun) await finishRun(store, runId, summary);
+    return summary;
+  } finally {
+    for (const s of sessions.slice(1)) await s.close();
+    await unlock();
   }
-  return { components: summaries, ok: summaries.every((s) => s.failed.length === 0) };
 }
 
-function add(into: Record<string, number>, more: Record<string, number>): void {
-  for (const [k, v] of Object.entries(more)) into[k] = (into[k] ?? 0) + v;
+const SYSTEMIC_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', '57P01', '57P02', '57P03', '08000', '08003', '08006']);
+
+/** Errors that mean the database went away, as opposed to a problem with one asset's data. */
+export function isSystemic(e: unknown): boolean {
+  const err = e as { code?: string; message?: string };
+  return SYSTEMIC_CODES.has(err?.code ?? '') || /Connection terminated|connection error|database has been closed|Connection closed/i.test(err?.message ?? '');
 }
 
-function total(r: Record<string, number>): number {
-  return Object.values(r).reduce((s, v) => s + v, 0);
+async function doneInRun(store: Store, id: number, component: Component, runId: string): Promise<boolean> {
+  const table = component === 'bars' ? 'price_bars_1d' : 'ema_multi_tf';
+  const r = await store.query('SELECT 1 AS x FROM refresh_state WHERE id = $1 AND table_name = $2 AND last_run_id = $3', [id, table, runId]);
+  return r.length > 0;
 }

@@ -1,5 +1,39 @@
 // Tables of the feature-matrix subsystem (SPEC §9). Kept apart from tables.ts so that subsystem owns them;
 // ALL_TABLES includes them, so migrations create them on both engines like every other table.
-import type { Table } from './tables.js';
+// The matrix itself (ml_feature_matrix) has STRUCT / composite columns the logical schema cannot express;
+// src/features/schema.ts creates it on first use.
+import type { Column, ColType, Table } from './tables.js';
 
-export const FEATURE_TABLES: Table[] = [];
+const c = (name: string, type: ColType, notNull = false, dflt?: string): Column =>
+  dflt === undefined ? { name, type, notNull } : { name, type, notNull, default: dflt };
+
+// Dates are YYYY-MM-DD text: the logical schema has no DATE type, and ISO text sorts and compares correctly.
+export const regimeCalendar: Table = {
+  name: 'regime_calendar',
+  doc: 'One row per calendar day: the regime in force, materialised from ranges by `talab features regimes`.',
+  key: ['date'],
+  columns: [c('date', 'text', true), c('regime', 'text', true), c('valid_from', 'text'), c('valid_to', 'text')],
+};
+
+export const regimeWeights: Table = {
+  name: 'regime_weights',
+  doc: 'Training weight of each regime (ingest.md §2.1).',
+  key: ['regime'],
+  columns: [
+    c('regime', 'text', true), c('weight', 'int', true), c('description', 'text'), c('research_rationale', 'text'),
+    c('created_at', 'ts', true, 'now()'),
+  ],
+};
+
+export const featureBatches: Table = {
+  name: 'ml_feature_batches',
+  doc: 'Ledger of loaded feature-matrix batches keyed by their deterministic id: a batch already here is never loaded again.',
+  key: ['batch_id'],
+  columns: [
+    c('batch_id', 'text', true), c('run_id', 'text', true), c('batch_index', 'int', true), c('row_count', 'int', true),
+    c('symbols', 'text', true), c('min_date', 'text', true), c('max_date', 'text', true),
+    c('loaded_at', 'ts', true, 'now()'),
+  ],
+};
+
+export const FEATURE_TABLES: Table[] = [regimeCalendar, regimeWeights, featureBatches];

@@ -164,12 +164,26 @@ export const EMA_TABLES = {
 
 export const refreshState: Table = {
   name: 'refresh_state',
-  doc: 'Per (asset, derived table): watermark, earliest day seen, last run time and counters (SPEC §7).',
+  doc: 'Per (asset, derived table): watermark (last source day built), earliest day seen, the earliest day an '
+    + 'upstream change invalidated (dirty_from), daily rows at the last run, last run time and counters (SPEC §7). '
+    + 'All timeframes and periods of a table move together, so one row per (asset, table) is enough.',
   key: ['id', 'table_name'],
   columns: [
     c('id', 'int', true), c('table_name', 'text', true), c('last_src_ts', 'ts'), c('daily_min_seen', 'ts'),
-    c('last_run_ts', 'ts', true, 'now()'), c('rows_written', 'bigint', true, '0'), c('repaired_timehigh', 'int', true, '0'),
+    c('dirty_from', 'ts'), c('source_rows', 'int', true, '0'), c('last_run_ts', 'ts', true, 'now()'),
+    c('last_run_id', 'text'), c('rows_written', 'bigint', true, '0'), c('repaired_timehigh', 'int', true, '0'),
     c('repaired_timelow', 'int', true, '0'), c('rejected', 'int', true, '0'),
+  ],
+};
+
+export const refreshRuns: Table = {
+  name: 'refresh_runs',
+  doc: 'One row per `talab refresh` run: its options and whether it finished; `--resume` continues the last '
+    + 'unfinished run with the same options.',
+  key: ['run_id'],
+  columns: [
+    c('run_id', 'text', true), c('started_at', 'ts', true, 'now()'), c('finished_at', 'ts'), c('options', 'text', true),
+    c('status', 'text', true), c('summary', 'text'),
   ],
 };
 
@@ -184,7 +198,7 @@ export const DERIVED_TABLES: Table[] = [priceBars1d, ...Object.values(BAR_TABLES
 
 export const ALL_TABLES: Table[] = [
   schemaMigrations, dimAssets, dimTimeframe, priceHistories, priceChanges, importRejects, priceBars1dRejects,
-  ...DERIVED_TABLES, refreshState, ...FEATURE_TABLES,
+  ...DERIVED_TABLES, refreshState, refreshRuns, ...FEATURE_TABLES,
 ];
 
 const BY_NAME = new Map(ALL_TABLES.map((t) => [t.name, t]));

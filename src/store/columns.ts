@@ -63,3 +63,31 @@ export function rowAt(batch: RowBatch, i: number): Record<string, number | strin
   }
   return out;
 }
+
+/** Rows [from, to) of a batch (a view for typed arrays, a copy for text columns). */
+export function sliceBatch(batch: RowBatch, from: number, to = batch.length): RowBatch {
+  if (from <= 0 && to >= batch.length) return batch;
+  const cols: Record<string, ColumnData> = {};
+  for (const [k, v] of Object.entries(batch.cols)) cols[k] = Array.isArray(v) ? v.slice(from, to) : v.subarray(from, to);
+  return { length: Math.max(0, to - from), cols };
+}
+
+/** Only the rows whose time column is ≥ from (epoch ms); keeps the batch's row order. */
+export function rowsFrom(batch: RowBatch, timeCol: string, from: number): RowBatch {
+  if (batch.length === 0 || from === -Infinity) return batch;
+  const t = batch.cols[timeCol] as Float64Array;
+  const keep: number[] = [];
+  for (let i = 0; i < batch.length; i++) if (t[i] >= from) keep.push(i);
+  if (keep.length === batch.length) return batch;
+  const cols: Record<string, ColumnData> = {};
+  for (const [k, v] of Object.entries(batch.cols)) {
+    if (Array.isArray(v)) cols[k] = keep.map((i) => v[i]);
+    else {
+      const Ctor = v.constructor as Float64ArrayConstructor | Int32ArrayConstructor | Uint8ArrayConstructor;
+      const out = new Ctor(keep.length);
+      for (let j = 0; j < keep.length; j++) out[j] = v[keep[j]];
+      cols[k] = out;
+    }
+  }
+  return { length: keep.length, cols };
+}

@@ -9,6 +9,7 @@ import { q } from '../schema/ddl.js';
 import type { ColType, Table } from '../schema/tables.js';
 import type { RowBatch } from './columns.js';
 import { normRow, type Row, type Store } from './store.js';
+import { UserError } from '../util/errors.js';
 
 const CHUNK = 2048;
 
@@ -52,10 +53,21 @@ export class DuckDbStore implements Store {
     private readonly instance: DuckDBInstance,
     private readonly conn: DuckDBConnection,
     readonly location: string,
+    /** Sessions made by connect() share the instance; only the owner closes it. */
+    private readonly ownsInstance = true,
   ) {}
 
   static async open(path: string): Promise<DuckDbStore> {
-    const instance = await DuckDBInstance.create(path);
+    let instance: DuckDBInstance;
+    try {
+      instance = await DuckDBInstance.create(path);
+    } catch (e) {
+      const msg = (e as Error).message;
+      // DuckDB allows one writing process per file; say so plainly (this is also the refresh lock on DuckDB).
+      const pid = /PID (\d+)/.exec(msg)?.[1];
+      if (/lock/i.test(msg)) throw new UserError(`${path} is in use by another process${pid ? ` (pid ${pid})` : ''}; DuckDB allows one writer per file`, 1);
+      throw e;
+    }
     const conn = await instance.connect();
     // All timestamps are UTC instants; the session zone only matters for TIMESTAMP<->TIMESTAMPTZ casts.
     await conn.run("SET TimeZone = 'UTC'");
@@ -145,9 +157,15 @@ export class DuckDbStore implements Store {
     return `DuckDB ${r[0].v}`;
   }
 
+  async connect(): Promise<Store> {
+    const conn = await this.instance.connect();
+    await conn.run("SET TimeZone = 'UTC'");
+    return new DuckDbStore(this.instance, conn, this.location, false);
+  }
+
   async close(): Promise<void> {
     this.conn.closeSync();
-    this.instance.closeSync();
+    if (this.ownsInstance) this.instance.closeSync();
   }
 }
 

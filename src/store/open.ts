@@ -39,6 +39,7 @@ export async function openStore(dbArg?: string, opts: OpenOptions = {}): Promise
     try {
       store = await DuckDbStore.open(path);
     } catch (e) {
+      if (e instanceof UserError) throw e;
       throw new UserError(`cannot open DuckDB database ${db}: ${(e as Error).message}`);
     }
   }

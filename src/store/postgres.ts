@@ -20,7 +20,12 @@ export class PostgresStore implements Store {
   private txDepth = 0;
   private staged = new Set<string>();
 
-  private constructor(private readonly client: pg.Client, readonly location: string) {}
+  private constructor(
+    private readonly client: pg.Client,
+    readonly location: string,
+    private readonly url: string,
+    private readonly schema?: string,
+  ) {}
 
   /** `schema` (optional) isolates a test run: it is created if missing and put first on the search_path. */
   static async open(url: string, schema?: string): Promise<PostgresStore> {
@@ -39,7 +44,7 @@ export class PostgresStore implements Store {
       await client.query(`CREATE SCHEMA IF NOT EXISTS ${q(schema)}`);
       await client.query(`SET search_path TO ${q(schema)}`);
     }
-    return new PostgresStore(client, redactUrl(url) + (schema ? ` (schema ${schema})` : ''));
+    return new PostgresStore(client, redactUrl(url) + (schema ? ` (schema ${schema})` : ''), url, schema);
   }
 
   async query<T extends Row = Row>(sql: string, params?: unknown[]): Promise<T[]> {
@@ -103,6 +108,10 @@ export class PostgresStore implements Store {
   async engineVersion(): Promise<string> {
     const r = await this.query<{ v: string }>("SELECT current_setting('server_version') AS v");
     return `PostgreSQL ${r[0].v}`;
+  }
+
+  connect(): Promise<Store> {
+    return PostgresStore.open(this.url, this.schema);
   }
 
   async close(): Promise<void> {

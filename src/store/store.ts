@@ -23,6 +23,8 @@ export interface Store {
   /** Bulk upsert on the table's key: new rows inserted, existing rows overwritten. Returns rows written. */
   upsert(table: Table, batch: RowBatch): Promise<number>;
   engineVersion(): Promise<string>;
+  /** Another session on the same database (parallel workers each need their own transaction). */
+  connect(): Promise<Store>;
   close(): Promise<void>;
 }
 

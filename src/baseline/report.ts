@@ -1,0 +1,208 @@
+// The baseline report in three forms: JSON (everything, for tools), text (for people, also the log of
+// record) and a small self-contained HTML page. File names carry the snapshot suffix, so a report is
+// found next to the snapshot tables it describes.
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import type { ColumnResult, KeyValue, Mismatch, TableResult } from './compare.js';
+import type { BaselineReport } from './run.js';
+
+export interface WrittenReport {
+  json: string;
+  text: string;
+  html: string;
+}
+
+const RULE = '='.repeat(70);
+const LINE = '-'.repeat(70);
+
+/** JSON has no NaN or Infinity; write them as strings rather than silently as null. */
+function replacer(_k: string, v: unknown): unknown {
+  if (typeof v === 'number' && !Number.isFinite(v)) return String(v);
+  return v;
+}
+
+export function renderJson(r: BaselineReport): string {
+  return JSON.stringify(r, replacer, 2) + '\n';
+}
+
+const pct = (x: number) => `${(x * 100).toFixed(2)} %`;
+const sec = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+function sci(x: number | null): string {
+  if (x === null) return 'n/a';
+  if (!Number.isFinite(x)) return String(x);
+  return x === 0 ? '0' : x.toExponential(3);
+}
+function val(v: Mismatch['baseline']): string {
+  if (v === null) return 'NULL';
+  if (typeof v === 'number') return Number.isInteger(v) ? String(v) : v.toPrecision(12);
+  return String(v);
+}
+export function keyText(k: KeyValue): string {
+  return Object.entries(k).map(([c, v]) => `${c}=${v === null ? 'NULL' : v}`).join(' ');
+}
+
+function tableLine(t: TableResult): string {
+  const head = `[${t.status}] ${t.table}`;
+  if (t.status === 'ERROR' || t.status === 'SKIPPED') return `${head} — ${t.error}`;
+  const strata = Object.entries(t.keys.strata).map(([k, v]) => `${k} ${v}`).join(', ');
+  return `${head} — ${pct(t.matchRate)} of ${t.keys.sampled} sampled key(s) match (${t.severity}); ` +
+    `${t.keys.union} key(s) in the union${strata ? `; ${strata}` : ''}`;
+}
+
+function columnLine(c: ColumnResult): string {
+  const tol = c.rtol === null ? 'exact' : `${c.family}, rtol ${c.rtol} atol ${c.atol}`;
+  let s = `  ${c.column.padEnd(18)} ${tol.padEnd(30)} ${String(c.compared).padStart(8)} compared  ` +
+    `${pct(c.matchRate).padStart(9)}  mismatches ${String(c.mismatches).padStart(6)}`;
+  if (c.rtol !== null) s += `  max abs ${sci(c.maxAbsDiff).padStart(10)}  max rel ${sci(c.maxRelDiff).padStart(10)}`;
+  if (c.mismatches > 0) s += `  ${c.severity}`;
+  return s;
+}
+
+export function renderText(r: BaselineReport): string {
+  const m = r.metadata;
+  const o: string[] = [RULE, 'BASELINE CAPTURE REPORT', RULE, ''];
+  o.push(`Result:          ${r.result}`);
+  o.push(`Started:         ${r.startedAt} (${sec(r.ms)})`);
+  o.push(`Snapshot suffix: ${r.suffix}`);
+  o.push(`Database:        ${m.database.engine} ${m.database.location}${m.versions ? ` — ${m.versions.engine}` : ''}`);
+  o.push(`Git commit:      ${m.git.commit ?? `unknown (${m.git.error})`}${m.git.branch ? ` on ${m.git.branch}` : ''}` +
+    `${m.git.dirty === null ? '' : m.git.dirty ? ' (dirty: uncommitted changes)' : ' (clean)'}`);
+  if (m.versions) {
+    o.push(`Versions:        talab ${m.versions.talab}, Node ${m.versions.node}, ` +
+      Object.entries(m.versions.drivers).map(([k, v]) => `${k} ${v}`).join(', '));
+  }
+  o.push(`Scope:           ${m.scope.ids === 'all' ? 'all assets' : `asset id(s) ${m.scope.ids.join(', ')}`}` +
+    `; source days ${m.dateRange.start ?? '-'} .. ${m.dateRange.end ?? '-'}`);
+  for (const a of m.assets) o.push(`                 ${a.symbol} (${a.id}): ${a.firstDay ?? '-'} .. ${a.lastDay ?? '-'}, ${a.sourceRows} source rows`);
+  const s = m.settings.sample;
+  o.push(`Comparison:      ${s.full ? 'every row (--full)' : `first ${s.beginningDays} d + last ${s.endDays} d of each series + ` +
+    `${(s.randomFraction * 100).toFixed(2)} % of the interior (seed ${s.seed})`}; top ${m.settings.topN} mismatches kept`);
+  o.push(`Tolerances:      |a−b| ≤ max(rtol·max(|a|,|b|), atol); price/EMA rtol ${m.tolerances.price.rtol} atol ` +
+    `${m.tolerances.price.atol}; volume/market cap rtol ${m.tolerances.volume.rtol} atol ${m.tolerances.volume.atol}; others exact`);
+  o.push(`Settings:        dry run ${m.settings.dryRun}, skip rebuild ${m.settings.skipRebuild}, drop snapshots ${m.settings.dropSnapshots}`);
+
+  o.push('', 'PHASES', LINE);
+  for (const p of r.phases) {
+    const tag = `[${p.status.toUpperCase()}]`.padEnd(10);
+    o.push(`${tag}${p.name.padEnd(10)} ${sec(p.ms)}${p.reason ? ` — ${p.reason}` : ''}`);
+    for (const e of p.errors) o.push(`  Error: ${e}`);
+  }
+  if (r.rebuild) {
+    for (const c of r.rebuild.components) {
+      const by = (st: string) => c.assets.filter((a) => a.status === st).length;
+      o.push(`  rebuild ${c.component}: ${by('built')} asset(s) built, ${by('failed')} failed, ${by('skipped')} skipped in ${sec(c.ms)}` +
+        `${c.error ? ` — step error: ${c.error}` : ''}`);
+    }
+  }
+
+  o.push('', 'ROW COUNTS (selected assets)', LINE);
+  o.push(`  ${'table'.padEnd(36)} ${'before'.padStart(9)} ${'snapshot'.padStart(9)} ${'truncated'.padStart(9)} ${'after'.padStart(9)}`);
+  const n = (x: number | null) => (x === null ? '-' : String(x)).padStart(9);
+  for (const [t, c] of Object.entries(r.rowCounts)) o.push(`  ${t.padEnd(36)} ${n(c.before)} ${n(c.snapshot)} ${n(c.afterTruncate)} ${n(c.after)}`);
+
+  if (r.result === 'DRY RUN') {
+    o.push('', 'PLANNED STEPS', LINE);
+    for (const p of r.phases) {
+      o.push(`-- ${p.name}${p.reason ? ` (skipped: ${p.reason})` : ''}`);
+      for (const st of p.steps) o.push(st);
+    }
+  }
+
+  o.push('', 'COMPARISON RESULTS', LINE);
+  if (r.tables.length === 0) o.push('  (no comparison ran)');
+  for (const t of r.tables) {
+    o.push(tableLine(t));
+    if (t.status === 'ERROR' || t.status === 'SKIPPED') continue;
+    if (t.missing.count) o.push(`  missing from the rebuild: ${t.missing.count} row(s), e.g. ${t.missing.top.slice(0, 3).map(keyText).join(' | ')}`);
+    if (t.extra.count) o.push(`  extra in the rebuild:     ${t.extra.count} row(s), e.g. ${t.extra.top.slice(0, 3).map(keyText).join(' | ')}`);
+    const shown = t.columns.filter((c) => c.rtol !== null || c.mismatches > 0);
+    for (const c of shown) o.push(columnLine(c));
+    const exactOk = t.columns.filter((c) => c.rtol === null && c.mismatches === 0).length;
+    if (exactOk) o.push(`  ${exactOk} exact column(s) equal on every compared row`);
+    for (const c of t.columns.filter((x) => x.top.length)) {
+      o.push(`  top mismatches of ${c.column}:`);
+      for (const x of c.top) {
+        o.push(`    ${keyText(x.key)}: snapshot ${val(x.baseline)}, rebuilt ${val(x.rebuilt)}` +
+          (x.absDiff !== null || x.relDiff !== null ? `, abs ${sci(x.absDiff)}, rel ${sci(x.relDiff)}` : ''));
+      }
+    }
+  }
+
+  o.push('', 'SNAPSHOTS', LINE);
+  for (const sn of r.snapshots) {
+    o.push(`  ${sn.snapshot}: ${sn.created ? `${sn.rows} rows, ${sn.kept ? 'kept' : 'dropped'}` : r.result === 'DRY RUN' ? 'planned' : 'not created'}`);
+  }
+
+  o.push('', 'OVERALL RESULT', LINE);
+  if (r.result === 'PASS') o.push(`[PASS] All ${r.tables.length} tables match within tolerance; every phase succeeded`);
+  else if (r.result === 'DRY RUN') o.push('[DRY RUN] Nothing was changed; the steps above are what a real run would do');
+  else {
+    o.push('[FAIL] Some comparisons failed or a phase reported errors');
+    const bad = r.tables.filter((t) => t.status !== 'PASS').length;
+    if (bad) o.push(`       ${bad}/${r.tables.length} tables did not pass`);
+  }
+  if (r.problems.length) {
+    o.push('', 'Problems:');
+    for (const p of r.problems) o.push(`  - ${p}`);
+  }
+  o.push(RULE);
+  return o.join('\n') + '\n';
+}
+
+const esc = (s: string) => s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
+
+export function renderHtml(r: BaselineReport): string {
+  const colour = (s: string) => (s === 'PASS' ? '#1a7f37' : s === 'DRY RUN' || s === 'SKIPPED' ? '#6e7781' : '#cf222e');
+  const rows = r.tables.map((t) => {
+    const cols = t.columns.filter((c) => c.rtol !== null || c.mismatches > 0).map((c) =>
+      `<tr><td>${esc(c.column)}</td><td>${c.family}</td><td>${c.compared}</td><td>${pct(c.matchRate)}</td><td>${c.mismatches}</td>` +
+      `<td>${sci(c.maxAbsDiff)}</td><td>${sci(c.maxRelDiff)}</td><td>${c.mismatches ? c.severity : ''}</td></tr>`).join('');
+    const tops = t.columns.flatMap((c) => c.top.map((x) =>
+      `<tr><td>${esc(c.column)}</td><td>${esc(keyText(x.key))}</td><td>${esc(val(x.baseline))}</td><td>${esc(val(x.rebuilt))}</td>` +
+      `<td>${sci(x.absDiff)}</td><td>${sci(x.relDiff)}</td></tr>`)).join('');
+    const side = (label: string, s: TableResult['missing']) =>
+      s.count ? `<p>${label}: ${s.count} row(s), e.g. ${s.top.map((k) => esc(keyText(k))).join('; ')}</p>` : '';
+    return `<h3 style="color:${colour(t.status)}">[${t.status}] ${esc(t.table)} — ${pct(t.matchRate)} of ${t.keys.sampled} keys, ${t.severity}</h3>` +
+      (t.error ? `<p>${esc(t.error)}</p>` : '') + side('Missing from the rebuild', t.missing) + side('Extra in the rebuild', t.extra) +
+      (cols ? `<table><tr><th>column</th><th>family</th><th>compared</th><th>match</th><th>mismatches</th><th>max abs</th><th>max rel</th><th>severity</th></tr>${cols}</table>` : '') +
+      (tops ? `<table><tr><th>column</th><th>key</th><th>snapshot</th><th>rebuilt</th><th>abs</th><th>rel</th></tr>${tops}</table>` : '');
+  }).join('\n');
+  const phases = r.phases.map((p) =>
+    `<tr><td>${p.name}</td><td>${p.status}</td><td>${sec(p.ms)}</td><td>${esc([p.reason ?? '', ...p.errors].filter(Boolean).join('; '))}</td></tr>`).join('');
+  return `<!doctype html><html><head><meta charset="utf-8"><title>talab baseline ${esc(r.suffix)}: ${r.result}</title>
+<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;padding:2px 6px;font-size:13px;text-align:left}</style></head><body>
+<h1 style="color:${colour(r.result)}">Baseline ${r.result}</h1>
+<pre>${esc(renderText(r).split('\nPHASES')[0])}</pre>
+<h2>Phases</h2><table><tr><th>phase</th><th>status</th><th>time</th><th>notes</th></tr>${phases}</table>
+<h2>Tables</h2>${rows || '<p>(no comparison ran)</p>'}
+<h2>Problems</h2>${r.problems.length ? `<ul>${r.problems.map((p) => `<li>${esc(p)}</li>`).join('')}</ul>` : '<p>none</p>'}
+</body></html>
+`;
+}
+
+export async function writeReport(r: BaselineReport, dir: string): Promise<WrittenReport> {
+  const abs = resolve(dir);
+  await mkdir(abs, { recursive: true });
+  const base = join(abs, `baseline-${r.suffix}${r.result === 'DRY RUN' ? '-dry-run' : ''}`);
+  const files = { json: `${base}.json`, text: `${base}.txt`, html: `${base}.html` };
+  // The JSON names its sibling files, so it is written last with them filled in.
+  const withFiles = { ...r, files };
+  await writeFile(files.text, renderText(withFiles));
+  await writeFile(files.html, renderHtml(withFiles));
+  await writeFile(files.json, renderJson(withFiles));
+  return files;
+}
+
+/** The few lines printed at the end of a run. */
+export function summaryLines(r: BaselineReport): string[] {
+  const out = ['', 'BASELINE SUMMARY', LINE];
+  for (const t of r.tables) out.push(tableLine(t));
+  for (const p of r.phases.filter((x) => x.status === 'failed')) out.push(`[FAILED] phase ${p.name}: ${p.errors.length} error(s)`);
+  if (r.result === 'FAIL') {
+    out.push(`RESULT: FAIL (${r.problems.length} problem(s))`);
+    for (const p of r.problems.slice(0, 20)) out.push(`  - ${p}`);
+    if (r.problems.length > 20) out.push(`  … ${r.problems.length - 20} more in the report`);
+  } else out.push(`RESULT: ${r.result}`);
+  if (r.files) out.push(`report: ${r.files.text}`, `        ${r.files.json}`, `        ${r.files.html}`);
+  return out;
+}

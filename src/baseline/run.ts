@@ -1,0 +1,399 @@
+// `talab baseline`: snapshot → truncate → rebuild → compare → report (SPEC §8, ops.md §C), with the
+// predecessor's hazards fixed: truncation is scoped to the selected assets, their refresh state is reset
+// so the rebuild really starts from nothing, and both sides are compared on the same keys.
+//
+// It never fails early: each phase is wrapped, its failure recorded, and the run continues wherever the
+// next phase still means something. The one deliberate stop is safety: when a snapshot could not be
+// taken, nothing is deleted, because rows without a copy could not be compared afterwards.
+import { q } from '../schema/ddl.js';
+import { DERIVED_TABLES, priceBars1dRejects, refreshState, type Table } from '../schema/tables.js';
+import { runRefresh, type RefreshOptions, type RefreshSummary } from '../refresh/run.js';
+import type { Store } from '../store/store.js';
+import { UserError } from '../util/errors.js';
+import { compareSql, compareTable, emptyTableResult, type TableResult } from './compare.js';
+import { assetInfo, gitInfo, versions, type AssetInfo, type GitInfo, type Versions } from './metadata.js';
+import { writeReport, type WrittenReport } from './report.js';
+import { DEFAULT_SAMPLE, idWhere, type SampleConfig } from './sample.js';
+import { createSnapshot, dropSnapshotSql, freeSuffix, snapshotName, snapshotSql, timestampSuffix } from './snapshot.js';
+import { CRITICAL_REL, TOLERANCES, WARNING_REL } from './tolerance.js';
+
+export type PhaseName = 'snapshot' | 'truncate' | 'rebuild' | 'compare' | 'cleanup';
+export type PhaseStatus = 'ok' | 'failed' | 'skipped' | 'dry-run';
+
+export interface PhaseResult {
+  name: PhaseName;
+  status: PhaseStatus;
+  ms: number;
+  /** Every failure of the phase (one per table or asset where that applies). */
+  errors: string[];
+  /** Why a skipped phase did not run. */
+  reason?: string;
+  /** The statements and actions the phase ran, or would run under --dry-run. */
+  steps: string[];
+  details?: Record<string, unknown>;
+}
+
+export interface RowCounts {
+  /** Live rows of the selected assets when the run started. */
+  before: number | null;
+  snapshot: number | null;
+  afterTruncate: number | null;
+  /** Live rows of the selected assets after the rebuild. */
+  after: number | null;
+}
+
+export type BaselineResult = 'PASS' | 'FAIL' | 'DRY RUN';
+
+export interface BaselineReport {
+  tool: 'talab baseline';
+  reportVersion: 1;
+  result: BaselineResult;
+  /** 0 PASS or dry run, 1 FAIL. */
+  exitCode: 0 | 1;
+  startedAt: string;
+  finishedAt: string;
+  ms: number;
+  suffix: string;
+  metadata: {
+    git: GitInfo;
+    versions: Versions | null;
+    database: { engine: Store['dialect']; location: string };
+    scope: { ids: number[] | 'all' };
+    assets: AssetInfo[];
+    dateRange: { start: string | null; end: string | null };
+    settings: {
+      dryRun: boolean;
+      skipRebuild: boolean;
+      sample: SampleConfig;
+      topN: number;
+      dropSnapshots: boolean;
+      outputDir: string | null;
+      rebuild: string;
+    };
+    tolerances: typeof TOLERANCES & { exact: string };
+    severity: { critical: string; warning: string; info: string };
+  };
+  phases: PhaseResult[];
+  rowCounts: Record<string, RowCounts>;
+  snapshots: { table: string; snapshot: string; created: boolean; rows: number | null; kept: boolean }[];
+  rebuild: RefreshSummary | null;
+  tables: TableResult[];
+  /** Every problem of the run in one list: phase failures, failed tables, their worst findings. */
+  problems: string[];
+  files?: WrittenReport;
+}
+
+export interface BaselineHooks {
+  /** Called before a phase runs; a throw fails that phase (tests inject failures through it). */
+  beforePhase?: (phase: PhaseName) => void | Promise<void>;
+  /** Called after a phase ran, whatever its outcome. */
+  afterPhase?: (phase: PhaseName, result: PhaseResult) => void | Promise<void>;
+}
+
+export interface BaselineOptions {
+  ids?: number[];
+  dryRun?: boolean;
+  skipRebuild?: boolean;
+  /** Where the report files go (default .logs/baseline); null writes none. */
+  outputDir?: string | null;
+  sample?: Partial<SampleConfig>;
+  topN?: number;
+  /** Drop the snapshot tables after a PASS (a FAIL always keeps them for investigation). */
+  dropSnapshots?: boolean;
+  now?: Date;
+  /** Directory whose git commit is recorded (default: the talab package root). */
+  gitCwd?: string;
+  log?: (line: string) => void;
+  hooks?: BaselineHooks;
+}
+
+export const DEFAULT_OUTPUT_DIR = '.logs/baseline';
+
+/** The derived tables a baseline covers, in build order (bars before the EMAs built from them). */
+export const BASELINE_TABLES: Table[] = DERIVED_TABLES;
+
+const msg = (e: unknown) => (e instanceof Error ? e.message : String(e));
+
+async function scopedCount(store: Store, table: string, ids?: number[]): Promise<number> {
+  const r = await store.query<{ n: number }>(`SELECT count(*) AS n FROM ${q(table)} ${idWhere(ids)}`);
+  return Number(r[0].n);
+}
+
+async function checkIds(store: Store, ids: number[]): Promise<void> {
+  if (ids.length === 0) throw new UserError('--ids: no asset ids given');
+  const known = await store.query<{ id: number }>(`SELECT id FROM dim_assets ${idWhere(ids)}`);
+  const have = new Set(known.map((r) => r.id));
+  const unknown = ids.filter((id) => !have.has(id));
+  if (unknown.length) {
+    throw new UserError(`--ids: unknown asset id(s) ${unknown.join(', ')} (not in dim_assets; see \`talab status\`)`);
+  }
+}
+
+export function resolveSample(s: Partial<SampleConfig> = {}): SampleConfig {
+  const cfg = { ...DEFAULT_SAMPLE, ...Object.fromEntries(Object.entries(s).filter(([, v]) => v !== undefined)) };
+  for (const k of ['beginningDays', 'endDays'] as const) {
+    if (!Number.isInteger(cfg[k]) || cfg[k] < 0) throw new UserError(`sample ${k} must be a whole number of days ≥ 0, got ${cfg[k]}`);
+  }
+  if (!(cfg.randomFraction >= 0 && cfg.randomFraction <= 1)) {
+    throw new UserError(`sample random fraction must be between 0 and 1, got ${cfg.randomFraction}`);
+  }
+  if (!Number.isInteger(cfg.seed)) throw new UserError(`--seed must be an integer, got ${cfg.seed}`);
+  return cfg;
+}
+
+export async function runBaseline(store: Store, opts: BaselineOptions = {}): Promise<BaselineReport> {
+  const t0 = Date.now();
+  const startedAt = (opts.now ?? new Date()).toISOString();
+  const log = opts.log ?? (() => undefined);
+  const ids = opts.ids ? [...new Set(opts.ids)].sort((a, b) => a - b) : undefined;
+  const dryRun = opts.dryRun ?? false;
+  const skipRebuild = opts.skipRebuild ?? false;
+  const sample = resolveSample(opts.sample);
+  const topN = opts.topN ?? 10;
+  if (!Number.isInteger(topN) || topN < 0) throw new UserError(`--top must be a whole number ≥ 0, got ${topN}`);
+  const outputDir = opts.outputDir === undefined ? DEFAULT_OUTPUT_DIR : opts.outputDir;
+  if (ids) await checkIds(store, ids);
+
+  const tables = BASELINE_TABLES;
+  const suffix = dryRun ? timestampSuffix(opts.now ?? new Date()) : await freeSuffix(store, tables, timestampSuffix(opts.now ?? new Date()));
+  const problems: string[] = [];
+  const phases: PhaseResult[] = [];
+  const rowCounts: Record<string, RowCounts> = {};
+  for (const t of tables) rowCounts[t.name] = { before: null, snapshot: null, afterTruncate: null, after: null };
+
+  // Metadata first: a failure here is reported, never fatal.
+  const git = await gitInfo(opts.gitCwd);
+  if (git.error) problems.push(`metadata: git commit unknown: ${git.error}`);
+  let vers: Versions | null = null;
+  try {
+    vers = await versions(store);
+  } catch (e) {
+    problems.push(`metadata: versions unknown: ${msg(e)}`);
+  }
+  let assets: AssetInfo[] = [];
+  try {
+    assets = await assetInfo(store, ids);
+  } catch (e) {
+    problems.push(`metadata: assets unknown: ${msg(e)}`);
+  }
+  for (const t of tables) {
+    try {
+      rowCounts[t.name].before = await scopedCount(store, t.name, ids);
+    } catch (e) {
+      problems.push(`row count of ${t.name}: ${msg(e)}`);
+    }
+  }
+  const days = assets.flatMap((a) => [a.firstDay, a.lastDay]).filter((d): d is string => d !== null).sort();
+
+  log(`BASELINE ${dryRun ? '(dry run) ' : ''}on ${store.location}`);
+  log(`  assets: ${ids ? assets.map((a) => `${a.symbol} (${a.id})`).join(', ') : `all (${assets.length})`}`);
+  log(`  snapshot suffix: ${suffix}; skip rebuild: ${skipRebuild}; ` +
+    (sample.full ? 'comparing every row' : `sample: first ${sample.beginningDays} d + last ${sample.endDays} d + ${(sample.randomFraction * 100).toFixed(2)} % of the interior (seed ${sample.seed})`));
+
+  async function phase(
+    name: PhaseName, body: (p: PhaseResult) => Promise<void>, skip?: string,
+  ): Promise<PhaseResult> {
+    const p: PhaseResult = { name, status: 'ok', ms: 0, errors: [], steps: [] };
+    const ts = Date.now();
+    log(`\nPHASE ${name.toUpperCase()}${dryRun && !skip ? ' (dry run)' : ''}`);
+    if (skip) {
+      p.status = 'skipped';
+      p.reason = skip;
+      log(`  skipped: ${skip}`);
+    } else {
+      try {
+        await opts.hooks?.beforePhase?.(name);
+        await body(p);
+        if (p.errors.length) p.status = 'failed';
+        else if (dryRun) p.status = 'dry-run';
+      } catch (e) {
+        p.errors.push(msg(e));
+        p.status = 'failed';
+      }
+    }
+    p.ms = Date.now() - ts;
+    for (const e of p.errors) {
+      log(`  [ERROR] ${e}`);
+      problems.push(`${name}: ${e}`);
+    }
+    phases.push(p);
+    await opts.hooks?.afterPhase?.(name, p);
+    return p;
+  }
+  const step = (p: PhaseResult, s: string) => {
+    p.steps.push(s);
+    if (dryRun) log(`  ${s.replace(/\n/g, '\n    ')}`);
+  };
+
+  // PHASE 1: snapshot every table (the selected assets' rows), keyed by the table's primary key.
+  const snapshots = tables.map((t) => ({ table: t.name, snapshot: snapshotName(t, suffix), created: false, rows: null as number | null, kept: true }));
+  const snapPhase = await phase('snapshot', async (p) => {
+    for (const [i, t] of tables.entries()) {
+      const s = snapshots[i];
+      for (const sql of snapshotSql(store.dialect, t, s.snapshot, ids)) step(p, sql + ';');
+      if (dryRun) continue;
+      try {
+        s.rows = await createSnapshot(store, t, s.snapshot, ids);
+        s.created = true;
+        rowCounts[t.name].snapshot = s.rows;
+        log(`  [OK] ${s.snapshot}: ${s.rows} rows`);
+      } catch (e) {
+        p.errors.push(`${t.name}: ${msg(e)}`);
+      }
+    }
+  });
+  const allSnapshots = dryRun || snapshots.every((s) => s.created);
+
+  // PHASE 2: delete the selected assets' rows and reset their refresh state, all or nothing.
+  const destructiveSkip = skipRebuild ? '--skip-rebuild'
+    : !allSnapshots ? 'not every table could be snapshotted; deleting rows without a copy would make them uncomparable' : undefined;
+  const truncPhase = await phase('truncate', async (p) => {
+    const stmts = [
+      ...tables.map((t) => `DELETE FROM ${q(t.name)} ${idWhere(ids)}`.trimEnd()),
+      // Derived too (rebuilt with price_bars_1d); left alone, an asset that stops rebuilding keeps stale rejects.
+      `DELETE FROM ${q(priceBars1dRejects.name)} ${idWhere(ids)}`.trimEnd(),
+      // Without its state an asset looks never built, so nothing can be skipped as "already current".
+      `DELETE FROM ${q(refreshState.name)} ${idWhere(ids)}`.trimEnd(),
+    ];
+    step(p, 'BEGIN;');
+    for (const s of stmts) step(p, s + ';');
+    step(p, 'COMMIT;');
+    if (dryRun) return;
+    await store.transaction(async () => {
+      for (const s of stmts) await store.exec(s);
+    });
+    for (const t of tables) {
+      const n = await scopedCount(store, t.name, ids);
+      rowCounts[t.name].afterTruncate = n;
+      if (n !== 0) p.errors.push(`${t.name}: ${n} row(s) of the selected assets remain after the delete`);
+    }
+    log(`  [OK] ${tables.length} tables cleared for ${ids ? `asset(s) ${ids.join(', ')}` : 'all assets'}; refresh state reset`);
+  }, destructiveSkip);
+
+  // PHASE 3: rebuild from scratch, bars then EMAs, over the default timeframe and period selection.
+  let rebuild: RefreshSummary | null = null;
+  const refreshOpts: RefreshOptions = { components: ['bars', 'emas'], ids, fullRebuild: true };
+  const rebuildDesc = `runRefresh({ components: ['bars', 'emas'], ids: ${ids ? `[${ids.join(', ')}]` : 'all assets with source rows'}, fullRebuild: true })`;
+  await phase('rebuild', async (p) => {
+    step(p, rebuildDesc);
+    if (dryRun) return;
+    rebuild = await runRefresh(store, {
+      ...refreshOpts,
+      onEvent: (e) => {
+        if (e.kind === 'start') log(`  ${e.component}: ${e.assets} asset(s)`);
+        else if (e.kind === 'asset') log(`    ${e.component} ${e.symbol} (${e.id}): ${e.status}${e.reason ? ` — ${e.reason}` : ''} [${e.ms} ms]`);
+      },
+    });
+    for (const c of rebuild.components) {
+      if (c.error) p.errors.push(`${c.component}: ${c.error}`);
+      // "current" after the reset means nothing to build (no source rows); rows that should exist anyway
+      // show up as missing in the comparison. Failed and skipped assets are the rebuild's own problems.
+      for (const a of c.assets.filter((x) => x.status === 'failed' || x.status === 'skipped')) {
+        p.errors.push(`${c.component} of asset ${a.id} (${a.symbol}) ${a.status}${a.reason ? `: ${a.reason}` : ''}`);
+      }
+    }
+  }, destructiveSkip);
+  if (truncPhase.status === 'ok' && phases[phases.length - 1].status === 'failed') {
+    problems.push(
+      `rebuild: the selected assets' derived rows were deleted and not fully rebuilt; restore them with ` +
+        `\`talab refresh --all --full-rebuild${ids ? ` --ids ${ids.join(',')}` : ''}\` (the snapshots hold the previous rows)`,
+    );
+  }
+  if (!dryRun) {
+    for (const t of tables) {
+      try {
+        rowCounts[t.name].after = await scopedCount(store, t.name, ids);
+      } catch (e) {
+        problems.push(`row count of ${t.name}: ${msg(e)}`);
+      }
+    }
+  }
+
+  // PHASE 4: compare each table with its snapshot.
+  const results: TableResult[] = [];
+  await phase('compare', async (p) => {
+    const cmp = { ids, sample, topN };
+    for (const [i, t] of tables.entries()) {
+      const s = snapshots[i];
+      if (dryRun) {
+        for (const sql of compareSql(store, t, s.snapshot, cmp)) step(p, sql + ';');
+        continue;
+      }
+      if (!s.created) {
+        results.push(emptyTableResult(t, s.snapshot, 'SKIPPED', 'its snapshot was not created'));
+        log(`  [SKIP] ${t.name}: its snapshot was not created`);
+        continue;
+      }
+      try {
+        const r = await compareTable(store, t, s.snapshot, cmp);
+        results.push(r);
+        log(`  [${r.status}] ${t.name}: ${(r.matchRate * 100).toFixed(2)} % of ${r.keys.sampled} keys match` +
+          (r.status === 'FAIL' ? ` (${r.severity}; ${r.missing.count} missing, ${r.extra.count} extra, ` +
+            `${r.columns.filter((c) => c.mismatches > 0).map((c) => `${c.column} ×${c.mismatches}`).join(', ') || 'no value mismatches'})` : ''));
+      } catch (e) {
+        results.push(emptyTableResult(t, s.snapshot, 'ERROR', msg(e)));
+        p.errors.push(`${t.name}: ${msg(e)}`);
+      }
+    }
+  });
+  for (const r of results) {
+    if (r.status === 'FAIL') problems.push(`${r.table}: ${tableProblem(r)}`);
+    if (r.status === 'SKIPPED') problems.push(`${r.table}: not compared (${r.error})`);
+  }
+
+  const failed = phases.some((p) => p.status === 'failed') || results.some((r) => r.status !== 'PASS') ||
+    snapPhase.status === 'failed';
+  const result: BaselineResult = dryRun ? 'DRY RUN' : failed ? 'FAIL' : 'PASS';
+
+  // PHASE 5: snapshot retention. Kept by default; --drop-snapshots drops them after a PASS only.
+  await phase('cleanup', async (p) => {
+    for (const s of snapshots) {
+      step(p, `${dropSnapshotSql(s.snapshot)};`);
+      if (dryRun || !s.created) continue;
+      await store.exec(dropSnapshotSql(s.snapshot));
+      s.kept = false;
+    }
+    log(`  [OK] ${snapshots.filter((s) => s.created).length} snapshot table(s) dropped`);
+  }, !opts.dropSnapshots ? 'snapshots kept (pass --drop-snapshots to drop them after a PASS)'
+    : result === 'FAIL' ? 'the run failed: snapshots kept for investigation' : undefined);
+  for (const s of snapshots) if (!s.created) s.kept = false;
+
+  const report: BaselineReport = {
+    tool: 'talab baseline', reportVersion: 1, result, exitCode: result === 'FAIL' ? 1 : 0,
+    startedAt, finishedAt: new Date().toISOString(), ms: Date.now() - t0, suffix,
+    metadata: {
+      git, versions: vers, database: { engine: store.dialect, location: store.location },
+      scope: { ids: ids ?? 'all' }, assets, dateRange: { start: days[0] ?? null, end: days[days.length - 1] ?? null },
+      settings: { dryRun, skipRebuild, sample, topN, dropSnapshots: opts.dropSnapshots ?? false, outputDir, rebuild: rebuildDesc },
+      tolerances: { ...TOLERANCES, exact: 'IS NOT DISTINCT FROM (NULL = NULL; ints, bools, text, timestamps)' },
+      severity: {
+        critical: `max relative difference > ${CRITICAL_REL}, a NULL/NaN against a value, an exact column differing, or missing/extra rows`,
+        warning: `max relative difference > ${WARNING_REL}`, info: 'otherwise',
+      },
+    },
+    phases, rowCounts, snapshots, rebuild, tables: results, problems,
+  };
+  if (outputDir !== null) {
+    try {
+      report.files = await writeReport(report, outputDir);
+    } catch (e) {
+      // The report could not be saved: the run cannot be called a PASS, and the caller prints the summary.
+      report.problems.push(`report: cannot write to ${outputDir}: ${msg(e)}`);
+      if (report.result === 'PASS') {
+        report.result = 'FAIL';
+        report.exitCode = 1;
+      }
+    }
+  }
+  return report;
+}
+
+function tableProblem(r: TableResult): string {
+  const parts: string[] = [`${r.severity}`];
+  if (r.missing.count) parts.push(`${r.missing.count} row(s) missing from the rebuild`);
+  if (r.extra.count) parts.push(`${r.extra.count} extra row(s) in the rebuild`);
+  for (const c of r.columns.filter((x) => x.mismatches > 0)) {
+    parts.push(`${c.column}: ${c.mismatches} mismatch(es), max rel diff ${c.mismatchMaxRelDiff === null ? 'n/a' : c.mismatchMaxRelDiff.toExponential(3)} (${c.severity})`);
+  }
+  return parts.join('; ');
+}

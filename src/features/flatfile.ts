@@ -1,0 +1,134 @@
+// Flat feature files: one record per (symbol, date) with the recognised columns (fields.ts), as CSV or
+// Parquet. Reading keeps raw values (typing and validation are quality.ts's job, so every problem can be
+// reported with its row number); writing is what `features build --out` produces and `ingest` accepts.
+import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { parse } from 'csv-parse/sync';
+import { sqlType } from '../schema/ddl.js';
+import { q } from '../schema/ddl.js';
+import { UserError } from '../util/errors.js';
+import { INPUT_FIELDS } from './fields.js';
+
+export type RawValue = string | number | bigint | boolean | Date | null;
+
+/** Rows as read; row i (0-based) is reported as row i + 1. */
+export interface FlatInput {
+  source: string;
+  columns: string[];
+  rows: RawValue[][];
+}
+
+export function flatInputFromObjects(source: string, objs: Record<string, RawValue | undefined>[]): FlatInput {
+  const columns: string[] = [];
+  const seen = new Set<string>();
+  for (const o of objs) for (const k of Object.keys(o)) if (!seen.has(k)) { seen.add(k); columns.push(k); }
+  return { source, columns, rows: objs.map((o) => columns.map((c) => o[c] ?? null)) };
+}
+
+export async function readFlatFile(path: string): Promise<FlatInput> {
+  let size: number;
+  try {
+    const st = statSync(path);
+    if (st.isDirectory()) throw new UserError(`${path}: is a directory, not a file`);
+    size = st.size;
+  } catch (e) {
+    if (e instanceof UserError) throw e;
+    throw new UserError(`${path}: file not found`);
+  }
+  if (size === 0) throw new UserError(`${path}: file is empty`);
+  const input = /\.parquet$/i.test(path) ? await readParquet(path) : readCsv(path);
+  const dup = input.columns.find((c, i) => input.columns.indexOf(c) !== i);
+  if (dup !== undefined) throw new UserError(`${path}: column '${dup}' appears more than once in the header`);
+  return input;
+}
+
+function readCsv(path: string): FlatInput {
+  const text = readFileSync(path, 'utf8').replace(/^\uFEFF/, '');
+  const headerLine = text.slice(0, text.search(/\r?\n|$/));
+  const delimiter = [',', ';', '\t'].map((d) => [d, headerLine.split(d).length] as const).sort((a, b) => b[1] - a[1])[0][0];
+  let records: string[][];
+  try {
+    records = parse(text, { delimiter, skip_empty_lines: true }) as string[][];
+  } catch (e) {
+    const err = e as Error & { lines?: number };
+    throw new UserError(`${path}: line ${err.lines ?? '?'}: cannot read as CSV: ${err.message}`);
+  }
+  if (records.length === 0) throw new UserError(`${path}: file is empty`);
+  const columns = records[0].map((h) => h.trim());
+  // An empty CSV field is the only NULL spelling; every other text is typed (and judged) by quality.ts.
+  const rows = records.slice(1).map((r) => columns.map((_, i) => (r[i] === undefined || r[i] === '' ? null : r[i])));
+  return { source: path, columns, rows };
+}
+
+async function readParquet(path: string): Promise<FlatInput> {
+  const inst = await DuckDBInstance.create(':memory:');
+  const conn = await inst.connect();
+  try {
+    await conn.run("SET TimeZone = 'UTC'");
+    const reader = await conn.runAndReadAll('SELECT * FROM read_parquet($1)', [path]);
+    const columns = reader.columnNames();
+    const rows = reader.getRowsJS().map((r) => r.map(toRaw));
+    return { source: path, columns, rows };
+  } catch (e) {
+    throw new UserError(`${path}: cannot read Parquet: ${(e as Error).message}`);
+  } finally {
+    conn.closeSync();
+    inst.closeSync();
+  }
+}
+
+function toRaw(v: unknown): RawValue {
+  if (v === null || v === undefined) return null;
+  if (typeof v === 'string' || typeof v === 'number' || typeof v === 'bigint' || typeof v === 'boolean' || v instanceof Date) {
+    return v;
+  }
+  // DECIMAL and other exotic types: keep their text so a numeric parse can still accept (or report) them.
+  return String(v);
+}
+
+function csvField(v: RawValue): string {
+  if (v === null) return '';
+  if (v instanceof Date) return v.toISOString();
+  const s = String(v);
+  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+export function toCsv(input: FlatInput): string {
+  const lines = [input.columns.map((c) => csvField(c)).join(',')];
+  for (const r of input.rows) lines.push(r.map(csvField).join(','));
+  return lines.join('\n') + '\n';
+}
+
+/** Write a flat input as CSV, or as Parquet (typed columns, data_date DATE) when the name ends in .parquet. */
+export async function writeFlatFile(input: FlatInput, path: string): Promise<void> {
+  if (!/\.parquet$/i.test(path)) {
+    writeFileSync(path, toCsv(input));
+    return;
+  }
+  // Through a CSV with declared column types: JS number text round-trips exactly through DuckDB's parser.
+  const tmp = join(tmpdir(), `talab-flat-${process.pid}-${Date.now().toString(36)}.csv`);
+  writeFileSync(tmp, toCsv(input));
+  const typeOf = new Map<string, string>([
+    ['symbol', 'VARCHAR'], ['data_date', 'DATE'], ['timestamp', 'TIMESTAMPTZ'],
+    ...INPUT_FIELDS.map((x) => [x.column, sqlType('duckdb', x.field.type)] as [string, string]),
+  ]);
+  const cols = input.columns.map((c) => `'${c.replace(/'/g, "''")}': '${typeOf.get(c) ?? 'VARCHAR'}'`).join(', ');
+  const inst = await DuckDBInstance.create(':memory:');
+  const conn = await inst.connect();
+  try {
+    await conn.run("SET TimeZone = 'UTC'");
+    await conn.run(
+      `COPY (SELECT ${input.columns.map(q).join(', ')} FROM read_csv($1, header = true, delim = ',', quote = '"', ` +
+        `escape = '"', columns = {${cols}})) TO $2 (FORMAT parquet)`,
+      [tmp, path],
+    );
+  } catch (e) {
+    throw new UserError(`${path}: cannot write Parquet: ${(e as Error).message}`);
+  } finally {
+    conn.closeSync();
+    inst.closeSync();
+    rmSync(tmp, { force: true });
+  }
+}
