@@ -88,61 +88,68 @@ export function compareSql(store: Pick<Store, 'dialect'>, table: Table, snap: st
   return [
     `DROP TABLE IF EXISTS ${q(KEYS_TABLE)}`,
     keysTableSql(store.dialect, table, snap, opts.ids, opts.sample),
-    aggregateSql(store, table, snap, cols),
-    ...cols.map((c) => topSql(store, table, snap, c, opts.topN)),
+    countsSql(),
+    aggregateSql(table, snap, cols),
+    ...cols.map((c) => topSql(table, snap, c, opts.topN)),
     oneSideSql(table, snap, 'missing', opts.topN),
     oneSideSql(table, snap, 'extra', opts.topN),
     `DROP TABLE IF EXISTS ${q(KEYS_TABLE)}`,
   ];
 }
 
+/** The sampled keys joined to both sides; unsampled keys never reach the join. */
 function joinSql(table: Table, snap: string): string {
   const on = (a: string) => table.key.map((k) => `${a}.${q(k)} = k.${q(k)}`).join(' AND ');
-  return `FROM ${q(KEYS_TABLE)} k LEFT JOIN ${q(snap)} s ON ${on('s')} LEFT JOIN ${q(table.name)} t ON ${on('t')}`;
+  return `FROM (SELECT * FROM ${q(KEYS_TABLE)} WHERE stratum IS NOT NULL) k ` +
+    `LEFT JOIN ${q(snap)} s ON ${on('s')} LEFT JOIN ${q(table.name)} t ON ${on('t')}`;
+}
+
+const STRATA = ['beginning', 'end', 'random', 'all'];
+
+function countsSql(): string {
+  return `SELECT count(*) AS n_union, count(stratum) AS n_sampled, ` +
+    `${STRATA.map((s) => `count(*) FILTER (WHERE stratum = '${s}') AS n_${s}`).join(', ')} FROM ${q(KEYS_TABLE)}`;
 }
 
 const inS = (table: Table) => `s.${q(table.key[0])} IS NOT NULL`;
 const inT = (table: Table) => `t.${q(table.key[0])} IS NOT NULL`;
 
-function aggregateSql(store: Pick<Store, 'dialect'>, table: Table, snap: string, cols: ComparedColumn[]): string {
+function aggregateSql(table: Table, snap: string, cols: ComparedColumn[]): string {
   const both = `${inS(table)} AND ${inT(table)}`;
   const parts = [
-    `count(*) AS n_union`,
-    `count(k.stratum) AS n_sampled`,
-    ...['beginning', 'end', 'random', 'all'].map((s) => `count(*) FILTER (WHERE k.stratum = '${s}') AS n_${s}`),
-    `count(*) FILTER (WHERE k.stratum IS NOT NULL AND ${both}) AS n_both`,
-    `count(*) FILTER (WHERE k.stratum IS NOT NULL AND ${inS(table)} AND NOT ${inT(table)}) AS n_missing`,
-    `count(*) FILTER (WHERE k.stratum IS NOT NULL AND ${inT(table)} AND NOT ${inS(table)}) AS n_extra`,
-    `count(*) FILTER (WHERE k.stratum IS NOT NULL AND ${both}${cols.map((c) => ` AND ${matchSql(c)}`).join('')}) AS n_matched`,
+    `count(*) FILTER (WHERE ${both}) AS n_both`,
+    `count(*) FILTER (WHERE ${inS(table)} AND NOT ${inT(table)}) AS n_missing`,
+    `count(*) FILTER (WHERE ${inT(table)} AND NOT ${inS(table)}) AS n_extra`,
+    `count(*) FILTER (WHERE ${both}${cols.map((c) => ` AND ${matchSql(c)}`).join('')}) AS n_matched`,
   ];
   cols.forEach((c, i) => {
-    const w = `k.stratum IS NOT NULL AND ${both}`;
+    const w = both;
     parts.push(`count(*) FILTER (WHERE ${w} AND NOT ${matchSql(c)}) AS mm_${i}`);
     if (c.tol) {
-      const abs = absDiffSql(store.dialect, c);
+      const abs = absDiffSql(c);
       parts.push(`max(${abs}) FILTER (WHERE ${w}) AS maxabs_${i}`);
-      parts.push(`max(${relDiffSql(store.dialect, c)}) FILTER (WHERE ${w}) AS maxrel_${i}`);
-      parts.push(`max(${relDiffSql(store.dialect, c)}) FILTER (WHERE ${w} AND NOT ${matchSql(c)}) AS mmrel_${i}`);
+      parts.push(`max(${relDiffSql(c)}) FILTER (WHERE ${w}) AS maxrel_${i}`);
+      parts.push(`max(${relDiffSql(c)}) FILTER (WHERE ${w} AND NOT ${matchSql(c)}) AS mmrel_${i}`);
       parts.push(`count(*) FILTER (WHERE ${w} AND NOT ${matchSql(c)} AND ${abs} IS NULL) AS undef_${i}`);
     }
   });
   return `SELECT\n  ${parts.join(',\n  ')}\n${joinSql(table, snap)}`;
 }
 
-function topSql(store: Pick<Store, 'dialect'>, table: Table, snap: string, c: ComparedColumn, n: number): string {
+function topSql(table: Table, snap: string, c: ComparedColumn, n: number): string {
   const keys = table.key.map((k) => `k.${q(k)}`).join(', ');
   const diff = c.tol
-    ? `${absDiffSql(store.dialect, c)} AS abs_diff, ${relDiffSql(store.dialect, c)} AS rel_diff`
+    ? `${absDiffSql(c)} AS abs_diff, ${relDiffSql(c)} AS rel_diff`
     : 'NULL AS abs_diff, NULL AS rel_diff';
   const order = c.tol ? `rel_diff DESC NULLS FIRST, abs_diff DESC NULLS FIRST, ${keys}` : keys;
   return `SELECT ${keys}, s.${q(c.name)} AS baseline, t.${q(c.name)} AS rebuilt, ${diff}\n${joinSql(table, snap)}\n` +
-    `WHERE k.stratum IS NOT NULL AND ${inS(table)} AND ${inT(table)} AND NOT ${matchSql(c)}\nORDER BY ${order} LIMIT ${n}`;
+    `WHERE ${inS(table)} AND ${inT(table)} AND NOT ${matchSql(c)}\nORDER BY ${order} LIMIT ${n}`;
 }
 
 function oneSideSql(table: Table, snap: string, which: 'missing' | 'extra', n: number): string {
   const keys = table.key.map((k) => `k.${q(k)}`).join(', ');
   const cond = which === 'missing' ? `${inS(table)} AND NOT ${inT(table)}` : `${inT(table)} AND NOT ${inS(table)}`;
-  return `SELECT ${keys}\n${joinSql(table, snap)}\nWHERE k.stratum IS NOT NULL AND ${cond}\nORDER BY ${keys} LIMIT ${n}`;
+  return `SELECT ${keys}\n${joinSql(table, snap)}\nWHERE ${cond}\nORDER BY ${keys} LIMIT ${n}`;
 }
 
 const num = (v: unknown): number => (v === null || v === undefined ? 0 : Number(v));
@@ -180,7 +187,8 @@ export async function compareTable(store: Store, table: Table, snap: string, opt
   await store.exec(keysTableSql(store.dialect, table, snap, opts.ids, opts.sample));
   try {
     if (store.dialect === 'postgres') await store.exec(`ANALYZE ${q(KEYS_TABLE)}`);
-    const agg = (await store.query(aggregateSql(store, table, snap, cols)))[0];
+    const counts = (await store.query(countsSql()))[0];
+    const agg = (await store.query(aggregateSql(table, snap, cols)))[0];
     const columns: ColumnResult[] = [];
     for (const [i, c] of cols.entries()) {
       const compared = num(agg.n_both);
@@ -190,7 +198,7 @@ export async function compareTable(store: Store, table: Table, snap: string, opt
       if (mismatches > 0) severity = c.tol && undefinedDiffs === 0 ? severityOfRel(numOrNull(agg[`mmrel_${i}`])) : 'CRITICAL';
       let top: Mismatch[] = [];
       if (mismatches > 0 && opts.topN > 0) {
-        const rows = await store.query(topSql(store, table, snap, c, opts.topN));
+        const rows = await store.query(topSql(table, snap, c, opts.topN));
         top = rows.map((r) => ({
           key: keyOf(table, r), baseline: cellOf(c, r.baseline), rebuilt: cellOf(c, r.rebuilt),
           absDiff: numOrNull(r.abs_diff), relDiff: numOrNull(r.rel_diff),
@@ -209,17 +217,17 @@ export async function compareTable(store: Store, table: Table, snap: string, opt
     });
     const missing = await oneSide('missing', num(agg.n_missing));
     const extra = await oneSide('extra', num(agg.n_extra));
-    const sampled = num(agg.n_sampled);
+    const sampled = num(counts.n_sampled);
     const matched = num(agg.n_matched);
     const strata: Record<string, number> = {};
-    for (const s of ['beginning', 'end', 'random', 'all']) if (num(agg[`n_${s}`]) > 0) strata[s] = num(agg[`n_${s}`]);
+    for (const s of STRATA) if (num(counts[`n_${s}`]) > 0) strata[s] = num(counts[`n_${s}`]);
     const failed = missing.count > 0 || extra.count > 0 || columns.some((c) => c.mismatches > 0);
     const severity = maxSeverity([
       ...columns.map((c) => c.severity), ...(missing.count || extra.count ? ['CRITICAL' as const] : []),
     ]);
     return {
       table: table.name, snapshot: snap, status: failed ? 'FAIL' : 'PASS', severity, keyColumns: table.key,
-      keys: { union: num(agg.n_union), sampled, strata }, compared: num(agg.n_both), matched,
+      keys: { union: num(counts.n_union), sampled, strata }, compared: num(agg.n_both), matched,
       matchRate: sampled === 0 ? 1 : matched / sampled, missing, extra, columns, skippedColumns: skippedColumns(table),
       ms: Date.now() - t0,
     };

@@ -26,6 +26,8 @@ export function renderJson(r: BaselineReport): string {
 }
 
 const pct = (x: number) => `${(x * 100).toFixed(2)} %`;
+/** Tolerances as written in the spec: 1e-5, not 0.00001. */
+const tolText = (x: number | null) => (x === null ? '-' : x.toExponential());
 const sec = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 function sci(x: number | null): string {
   if (x === null) return 'n/a';
@@ -50,8 +52,8 @@ function tableLine(t: TableResult): string {
 }
 
 function columnLine(c: ColumnResult): string {
-  const tol = c.rtol === null ? 'exact' : `${c.family}, rtol ${c.rtol} atol ${c.atol}`;
-  let s = `  ${c.column.padEnd(18)} ${tol.padEnd(30)} ${String(c.compared).padStart(8)} compared  ` +
+  const tol = c.rtol === null ? 'exact' : `${c.family}, rtol ${tolText(c.rtol)} atol ${tolText(c.atol)}`;
+  let s = `  ${c.column.padEnd(18)} ${tol.padEnd(26)} ${String(c.compared).padStart(8)} compared  ` +
     `${pct(c.matchRate).padStart(9)}  mismatches ${String(c.mismatches).padStart(6)}`;
   if (c.rtol !== null) s += `  max abs ${sci(c.maxAbsDiff).padStart(10)}  max rel ${sci(c.maxRelDiff).padStart(10)}`;
   if (c.mismatches > 0) s += `  ${c.severity}`;
@@ -77,8 +79,10 @@ export function renderText(r: BaselineReport): string {
   const s = m.settings.sample;
   o.push(`Comparison:      ${s.full ? 'every row (--full)' : `first ${s.beginningDays} d + last ${s.endDays} d of each series + ` +
     `${(s.randomFraction * 100).toFixed(2)} % of the interior (seed ${s.seed})`}; top ${m.settings.topN} mismatches kept`);
-  o.push(`Tolerances:      |a−b| ≤ max(rtol·max(|a|,|b|), atol); price/EMA rtol ${m.tolerances.price.rtol} atol ` +
-    `${m.tolerances.price.atol}; volume/market cap rtol ${m.tolerances.volume.rtol} atol ${m.tolerances.volume.atol}; others exact`);
+  o.push(`Tolerances:      |a−b| ≤ max(rtol·max(|a|,|b|), atol); price/EMA rtol ${tolText(m.tolerances.price.rtol)} atol ` +
+    `${tolText(m.tolerances.price.atol)}; volume/market cap rtol ${tolText(m.tolerances.volume.rtol)} atol ` +
+    `${tolText(m.tolerances.volume.atol)}; other columns exact`);
+  o.push(`Severity:        CRITICAL ${m.severity.critical}; WARNING ${m.severity.warning}; INFO ${m.severity.info}`);
   o.push(`Settings:        dry run ${m.settings.dryRun}, skip rebuild ${m.settings.skipRebuild}, drop snapshots ${m.settings.dropSnapshots}`);
 
   o.push('', 'PHASES', LINE);

@@ -1,7 +1,7 @@
 // What "the same value" means when a rebuilt table is compared with its snapshot (SPEC §8, ops.md §C.7):
 // doubles within a hybrid tolerance per column family, everything else exactly. The column families are
 // read from the schema, so a column added to a derived table is compared without touching this file.
-import { q, type Dialect } from '../schema/ddl.js';
+import { q } from '../schema/ddl.js';
 import type { Column, Table } from '../schema/tables.js';
 
 export type Family = 'price' | 'volume' | 'exact';
@@ -26,6 +26,9 @@ export const WARNING_REL = 1e-5;
 
 /** Denominator floor of the relative difference, so a baseline of 0 does not divide by zero. */
 export const REL_FLOOR = 1e-10;
+
+/** Magnitudes below this are treated as this in the SQL threshold (see matchSql); rtol·1e-100 ≪ any atol. */
+const MAGNITUDE_FLOOR = 1e-100;
 
 export interface ComparedColumn {
   name: string;
@@ -67,6 +70,8 @@ export function withinTolerance(a: number | null, b: number | null, tol: Toleran
   if (a === null || b === null) return a === b;
   if (Number.isNaN(a) || Number.isNaN(b)) return Number.isNaN(a) && Number.isNaN(b);
   if (a === b) return true; // equal infinities, whose difference is NaN
+  // An infinity against anything else: the difference and the threshold would both be infinite.
+  if (!Number.isFinite(a) || !Number.isFinite(b)) return false;
   return Math.abs(a - b) <= Math.max(tol.rtol * Math.max(Math.abs(a), Math.abs(b)), tol.atol);
 }
 
@@ -91,6 +96,10 @@ export function maxSeverity(list: Severity[]): Severity {
 
 // ---- the same semantics as SQL over a join of snapshot `s` and live `t` (identical on both engines) ----
 
+// Both engines read DOUBLE PRECISION and these spellings; NaN = NaN is true on both.
+const NAN = `CAST('NaN' AS DOUBLE PRECISION)`;
+const INF = `CAST('Infinity' AS DOUBLE PRECISION)`;
+
 function lit(x: number): string {
   // Exponent form keeps tiny tolerances exact in SQL text; both engines read it as a double.
   return x.toExponential();
@@ -102,24 +111,25 @@ export function matchSql(c: ComparedColumn, s = 's', t = 't'): string {
   const b = `${t}.${q(c.name)}`;
   const same = `(${a} IS NOT DISTINCT FROM ${b})`;
   if (!c.tol) return same;
-  const close = `abs(${a} - ${b}) <= greatest(${lit(c.tol.rtol)} * greatest(abs(${a}), abs(${b})), ${lit(c.tol.atol)})`;
+  // The floor keeps Postgres from raising "underflow" on rtol × a subnormal value; below it rtol·max is far
+  // under atol, so the threshold — and the result — are unchanged.
+  const close = `abs(${a} - ${b}) <= greatest(${lit(c.tol.rtol)} * greatest(abs(${a}), abs(${b}), ${lit(MAGNITUDE_FLOOR)}), ${lit(c.tol.atol)})` +
+    ` AND abs(${a} - ${b}) < ${INF}`;
   return `(${same} OR COALESCE(${close}, false))`;
 }
 
-const nanSql = (dialect: Dialect) => (dialect === 'postgres' ? `CAST('NaN' AS double precision)` : `CAST('NaN' AS DOUBLE)`);
 
 /**
  * SQL for |a−b| of a double column: 0 when equal (NULL=NULL, NaN=NaN, equal infinities), NULL when the
  * difference is undefined (NULL or NaN on one side only), else the absolute difference.
  */
-export function absDiffSql(dialect: Dialect, c: ComparedColumn, s = 's', t = 't'): string {
+export function absDiffSql(c: ComparedColumn, s = 's', t = 't'): string {
   const a = `${s}.${q(c.name)}`;
   const b = `${t}.${q(c.name)}`;
-  const nan = nanSql(dialect);
-  return `(CASE WHEN ${a} IS NOT DISTINCT FROM ${b} THEN 0.0 WHEN ${a} IS NULL OR ${b} IS NULL OR ${a} = ${nan} OR ${b} = ${nan} ` +
+  return `(CASE WHEN ${a} IS NOT DISTINCT FROM ${b} THEN 0.0 WHEN ${a} IS NULL OR ${b} IS NULL OR ${a} = ${NAN} OR ${b} = ${NAN} ` +
     `THEN NULL ELSE abs(${a} - ${b}) END)`;
 }
 
-export function relDiffSql(dialect: Dialect, c: ComparedColumn, s = 's', t = 't'): string {
-  return `(${absDiffSql(dialect, c, s, t)} / greatest(abs(${s}.${q(c.name)}), ${lit(REL_FLOOR)}))`;
+export function relDiffSql(c: ComparedColumn, s = 's', t = 't'): string {
+  return `(${absDiffSql(c, s, t)} / greatest(abs(${s}.${q(c.name)}), ${lit(REL_FLOOR)}))`;
 }

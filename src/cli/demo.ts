@@ -13,7 +13,7 @@ export const SAMPLE_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../.
 export function registerDemo(program: Command): void {
   program
     .command('demo')
-    .description(`Import the bundled sample (${'data/sample'}) into the database and show its status`)
+    .description('Import the bundled sample (data/sample), refresh every table, validate, and show the status')
     .action(async (_opts, cmd) => {
       const files = readdirSync(SAMPLE_DIR).filter((f) => f.endsWith('.csv')).sort().map((f) => join(SAMPLE_DIR, f));
       const store = await openStore(dbOf(cmd));
@@ -23,6 +23,9 @@ export function registerDemo(program: Command): void {
       } finally {
         await store.close();
       }
-      await program.parseAsync(['status'], { from: 'user' });
+      const db = dbOf(cmd);
+      const global = db ? ['--db', db] : [];
+      await program.parseAsync([...global, 'refresh', '--all', '--validate'], { from: 'user' });
+      await program.parseAsync([...global, 'status'], { from: 'user' });
     });
 }

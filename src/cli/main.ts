@@ -6,6 +6,8 @@ import { registerDemo } from './demo.js';
 import { registerImport } from './import.js';
 import { registerInitStatus } from './status.js';
 import { registerRefresh } from './refresh.js';
+import { registerValidate } from './validate.js';
+import { registerBaseline } from './baseline.js';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -21,6 +23,8 @@ export function buildProgram(): Command {
   registerInitStatus(program);
   registerImport(program);
   registerRefresh(program);
+  registerValidate(program);
+  registerBaseline(program);
   registerDemo(program);
   return program;
 }

@@ -3,8 +3,11 @@ import { InvalidArgumentError, Option, type Command } from 'commander';
 import cliProgress from 'cli-progress';
 import { getTimeframe, type Timeframe } from '../catalog/timeframes.js';
 import { runRefresh, type Component, type RefreshEvent, type RefreshOptions, type RefreshSummary, type Shard } from '../refresh/run.js';
+import { openDailyLog } from '../ops/log.js';
+import { createAlerter, formatRefreshFailure, formatValidationFailure } from '../ops/telegram.js';
 import { openStore } from '../store/open.js';
 import { UserError } from '../util/errors.js';
+import { formatReport, runValidation } from '../validate/run.js';
 import { dbOf, idListArg, intArg } from './args.js';
 
 function parseTf(n: string, flag: string): Timeframe {
@@ -77,7 +80,7 @@ interface CliOpts {
   all?: boolean; bars?: boolean; emas?: boolean; ids?: number[]; tfs?: Timeframe[]; periods?: number[];
   tfPeriodCombos?: { tf: Timeframe; period: number }[]; fullRebuild?: boolean; resume?: boolean; dryRun?: boolean;
   verbose?: boolean; quiet?: boolean; continueOnError?: boolean; skipStaleCheck?: boolean; stalenessHours: number;
-  lookbackDays: number; jobs?: number; shard?: Shard;
+  lookbackDays: number; jobs?: number; shard?: Shard; validate?: boolean; alertOnError?: boolean; logDir: string;
 }
 
 /** Progress: a bar with rate and ETA per component on a terminal, plain lines otherwise. */
@@ -137,34 +140,81 @@ export function registerRefresh(program: Command): void {
     .addOption(new Option('--lookback-days <n>', 'days before the watermark the 1D builder re-reads and compares').default(3).argParser(intArg('--lookback-days', 0)))
     .option('--jobs <n>', 'parallel workers across assets (default: 1)', intArg('--jobs', 1))
     .option('--shard <k/n>', 'process only assets with hash(id) mod n = k', shardArg)
+    .option('--validate', 'run `talab validate` on the refreshed assets afterwards; exit 1 if it finds errors')
+    .option('--alert-on-error', 'send a Telegram alert (TELEGRAM_BOT_TOKEN, TELEGRAM_CHAT_ID) on failures and validation errors')
+    .option('--log-dir <dir>', 'where refresh-YYYY-MM-DD.log files go (files older than 30 days are removed)', '.logs')
     .action(async (opts: CliOpts, cmd: Command) => {
       const modes = [opts.all, opts.bars, opts.emas].filter(Boolean).length;
       if (modes !== 1) throw new UserError('refresh needs exactly one of --all, --bars, --emas (see talab refresh --help)', 2);
       if (opts.verbose && opts.quiet) throw new UserError('--verbose and --quiet exclude each other', 2);
       if (opts.tfPeriodCombos && (opts.tfs || opts.periods)) throw new UserError('--tf-period-combos replaces --tfs/--periods; give one or the other', 2);
       const components: Component[] = opts.all ? ['bars', 'emas'] : opts.bars ? ['bars'] : ['emas'];
-      const store = await openStore(dbOf(cmd));
+      const log = openDailyLog({ dir: opts.logDir });
+      const alerter = opts.alertOnError ? createAlerter(process.env, { log: log.logger }) : null;
+      if (alerter && !alerter.enabled) {
+        console.error(`talab: --alert-on-error: alerts are off (${alerter.configErrors.join('; ') || 'set TELEGRAM_BOT_TOKEN and TELEGRAM_CHAT_ID'})`);
+      }
+      const progress = reporter(opts);
+      log.logger.info({ argv: process.argv.slice(2) }, 'refresh started');
+      let location = '';
       try {
-        const ro: RefreshOptions = {
-          components, ids: opts.ids, tfs: opts.tfs, periods: opts.periods, combos: opts.tfPeriodCombos,
-          fullRebuild: opts.fullRebuild, resume: opts.resume, dryRun: opts.dryRun, lookbackDays: opts.lookbackDays,
-          skipStaleCheck: opts.skipStaleCheck, stalenessHours: opts.stalenessHours, continueOnError: opts.continueOnError,
-          jobs: opts.jobs, shard: opts.shard, onEvent: reporter(opts),
-        };
-        if (opts.dryRun && !opts.quiet) {
-          console.log(`database: ${store.location}`);
-          console.log(`components: ${components.join(' then ')}${opts.shard ? `, shard ${opts.shard.k}/${opts.shard.n}` : ''}`);
+        const store = await openStore(dbOf(cmd));
+        location = store.location;
+        try {
+          const ro: RefreshOptions = {
+            components, ids: opts.ids, tfs: opts.tfs, periods: opts.periods, combos: opts.tfPeriodCombos,
+            fullRebuild: opts.fullRebuild, resume: opts.resume, dryRun: opts.dryRun, lookbackDays: opts.lookbackDays,
+            skipStaleCheck: opts.skipStaleCheck, stalenessHours: opts.stalenessHours, continueOnError: opts.continueOnError,
+            jobs: opts.jobs, shard: opts.shard,
+            onEvent: (e) => {
+              progress(e);
+              if (e.kind === 'asset') {
+                const level = e.status === 'failed' ? 'error' : 'info';
+                log.logger[level]({ component: e.component, id: e.id, symbol: e.symbol, status: e.status, reason: e.reason, ms: e.ms, rows: e.rows }, `${e.component} ${e.symbol}: ${e.status}`);
+              } else log.logger.info({ component: e.component, event: e.kind }, `${e.component} ${e.kind}`);
+            },
+          };
+          if (opts.dryRun && !opts.quiet) {
+            console.log(`database: ${store.location}`);
+            console.log(`components: ${components.join(' then ')}${opts.shard ? `, shard ${opts.shard.k}/${opts.shard.n}` : ''}`);
+          }
+          const summary = await runRefresh(store, ro);
+          if (opts.dryRun) {
+            console.log(`tables: ${summary.tables.join(', ')}`);
+            console.log(`timeframes: ${summary.timeframes.join(', ')}`);
+            if (components.includes('emas')) console.log(`periods: ${summary.periods.join(', ')}`);
+          }
+          console.log(formatSummary(summary));
+          log.logger.info({ summary }, summary.ok ? 'refresh ok' : 'refresh failed');
+          if (!summary.ok) {
+            process.exitCode = 1;
+            if (alerter) {
+              const m = formatRefreshFailure({ ...summary, database: store.location });
+              await alerter.send(m.severity, m.title, m.lines);
+            }
+          }
+          if (opts.validate && !opts.dryRun) {
+            const report = await runValidation(store, { ids: opts.ids });
+            console.log(formatReport(report));
+            log.logger.info({ errors: report.errors, warnings: report.warnings }, report.ok ? 'validation ok' : 'validation failed');
+            if (!report.ok) process.exitCode = 1;
+            if (alerter && (report.errors > 0 || report.warnings > 0)) {
+              const m = formatValidationFailure(report);
+              await alerter.send(m.severity, m.title, m.lines);
+            }
+          }
+        } finally {
+          await store.close();
         }
-        const summary = await runRefresh(store, ro);
-        if (opts.dryRun) {
-          console.log(`tables: ${summary.tables.join(', ')}`);
-          console.log(`timeframes: ${summary.timeframes.join(', ')}`);
-          if (components.includes('emas')) console.log(`periods: ${summary.periods.join(', ')}`);
+      } catch (e) {
+        log.logger.error({ err: e }, `refresh aborted: ${(e as Error).message}`);
+        if (alerter) {
+          const m = formatRefreshFailure({ components: [], fatal: (e as Error).message, database: location || dbOf(cmd) });
+          await alerter.send(m.severity, m.title, m.lines);
         }
-        console.log(formatSummary(summary));
-        if (!summary.ok) process.exitCode = 1;
+        throw e;
       } finally {
-        await store.close();
+        log.close();
       }
     });
 }

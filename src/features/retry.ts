@@ -72,7 +72,7 @@ export class RetryDeadlineError extends Error {
 }
 
 export class PermanentError extends Error {
-  constructor(readonly cause: unknown, readonly attempts: number, readonly why: string) {
+  constructor(override readonly cause: unknown, readonly attempts: number, readonly why: string) {
     super((cause as Error)?.message ?? String(cause));
     this.name = 'PermanentError';
   }

@@ -193,3 +193,16 @@ export function rotateLogs(
   }
   return out;
 }
+
+/**
+ * The daily job's log in one call: remove `<prefix>*.log` files older than `maxAgeDays` (default 30), open
+ * today's file, and record in it what rotation did (a failed removal is a warning, never an exception).
+ */
+export function openDailyLog(opts: LoggerOptions & { maxAgeDays?: number } = {}): FileLogger & { rotated: RotateResult } {
+  const dir = resolve(opts.dir ?? join(process.cwd(), '.logs'));
+  const rotated = rotateLogs(dir, opts.prefix ?? DEFAULT_LOG_PREFIX, opts.maxAgeDays ?? DEFAULT_LOG_MAX_AGE_DAYS);
+  const log = createFileLogger({ ...opts, dir });
+  if (rotated.removed.length) log.logger.info({ removed: rotated.removed }, `log rotation removed ${rotated.removed.length} old file(s)`);
+  for (const f of rotated.failed) log.logger.warn({ file: f.file }, `log rotation could not remove ${f.file}: ${f.error}`);
+  return { ...log, rotated };
+}

@@ -88,6 +88,8 @@ export async function refreshAssetBars(store: Store, id: number, opts: BarsOptio
   if (raw.n === 0) return { ...result, status: 'current', from: Infinity, reason: 'no source rows' };
 
   let from = -Infinity;
+  // Rows are dated at most the watermark, so a change strictly after it (new days only) deletes nothing.
+  let watermark = Infinity;
   if (opts.narrowed) result.reason = 'selected timeframes';
   else if (!opts.fullRebuild) {
     const st = commonState(await readStates(store, id, BARS_STATE_TABLES), BARS_STATE_TABLES);
@@ -117,8 +119,10 @@ export async function refreshAssetBars(store: Store, id: number, opts: BarsOptio
       }
       if (from === Infinity) return { ...result, status: 'current', from, reason: 'already current' };
       result.reason = reasons.join(', ');
+      watermark = st.last_src_ts;
     }
   }
+  const needDelete = !(from > watermark);
   result.from = from;
   if (opts.dryRun) return result;
 
@@ -131,15 +135,17 @@ export async function refreshAssetBars(store: Store, id: number, opts: BarsOptio
     upserted: bars1d.length, rejected: rejects.length,
     repairedTimehigh: count('repaired_timehigh'), repairedTimelow: count('repaired_timelow'),
   };
-  await deleteFrom(store, priceBars1d, id, 'ts', from);
-  await deleteFrom(store, priceBars1dRejects, id, 'ts', from);
+  if (needDelete) {
+    await deleteFrom(store, priceBars1d, id, 'ts', from);
+    await deleteFrom(store, priceBars1dRejects, id, 'ts', from);
+  }
   result.rows[priceBars1d.name] = await store.append(priceBars1d, bars1d);
   result.rows[priceBars1dRejects.name] = await store.append(priceBars1dRejects, rejects);
   const series = dailyFrom1d(built.bars, id);
   for (const family of BAR_FAMILIES) {
     const table = BAR_TABLES[family];
     const sel = opts.tfs.filter((t) => belongsTo(t, family));
-    await deleteFrom(store, table, id, 'time_close', from, whole ? undefined : sel.map((t) => t.tf));
+    if (needDelete) await deleteFrom(store, table, id, 'time_close', from, whole ? undefined : sel.map((t) => t.tf));
     result.rows[table.name] = sel.length
       ? await store.append(table, rowsFrom(buildBarsForFamily(series, family, sel), 'time_close', from))
       : 0;

@@ -70,6 +70,8 @@ export async function refreshAssetEmas(store: Store, id: number, opts: EmasOptio
   const bars = commonState(states, BARS_STATE_TABLES);
   let from = -Infinity;
   let oldRows = 0;
+  // EMA rows are dated at most the last daily row built, so a change strictly after it deletes nothing.
+  let watermark = Infinity;
   if (opts.narrowed) result.reason = 'selected timeframes/periods';
   else if (!opts.fullRebuild) {
     const st = commonState(states, EMAS_STATE_TABLES);
@@ -91,6 +93,7 @@ export async function refreshAssetEmas(store: Store, id: number, opts: EmasOptio
       if (from === Infinity) return { ...result, status: 'current', from, reason: 'already current' };
       result.reason = reasons.join(', ');
       oldRows = st.source_rows;
+      watermark = st.last_src_ts;
     }
   }
   result.from = from;
@@ -123,7 +126,7 @@ export async function refreshAssetEmas(store: Store, id: number, opts: EmasOptio
       else if (family === 'cal_us' || family === 'cal_iso') parts.push(emaCal(daily, c!.ts, tf, periods, o));
       else parts.push(emaAnchor(daily, c!, tf, periods, o));
     }
-    await deleteEmaRows(store, table, id, from, opts, items);
+    if (!(from > watermark)) await deleteEmaRows(store, table, id, from, opts, items);
     for (const w of rewriteWhole) {
       await store.exec(`DELETE FROM ${q(table.name)} WHERE id = $1 AND tf = $2 AND period = $3`, [id, w.tf, w.period]);
     }

@@ -93,6 +93,7 @@ export class DuckDbStore implements Store {
       return out;
     } catch (e) {
       await this.conn.run('ROLLBACK').catch(() => undefined);
+      this.staged.clear(); // temp tables created inside the transaction are gone with it
       throw e;
     } finally {
       this.txDepth--;

@@ -66,6 +66,7 @@ export class PostgresStore implements Store {
       return out;
     } catch (e) {
       await this.client.query('ROLLBACK').catch(() => undefined);
+      this.staged.clear(); // temp tables created inside the transaction are gone with it
       throw e;
     } finally {
       this.txDepth--;

@@ -66,32 +66,43 @@ export function fmtExample(e: Example): string {
   return Object.entries(e).map(([k, v]) => `${k}=${fmtValue(v)}`).join(' ');
 }
 
-/** Human report: per table, one line per check (PASS/WARN/FAIL, counts), the first examples under failures. */
+function checkLine(c: CheckResult): string {
+  if (c.status === 'pass') return `${c.check}: ${c.checked} ${c.unit}`;
+  if (c.ranges !== undefined) return `${c.check}: ${c.failures} missing day(s) in ${c.ranges} gap(s)`;
+  return `${c.check}: ${c.failures} of ${c.checked} ${c.unit}`;
+}
+
+/**
+ * Human report: one line per table (PASS / WARN / FAIL, checks, rows), then every check that did not pass
+ * with its rule and first examples; `verbose` lists the passing checks too.
+ */
 export function formatReport(r: ValidationReport, opts: { examples?: number; verbose?: boolean } = {}): string {
   const show = opts.examples ?? 5;
   const out: string[] = [];
   const scope = r.ids ? `asset(s) ${r.ids.join(',')}` : `${r.assets} asset(s)`;
   out.push(`validation of ${r.database}: ${scope}, ${r.checks.length} checks in ${(r.ms / 1000).toFixed(1)} s`);
-  const width = Math.max(...r.checks.map((c) => c.check.length), 10);
-  let table = '';
-  for (const c of r.checks) {
-    if (c.table !== table) {
-      table = c.table;
-      out.push(table);
-    }
-    const tag = c.status.toUpperCase();
-    const counts = c.status === 'pass'
-      ? `${c.checked} ${c.unit}`
-      : c.ranges !== undefined
-        ? `${c.failures} missing day(s) in ${c.ranges} gap(s); ${c.checked} ${c.unit}`
-        : `${c.failures} of ${c.checked} ${c.unit}`;
-    out.push(`  ${tag.padEnd(4)}  ${c.check.padEnd(width)}  ${counts}${opts.verbose ? ` — ${c.description}` : ''}`);
-    if (c.status !== 'pass') {
-      if (!opts.verbose) out.push(`        ${c.description}`);
-      for (const e of c.examples.slice(0, show)) out.push(`        ${fmtExample(e)}`);
+  const tables = [...new Set(r.checks.map((c) => c.table))];
+  const width = Math.max(...tables.map((t) => t.length), 10);
+  for (const table of tables) {
+    const cs = r.checks.filter((c) => c.table === table);
+    const failed = cs.filter((c) => c.status === 'fail').length;
+    const warned = cs.filter((c) => c.status === 'warn').length;
+    const tag = failed ? 'FAIL' : warned ? 'WARN' : 'PASS';
+    const rows = Math.max(0, ...cs.filter((c) => c.unit === 'rows').map((c) => c.checked));
+    const parts = [`${cs.length} check(s)`, `${rows} rows`];
+    if (failed) parts.push(`${failed} failed`);
+    if (warned) parts.push(`${warned} warning(s)`);
+    out.push(`${tag}  ${table.padEnd(width)}  ${parts.join(', ')}`);
+    for (const c of cs) {
+      if (c.status === 'pass') {
+        if (opts.verbose) out.push(`      pass  ${checkLine(c)}`);
+        continue;
+      }
+      out.push(`      ${c.status}  ${checkLine(c)} — ${c.description}`);
+      for (const e of c.examples.slice(0, show)) out.push(`            ${fmtExample(e)}`);
       const shown = Math.min(show, c.examples.length);
       const more = (c.ranges ?? c.failures) - shown;
-      if (more > 0) out.push(`        … ${more} more${c.ranges !== undefined ? ' gap(s)' : ''}`);
+      if (more > 0) out.push(`            … ${more} more${c.ranges !== undefined ? ' gap(s)' : ''}`);
     }
   }
   const verdict = r.ok ? (r.warnings ? 'PASS with warnings' : 'PASS') : 'FAIL';

@@ -92,3 +92,40 @@ export function diffDumps(a: Record<string, unknown[]>, b: Record<string, unknow
   }
   return null;
 }
+
+/**
+ * Compare every derived table of two test databases inside the engine (EXCEPT ALL both ways), for data too big
+ * to dump into JS. DuckDB: `other` must be closed; its file is attached read-only. Postgres: both are schemas
+ * of the same database. Returns null when identical, else the first table that differs with sample rows.
+ */
+export async function diffDerivedSql(store: Store, self: { pgSchema?: string }, other: { dbArg: string; pgSchema?: string }): Promise<string | null> {
+  let otherRef: (t: string) => string;
+  let selfRef: (t: string) => string;
+  if (store.dialect === 'duckdb') {
+    await store.exec(`ATTACH '${other.dbArg.replace(/'/g, "''")}' AS other_db (READ_ONLY)`);
+    otherRef = (t) => `other_db.main.${t}`;
+    selfRef = (t) => t;
+  } else {
+    otherRef = (t) => `"${other.pgSchema}".${t}`;
+    selfRef = (t) => `"${self.pgSchema}".${t}`;
+  }
+  try {
+    for (const t of [...DERIVED_TABLES, priceBars1dRejects]) {
+      const cols = t.columns.map((c) => c.name).filter((c) => !['ingested_at', 'rejected_at', 'src_load_ts', 'src_file'].includes(c));
+      const list = cols.map((c) => `"${c}"`).join(', ');
+      for (const [a, b, label] of [[selfRef, otherRef, 'only in the first'], [otherRef, selfRef, 'only in the second']] as const) {
+        const rows = await store.query(
+          `SELECT ${list} FROM ${a(t.name)} EXCEPT ALL SELECT ${list} FROM ${b(t.name)} LIMIT 3`,
+        );
+        if (rows.length) return `${t.name}: rows ${label}, e.g. ${JSON.stringify(rows[0])}`;
+      }
+      const n = await store.query<{ a: number; b: number }>(
+        `SELECT (SELECT count(*) FROM ${selfRef(t.name)}) AS a, (SELECT count(*) FROM ${otherRef(t.name)}) AS b`,
+      );
+      if (Number(n[0].a) !== Number(n[0].b)) return `${t.name}: ${n[0].a} rows vs ${n[0].b}`;
+    }
+    return null;
+  } finally {
+    if (store.dialect === 'duckdb') await store.exec('DETACH other_db');
+  }
+}

@@ -1,0 +1,106 @@
+// `features build`: market_data, pivots and golden_zone for every asset and day, from our own daily bars
+// (price_bars_1d), as flat rows that the ingest pipeline accepts (written to a file or ingested directly).
+// policy and the regime extras have no producer here and stay NULL.
+import { DAY_MS } from '../compute/daily.js';
+import { loadDailySeries } from '../refresh/load.js';
+import type { Store } from '../store/store.js';
+import { UserError } from '../util/errors.js';
+import { isoDate } from './dates.js';
+import { INPUT_COLUMNS } from './fields.js';
+import type { FlatInput, RawValue } from './flatfile.js';
+import { computeGoldenZone } from './goldenzone.js';
+import { computePivots } from './pivots.js';
+
+/** Rolling window of the daily VWAP proxy Σ(close·volume)/Σ(volume) (ingest.md §5.1); our choice of 20 bars. */
+export const VWAP_BARS = 20;
+
+export function rollingVwap(close: Float64Array, volume: Float64Array, bars = VWAP_BARS): Float64Array {
+  const n = close.length;
+  const out = new Float64Array(n).fill(NaN);
+  for (let t = bars - 1; t < n; t++) {
+    let pv = 0;
+    let v = 0;
+    for (let i = t - bars + 1; i <= t; i++) {
+      pv += close[i] * volume[i];
+      v += volume[i];
+    }
+    if (v > 0 && Number.isFinite(pv)) out[t] = pv / v;
+  }
+  return out;
+}
+
+export interface BuildOptions {
+  ids?: number[];
+}
+
+export interface BuildResult {
+  input: FlatInput;
+  assets: { id: number; symbol: string; rows: number; from: string | null; to: string | null }[];
+}
+
+async function selectBuilt(store: Store, ids?: number[]): Promise<{ id: number; symbol: string }[]> {
+  const all = await store.query<{ id: number; symbol: string }>(
+    `SELECT a.id, a.symbol FROM dim_assets a WHERE EXISTS (SELECT 1 FROM price_bars_1d b WHERE b.id = a.id) ORDER BY a.id`,
+  );
+  let chosen = all;
+  if (ids) {
+    const have = new Map(all.map((a) => [a.id, a]));
+    const missing = ids.filter((id) => !have.has(id));
+    if (missing.length) {
+      throw new UserError(`asset id(s) ${missing.join(', ')} have no daily bars: import them and run \`talab refresh --bars\` first`);
+    }
+    chosen = ids.map((id) => have.get(id)!);
+  } else if (all.length === 0) {
+    throw new UserError('no daily bars in the database: import data and run `talab refresh --bars` first');
+  }
+  const bySymbol = new Map<string, number>();
+  for (const a of chosen) {
+    const prev = bySymbol.get(a.symbol);
+    // The matrix is keyed by symbol: two assets sharing one would overwrite each other's rows.
+    if (prev !== undefined) throw new UserError(`assets ${prev} and ${a.id} share the symbol ${a.symbol}; build them separately with --ids`);
+    bySymbol.set(a.symbol, a.id);
+  }
+  return chosen;
+}
+
+export async function buildFeatures(store: Store, opts: BuildOptions = {}): Promise<BuildResult> {
+  const assets = await selectBuilt(store, opts.ids);
+  const colIdx = new Map(INPUT_COLUMNS.map((c, i) => [c, i]));
+  const rows: RawValue[][] = [];
+  const summary: BuildResult['assets'] = [];
+  for (const a of assets) {
+    const s = await loadDailySeries(store, a.id);
+    const piv = computePivots(s);
+    const gz = computeGoldenZone(s);
+    const vwap = rollingVwap(s.close, s.volume);
+    const num = (v: number): number | null => (Number.isNaN(v) ? null : v);
+    const bool = (v: number): boolean | null => (Number.isNaN(v) ? null : v === 1);
+    for (let t = 0; t < s.n; t++) {
+      const r: RawValue[] = new Array(INPUT_COLUMNS.length).fill(null);
+      const set = (c: string, v: RawValue) => {
+        r[colIdx.get(c)!] = v;
+      };
+      set('symbol', a.symbol);
+      set('data_date', isoDate(s.day[t]));
+      set('timestamp', new Date((s.day[t] + 1) * DAY_MS - 1).toISOString());
+      set('open', num(s.open[t]));
+      set('high', num(s.high[t]));
+      set('low', num(s.low[t]));
+      set('close', num(s.close[t]));
+      set('volume', num(s.volume[t]));
+      set('vwap', num(vwap[t]));
+      for (const k of ['P', 'R1', 'R2', 'S1', 'S2', 'distance_to_P', 'distance_to_nearest_pivot', 'weekly_pivot_distance'] as const) {
+        set(k, num(piv[k][t]));
+      }
+      set('price_above_P', bool(piv.price_above_P[t]));
+      set('golden_zone_state', num(gz.state[t]));
+      for (const k of ['swing_high', 'swing_low', 'fib_50', 'fib_618', 'vol_decay_slope'] as const) set(k, num(gz[k][t]));
+      set('qualified_trigger', bool(gz.qualified_trigger[t]));
+      rows.push(r);
+    }
+    summary.push({
+      id: a.id, symbol: a.symbol, rows: s.n, from: s.n ? isoDate(s.day[0]) : null, to: s.n ? isoDate(s.day[s.n - 1]) : null,
+    });
+  }
+  return { input: { source: 'features build', columns: [...INPUT_COLUMNS], rows }, assets: summary };
+}

@@ -1,0 +1,97 @@
+// Flat → nested (ingest.md §1.3) and micro-batching with deterministic batch ids (§4.3, fixing D2 and D4).
+import { createHash } from 'node:crypto';
+import { GROUPS, INPUT_FIELDS, type FeatureRecord } from './fields.js';
+import type { ParsedRow } from './quality.js';
+import type { RegimeEntry } from './regimes.js';
+
+const INPUT_POS = new Map(INPUT_FIELDS.map((x, i) => [`${x.group}.${x.field.name}`, i]));
+
+/** One typed input row plus its regime as a nested matrix record (ingestion_ts is set at load time). */
+export function toRecord(r: ParsedRow, regime: RegimeEntry): FeatureRecord {
+  const group = (name: string) => {
+    const g = GROUPS.find((x) => x.name === name)!;
+    const out: Record<string, number | boolean | null> = {};
+    for (const f of g.fields) {
+      const pos = INPUT_POS.get(`${name}.${f.name}`);
+      if (pos !== undefined) out[f.name] = r.values[pos];
+    }
+    return out;
+  };
+  const reg = group('regime');
+  return {
+    symbol: r.symbol!,
+    data_date: r.date!,
+    // RFC 3339 with Z (D6); no observation time is NULL rather than the load time, which would be invented data.
+    timestamp: r.timestamp === null ? null : new Date(r.timestamp).toISOString(),
+    market_data: group('market_data') as Record<string, number | null>,
+    pivots: group('pivots'),
+    policy: group('policy'),
+    golden_zone: group('golden_zone'),
+    regime: {
+      name: regime.name, weight: regime.weight,
+      vol_percentile: reg.vol_percentile as number | null, k_vol: reg.k_vol as number | null,
+    },
+    regime_name: regime.name,
+    ingestion_ts: null,
+  };
+}
+
+export interface FeatureBatch {
+  /** sha256 of the batch's canonical payload: the same rows always get the same id. */
+  id: string;
+  /** 1-based position in this run. */
+  index: number;
+  rows: FeatureRecord[];
+  symbols: string[];
+  minDate: string;
+  maxDate: string;
+  distinctDates: number;
+}
+
+/** Bumped if the canonical payload ever changes, so old and new ids cannot collide. */
+const PAYLOAD_VERSION = 'ml_feature_matrix/v1';
+
+/** The batch id: a hash of what would be stored (every field but ingestion_ts), in row order. */
+export function batchId(rows: FeatureRecord[]): string {
+  const h = createHash('sha256');
+  h.update(PAYLOAD_VERSION + '\n');
+  for (const r of rows) {
+    const { ingestion_ts: _ignored, ...payload } = r;
+    h.update(JSON.stringify(payload) + '\n');
+  }
+  return h.digest('hex');
+}
+
+export interface BatchLimits {
+  /** Rows per batch (the original's 5,000). */
+  batchSize: number;
+  /** Distinct data_date values per batch (BigQuery's 4,000-partition lesson, D4). */
+  maxDatesPerBatch: number;
+}
+
+export const DEFAULT_LIMITS: BatchLimits = { batchSize: 5000, maxDatesPerBatch: 3500 };
+
+/** Consecutive slices in input order, each within both limits. */
+export function cutBatches(rows: FeatureRecord[], limits: BatchLimits = DEFAULT_LIMITS): FeatureBatch[] {
+  if (!(limits.batchSize >= 1) || !(limits.maxDatesPerBatch >= 1)) throw new Error('batch limits must be ≥ 1');
+  const out: FeatureBatch[] = [];
+  let cur: FeatureRecord[] = [];
+  let dates = new Set<string>();
+  const flush = () => {
+    if (!cur.length) return;
+    const sorted = [...dates].sort();
+    out.push({
+      id: batchId(cur), index: out.length + 1, rows: cur, symbols: [...new Set(cur.map((r) => r.symbol))].sort(),
+      minDate: sorted[0], maxDate: sorted[sorted.length - 1], distinctDates: dates.size,
+    });
+    cur = [];
+    dates = new Set();
+  };
+  for (const r of rows) {
+    if (cur.length >= limits.batchSize || (!dates.has(r.data_date) && dates.size >= limits.maxDatesPerBatch)) flush();
+    cur.push(r);
+    dates.add(r.data_date);
+  }
+  flush();
+  return out;
+}

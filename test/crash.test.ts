@@ -1,0 +1,108 @@
+// SPEC I4: a refresh process killed (SIGKILL) at random points, then simply run again, ends identical to an
+// uninterrupted run — no duplicate row, no missing row — on both engines.
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { test } from 'node:test';
+import { importFile } from '../src/importer/import.js';
+import { parseSourceFile, type SourceRow } from '../src/importer/parse.js';
+import { runRefresh } from '../src/refresh/run.js';
+import { openStore } from '../src/store/open.js';
+import { ENGINES, freshDb, PG_URL, SHARED_CMC, type Engine, type TestDb } from './helpers/engines.js';
+import { diffDumps, dumpDerived } from './helpers/history.js';
+
+const KILLS = Number(process.env.TALAB_CRASH_KILLS ?? 20);
+const COINS = ['ethereum', 'solana', 'mantle', 'wrapped-bitcoin', 'sei'];
+const NEW_DAYS = 6;
+const CLI = resolve(import.meta.dirname, '../src/cli/main.ts');
+const iso = (ms: number) => (Number.isNaN(ms) ? '' : new Date(ms).toISOString());
+
+function writeCmc(path: string, rows: SourceRow[]): void {
+  const head = 'timeOpen;timeClose;timeHigh;timeLow;name;open;high;low;close;volume;marketCap;timestamp';
+  const lines = rows.map((r) => [iso(r.timeOpen), iso(r.timeClose), iso(r.timeHigh), iso(r.timeLow), r.srcName ?? '',
+    r.open, r.high, r.low, r.close, r.volume, r.marketCap, iso(r.ts)].join(';'));
+  writeFileSync(path, [head, ...lines].join('\n') + '\n');
+}
+
+/** The --db a child process uses for this test database (Postgres: its schema via the search_path). */
+function childDb(db: TestDb): string {
+  if (!db.pgSchema) return db.dbArg;
+  const sep = db.dbArg.includes('?') ? '&' : '?';
+  return `${db.dbArg}${sep}options=${encodeURIComponent(`-c search_path=${db.pgSchema}`)}`;
+}
+
+function cliArgs(db: string, extra: string[]): string[] {
+  return ['--import', 'tsx', CLI, '--db', db, 'refresh', '--all', '--quiet', '--log-dir', join(tmpdir(), 'talab-crash-logs'), ...extra];
+}
+
+async function runAndKill(db: string, extra: string[], afterMs: number): Promise<'killed' | 'finished'> {
+  const child = spawn(process.execPath, cliArgs(db, extra), { stdio: 'ignore', env: { ...process.env, TZ: 'UTC' } });
+  return new Promise((res) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), afterMs);
+    child.on('exit', (_code, signal) => {
+      clearTimeout(timer);
+      res(signal === 'SIGKILL' ? 'killed' : 'finished');
+    });
+  });
+}
+
+for (const engine of ENGINES) {
+  test(`SIGKILL at ${KILLS} random points, then rerun == uninterrupted run [${engine}]`, { timeout: 900_000 }, async (t) => {
+    if (engine === 'postgres' && !PG_URL) {
+      if (process.env.CI) throw new Error('TALAB_TEST_PG must be set in CI');
+      return t.skip('TALAB_TEST_PG not set');
+    }
+    if (!existsSync(SHARED_CMC)) return t.skip('shared/data/cmc absent');
+    const dir = mkdtempSync(join(tmpdir(), 'talab-crash-'));
+    const parsed = await Promise.all(COINS.map((c) => parseSourceFile(join(SHARED_CMC, `${c}.csv`))));
+    const db = await freshDb(engine as Engine);
+    const ref = await freshDb(engine as Engine);
+    try {
+      // Everything but the last NEW_DAYS days first; the rest arrives one day per early kill round.
+      mkdirSync(join(dir, 'head'));
+      for (let i = 0; i < COINS.length; i++) {
+        const p = join(dir, 'head', `${COINS[i]}.csv`);
+        writeCmc(p, parsed[i].rows.slice(0, -NEW_DAYS));
+        await importFile(db.store, p);
+        await importFile(ref.store, join(SHARED_CMC, `${COINS[i]}.csv`));
+      }
+      await runRefresh(ref.store, { components: ['bars', 'emas'] });
+      if (engine === 'duckdb') await db.store.close(); // one process per DuckDB file: hand it to the children
+      let seed = 12345;
+      const rnd = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
+      let killed = 0;
+      for (let k = 0; k < KILLS; k++) {
+        if (k < NEW_DAYS) {
+          const s = engine === 'duckdb' ? await openStore(db.dbArg) : db.store;
+          for (let i = 0; i < COINS.length; i++) {
+            const rows = parsed[i].rows;
+            mkdirSync(join(dir, `d${k}`), { recursive: true });
+            const p = join(dir, `d${k}`, `${COINS[i]}.csv`);
+            writeCmc(p, [rows[rows.length - NEW_DAYS + k]]);
+            await importFile(s, p);
+          }
+          if (engine === 'duckdb') await s.close();
+        }
+        // Alternate incremental runs and full rebuilds (the latter write a lot, so kills land mid-write).
+        const extra = k % 2 === 0 ? ['--full-rebuild'] : [];
+        if (await runAndKill(childDb(db), extra, 700 + Math.floor(rnd() * 5000)) === 'killed') killed++;
+      }
+      t.diagnostic(`${killed} of ${KILLS} runs were killed mid-way`);
+      assert.ok(killed >= Math.min(20, KILLS) * 0.75, `only ${killed} kills landed`);
+      const last = spawnSync(process.execPath, cliArgs(childDb(db), []), { encoding: 'utf8', env: { ...process.env, TZ: 'UTC' } });
+      assert.equal(last.status, 0, last.stdout + last.stderr);
+      const store = engine === 'duckdb' ? await openStore(db.dbArg) : db.store;
+      try {
+        const diff = diffDumps(await dumpDerived(store), await dumpDerived(ref.store));
+        assert.equal(diff, null, diff ?? '');
+      } finally {
+        if (engine === 'duckdb') await store.close();
+      }
+    } finally {
+      await db.cleanup();
+      await ref.cleanup();
+    }
+  });
+}
