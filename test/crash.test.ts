@@ -72,8 +72,13 @@ for (const engine of ENGINES) {
       if (engine === 'duckdb') await db.store.close(); // one process per DuckDB file: hand it to the children
       let seed = 12345;
       const rnd = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
+      // How long an uninterrupted full rebuild takes here, so kill points spread over a whole run.
+      const t0 = Date.now();
+      assert.equal(await runAndKill(childDb(db), ['--full-rebuild'], 600_000), 'finished');
+      const span = Date.now() - t0;
       let killed = 0;
-      for (let k = 0; k < KILLS; k++) {
+      let attempts = 0;
+      for (let k = 0; killed < KILLS && attempts < KILLS * 3; k++, attempts++) {
         if (k < NEW_DAYS) {
           const s = engine === 'duckdb' ? await openStore(db.dbArg) : db.store;
           for (let i = 0; i < COINS.length; i++) {
@@ -87,10 +92,10 @@ for (const engine of ENGINES) {
         }
         // Alternate incremental runs and full rebuilds (the latter write a lot, so kills land mid-write).
         const extra = k % 2 === 0 ? ['--full-rebuild'] : [];
-        if (await runAndKill(childDb(db), extra, 700 + Math.floor(rnd() * 5000)) === 'killed') killed++;
+        if (await runAndKill(childDb(db), extra, Math.floor(span * (0.1 + 0.9 * rnd()))) === 'killed') killed++;
       }
-      t.diagnostic(`${killed} of ${KILLS} runs were killed mid-way`);
-      assert.ok(killed >= Math.min(20, KILLS) * 0.75, `only ${killed} kills landed`);
+      t.diagnostic(`${killed} kills in ${attempts} runs (an uninterrupted full rebuild takes ${span} ms)`);
+      assert.ok(killed >= KILLS, `only ${killed} kills landed`);
       const last = spawnSync(process.execPath, cliArgs(childDb(db), []), { encoding: 'utf8', env: { ...process.env, TZ: 'UTC' } });
       assert.equal(last.status, 0, last.stdout + last.stderr);
       const store = engine === 'duckdb' ? await openStore(db.dbArg) : db.store;

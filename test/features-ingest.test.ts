@@ -12,6 +12,8 @@ import { INPUT_FIELDS, type FeatureRecord } from '../src/features/fields.js';
 import { flatInputFromObjects, type RawValue } from '../src/features/flatfile.js';
 import { ingestFile, ingestRows, type FailureReport, type IngestReport, type SuccessReport } from '../src/features/ingest.js';
 import { countMatrix, deleteSymbol, readMatrix } from '../src/features/matrix.js';
+import { ensureFeatureSchema } from '../src/features/schema.js';
+import { UserError } from '../src/util/errors.js';
 import { loadRegimeFile } from '../src/features/regimes.js';
 import type { RetryClock } from '../src/features/retry.js';
 import { StoreSink, type FeatureSink, type LoadContext, type LoadResult } from '../src/features/sink.js';
@@ -437,8 +439,18 @@ engineTest('batches respect --max-dates-per-batch and the ledger spans them', as
     assert.equal(await countMatrix(store), 60);
     assert.deepEqual(await deleteSymbol(store, 'AA'), { rows: 30, batches: 5 });
     assert.equal(await countMatrix(store), 30);
-    void isoDate;
   } finally {
     t.done();
   }
+});
+
+engineTest('an existing matrix built from a different field list is reported, never altered', async ({ store }) => {
+  if (store.dialect === 'duckdb') {
+    await store.exec(`CREATE TABLE ml_feature_matrix (symbol VARCHAR NOT NULL, data_date DATE NOT NULL, "timestamp" TIMESTAMPTZ,
+      market_data STRUCT(open DOUBLE), pivots STRUCT("P" DOUBLE), policy STRUCT(x DOUBLE), golden_zone STRUCT(state INTEGER),
+      regime STRUCT(name VARCHAR), regime_name VARCHAR, ingestion_ts TIMESTAMPTZ, PRIMARY KEY (symbol, data_date))`);
+  } else {
+    await store.exec('CREATE TYPE ml_feature_pivots AS ("P" double precision, is_above_P boolean)');
+  }
+  await assert.rejects(ensureFeatureSchema(store), (e: unknown) => e instanceof UserError && /different field list/.test(e.message));
 });

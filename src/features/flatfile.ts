@@ -6,8 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { parse } from 'csv-parse/sync';
-import { sqlType } from '../schema/ddl.js';
-import { q } from '../schema/ddl.js';
+import { q, sqlType } from '../schema/ddl.js';
 import { UserError } from '../util/errors.js';
 import { INPUT_FIELDS } from './fields.js';
 

@@ -25,6 +25,7 @@ export const regimeWeights: Table = {
   ],
 };
 
+// symbols: a JSON array of the batch's symbols, kept as text (the JSON type needs an extension on DuckDB).
 export const featureBatches: Table = {
   name: 'ml_feature_batches',
   doc: 'Ledger of loaded feature-matrix batches keyed by their deterministic id: a batch already here is never loaded again.',
