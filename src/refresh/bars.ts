@@ -41,6 +41,7 @@ const iso = (ms: number) => new Date(ms).toISOString();
 
 /** Delete one asset's rows of `table` dated ≥ from (all when from = −∞), optionally only some tfs. */
 export async function deleteFrom(store: Store, table: Table, id: number, timeCol: string, from: number, tfs?: string[]): Promise<void> {
+  if (tfs && tfs.length === 0) return;
   const params: unknown[] = [id];
   let sql = `DELETE FROM ${q(table.name)} WHERE id = $1`;
   if (from !== -Infinity) {

@@ -173,6 +173,8 @@ export async function runRefresh(store: Store, opts: RefreshOptions): Promise<Re
     runId, dryRun: !!opts.dryRun, tables, timeframes: tfs.map((t) => t.tf), periods, components: [], ok: true,
   };
   const barsFailed = new Set<number>();
+  // Bars built (or found current) in this very run are fresh by construction, state or not (narrowed runs keep none).
+  const barsDone = new Set<number>();
   const sessions: Store[] = [store];
   try {
     for (let j = 1; j < Math.min(jobs, assets.length); j++) sessions.push(await store.connect());
@@ -183,7 +185,7 @@ export async function runRefresh(store: Store, opts: RefreshOptions): Promise<Re
         const out: AssetOutcome = { id: a.id, symbol: a.symbol, status: 'built', reason: '', ms: 0 };
         let written = 0;
         try {
-          const stale = component === 'emas' && !barsFailed.has(a.id) && !opts.skipStaleCheck && !opts.dryRun
+          const stale = component === 'emas' && !barsFailed.has(a.id) && !barsDone.has(a.id) && !opts.skipStaleCheck && !opts.dryRun
             ? await staleReason(s, a.id, stalenessHours) : null;
           if (component === 'emas' && barsFailed.has(a.id)) {
             Object.assign(out, { status: 'skipped', reason: 'its bars failed in this run' });
@@ -198,6 +200,7 @@ export async function runRefresh(store: Store, opts: RefreshOptions): Promise<Re
                 : refreshAssetEmas(s, a.id, { tfs, periods, combos: opts.combos, narrowed, fullRebuild: !!opts.fullRebuild, runId, dryRun: opts.dryRun }),
             );
             out.status = r.status === 'current' ? 'current' : opts.dryRun ? 'planned' : 'built';
+            if (component === 'bars' && !opts.dryRun && r.reason !== 'no source rows') barsDone.add(a.id);
             out.reason = r.reason;
             if (r.status === 'built') out.from = day(r.from);
             for (const [k, v] of Object.entries(r.rows)) {
