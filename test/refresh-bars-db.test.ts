@@ -58,7 +58,7 @@ engineTest('real data: canonical weekly/monthly/yearly bars equal an independent
   const files = ['bitcoin', 'ethereum', 'wrapped-bitcoin', 'mantle', 'maidsafecoin', 'sei'];
   for (const f of files) await importFile(store, join(SHARED_CMC, `${f}.csv`));
   const sum = await runRefresh(store, { components: ['bars'], tfs: tfs('1W_CAL_ISO', '1W_CAL_US', '1M_CAL', '1Y_CAL') });
-  assert.ok(sum.ok, JSON.stringify(sum.components[0].failed));
+  assert.ok(sum.ok, JSON.stringify(sum.components[0].assets.filter((a) => a.status === 'failed')));
   let checked = 0;
   for (const kind of ['iso', 'us', 'month', 'year'] as const) {
     const [table, tf] = TABLE_OF[kind];
@@ -144,12 +144,13 @@ engineTest('asset-level incremental refresh ends identical to a full rebuild; un
   const rev = await importFile(store, join(dir, 'sei.csv'));
   assert.equal(rev.revised, 1);
   const full1 = await runRefresh(store, { components: ['bars', 'emas'] });
-  assert.deepEqual(full1.components.map((c) => c.done.length), [2, 2], 'first default-selection run builds both');
+  const ids = (c: { assets: { id: number; status: string }[] }, st: string) => c.assets.filter((a) => a.status === st).map((a) => a.id);
+  assert.deepEqual(full1.components.map((c) => ids(c, 'built').length), [2, 2], 'first default-selection run builds both');
   const again = await runRefresh(store, { components: ['bars', 'emas'] });
-  assert.deepEqual(again.components.map((c) => [c.done.length, c.skipped.length]), [[0, 2], [0, 2]]);
+  assert.deepEqual(again.components.map((c) => [ids(c, 'built').length, ids(c, 'current').length]), [[0, 2], [0, 2]]);
   await importFile(store, join(SHARED_CMC, 'sei.csv')); // revert the revision
   const inc = await runRefresh(store, { components: ['bars', 'emas'] });
-  assert.deepEqual(inc.components.map((c) => c.done), [[23149], [23149]], 'only the revised asset is rebuilt');
+  assert.deepEqual(inc.components.map((c) => ids(c, 'built')), [[23149], [23149]], 'only the revised asset is rebuilt');
   const tables = ['price_bars_1d', 'price_bars_multi_tf', 'price_bars_multi_tf_cal_iso', 'price_bars_multi_tf_cal_anchor_us', 'ema_multi_tf', 'ema_multi_tf_v2', 'ema_multi_tf_cal_iso', 'ema_multi_tf_cal_anchor_us'];
   const order: Record<string, string> = {};
   for (const tb of tables) order[tb] = tb.startsWith('ema') ? 'id, tf, period, ts' : tb === 'price_bars_1d' ? 'id, ts' : 'id, tf, bar_seq, time_close';

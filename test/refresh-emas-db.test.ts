@@ -35,7 +35,7 @@ engineTest('BTC: 1D EMA (v1 and v2) and weekly ISO/US ema_bar equal the TTR refe
   await importFile(store, join(SHARED_CMC, 'bitcoin.csv'));
   const sel = ['1D', '1W_CAL_ISO', '1W_CAL_US'].map((n) => getTimeframe(n)!);
   const r = await runRefresh(store, { components: ['bars', 'emas'], tfs: sel, periods: PERIODS });
-  assert.ok(r.ok, JSON.stringify(r.components.map((c) => c.failed)));
+  assert.ok(r.ok, JSON.stringify(r.components.map((c) => c.assets.filter((a) => a.status === 'failed'))));
   const daily = readRef('bitcoin_ema_1d.csv');
   for (const table of ['ema_multi_tf', 'ema_multi_tf_v2']) {
     const rows = await store.query<{ ts: number; period: number; ema: number }>(

@@ -10,7 +10,8 @@ import { Command } from 'commander';
 import pg from 'pg';
 import copyStreams from 'pg-copy-streams';
 import { q } from '../schema/ddl.js';
-import { EMA_TABLES, type Table } from '../schema/tables.js';
+import { EMA_TABLES, priceHistories, type Table } from '../schema/tables.js';
+import { runRefresh } from '../refresh/run.js';
 import type { RowBatch } from '../store/columns.js';
 import { openStore } from '../store/open.js';
 import type { Store } from '../store/store.js';
@@ -141,12 +142,81 @@ async function benchPostgres(url: string, n: number): Promise<Figure[]> {
   }
 }
 
+/**
+ * A seeded synthetic universe written straight into price_histories: `assets` assets of up to `days` days
+ * (every fifth asset is young: a quarter of the history), random walks with ~1 % missing days.
+ */
+export function syntheticHistory(assets: number, days: number, seed = 1, lastDay = 20_000): { batch: RowBatch; next: RowBatch } {
+  let s = seed;
+  const rnd = () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32);
+  const rows: { id: number; day: number; o: number; h: number; l: number; c: number; v: number }[] = [];
+  const next: typeof rows = [];
+  for (let a = 0; a < assets; a++) {
+    const len = a % 5 === 4 ? Math.floor(days / 4) : days;
+    let px = 10 + rnd() * 1000;
+    for (let d = lastDay - len + 1; d <= lastDay + 1; d++) {
+      if (d !== lastDay + 1 && d !== lastDay && rnd() < 0.01) continue;
+      const o = px;
+      const c = Math.max(0.0001, o * (1 + (rnd() - 0.5) * 0.08));
+      const row = { id: 1000 + a, day: d, o, h: Math.max(o, c) * (1 + rnd() * 0.02), l: Math.min(o, c) * (1 - rnd() * 0.02), c, v: rnd() * 1e9 };
+      (d === lastDay + 1 ? next : rows).push(row);
+      px = c;
+    }
+  }
+  const toBatch = (r: typeof rows): RowBatch => ({
+    length: r.length,
+    cols: {
+      id: Int32Array.from(r, (x) => x.id), ts: Float64Array.from(r, (x) => (x.day + 1) * DAY - 1),
+      time_open: Float64Array.from(r, (x) => x.day * DAY), time_close: Float64Array.from(r, (x) => (x.day + 1) * DAY - 1),
+      time_high: Float64Array.from(r, (x) => x.day * DAY + 43_200_000), time_low: Float64Array.from(r, (x) => x.day * DAY + 3_600_000),
+      open: Float64Array.from(r, (x) => x.o), high: Float64Array.from(r, (x) => x.h), low: Float64Array.from(r, (x) => x.l),
+      close: Float64Array.from(r, (x) => x.c), volume: Float64Array.from(r, (x) => x.v), market_cap: Float64Array.from(r, (x) => x.c * 1e7),
+    },
+  });
+  return { batch: toBatch(rows), next: toBatch(next) };
+}
+
+/** Full rebuild vs a one-new-day incremental refresh of the same synthetic universe. */
+async function benchRefresh(dbArg: string | null, assets: number, days: number, pgSchema?: string): Promise<Figure[]> {
+  const dir = dbArg ? null : mkdtempSync(join(tmpdir(), 'talab-bench-'));
+  const store = await openStore(dbArg ?? join(dir!, 'refresh.duckdb'), { pgSchema });
+  const engine = store.dialect;
+  try {
+    const { batch, next } = syntheticHistory(assets, days);
+    await store.append(priceHistories, batch);
+    const ids = [...new Set(batch.cols.id as Int32Array)];
+    for (const id of ids) await store.exec('INSERT INTO dim_assets (id, symbol) VALUES ($1, $2)', [id, `S${id}`]);
+    let rows = 0;
+    const full = await timed(() => runRefresh(store, { components: ['bars', 'emas'] }));
+    for (const c of full.value.components) for (const n of Object.values(c.rows)) rows += n;
+    await store.append(priceHistories, next);
+    let incRows = 0;
+    const inc = await timed(() => runRefresh(store, { components: ['bars', 'emas'] }));
+    for (const c of inc.value.components) for (const n of Object.values(c.rows)) incRows += n;
+    const label = `${assets} assets × ${days} days`;
+    return [
+      { engine, what: `refresh: full build of ${label} (12 tables)`, rows, ms: full.ms },
+      { engine, what: `refresh: +1 day incremental, same universe (${(full.ms / inc.ms).toFixed(1)}× faster than full)`, rows: incRows, ms: inc.ms },
+    ];
+  } finally {
+    await store.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+    if (pgSchema) {
+      const c = new pg.Client({ connectionString: dbArg! });
+      await c.connect();
+      await c.query(`DROP SCHEMA IF EXISTS "${pgSchema}" CASCADE`);
+      await c.end();
+    }
+  }
+}
+
 function report(figs: Figure[]): string {
   const out = ['| engine | measurement | rows | seconds | rows/s | vs ceiling |', '|---|---|---:|---:|---:|---:|'];
   for (const f of figs) {
     const ceiling = figs.find((g) => g.engine === f.engine && g.what.startsWith('ceiling'));
     const rate = f.rows / (f.ms / 1000);
-    const ratio = ceiling ? `${((ceiling.ms / f.ms) * 100).toFixed(0)} %` : '';
+    const ceilRate = ceiling ? ceiling.rows / (ceiling.ms / 1000) : NaN;
+    const ratio = ceiling ? `${((rate / ceilRate) * 100).toFixed(0)} %` : '';
     out.push(`| ${f.engine} | ${f.what} | ${f.rows} | ${(f.ms / 1000).toFixed(2)} | ${Math.round(rate).toLocaleString('en-US')} | ${ratio} |`);
   }
   return out.join('\n');
@@ -157,15 +227,20 @@ async function main(): Promise<void> {
     .name('npm run bench --')
     .option('--rows <n>', 'rows per write measurement', (v) => Number(v), 500_000)
     .option('--pg <url>', 'PostgreSQL URL (default: $TALAB_TEST_PG; skipped when absent)')
+    .option('--assets <n>', 'synthetic universe for the refresh measurement: assets', (v) => Number(v), 5)
+    .option('--days <n>', 'synthetic universe: days per asset', (v) => Number(v), 3000)
     .parse(process.argv);
-  const opts = program.opts<{ rows: number; pg?: string }>();
+  const opts = program.opts<{ rows: number; pg?: string; assets: number; days: number }>();
   if (!Number.isInteger(opts.rows) || opts.rows <= 0) throw new Error('--rows must be a positive integer');
   const figs: Figure[] = [];
   console.log(`talab bench: ${opts.rows} rows of ${TABLE.name}'s shape (${TABLE.columns.length} columns)`);
   figs.push(...(await benchDuckDb(opts.rows)));
+  figs.push(...(await benchRefresh(null, opts.assets, opts.days)));
   const url = opts.pg ?? process.env.TALAB_TEST_PG;
-  if (url) figs.push(...(await benchPostgres(url, opts.rows)));
-  else console.log('PostgreSQL part skipped: pass --pg URL or set TALAB_TEST_PG');
+  if (url) {
+    figs.push(...(await benchPostgres(url, opts.rows)));
+    figs.push(...(await benchRefresh(url, opts.assets, opts.days, `bench_refresh_${process.pid}`)));
+  } else console.log('PostgreSQL part skipped: pass --pg URL or set TALAB_TEST_PG');
   console.log(report(figs));
 }
 

@@ -61,6 +61,12 @@ function ingestOptions(f: IngestFlags): IngestOptions {
   return {
     batchSize: f.batchSize, maxDatesPerBatch: f.maxDatesPerBatch, requireCoverage: f.requireCoverage, minDate: f.minDate,
     maxDate: f.maxDate, force: f.force, ...(f.retryDeadline ? { retry: { deadlineMs: f.retryDeadline * 1000 } } : {}),
+    onEvent: (e) => {
+      // Retries are the one thing worth seeing while a long ingest runs; they go to stderr, beside the report.
+      if (e.kind === 'retry') {
+        console.error(`  batch ${e.batch}: attempt ${e.attempt} failed (${e.why}: ${e.error}); retrying in ${(e.sleepMs / 1000).toFixed(1)} s`);
+      }
+    },
   };
 }
 
@@ -97,7 +103,7 @@ export function formatIngestReport(source: string, r: IngestReport): string {
   const cov = v.regime_coverage;
   if (cov && cov.uncovered_row_count) {
     out.push(`  regime coverage ${cov.coverage_pct.toFixed(1)} %: ${cov.uncovered_row_count} row(s) on ${cov.missing_dates.length} date(s) ` +
-      `without a regime ${r.status === 'success' ? 'were SKIPPED' : ''}: ` +
+      `without a regime${r.status === 'success' ? ' were SKIPPED' : ''}: ` +
       cov.uncovered_rows.slice(0, SHOWN).map((x) => `row ${x.row} (${x.data_date})`).join(', ') + (cov.uncovered_row_count > SHOWN ? ', …' : ''));
   }
   const head = `${source}: ${v.rows_processed ?? '?'} row(s) checked` +
