@@ -213,3 +213,30 @@ test('the bundled sample is a byte copy of shared/data/cmc', { skip: !existsSync
     assert.ok(readFileSync(join(SAMPLE, f)).equals(readFileSync(join(SHARED_CMC, f))), f);
   }
 });
+
+test('CLI: bad files and bad --db values are one clear line each, never a stack trace', async () => {
+  const { spawnSync } = await import('node:child_process');
+  const cli = join(import.meta.dirname, '../src/cli/main.ts');
+  const db = join(tmp, 'cli.duckdb');
+  const run = (args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', cli, ...args], { encoding: 'utf8' });
+  const cases: [string[], number, RegExp][] = [
+    [['--db', db, 'import', join(tmp, 'nope.csv')], 1, /nope\.csv: file not found/],
+    [['--db', db, 'import', write('e2.csv', '')], 1, /e2\.csv: file is empty/],
+    [['--db', db, 'import', write('u2.csv', 'a;b\n1;2\n')], 1, /u2\.csv: line 1: unrecognised header/],
+    [['--db', tmp, 'status'], 2, /is a directory/],
+    [['--db', join(tmp, 'no/such/dir/x.duckdb'), 'status'], 2, /directory .* does not exist/],
+    [['--db', 'postgres://nobody:secret@127.0.0.1:1/db', 'status'], 2, /cannot connect to PostgreSQL at postgres:\/\/nobody:\*\*\*@127\.0\.0\.1:1\/db/],
+    [['--db', db, 'import', '--id', 'x', 'f.csv'], 2, /--id must be an integer/],
+  ];
+  for (const [args, code, re] of cases) {
+    const r = run(args);
+    assert.equal(r.status, code, `${args.join(' ')}: ${r.stdout}${r.stderr}`);
+    assert.match(r.stderr, re, args.join(' '));
+    assert.doesNotMatch(r.stderr, /\n\s+at |secret/, 'no stack trace, no password');
+  }
+  // Several files: the bad one is reported, the good one still imported.
+  const good = write('good.csv', [CMC_HEADER, cmcLine('2025-05-01', 1, 2, 1, 1.5)].join('\n'));
+  const r = run(['--db', db, 'import', '--id', '950', '--symbol', 'GD', join(tmp, 'nope.csv'), good]);
+  assert.equal(r.status, 1);
+  assert.match(r.stdout, /good\.csv → GD \(id 950\).*1 inserted/);
+});

@@ -1,5 +1,7 @@
 // SPEC I1 on real data: every file of shared/data/cmc, its last 30 days imported one day at a time with a
-// refresh after each day, ends identical to one import + full build of the whole files.
+// refresh after each day, ends identical to one import + full build of the same rows. To keep CI short,
+// each file contributes at most its last HISTORY days (bitcoin's 16 years are covered by the other real-data
+// tests); every other file is used whole.
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,6 +13,7 @@ import { engineTest, freshDb, SHARED_CMC, type Engine } from './helpers/engines.
 import { diffDerivedSql } from './helpers/history.js';
 
 const DAYS = 30;
+const HISTORY = 400;
 const iso = (ms: number) => (Number.isNaN(ms) ? '' : new Date(ms).toISOString());
 
 /** Rows back out as a CMC export (all fields kept), so the importer reads exactly what it read before. */
@@ -30,6 +33,7 @@ engineTest('real data: last 30 days imported day by day, refreshed daily == full
   const files = readdirSync(SHARED_CMC).filter((f) => f.endsWith('.csv')).sort();
   assert.equal(files.length, 18);
   const parsed = await Promise.all(files.map((f) => parseSourceFile(join(SHARED_CMC, f))));
+  for (const p of parsed) p.rows = p.rows.slice(-HISTORY);
   // Head of every file first, then one day per step (a file shorter than 31 days keeps its first day as head).
   const tail = parsed.map((p) => Math.min(DAYS, p.rows.length - 1));
   for (let i = 0; i < files.length; i++) {
@@ -63,7 +67,12 @@ engineTest('real data: last 30 days imported day by day, refreshed daily == full
   }
   const full = await freshDb(engine);
   try {
-    for (const f of files) await importFile(full.store, join(SHARED_CMC, f));
+    mkdirSync(join(dir, 'whole'), { recursive: true });
+    for (let i = 0; i < files.length; i++) {
+      const p = join(dir, 'whole', files[i]);
+      writeCmc(p, parsed[i].rows);
+      await importFile(full.store, p);
+    }
     const r = await runRefresh(full.store, { components: ['bars', 'emas'], jobs: 2 });
     assert.ok(r.ok);
     if (engine === 'duckdb') await full.store.close();

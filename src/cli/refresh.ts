@@ -1,4 +1,5 @@
 // `talab refresh`: flag parsing, progress and the summary. The work is src/refresh/run.ts.
+import { availableParallelism } from 'node:os';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import cliProgress from 'cli-progress';
 import { getTimeframe, type Timeframe } from '../catalog/timeframes.js';
@@ -138,7 +139,7 @@ export function registerRefresh(program: Command): void {
     .option('--skip-stale-check', 'run EMAs even for assets whose bars are behind their source')
     .addOption(new Option('--staleness-hours <h>', "how far an asset's bars may lag its source's last day before its EMAs are skipped").default(48).argParser(hoursArg))
     .addOption(new Option('--lookback-days <n>', 'days before the watermark the 1D builder re-reads and compares').default(3).argParser(intArg('--lookback-days', 0)))
-    .option('--jobs <n>', 'parallel workers across assets (default: 1)', intArg('--jobs', 1))
+    .addOption(new Option('--jobs <n>', 'assets in flight at once, each on its own database session').default(availableParallelism(), 'the number of CPU cores').argParser(intArg('--jobs', 1)))
     .option('--shard <k/n>', 'process only assets with hash(id) mod n = k', shardArg)
     .option('--validate', 'run `talab validate` on the refreshed assets afterwards; exit 1 if it finds errors')
     .option('--alert-on-error', 'send a Telegram alert (TELEGRAM_BOT_TOKEN, TELEGRAM_CHAT_ID) on failures and validation errors')

@@ -145,10 +145,17 @@ async function finishRun(store: Store, runId: string, s: RefreshSummary): Promis
 
 /** Why an asset's EMAs must wait: its bars are missing or behind its source. */
 async function staleReason(store: Store, id: number, hours: number): Promise<string | null> {
-  const bars = commonState(await readStates(store, id, BARS_STATE_TABLES), BARS_STATE_TABLES);
-  if (!bars || bars.last_src_ts === null) return 'bars never built';
   const src = await store.query<{ hi: number | null }>('SELECT max(ts) AS hi FROM price_histories WHERE id = $1', [id]);
-  const lag = ((src[0].hi ?? 0) - bars.last_src_ts) / 3_600_000;
+  const bars = commonState(await readStates(store, id, BARS_STATE_TABLES), BARS_STATE_TABLES);
+  // The state knows the last source day the bars saw (rejected days included); a narrowed build keeps no
+  // state, so then the 1D table's own last day stands in.
+  let built = bars?.last_src_ts ?? null;
+  if (built === null) {
+    const d = await store.query<{ hi: number | null }>('SELECT max(ts) AS hi FROM price_bars_1d WHERE id = $1', [id]);
+    built = d[0].hi;
+  }
+  if (built === null) return 'bars never built';
+  const lag = ((src[0].hi ?? 0) - built) / 3_600_000;
   return lag > hours ? `bars stale: ${lag.toFixed(0)} h behind the source's last day (limit ${hours} h)` : null;
 }
 

@@ -9,6 +9,7 @@ import type { Store } from './store.js';
 export const SCHEMA_VERSION = 1;
 
 export async function migrate(store: Store): Promise<void> {
+  if (await isCurrent(store)) return;
   await store.transaction(async () => {
     for (const t of ALL_TABLES) {
       await store.exec(createTableSql(store.dialect, t));
@@ -28,6 +29,22 @@ export async function migrate(store: Store): Promise<void> {
     }
     await seedTimeframes(store);
   });
+}
+
+/** Every table exists and the recorded version is this code's: nothing to do (the common case, kept cheap). */
+async function isCurrent(store: Store): Promise<boolean> {
+  try {
+    const v = await store.query<{ v: number | null }>(`SELECT max(version) AS v FROM ${schemaMigrations.name}`);
+    if ((v[0]?.v ?? 0) !== SCHEMA_VERSION) return false;
+    const n = await store.query<{ n: number }>(
+      `SELECT count(*) AS n FROM information_schema.tables WHERE table_schema = current_schema() AND table_name IN (${ALL_TABLES.map((_, i) => `$${i + 1}`).join(', ')})`,
+      ALL_TABLES.map((t) => t.name),
+    );
+    const tf = await store.query<{ n: number }>(`SELECT count(*) AS n FROM ${dimTimeframe.name}`);
+    return Number(n[0].n) === ALL_TABLES.length && Number(tf[0].n) === TIMEFRAMES.length;
+  } catch {
+    return false; // no schema_migrations yet: a new database
+  }
 }
 
 async function seedTimeframes(store: Store): Promise<void> {
