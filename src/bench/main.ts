@@ -12,6 +12,7 @@ import copyStreams from 'pg-copy-streams';
 import { q } from '../schema/ddl.js';
 import { EMA_TABLES, priceHistories, type Table } from '../schema/tables.js';
 import { runRefresh } from '../refresh/run.js';
+import { syntheticHistory } from './synthetic.js';
 import type { RowBatch } from '../store/columns.js';
 import { openStore } from '../store/open.js';
 import type { Store } from '../store/store.js';
@@ -140,40 +141,6 @@ async function benchPostgres(url: string, n: number): Promise<Figure[]> {
     await raw.end();
     await store.close();
   }
-}
-
-/**
- * A seeded synthetic universe written straight into price_histories: `assets` assets of up to `days` days
- * (every fifth asset is young: a quarter of the history), random walks with ~1 % missing days.
- */
-export function syntheticHistory(assets: number, days: number, seed = 1, lastDay = 20_000): { batch: RowBatch; next: RowBatch } {
-  let s = seed;
-  const rnd = () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32);
-  const rows: { id: number; day: number; o: number; h: number; l: number; c: number; v: number }[] = [];
-  const next: typeof rows = [];
-  for (let a = 0; a < assets; a++) {
-    const len = a % 5 === 4 ? Math.floor(days / 4) : days;
-    let px = 10 + rnd() * 1000;
-    for (let d = lastDay - len + 1; d <= lastDay + 1; d++) {
-      if (d !== lastDay + 1 && d !== lastDay && rnd() < 0.01) continue;
-      const o = px;
-      const c = Math.max(0.0001, o * (1 + (rnd() - 0.5) * 0.08));
-      const row = { id: 1000 + a, day: d, o, h: Math.max(o, c) * (1 + rnd() * 0.02), l: Math.min(o, c) * (1 - rnd() * 0.02), c, v: rnd() * 1e9 };
-      (d === lastDay + 1 ? next : rows).push(row);
-      px = c;
-    }
-  }
-  const toBatch = (r: typeof rows): RowBatch => ({
-    length: r.length,
-    cols: {
-      id: Int32Array.from(r, (x) => x.id), ts: Float64Array.from(r, (x) => (x.day + 1) * DAY - 1),
-      time_open: Float64Array.from(r, (x) => x.day * DAY), time_close: Float64Array.from(r, (x) => (x.day + 1) * DAY - 1),
-      time_high: Float64Array.from(r, (x) => x.day * DAY + 43_200_000), time_low: Float64Array.from(r, (x) => x.day * DAY + 3_600_000),
-      open: Float64Array.from(r, (x) => x.o), high: Float64Array.from(r, (x) => x.h), low: Float64Array.from(r, (x) => x.l),
-      close: Float64Array.from(r, (x) => x.c), volume: Float64Array.from(r, (x) => x.v), market_cap: Float64Array.from(r, (x) => x.c * 1e7),
-    },
-  });
-  return { batch: toBatch(rows), next: toBatch(next) };
 }
 
 /** Full rebuild vs a one-new-day incremental refresh of the same synthetic universe. */
