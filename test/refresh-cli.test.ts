@@ -311,3 +311,23 @@ test('PostgreSQL: a second refresh on the same shard fails fast; another shard r
     await db.cleanup();
   }
 });
+
+test('DuckDB: a second process on the same file fails fast with a clear message', { skip }, async () => {
+  const db = await sampleDb();
+  // Another process holding the database open, as a running refresh would.
+  const holder = spawn(process.execPath, ['--import', TSX, '-e', `
+    const { openStore } = await import(${JSON.stringify(resolve(import.meta.dirname, '../src/store/open.ts'))});
+    await openStore(${JSON.stringify(db)});
+    console.log('open');
+    setTimeout(() => process.exit(0), 60000);`], { stdio: ['ignore', 'pipe', 'inherit'] });
+  await new Promise<void>((res) => holder.stdout.on('data', (d) => String(d).includes('open') && res()));
+  try {
+    const t0 = Date.now();
+    const r = await talab(['--db', db, 'refresh', '--all']);
+    assert.equal(r.code, 1, r.out + r.err);
+    assert.match(r.err, /is in use by another process \(pid \d+\); DuckDB allows one writer per file/);
+    assert.ok(Date.now() - t0 < 15_000, 'fails fast');
+  } finally {
+    holder.kill('SIGKILL');
+  }
+});
