@@ -47,7 +47,6 @@ function fromStaging(t: ColType, col: string): string {
 export class DuckDbStore implements Store {
   readonly dialect = 'duckdb' as const;
   private txDepth = 0;
-  private staged = new Set<string>();
 
   private constructor(
     private readonly instance: DuckDBInstance,
@@ -93,7 +92,6 @@ export class DuckDbStore implements Store {
       return out;
     } catch (e) {
       await this.conn.run('ROLLBACK').catch(() => undefined);
-      this.staged.clear(); // temp tables created inside the transaction are gone with it
       throw e;
     } finally {
       this.txDepth--;
@@ -102,13 +100,10 @@ export class DuckDbStore implements Store {
 
   private async stage(table: Table, batch: RowBatch): Promise<string> {
     const stg = `_stg_${table.name}`;
-    if (!this.staged.has(stg)) {
-      const cols = table.columns.map((c) => `${q(c.name)} ${stagingSqlType(c.type)}`).join(', ');
-      await this.conn.run(`CREATE OR REPLACE TEMP TABLE ${q(stg)} (${cols})`);
-      this.staged.add(stg);
-    } else {
-      await this.conn.run(`DELETE FROM ${q(stg)}`);
-    }
+    // Recreated every time: emptying it with DELETE would leave the deleted rows of a big earlier batch
+    // to be scanned by every later INSERT … SELECT in this session.
+    const cols = table.columns.map((c) => `${q(c.name)} ${stagingSqlType(c.type)}`).join(', ');
+    await this.conn.run(`CREATE OR REPLACE TEMP TABLE ${q(stg)} (${cols})`);
     const types = table.columns.map((c) => stagingType(c.type));
     const appender = await this.conn.createAppender(stg, 'main', 'temp');
     const now = Date.now();
