@@ -13,6 +13,9 @@ import { q } from '../schema/ddl.js';
 import { EMA_TABLES, priceHistories, type Table } from '../schema/tables.js';
 import { runRefresh } from '../refresh/run.js';
 import { syntheticHistory } from './synthetic.js';
+import { benchKernels, benchVsPandas, type ComputeFigure } from './compute.js';
+import { parseSourceFile } from '../importer/parse.js';
+import { fileURLToPath } from 'node:url';
 import type { RowBatch } from '../store/columns.js';
 import { openStore } from '../store/open.js';
 import type { Store } from '../store/store.js';
@@ -209,6 +212,18 @@ async function main(): Promise<void> {
     figs.push(...(await benchRefresh(url, opts.assets, opts.days, `bench_refresh_${process.pid}`)));
   } else console.log('PostgreSQL part skipped: pass --pg URL or set TALAB_TEST_PG');
   console.log(report(figs));
+
+  const compute: ComputeFigure[] = benchKernels(syntheticHistory(1, opts.days).batch, 1000);
+  const btc = await parseSourceFile(fileURLToPath(new URL('../../data/sample/bitcoin.csv', import.meta.url)));
+  const vs = benchVsPandas(Float64Array.from(btc.rows, (r) => r.close));
+  if (typeof vs === 'string') console.log(vs);
+  else compute.push(...vs);
+  console.log('\n| compute only (no database) | rows | seconds | rows/s |\n|---|---:|---:|---:|');
+  for (const c of compute) {
+    console.log(`| ${c.what} | ${c.rows} | ${(c.ms / 1000).toFixed(3)} | ${Math.round(c.rows / (c.ms / 1000)).toLocaleString('en-US')} |`);
+  }
+  if (typeof vs !== 'string') console.log(`pandas ewm takes ${(vs[1].ms / vs[0].ms).toFixed(1)}× as long as the EMA kernel on the same work`);
+  console.log(`peak RSS of this bench process: ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB`);
 }
 
 main().catch((e) => {
