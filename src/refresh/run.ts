@@ -10,6 +10,7 @@ import { UserError } from '../util/errors.js';
 import { refreshAssetBars, type AssetBarsResult } from './bars.js';
 import { refreshAssetEmas, type AssetEmasResult } from './emas.js';
 import { selectAssets } from './load.js';
+import { DeferredStore, replay } from './deferred.js';
 import { BARS_STATE_TABLES, commonState, EMAS_STATE_TABLES, readStates } from './state.js';
 
 export type Component = 'bars' | 'emas';
@@ -87,6 +88,10 @@ export function shardOf(id: number, n: number): number {
   h ^= h >>> 16;
   return (h >>> 0) % n;
 }
+
+/** Group commit bounds: at most this many assets, or this many pending rows, per transaction. */
+const GROUP_ASSETS = 32;
+const GROUP_ROWS = 200_000;
 
 const day = (ms: number) => (ms === -Infinity ? 'all' : new Date(ms).toISOString().slice(0, 10));
 
@@ -187,55 +192,101 @@ export async function runRefresh(store: Store, opts: RefreshOptions): Promise<Re
     for (let j = 1; j < Math.min(jobs, assets.length); j++) sessions.push(await store.connect());
     const runComponent = async (component: Component, sum: ComponentSummary): Promise<void> => {
       opts.onEvent?.({ kind: 'start', component, assets: assets.length });
-      const work = async (s: Store, a: { id: number; symbol: string }): Promise<void> => {
-        const ta = Date.now();
-        const out: AssetOutcome = { id: a.id, symbol: a.symbol, status: 'built', reason: '', ms: 0 };
-        let written = 0;
+      interface Prepared {
+        a: { id: number; symbol: string };
+        out: AssetOutcome;
+        r?: AssetBarsResult | AssetEmasResult;
+        deferred?: DeferredStore;
+        t0: number;
+      }
+      /** Read and compute one asset; its writes are recorded, not yet made. */
+      const prepare = async (s: Store, a: { id: number; symbol: string }): Promise<Prepared> => {
+        const p: Prepared = { a, out: { id: a.id, symbol: a.symbol, status: 'built', reason: '', ms: 0 }, t0: Date.now() };
         try {
           const stale = component === 'emas' && !barsFailed.has(a.id) && !barsDone.has(a.id) && !opts.skipStaleCheck && !opts.dryRun
             ? await staleReason(s, a.id, stalenessHours) : null;
           if (component === 'emas' && barsFailed.has(a.id)) {
-            Object.assign(out, { status: 'skipped', reason: 'its bars failed in this run' });
+            Object.assign(p.out, { status: 'skipped', reason: 'its bars failed in this run' });
           } else if (stale) {
-            Object.assign(out, { status: 'skipped', reason: stale });
+            Object.assign(p.out, { status: 'skipped', reason: stale });
           } else if (opts.resume && !opts.dryRun && (await doneInRun(s, a.id, component, runId))) {
-            Object.assign(out, { status: 'current', reason: 'done earlier in the resumed run' });
+            Object.assign(p.out, { status: 'current', reason: 'done earlier in the resumed run' });
           } else {
-            const r: AssetBarsResult | AssetEmasResult = await s.transaction(() =>
-              component === 'bars'
-                ? refreshAssetBars(s, a.id, { tfs, narrowed, fullRebuild: !!opts.fullRebuild, lookbackDays, runId, dryRun: opts.dryRun })
-                : refreshAssetEmas(s, a.id, { tfs, periods, combos: opts.combos, narrowed, fullRebuild: !!opts.fullRebuild, runId, dryRun: opts.dryRun }),
-            );
-            out.status = r.status === 'current' ? 'current' : opts.dryRun ? 'planned' : 'built';
-            if (component === 'bars' && !opts.dryRun && r.reason !== 'no source rows') barsDone.add(a.id);
-            out.reason = r.reason;
-            if (r.status === 'built') out.from = day(r.from);
-            for (const [k, v] of Object.entries(r.rows)) {
+            const d = new DeferredStore(s);
+            p.deferred = d;
+            p.r = component === 'bars'
+              ? await refreshAssetBars(d, a.id, { tfs, narrowed, fullRebuild: !!opts.fullRebuild, lookbackDays, runId, dryRun: opts.dryRun })
+              : await refreshAssetEmas(d, a.id, { tfs, periods, combos: opts.combos, narrowed, fullRebuild: !!opts.fullRebuild, runId, dryRun: opts.dryRun });
+            p.out.status = p.r.status === 'current' ? 'current' : opts.dryRun ? 'planned' : 'built';
+            p.out.reason = p.r.reason;
+            if (p.r.status === 'built') p.out.from = day(p.r.from);
+          }
+        } catch (e) {
+          // A lost database is not this asset's fault: stop the step instead of failing every asset in turn.
+          if (isSystemic(e)) throw e;
+          fail(p, e);
+        }
+        return p;
+      };
+      const fail = (p: Prepared, e: unknown) => {
+        p.out.status = 'failed';
+        p.out.reason = (e as Error).message;
+        p.r = undefined;
+        if (component === 'bars') barsFailed.add(p.a.id);
+      };
+      /** Commit the group's writes in one transaction; if that fails, asset by asset to isolate the culprit. */
+      const commit = async (s: Store, group: Prepared[]): Promise<void> => {
+        const writing = group.filter((p) => p.deferred && p.deferred.ops.length > 0 && p.out.status !== 'failed');
+        try {
+          if (writing.length) await replay(s, writing.map((p) => p.deferred!.ops));
+        } catch (e) {
+          if (isSystemic(e)) throw e;
+          for (const p of writing) {
+            try {
+              await replay(s, [p.deferred!.ops]);
+            } catch (e2) {
+              if (isSystemic(e2)) throw e2;
+              fail(p, e2);
+            }
+          }
+        }
+        for (const p of group) {
+          let written = 0;
+          if (p.r && p.out.status !== 'failed') {
+            if (component === 'bars' && !opts.dryRun && p.r.reason !== 'no source rows') barsDone.add(p.a.id);
+            for (const [k, v] of Object.entries(p.r.rows)) {
               sum.rows[k] = (sum.rows[k] ?? 0) + v;
               written += v;
             }
-            if (component === 'bars' && r.status === 'built') {
-              const b = r as AssetBarsResult;
+            if (component === 'bars' && p.r.status === 'built') {
+              const b = p.r as AssetBarsResult;
               sum.repairs += b.counters.repairedTimehigh + b.counters.repairedTimelow;
               sum.rejects += b.counters.rejected;
               sum.gaps += b.gaps;
             }
           }
-        } catch (e) {
-          // A lost database is not this asset's fault: stop the step instead of failing every asset in turn.
-          if (isSystemic(e)) throw e;
-          out.status = 'failed';
-          out.reason = (e as Error).message;
-          if (component === 'bars') barsFailed.add(a.id);
+          p.out.ms = Date.now() - p.t0;
+          sum.assets.push(p.out);
+          opts.onEvent?.({ kind: 'asset', component, id: p.a.id, symbol: p.a.symbol, status: p.out.status, reason: p.out.reason, ms: p.out.ms, rows: written });
         }
-        out.ms = Date.now() - ta;
-        sum.assets.push(out);
-        opts.onEvent?.({ kind: 'asset', component, id: a.id, symbol: a.symbol, status: out.status, reason: out.reason, ms: out.ms, rows: written });
-    };
-      // A fixed pool of sessions pulls assets from one queue: at most `jobs` assets are in flight.
+      };
+      // A fixed pool of sessions pulls assets from one queue; each session commits its prepared assets in
+      // groups bounded by asset count and pending rows, so memory stays bounded whatever the asset sizes.
       let next = 0;
       await Promise.all(sessions.map(async (s) => {
-        while (next < assets.length) await work(s, assets[next++]);
+        let group: Prepared[] = [];
+        let pending = 0;
+        while (next < assets.length) {
+          const p = await prepare(s, assets[next++]);
+          group.push(p);
+          for (const op of p.deferred?.ops ?? []) if ('batch' in op) pending += op.batch.length;
+          if (group.length >= GROUP_ASSETS || pending >= GROUP_ROWS) {
+            await commit(s, group);
+            group = [];
+            pending = 0;
+          }
+        }
+        if (group.length) await commit(s, group);
       }));
     };
     let stopped: string | null = null;
