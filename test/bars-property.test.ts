@@ -14,6 +14,7 @@ import { buildBarsForFamily } from '../src/compute/bars/index.js';
 import { buildCalendar, buildRolling } from '../src/compute/bars/snapshots.js';
 import { dayCloseMs, type DailySeries } from '../src/compute/daily.js';
 import { rowAt, type RowBatch } from '../src/store/columns.js';
+import { mulberry32 } from './helpers/random.js';
 
 const DAY = 86_400_000;
 type Row = Record<string, number | string | null>;
@@ -23,16 +24,6 @@ type Row = Record<string, number | string | null>;
 
 interface HistorySpec { start: number; len: number; gapPct: number; seed: number }
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * Consistent daily bars (as price_bars_1d guarantees: high >= max(o, c), low <= min(o, c)) on small integer

@@ -20,16 +20,9 @@ import { priceBars1d, priceBars1dRejects, refreshState, type Table } from '../sr
 import type { Store } from '../src/store/store.js';
 import { UserError } from '../src/util/errors.js';
 import { engineTest, SHARED_CMC } from './helpers/engines.js';
+import { buildTwoAssets } from './helpers/baseline.js';
 
-// ---- helpers (kept in this file: the test helpers folder belongs to the whole suite) ----
 
-async function buildTwoAssets(store: Store): Promise<{ sei: number; wld: number }> {
-  const sei = await importFile(store, join(SHARED_CMC, 'sei.csv'));
-  const wld = await importFile(store, join(SHARED_CMC, 'worldcoin.csv'));
-  const r = await runRefresh(store, { components: ['bars', 'emas'] });
-  assert.ok(r.ok, JSON.stringify(r.components.map((c) => c.error ?? c.assets.filter((a) => a.status === 'failed'))));
-  return { sei: sei.asset.id, wld: wld.asset.id };
-}
 
 const tmpOut = () => mkdtempSync(join(tmpdir(), 'talab-baseline-'));
 

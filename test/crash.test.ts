@@ -7,24 +7,17 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { test } from 'node:test';
 import { importFile } from '../src/importer/import.js';
-import { parseSourceFile, type SourceRow } from '../src/importer/parse.js';
+import { parseSourceFile } from '../src/importer/parse.js';
 import { runRefresh } from '../src/refresh/run.js';
 import { openStore } from '../src/store/open.js';
 import { ENGINES, freshDb, PG_URL, SHARED_CMC, type Engine, type TestDb } from './helpers/engines.js';
-import { diffDumps, dumpDerived } from './helpers/history.js';
+import { diffDumps, dumpDerived, writeCmcRows } from './helpers/history.js';
 
 const KILLS = Number(process.env.TALAB_CRASH_KILLS ?? 20);
 const COINS = ['ethereum', 'solana', 'mantle', 'wrapped-bitcoin', 'sei'];
 const NEW_DAYS = 6;
 const CLI = resolve(import.meta.dirname, '../src/cli/main.ts');
-const iso = (ms: number) => (Number.isNaN(ms) ? '' : new Date(ms).toISOString());
 
-function writeCmc(path: string, rows: SourceRow[]): void {
-  const head = 'timeOpen;timeClose;timeHigh;timeLow;name;open;high;low;close;volume;marketCap;timestamp';
-  const lines = rows.map((r) => [iso(r.timeOpen), iso(r.timeClose), iso(r.timeHigh), iso(r.timeLow), r.srcName ?? '',
-    r.open, r.high, r.low, r.close, r.volume, r.marketCap, iso(r.ts)].join(';'));
-  writeFileSync(path, [head, ...lines].join('\n') + '\n');
-}
 
 /** The --db a child process uses for this test database (Postgres: its schema via the search_path). */
 function childDb(db: TestDb): string {
@@ -64,7 +57,7 @@ for (const engine of ENGINES) {
       mkdirSync(join(dir, 'head'));
       for (let i = 0; i < COINS.length; i++) {
         const p = join(dir, 'head', `${COINS[i]}.csv`);
-        writeCmc(p, parsed[i].rows.slice(0, -NEW_DAYS));
+        writeCmcRows(p, parsed[i].rows.slice(0, -NEW_DAYS));
         await importFile(db.store, p);
         await importFile(ref.store, join(SHARED_CMC, `${COINS[i]}.csv`));
       }
@@ -85,7 +78,7 @@ for (const engine of ENGINES) {
             const rows = parsed[i].rows;
             mkdirSync(join(dir, `d${k}`), { recursive: true });
             const p = join(dir, `d${k}`, `${COINS[i]}.csv`);
-            writeCmc(p, [rows[rows.length - NEW_DAYS + k]]);
+            writeCmcRows(p, [rows[rows.length - NEW_DAYS + k]]);
             await importFile(s, p);
           }
           if (engine === 'duckdb') await s.close();

@@ -20,6 +20,7 @@ import { StoreSink, type FeatureSink, type LoadContext, type LoadResult } from '
 import type { FeatureBatch } from '../src/features/transform.js';
 import type { Store } from '../src/store/store.js';
 import { engineTest } from './helpers/engines.js';
+import { mulberry32 } from './helpers/random.js';
 
 function tmp(): { dir: string; done: () => void } {
   const dir = mkdtempSync(join(tmpdir(), 'talab-feat-'));
@@ -37,16 +38,6 @@ async function loadTrumpRegimes(store: Store, dir: string): Promise<void> {
   await loadRegimeFile(store, f);
 }
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** n daily rows ending on `today` (not before 2023-11-01), with the seed's distributions. */
 function generateRows(symbol: string, today: string, n = 100, seed = 42): Record<string, RawValue>[] {

@@ -7,23 +7,15 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from '
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { importFile } from '../src/importer/import.js';
-import { parseSourceFile, type SourceRow } from '../src/importer/parse.js';
+import { parseSourceFile } from '../src/importer/parse.js';
 import { runRefresh } from '../src/refresh/run.js';
 import { engineTest, freshDb, SHARED_CMC, type Engine } from './helpers/engines.js';
-import { diffDerivedSql } from './helpers/history.js';
+import { diffDerivedSql, writeCmcRows } from './helpers/history.js';
 
 const DAYS = 30;
 const HISTORY = 400;
-const iso = (ms: number) => (Number.isNaN(ms) ? '' : new Date(ms).toISOString());
 
 /** Rows back out as a CMC export (all fields kept), so the importer reads exactly what it read before. */
-function writeCmc(path: string, rows: SourceRow[]): void {
-  const head = 'timeOpen;timeClose;timeHigh;timeLow;name;open;high;low;close;volume;marketCap;timestamp';
-  const lines = rows.map((r) => [iso(r.timeOpen), iso(r.timeClose), iso(r.timeHigh), iso(r.timeLow), r.srcName ?? '',
-    r.open, r.high, r.low, r.close, Number.isNaN(r.volume) ? '' : r.volume, Number.isNaN(r.marketCap) ? '' : r.marketCap,
-    iso(r.ts)].join(';'));
-  writeFileSync(path, [head, ...lines].join('\n') + '\n');
-}
 
 engineTest('real data: last 30 days imported day by day, refreshed daily == full rebuild (all 18 files)', async (db, t) => {
   const { store } = db;
@@ -39,7 +31,7 @@ engineTest('real data: last 30 days imported day by day, refreshed daily == full
   for (let i = 0; i < files.length; i++) {
     mkdirSync(join(dir, 'head'), { recursive: true });
     const p = join(dir, 'head', files[i]); // same file name, so the asset resolves as for the original
-    writeCmc(p, parsed[i].rows.slice(0, parsed[i].rows.length - tail[i]));
+    writeCmcRows(p, parsed[i].rows.slice(0, parsed[i].rows.length - tail[i]));
     await importFile(store, p);
   }
   const first = await runRefresh(store, { components: ['bars', 'emas'], jobs: 2 });
@@ -52,7 +44,7 @@ engineTest('real data: last 30 days imported day by day, refreshed daily == full
       const rows = parsed[i].rows;
       mkdirSync(join(dir, `day-${d}`), { recursive: true });
       const p = join(dir, `day-${d}`, files[i]);
-      writeCmc(p, [rows[rows.length - d]]);
+      writeCmcRows(p, [rows[rows.length - d]]);
       await importFile(store, p);
     }
     const t0 = Date.now();
@@ -70,7 +62,7 @@ engineTest('real data: last 30 days imported day by day, refreshed daily == full
     mkdirSync(join(dir, 'whole'), { recursive: true });
     for (let i = 0; i < files.length; i++) {
       const p = join(dir, 'whole', files[i]);
-      writeCmc(p, parsed[i].rows);
+      writeCmcRows(p, parsed[i].rows);
       await importFile(full.store, p);
     }
     const r = await runRefresh(full.store, { components: ['bars', 'emas'], jobs: 2 });

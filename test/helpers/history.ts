@@ -4,6 +4,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { DERIVED_TABLES, priceBars1dRejects } from '../../src/schema/tables.js';
+import type { SourceRow } from '../../src/importer/parse.js';
 import type { Store } from '../../src/store/store.js';
 
 export interface Day {
@@ -128,4 +129,15 @@ export async function diffDerivedSql(store: Store, self: { pgSchema?: string }, 
   } finally {
     if (store.dialect === 'duckdb') await store.exec('DETACH other_db');
   }
+}
+
+const isoOrEmpty = (ms: number) => (Number.isNaN(ms) ? '' : new Date(ms).toISOString());
+
+/** Parsed source rows back out as a CoinMarketCap export (every field kept), for replaying real files. */
+export function writeCmcRows(path: string, rows: SourceRow[]): void {
+  const head = 'timeOpen;timeClose;timeHigh;timeLow;name;open;high;low;close;volume;marketCap;timestamp';
+  const num = (v: number) => (Number.isNaN(v) ? '' : String(v));
+  const lines = rows.map((r) => [isoOrEmpty(r.timeOpen), isoOrEmpty(r.timeClose), isoOrEmpty(r.timeHigh), isoOrEmpty(r.timeLow),
+    r.srcName ?? '', r.open, r.high, r.low, r.close, num(r.volume), num(r.marketCap), isoOrEmpty(r.ts)].join(';'));
+  writeFileSync(path, [head, ...lines].join('\n') + '\n');
 }
