@@ -212,11 +212,15 @@ export async function runRefresh(store: Store, opts: RefreshOptions): Promise<Re
           } else if (opts.resume && !opts.dryRun && (await doneInRun(s, a.id, component, runId))) {
             Object.assign(p.out, { status: 'current', reason: 'done earlier in the resumed run' });
           } else {
-            const d = new DeferredStore(s);
-            p.deferred = d;
-            p.r = component === 'bars'
-              ? await refreshAssetBars(d, a.id, { tfs, narrowed, fullRebuild: !!opts.fullRebuild, lookbackDays, runId, dryRun: opts.dryRun })
-              : await refreshAssetEmas(d, a.id, { tfs, periods, combos: opts.combos, narrowed, fullRebuild: !!opts.fullRebuild, runId, dryRun: opts.dryRun });
+            // A whole rebuild writes the asset's entire history: write it straight away in its own
+            // transaction rather than holding it in memory for a group commit.
+            const whole = !!opts.fullRebuild || narrowed || !(await hasState(s, a.id, component));
+            const d = whole || opts.dryRun ? s : new DeferredStore(s);
+            if (d instanceof DeferredStore) p.deferred = d;
+            const run = () => component === 'bars'
+              ? refreshAssetBars(d, a.id, { tfs, narrowed, fullRebuild: !!opts.fullRebuild, lookbackDays, runId, dryRun: opts.dryRun })
+              : refreshAssetEmas(d, a.id, { tfs, periods, combos: opts.combos, narrowed, fullRebuild: !!opts.fullRebuild, runId, dryRun: opts.dryRun });
+            p.r = d === s ? await s.transaction(run) : await run();
             p.out.status = p.r.status === 'current' ? 'current' : opts.dryRun ? 'planned' : 'built';
             p.out.reason = p.r.reason;
             if (p.r.status === 'built') p.out.from = day(p.r.from);
@@ -323,6 +327,12 @@ const SYSTEMIC_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOU
 export function isSystemic(e: unknown): boolean {
   const err = e as { code?: string; message?: string };
   return SYSTEMIC_CODES.has(err?.code ?? '') || /Connection terminated|connection error|database has been closed|Connection closed/i.test(err?.message ?? '');
+}
+
+async function hasState(store: Store, id: number, component: Component): Promise<boolean> {
+  const table = component === 'bars' ? BARS_STATE_TABLES[0] : EMAS_STATE_TABLES[0];
+  const r = await store.query('SELECT 1 AS x FROM refresh_state WHERE id = $1 AND table_name = $2 LIMIT 1', [id, table]);
+  return r.length > 0;
 }
 
 async function doneInRun(store: Store, id: number, component: Component, runId: string): Promise<boolean> {
