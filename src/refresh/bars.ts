@@ -6,11 +6,11 @@
 // A full rebuild is the same path with D = −∞.
 import { BAR_FAMILIES, belongsTo, type Timeframe } from '../catalog/timeframes.js';
 import { build1d, dailyFrom1d, type Build1dCounters } from '../compute/bars/daily1d.js';
-import { buildBarsForFamily } from '../compute/bars/index.js';
+import { buildBarsForTimeframe } from '../compute/bars/index.js';
 import { DAY_MS } from '../compute/daily.js';
 import { q } from '../schema/ddl.js';
 import { BAR_TABLES, priceBars1d, priceBars1dRejects, type Table } from '../schema/tables.js';
-import { rowsFrom, type RowBatch } from '../store/columns.js';
+import { concatBatches, rowsFrom, sliceBatch, type RowBatch } from '../store/columns.js';
 import type { Store } from '../store/store.js';
 import { loadRawDaily } from './load.js';
 import { BARS_STATE_TABLES, commonState, EMAS_STATE_TABLES, markDirty, readStates, writeStates } from './state.js';
@@ -77,6 +77,20 @@ async function firstDifference(store: Store, id: number, built: RowBatch, from: 
     }
   }
   return Infinity;
+}
+
+/** Rows with time ≥ from of a batch sorted ascending by that time column. */
+function tailFrom(batch: RowBatch, timeCol: string, from: number): RowBatch {
+  if (from === -Infinity || batch.length === 0) return batch;
+  const t = batch.cols[timeCol] as Float64Array;
+  let lo = 0;
+  let hi = batch.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (t[mid] < from) lo = mid + 1;
+    else hi = mid;
+  }
+  return sliceBatch(batch, lo);
 }
 
 export async function refreshAssetBars(store: Store, id: number, opts: BarsOptions): Promise<AssetBarsResult> {
@@ -147,9 +161,10 @@ export async function refreshAssetBars(store: Store, id: number, opts: BarsOptio
     const table = BAR_TABLES[family];
     const sel = opts.tfs.filter((t) => belongsTo(t, family));
     if (needDelete) await deleteFrom(store, table, id, 'time_close', from, whole ? undefined : sel.map((t) => t.tf));
-    result.rows[table.name] = sel.length
-      ? await store.append(table, rowsFrom(buildBarsForFamily(series, family, sel), 'time_close', from))
-      : 0;
+    // Each timeframe's rows come out ascending by time_close: keep just the tail of each before
+    // concatenating, so an incremental run does not copy the whole history's rows.
+    const tails = sel.map((tf) => tailFrom(buildBarsForTimeframe(series, family, tf), 'time_close', from));
+    result.rows[table.name] = sel.length ? await store.append(table, concatBatches(tails)) : 0;
   }
   for (let i = 1; i < series.n; i++) result.gaps += series.day[i] - series.day[i - 1] - 1;
   if (!opts.narrowed) {
