@@ -5,8 +5,6 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { importFile } from '../src/importer/import.js';
-import { runRefresh } from '../src/refresh/run.js';
 import { BASELINE_TABLES, runBaseline } from '../src/baseline/run.js';
 import type { TableResult } from '../src/baseline/compare.js';
 import { q } from '../src/schema/ddl.js';

@@ -9,8 +9,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command, CommanderError } from 'commander';
 import fc from 'fast-check';
-import { importFile } from '../src/importer/import.js';
-import { runRefresh } from '../src/refresh/run.js';
 import { BASELINE_TABLES, runBaseline } from '../src/baseline/run.js';
 import { KEYS_TABLE, keysTableSql, seriesShape, type SampleConfig } from '../src/baseline/sample.js';
 import { absDiffSql, comparedColumns, matchSql, relDiff, relDiffSql, TOLERANCES, withinTolerance, type ComparedColumn } from '../src/baseline/tolerance.js';

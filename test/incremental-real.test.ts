@@ -3,7 +3,7 @@
 // default (bitcoin's 16 years included); TALAB_REAL_HISTORY_DAYS=N keeps each file's last N days for a
 // quicker local run.
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { importFile } from '../src/importer/import.js';
