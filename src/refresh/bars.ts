@@ -12,6 +12,7 @@ import { q } from '../schema/ddl.js';
 import { BAR_TABLES, priceBars1d, priceBars1dRejects, type Table } from '../schema/tables.js';
 import { concatBatches, rowsFrom, sliceBatch, type RowBatch } from '../store/columns.js';
 import type { Store } from '../store/store.js';
+import { lowerBound } from '../util/search.js';
 import { loadRawDaily } from './load.js';
 import { BARS_STATE_TABLES, commonState, EMAS_STATE_TABLES, markDirty, readStates, writeStates } from './state.js';
 
@@ -82,15 +83,7 @@ async function firstDifference(store: Store, id: number, built: RowBatch, from: 
 /** Rows with time ≥ from of a batch sorted ascending by that time column. */
 function tailFrom(batch: RowBatch, timeCol: string, from: number): RowBatch {
   if (from === -Infinity || batch.length === 0) return batch;
-  const t = batch.cols[timeCol] as Float64Array;
-  let lo = 0;
-  let hi = batch.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (t[mid] < from) lo = mid + 1;
-    else hi = mid;
-  }
-  return sliceBatch(batch, lo);
+  return sliceBatch(batch, lowerBound(batch.cols[timeCol] as Float64Array, from, batch.length));
 }
 
 export async function refreshAssetBars(store: Store, id: number, opts: BarsOptions): Promise<AssetBarsResult> {

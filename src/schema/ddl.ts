@@ -41,3 +41,12 @@ export function addColumnSql(d: Dialect, t: Table, col: Column): string {
   const def = d === 'duckdb' ? columnDef(d, { ...col, notNull: false }) : columnDef(d, col);
   return `ALTER TABLE ${q(t.name)} ADD COLUMN IF NOT EXISTS ${def}`;
 }
+
+/** `ON CONFLICT (key) DO UPDATE SET …` overwriting every non-key column: the upsert of both engines. */
+export function onConflictUpdate(t: Table): string {
+  const sets = t.columns
+    .filter((c) => !t.key.includes(c.name))
+    .map((c) => `${q(c.name)} = excluded.${q(c.name)}`)
+    .join(', ');
+  return `ON CONFLICT (${t.key.map(q).join(', ')}) ${sets ? `DO UPDATE SET ${sets}` : 'DO NOTHING'}`;
+}

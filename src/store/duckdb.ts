@@ -5,7 +5,7 @@ import {
   BOOLEAN, DOUBLE, DuckDBConnection, DuckDBDataChunk, DuckDBInstance, INTEGER, VARCHAR, type DuckDBType,
   type DuckDBValue,
 } from '@duckdb/node-api';
-import { q } from '../schema/ddl.js';
+import { onConflictUpdate, q } from '../schema/ddl.js';
 import type { ColType, Table } from '../schema/tables.js';
 import type { RowBatch } from './columns.js';
 import { normRow, type Row, type Store } from './store.js';
@@ -123,29 +123,22 @@ export class DuckDbStore implements Store {
     return stg;
   }
 
-  async append(table: Table, batch: RowBatch, opts?: { into?: string }): Promise<number> {
+  /** Stage the batch, then one INSERT … SELECT into `target` (converting epoch-ms doubles), plus `suffix`. */
+  private async insertStaged(table: Table, batch: RowBatch, target: string, suffix = ''): Promise<number> {
     if (batch.length === 0) return 0;
     const stg = await this.stage(table, batch);
     const names = table.columns.map((c) => q(c.name)).join(', ');
     const sel = table.columns.map((c) => fromStaging(c.type, q(c.name))).join(', ');
-    await this.conn.run(`INSERT INTO ${q(opts?.into ?? table.name)} (${names}) SELECT ${sel} FROM ${q(stg)}`);
+    await this.conn.run(`INSERT INTO ${q(target)} (${names}) SELECT ${sel} FROM ${q(stg)} ${suffix}`);
     return batch.length;
   }
 
-  async upsert(table: Table, batch: RowBatch): Promise<number> {
-    if (batch.length === 0) return 0;
-    const stg = await this.stage(table, batch);
-    const names = table.columns.map((c) => q(c.name)).join(', ');
-    const sel = table.columns.map((c) => fromStaging(c.type, q(c.name))).join(', ');
-    const sets = table.columns
-      .filter((c) => !table.key.includes(c.name))
-      .map((c) => `${q(c.name)} = excluded.${q(c.name)}`)
-      .join(', ');
-    const conflict = sets ? `DO UPDATE SET ${sets}` : 'DO NOTHING';
-    await this.conn.run(
-      `INSERT INTO ${q(table.name)} (${names}) SELECT ${sel} FROM ${q(stg)} ON CONFLICT (${table.key.map(q).join(', ')}) ${conflict}`,
-    );
-    return batch.length;
+  append(table: Table, batch: RowBatch, opts?: { into?: string }): Promise<number> {
+    return this.insertStaged(table, batch, opts?.into ?? table.name);
+  }
+
+  upsert(table: Table, batch: RowBatch): Promise<number> {
+    return this.insertStaged(table, batch, table.name, onConflictUpdate(table));
   }
 
   async engineVersion(): Promise<string> {

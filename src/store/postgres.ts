@@ -5,7 +5,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import pg from 'pg';
 import copyStreams from 'pg-copy-streams';
-import { q } from '../schema/ddl.js';
+import { onConflictUpdate, q } from '../schema/ddl.js';
 import type { ColType, Table } from '../schema/tables.js';
 import { redactUrl, UserError } from '../util/errors.js';
 import type { RowBatch } from './columns.js';
@@ -95,14 +95,7 @@ export class PostgresStore implements Store {
     await this.client.query(`TRUNCATE ${q(stg)}`);
     await this.copyInto(stg, table, batch);
     const names = table.columns.map((c) => q(c.name)).join(', ');
-    const sets = table.columns
-      .filter((c) => !table.key.includes(c.name))
-      .map((c) => `${q(c.name)} = excluded.${q(c.name)}`)
-      .join(', ');
-    await this.client.query(
-      `INSERT INTO ${q(table.name)} (${names}) SELECT ${names} FROM ${q(stg)} ` +
-        `ON CONFLICT (${table.key.map(q).join(', ')}) ${sets ? `DO UPDATE SET ${sets}` : 'DO NOTHING'}`,
-    );
+    await this.client.query(`INSERT INTO ${q(table.name)} (${names}) SELECT ${names} FROM ${q(stg)} ${onConflictUpdate(table)}`);
     return batch.length;
   }
 

@@ -20,6 +20,7 @@ import { q } from '../schema/ddl.js';
 import { BAR_TABLES, EMA_TABLES } from '../schema/tables.js';
 import { emaBadValue, scope, toExample, type Ctx } from './checks.js';
 import { statusOf, type CheckResult, type Example } from './report.js';
+import { lowerBound } from '../util/search.js';
 
 const DAY_MS = 86_400_000;
 const dayOf = (ms: number) => Math.floor(ms / DAY_MS);
@@ -67,16 +68,6 @@ function notePending(failures: Example[], table: string, built: BuiltByDefault):
   }
 }
 
-function lowerBound(a: Float64Array, t: number): number {
-  let lo = 0;
-  let hi = a.length;
-  while (lo < hi) {
-    const m = (lo + hi) >>> 1;
-    if (a[m] < t) lo = m + 1;
-    else hi = m;
-  }
-  return lo;
-}
 
 interface Expect {
   n: number;

@@ -20,8 +20,9 @@
 import type { RowBatch } from '../../store/columns.js';
 import { ema, emaSeedIndex, emaStep } from './kernel.js';
 import { diffCanonical, diffRoll } from './derivatives.js';
+import { lowerBound } from '../../util/search.js';
 import {
-  alignCanonical, checkAscending, checkTf, EmaBatchBuilder, emitFrom, lengthOf, lowerBound, normPeriods, scratch,
+  alignCanonical, checkAscending, checkTf, EmaBatchBuilder, emitFrom, lengthOf, normPeriods, scratch,
   type CanonicalCloses, type DailyCloses, type EmaOptions, type PeriodPlan, type TfSpec,
 } from './inputs.js';
 
@@ -101,7 +102,7 @@ export function emaV1(
   for (const p of ps) {
     const k0 = emaSeedIndex(C, p);
     if (k0 < 0) continue;
-    const start = lowerBound(daily.ts, n, cTs[k0]);
+    const start = lowerBound(daily.ts, cTs[k0], n);
     if (start >= n) continue;
     plans.push({ period: p, start, lo: emitFrom(daily.ts, n, start, opts) });
   }

@@ -5,6 +5,7 @@
 import type { RowBatch } from '../../store/columns.js';
 import { constText } from '../../store/columns.js';
 import type { Timeframe } from '../../catalog/timeframes.js';
+import { lowerBound } from '../../util/search.js';
 
 /**
  * One asset's daily closes, ascending by ts, one row per available day: the rows of price_bars_1d (SPEC E2).
@@ -83,18 +84,6 @@ export function normPeriods(periods: number | readonly number[], tf: TfSpec): re
   return list;
 }
 
-/** First index in ts[0 … n) with ts ≥ t (n if none). */
-export function lowerBound(ts: Float64Array, n: number, t: number): number {
-  let lo = 0;
-  let hi = n;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (ts[mid] < t) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
-
 /**
  * Align canonical timestamps with daily rows by exact ts equality (both are day-close instants from the same
  * price_bars_1d days). `canonAt[i]` = index of the canonical close on daily row i, or −1; `dailyAt[j]` = the
@@ -160,7 +149,7 @@ export interface PeriodPlan {
 
 export function emitFrom(dailyTs: Float64Array, n: number, start: number, opts: EmaOptions | undefined): number {
   if (opts?.fromTs === undefined) return start;
-  return Math.max(start, lowerBound(dailyTs, n, opts.fromTs));
+  return Math.max(start, lowerBound(dailyTs, opts.fromTs, n));
 }
 
 /** Batch writer for a whole (asset, tf) call: allocated once at the final size, filled period by period. */
