@@ -176,7 +176,15 @@ export async function runRefresh(store: Store, opts: RefreshOptions): Promise<Re
   if (shard.n > 1) assets = assets.filter((a) => shardOf(a.id, shard.n) === shard.k);
 
   const unlock = opts.dryRun ? async () => undefined : await lockRun(store, shard);
-  const { runId } = opts.dryRun ? { runId: 'dry-run' } : await startRun(store, opts);
+  let runId = 'dry-run';
+  if (!opts.dryRun) {
+    try {
+      runId = (await startRun(store, opts)).runId;
+    } catch (e) {
+      await unlock();
+      throw e;
+    }
+  }
   const tables = [
     ...(opts.components.includes('bars') ? BARS_STATE_TABLES : []),
     ...(opts.components.includes('emas') ? EMAS_STATE_TABLES : []),
