@@ -58,6 +58,7 @@ for (const engine of ENGINES) {
       if (process.env.CI) throw new Error('TALAB_TEST_PG must be set in CI');
       return t.skip('TALAB_TEST_PG not set');
     }
+    let continuedEmas = 0;
     const result = await fc.check(
       fc.asyncProperty(scenarioArb, async (s) => {
         const steps = plan(s);
@@ -73,10 +74,17 @@ for (const engine of ENGINES) {
               if (!current.has(d.day)) continue; // not imported yet: nothing to revise
               days = [revised(current.get(d.day)!, st.factor)];
             }
+            const lastBefore = Math.max(...current.keys());
+            const onlyNew = st.kind === 'batch' && current.size > 0 && days.every((d) => d.day > lastBefore);
             for (const d of days) current.set(d.day, d);
             await importFile(inc.store, writeCsv(dir, `h${fileNo++}.csv`, days), { id: 801, symbol: 'RND' });
             const r = await runRefresh(inc.store, { components: ['bars', 'emas'] });
             assert.ok(r.ok, JSON.stringify(r.components.map((c) => c.assets.filter((a) => a.status === 'failed'))));
+            // New days only: the daily path must continue from the carry, not quietly recompute the history
+            // (which would pass the equality below without testing the continuation at all).
+            const [bars, emas] = r.components.map((c) => c.assets.find((a) => a.id === 801));
+            if (onlyNew) assert.equal(bars?.continued, true, `bars not continued: ${JSON.stringify(bars)}`);
+            if (emas?.continued) continuedEmas++;
           }
           const finalDays = [...current.values()].sort((a, b) => a.day - b.day);
           await importFile(full.store, writeCsv(dir, `h${fileNo++}.csv`, finalDays), { id: 801, symbol: 'RND' });
@@ -95,5 +103,6 @@ for (const engine of ENGINES) {
       const err = result.errorInstance as Error | undefined;
       assert.fail(`seed ${result.seed}, path ${result.counterexamplePath}: ${String(err?.message ?? err).slice(0, 2000)}`);
     }
+    assert.ok(continuedEmas > 0, 'no EMA refresh continued from its carry in any scenario');
   });
 }

@@ -10,7 +10,7 @@ import { join, resolve } from 'node:path';
 import { test } from 'node:test';
 import pg from 'pg';
 import { importFile } from '../src/importer/import.js';
-import { runRefresh, shardOf } from '../src/refresh/run.js';
+import { runRefresh, shardOf, type RefreshEvent } from '../src/refresh/run.js';
 import { openStore } from '../src/store/open.js';
 import type { Store } from '../src/store/store.js';
 import { freshDb, PG_URL, SHARED_CMC } from './helpers/engines.js';
@@ -272,16 +272,17 @@ test('--continue-on-error: a step that fails as a whole stops the run unless giv
     assert.match(stop.components[1].error ?? '', /Connection terminated/);
     assert.equal(stop.components[1].assets.filter((a) => a.status === 'failed').length, 0, 'not blamed on an asset');
     // With bars first failing as a whole, the EMA step is not run without --continue-on-error …
-    emaStarted = false;
+    let barsRunning = false;
     const broken: Store = Object.create(real);
     broken.query = async (sql, params) => {
-      if (/FROM price_histories WHERE id/.test(sql)) throw Object.assign(new Error('Connection terminated'), { code: '57P01' });
+      if (barsRunning && /FROM price_histories WHERE id/.test(sql)) throw Object.assign(new Error('Connection terminated'), { code: '57P01' });
       return real.query(sql, params);
     };
-    const halted = await runRefresh(broken, { components: ['bars', 'emas'], fullRebuild: true });
+    const onEvent = (e: RefreshEvent) => { if (e.kind === 'start') barsRunning = e.component === 'bars'; };
+    const halted = await runRefresh(broken, { components: ['bars', 'emas'], fullRebuild: true, onEvent });
     assert.match(halted.components[1].error ?? '', /not run: the bars step failed/);
     // … and is with it.
-    const goOn = await runRefresh(broken, { components: ['bars', 'emas'], fullRebuild: true, continueOnError: true, skipStaleCheck: true });
+    const goOn = await runRefresh(broken, { components: ['bars', 'emas'], fullRebuild: true, continueOnError: true, skipStaleCheck: true, onEvent });
     assert.equal(goOn.components[1].error, undefined);
     assert.ok(goOn.components[1].assets.length === 2);
   });

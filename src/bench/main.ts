@@ -10,9 +10,10 @@ import { Command } from 'commander';
 import pg from 'pg';
 import copyStreams from 'pg-copy-streams';
 import { q } from '../schema/ddl.js';
-import { EMA_TABLES, priceHistories, type Table } from '../schema/tables.js';
-import { runRefresh } from '../refresh/run.js';
+import { EMA_TABLES, type Table } from '../schema/tables.js';
+import { spawnSync } from 'node:child_process';
 import { syntheticHistory } from './synthetic.js';
+import type { RefreshFigures } from './refresh.js';
 import { benchKernels, benchVsPandas, type ComputeFigure } from './compute.js';
 import { parseSourceFile } from '../importer/parse.js';
 import { fileURLToPath } from 'node:url';
@@ -146,38 +147,43 @@ async function benchPostgres(url: string, n: number): Promise<Figure[]> {
   }
 }
 
-/** Full rebuild vs a one-new-day incremental refresh of the same synthetic universe. */
-async function benchRefresh(dbArg: string | null, assets: number, days: number, pgSchema?: string): Promise<Figure[]> {
-  const dir = dbArg ? null : mkdtempSync(join(tmpdir(), 'talab-bench-'));
-  const store = await openStore(dbArg ?? join(dir!, 'refresh.duckdb'), { pgSchema });
-  const engine = store.dialect;
-  try {
-    const { batch, next } = syntheticHistory(assets, days);
-    await store.append(priceHistories, batch);
-    const ids = [...new Set(batch.cols.id as Int32Array)];
-    for (const id of ids) await store.exec('INSERT INTO dim_assets (id, symbol) VALUES ($1, $2)', [id, `S${id}`]);
-    let rows = 0;
-    const full = await timed(() => runRefresh(store, { components: ['bars', 'emas'] }));
-    for (const c of full.value.components) for (const n of Object.values(c.rows)) rows += n;
-    await store.append(priceHistories, next);
-    let incRows = 0;
-    const inc = await timed(() => runRefresh(store, { components: ['bars', 'emas'] }));
-    for (const c of inc.value.components) for (const n of Object.values(c.rows)) incRows += n;
-    const label = `${assets} assets × ${days} days`;
-    return [
-      { engine, what: `refresh: full build of ${label} (12 tables)`, rows, ms: full.ms },
-      { engine, what: `refresh: +1 day incremental, same universe (${(full.ms / inc.ms).toFixed(1)}× faster than full)`, rows: incRows, ms: inc.ms },
-    ];
-  } finally {
-    await store.close();
-    if (dir) rmSync(dir, { recursive: true, force: true });
-    if (pgSchema) {
-      const c = new pg.Client({ connectionString: dbArg! });
-      await c.connect();
-      await c.query(`DROP SCHEMA IF EXISTS "${pgSchema}" CASCADE`);
-      await c.end();
-    }
-  }
+/** Run the refresh bench (refresh.ts) in its own process, so its peak RSS is measured alone. */
+function refreshRun(args: string[]): RefreshFigures {
+  const script = fileURLToPath(new URL('./refresh.js', import.meta.url));
+  const r = spawnSync(process.execPath, [script, ...args], { encoding: 'utf8', maxBuffer: 1 << 24 });
+  if (r.status !== 0) throw new Error(`refresh bench (${args.join(' ')}) failed:\n${r.stderr}`);
+  return JSON.parse(r.stdout.trim().split('\n').pop()!) as RefreshFigures;
+}
+
+/** Full rebuild vs one-new-day incremental refreshes of the same synthetic universe. */
+function benchRefresh(engineArgs: string[], assets: number, days: number, notes: string[]): Figure[] {
+  const f = refreshRun([...engineArgs, '--assets', String(assets), '--days', String(days), '--increments', '2']);
+  const label = `${assets} assets × ${days} days`;
+  const [first, steady] = f.daily;
+  notes.push(`${f.engine}: peak RSS of the refresh process (${label}, full build + 2 daily runs): ${f.maxRssMiB.toFixed(0)} MiB`);
+  return [
+    { engine: f.engine, what: `refresh: full build of ${label} (12 tables)`, rows: f.full.rows, ms: f.full.ms },
+    { engine: f.engine, what: `refresh: +1 day right after the full build (${(f.full.ms / first.ms).toFixed(1)}× faster than full)`, rows: first.rows, ms: first.ms },
+    { engine: f.engine, what: `refresh: +1 day, steady state (${(f.full.ms / steady.ms).toFixed(1)}× faster than full)`, rows: steady.rows, ms: steady.ms },
+  ];
+}
+
+/** The same full build with --jobs 1 and --jobs 2: how compute and writes overlap on two cores. */
+function benchJobs(engineArgs: string[], assets: number, days: number, notes: string[]): Figure[] {
+  const runs = [1, 2].map((j) => refreshRun([...engineArgs, '--assets', String(assets), '--days', String(days), '--jobs', String(j), '--full-only']));
+  notes.push(`${runs[0].engine}: --jobs 2 full build takes ${((runs[1].full.ms / runs[0].full.ms) * 100).toFixed(0)} % of the --jobs 1 time`);
+  return runs.map((f) => ({ engine: f.engine, what: `refresh: full build of ${assets} × ${days} with --jobs ${f.jobs}`, rows: f.full.rows, ms: f.full.ms }));
+}
+
+/** Incremental cost per asset on a wide universe (many assets, short histories). */
+function benchWide(engineArgs: string[], assets: number, days: number, notes: string[]): Figure[] {
+  const f = refreshRun([...engineArgs, '--assets', String(assets), '--days', String(days), '--increments', '2', '--jobs', '2']);
+  const steady = f.daily[1];
+  notes.push(`${f.engine}: wide universe ${assets} × ${days}: steady daily run ${(steady.ms / assets).toFixed(2)} ms per asset; peak RSS ${f.maxRssMiB.toFixed(0)} MiB`);
+  return [
+    { engine: f.engine, what: `refresh: full build of ${assets} assets × ${days} days (--jobs 2)`, rows: f.full.rows, ms: f.full.ms },
+    { engine: f.engine, what: `refresh: +1 day on ${assets} assets, steady state (--jobs 2)`, rows: steady.rows, ms: steady.ms },
+  ];
 }
 
 function report(figs: Figure[]): string {
@@ -199,19 +205,33 @@ async function main(): Promise<void> {
     .option('--pg <url>', 'PostgreSQL URL (default: $TALAB_TEST_PG; skipped when absent)')
     .option('--assets <n>', 'synthetic universe for the refresh measurement: assets', (v) => Number(v), 5)
     .option('--days <n>', 'synthetic universe: days per asset', (v) => Number(v), 3000)
+    .option('--jobs-assets <n>', '--jobs 1 vs 2 full builds: assets (0 = skip)', (v) => Number(v), 4)
+    .option('--jobs-days <n>', '--jobs 1 vs 2 full builds: days per asset', (v) => Number(v), 1500)
+    .option('--wide-assets <n>', 'wide universe for the per-asset daily cost: assets (0 = skip)', (v) => Number(v), 0)
+    .option('--wide-days <n>', 'wide universe: days per asset', (v) => Number(v), 120)
     .parse(process.argv);
-  const opts = program.opts<{ rows: number; pg?: string; assets: number; days: number }>();
+  const opts = program.opts<{
+    rows: number; pg?: string; assets: number; days: number; jobsAssets: number; jobsDays: number; wideAssets: number; wideDays: number;
+  }>();
   if (!Number.isInteger(opts.rows) || opts.rows <= 0) throw new Error('--rows must be a positive integer');
   const figs: Figure[] = [];
   console.log(`talab bench: ${opts.rows} rows of ${TABLE.name}'s shape (${TABLE.columns.length} columns)`);
-  figs.push(...(await benchDuckDb(opts.rows)));
-  figs.push(...(await benchRefresh(null, opts.assets, opts.days)));
+  const notes: string[] = [];
   const url = opts.pg ?? process.env.TALAB_TEST_PG;
+  const engines: string[][] = [[]];
+  figs.push(...(await benchDuckDb(opts.rows)));
   if (url) {
     figs.push(...(await benchPostgres(url, opts.rows)));
-    figs.push(...(await benchRefresh(url, opts.assets, opts.days, `bench_refresh_${process.pid}`)));
+    engines.push(['--pg', url]);
   } else console.log('PostgreSQL part skipped: pass --pg URL or set TALAB_TEST_PG');
+  for (const e of engines) {
+    figs.push(...benchRefresh(e, opts.assets, opts.days, notes));
+    if (opts.jobsAssets > 0) figs.push(...benchJobs(e, opts.jobsAssets, opts.jobsDays, notes));
+    if (opts.wideAssets > 0) figs.push(...benchWide(e, opts.wideAssets, opts.wideDays, notes));
+  }
+  figs.sort((a, b) => (a.engine < b.engine ? -1 : a.engine > b.engine ? 1 : 0));
   console.log(report(figs));
+  for (const n of notes) console.log(n);
 
   const compute: ComputeFigure[] = benchKernels(syntheticHistory(1, opts.days).batch, 1000);
   const btc = await parseSourceFile(fileURLToPath(new URL('../../data/sample/bitcoin.csv', import.meta.url)));
@@ -223,7 +243,7 @@ async function main(): Promise<void> {
     console.log(`| ${c.what} | ${c.rows} | ${(c.ms / 1000).toFixed(3)} | ${Math.round(c.rows / (c.ms / 1000)).toLocaleString('en-US')} |`);
   }
   if (typeof vs !== 'string') console.log(`pandas ewm takes ${(vs[1].ms / vs[0].ms).toFixed(1)}× as long as the EMA kernel on the same work`);
-  console.log(`peak RSS of this bench process: ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB`);
+  console.log(`peak RSS of this bench process (write measurements, kernels; refresh runs are separate): ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB`);
 }
 
 main().catch((e) => {

@@ -62,8 +62,10 @@ export function formatSummary(s: RefreshSummary): string {
   for (const c of s.components) {
     const by = (st: string) => c.assets.filter((a) => a.status === st);
     const built = by(s.dryRun ? 'planned' : 'built');
+    const continued = built.filter((a) => a.continued).length;
     out.push(
-      `${c.component}: ${built.length} ${s.dryRun ? 'to build' : 'built'}, ${by('current').length} current, ` +
+      `${c.component}: ${built.length} ${s.dryRun ? 'to build' : 'built'}` +
+        (continued ? ` (${continued} continued from their carry)` : '') + `, ${by('current').length} current, ` +
         `${by('skipped').length} skipped, ${by('failed').length} failed — ${fmtMs(c.ms)}` +
         (c.component === 'bars' && !s.dryRun ? `; repairs ${c.repairs}, rejects ${c.rejects}, missing days ${c.gaps}` : ''),
     );

@@ -2,19 +2,24 @@
 //
 // Every bar row is a function of the days up to its own day (the kernels are prefix-stable, which the
 // property tests pin down), so a change at day D can only alter rows dated ≥ D. The component finds the
-// earliest changed day D from its state, recomputes the asset in memory, and replaces only rows ≥ D.
-// A full rebuild is the same path with D = −∞.
+// earliest changed day D from its state. When D is a new day (after the watermark), each timeframe continues
+// from its carry — the kernel state after its last stored row, kept in refresh_state — reading only the
+// lookback window and the new rows. Otherwise (a revision, a backfill, a changed lookback day, no carry) it
+// recomputes the asset in memory and replaces only rows ≥ D. A full rebuild is that path with D = −∞.
 import { BAR_FAMILIES, belongsTo, type Timeframe } from '../catalog/timeframes.js';
-import { build1d, dailyFrom1d, type Build1dCounters } from '../compute/bars/daily1d.js';
-import { buildBarsForTimeframe } from '../compute/bars/index.js';
+import { build1d, dailyFrom1d, type Build1dCounters, type Build1dResult } from '../compute/bars/daily1d.js';
+import { BAR_CARRY_LEN, buildBarsForTimeframe } from '../compute/bars/index.js';
 import { DAY_MS } from '../compute/daily.js';
 import { q } from '../schema/ddl.js';
 import { BAR_TABLES, priceBars1d, priceBars1dRejects, type Table } from '../schema/tables.js';
 import { concatBatches, rowsFrom, sliceBatch, type RowBatch } from '../store/columns.js';
-import type { Store } from '../store/store.js';
+import type { Row, Store } from '../store/store.js';
 import { lowerBound } from '../util/search.js';
 import { loadRawDaily } from './load.js';
-import { BARS_STATE_TABLES, commonState, EMAS_STATE_TABLES, markDirty, readStates, writeStates } from './state.js';
+import { prefetchBars, type BarsFacts } from './prefetch.js';
+import {
+  BARS_STATE_TABLES, carryKey, commonState, decodeCarry, EMAS_STATE_TABLES, markDirty, markRowsAhead, writeStates,
+} from './state.js';
 
 export interface BarsOptions {
   /** The timeframe selection; `narrowed` = not the configured default (then no state is read or moved). */
@@ -36,6 +41,8 @@ export interface AssetBarsResult {
   counters: Build1dCounters;
   lastSrcTs: number;
   gaps: number;
+  /** Continued from the carry (new days only) rather than recomputed from the history. */
+  continued?: boolean;
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -56,14 +63,9 @@ export async function deleteFrom(store: Store, table: Table, id: number, timeCol
   await store.exec(sql, params);
 }
 
-/** Earliest day whose 1D row (or reject) differs between the stored table and `built`, within [from, ∞). */
-async function firstDifference(store: Store, id: number, built: RowBatch, from: number): Promise<number> {
+/** Earliest day whose 1D row differs between `stored` (rows dated ≥ from, ascending) and `built`, within [from, ∞). */
+function firstDifference(stored: Row[], built: RowBatch, from: number): number {
   const cols = priceBars1d.columns.filter((c) => c.name !== 'ingested_at');
-  const stored = await store.query(
-    `SELECT ${cols.map((c) => q(c.name)).join(', ')} FROM ${q(priceBars1d.name)}
-     WHERE id = $1 AND ts >= $2::timestamptz ORDER BY ts`,
-    [id, iso(from)],
-  );
   const mine = rowsFrom(built, 'ts', from);
   const n = Math.max(stored.length, mine.length);
   for (let i = 0; i < n; i++) {
@@ -86,63 +88,132 @@ function tailFrom(batch: RowBatch, timeCol: string, from: number): RowBatch {
   return sliceBatch(batch, lowerBound(batch.cols[timeCol] as Float64Array, from, batch.length));
 }
 
-export async function refreshAssetBars(store: Store, id: number, opts: BarsOptions): Promise<AssetBarsResult> {
-  const raw = await loadRawDaily(store, id);
-  const built = build1d(raw);
-  const lastSrcTs = raw.n ? raw.ts[raw.n - 1] : NaN;
+/** Carry layout of one bar table under a timeframe selection. */
+function barsCarryKey(tfs: readonly Timeframe[]): string {
+  return carryKey('bars', BAR_CARRY_LEN, tfs.map((t) => t.tf));
+}
+
+/** Missing calendar days before each 1D row dated ≥ from whose previous row is known. */
+function gapsFrom(ts: Float64Array, n: number, from: number): number {
+  let gaps = 0;
+  for (let i = 1; i < n; i++) if (ts[i] >= from) gaps += Math.round((ts[i] - ts[i - 1]) / DAY_MS) - 1;
+  return gaps;
+}
+
+export async function refreshAssetBars(store: Store, id: number, opts: BarsOptions, facts?: BarsFacts): Promise<AssetBarsResult> {
+  const f = facts ?? (await prefetchBars(store, [id], opts.lookbackDays)).get(id)!;
+  const empty: Build1dCounters = { upserted: 0, rejected: 0, repairedTimehigh: 0, repairedTimelow: 0 };
   const result: AssetBarsResult = {
-    status: 'built', from: -Infinity, reason: 'full rebuild', rows: {}, counters: built.counters, lastSrcTs, gaps: 0,
+    status: 'built', from: -Infinity, reason: 'full rebuild', rows: {}, counters: empty, lastSrcTs: f.raw?.hi ?? NaN, gaps: 0,
   };
-  if (raw.n === 0) return { ...result, status: 'current', from: Infinity, reason: 'no source rows' };
+  if (!f.raw) return { ...result, status: 'current', from: Infinity, reason: 'no source rows' };
 
   let from = -Infinity;
   // Rows are dated at most the watermark, so a change strictly after it (new days only) deletes nothing.
   let watermark = Infinity;
+  let tail: Build1dResult | undefined;
+  let ahead = false;
   if (opts.narrowed) result.reason = 'selected timeframes';
   else if (!opts.fullRebuild) {
-    const st = commonState(await readStates(store, id, BARS_STATE_TABLES), BARS_STATE_TABLES);
-    if (!st || st.last_src_ts === null || st.daily_min_seen === null) result.reason = 'first build';
-    else if (raw.ts[0] !== st.daily_min_seen) result.reason = raw.ts[0] < st.daily_min_seen ? 'backfill' : 'history shrank';
+    const st = commonState(f.states, BARS_STATE_TABLES);
+    if (!st || st.last_src_ts === null || st.daily_min_seen === null || !f.tail) result.reason = 'first build';
+    else if (f.raw.lo !== Number(st.daily_min_seen)) result.reason = f.raw.lo < Number(st.daily_min_seen) ? 'backfill' : 'history shrank';
     else {
+      watermark = Number(st.last_src_ts);
+      ahead = !!st.rows_ahead;
+      // The 1D builder is row-local except for bar_seq, a rank over the whole history: the rows before the
+      // tail only count.
+      tail = build1d(f.tail.raw, { seqBase: f.raw.n - f.tail.raw.n });
       from = Infinity;
       const reasons: string[] = [];
-      const ch = await store.query<{ lo: number | null }>(
-        'SELECT min(ts) AS lo FROM price_changes WHERE id = $1 AND consumed_at IS NULL', [id],
-      );
-      if (ch[0].lo !== null) {
-        from = Math.min(from, ch[0].lo);
+      if (f.changeLo !== null) {
+        from = Math.min(from, f.changeLo);
         reasons.push('revised history');
       }
-      const firstNew = raw.ts.find((t) => t > st.last_src_ts!);
+      const firstNew = f.tail.raw.ts.find((t) => t > watermark);
       if (firstNew !== undefined) {
         from = Math.min(from, firstNew);
         reasons.push('new days');
       }
       // Lookback: re-read the last days before the watermark and compare with what is stored, which catches
       // source edits that did not come through `talab import`.
-      const diff = await firstDifference(store, id, built.bars, st.last_src_ts - opts.lookbackDays * DAY_MS + 1);
+      const diff = firstDifference(f.tail.stored, tail.bars, f.tail.from);
       if (diff < from) {
         from = diff;
         reasons.push('changed within lookback');
       }
       if (from === Infinity) return { ...result, status: 'current', from, reason: 'already current' };
       result.reason = reasons.join(', ');
-      watermark = st.last_src_ts;
     }
   }
-  const needDelete = !(from > watermark);
   result.from = from;
   if (opts.dryRun) return result;
+  if (tail && from > watermark) {
+    const carries = BAR_FAMILIES.map((family) => decodeCarry(
+      f.states.get(BAR_TABLES[family].name), barsCarryKey(opts.tfs.filter((t) => belongsTo(t, family))),
+      opts.tfs.filter((t) => belongsTo(t, family)).length * BAR_CARRY_LEN,
+    ));
+    if (carries.every((c) => c !== undefined)) return continueBars(store, id, opts, f, tail, from, carries as Float64Array[], ahead, result);
+  }
+  return rebuildBars(store, id, opts, f, from, ahead ? -Infinity : watermark, result);
+}
 
-  const whole = !opts.narrowed;
-  const bars1d = rowsFrom(built.bars, 'ts', from);
-  const rejects = rowsFrom(built.rejects, 'ts', from);
-  // Counters describe what this run wrote, not the whole history.
+/**
+ * Only new days: fold them into each timeframe's carry (the state after its last stored row) instead of
+ * recomputing the history — the bar kernels continue exactly where the last run stopped.
+ */
+async function continueBars(
+  store: Store, id: number, opts: BarsOptions, f: BarsFacts, tail: Build1dResult, from: number, carries: Float64Array[],
+  ahead: boolean, result: AssetBarsResult,
+): Promise<AssetBarsResult> {
+  const bars1d = rowsFrom(tail.bars, 'ts', from);
+  const rejects = rowsFrom(tail.rejects, 'ts', from);
+  result.continued = true;
+  if (ahead) for (const [t, col] of BARS_TABLE_TIME) await deleteFrom(store, t, id, col, from);
+  result.counters = counters(bars1d, rejects);
+  result.rows[priceBars1d.name] = await store.append(priceBars1d, bars1d);
+  result.rows[priceBars1dRejects.name] = await store.append(priceBars1dRejects, rejects);
+  const series = dailyFrom1d(bars1d, id);
+  const carry: Record<string, { key: string; data: Float64Array }> = {};
+  for (const [k, family] of BAR_FAMILIES.entries()) {
+    const table = BAR_TABLES[family];
+    const sel = opts.tfs.filter((t) => belongsTo(t, family));
+    const out = new Float64Array(sel.length * BAR_CARRY_LEN);
+    const parts = sel.map((tf, i) => buildBarsForTimeframe(series, family, tf, {
+      carry: carries[k].subarray(i * BAR_CARRY_LEN, (i + 1) * BAR_CARRY_LEN),
+      carryOut: out.subarray(i * BAR_CARRY_LEN, (i + 1) * BAR_CARRY_LEN),
+    }));
+    carry[table.name] = { key: barsCarryKey(sel), data: out };
+    result.rows[table.name] = await store.append(table, concatBatches(parts));
+  }
+  result.gaps = gapsFrom(tail.bars.cols.ts as Float64Array, tail.bars.length, from);
+  await finishBars(store, id, opts, f, from, result, carry);
+  return result;
+}
+
+/** Write counters: what this run wrote, not the whole history. */
+function counters(bars1d: RowBatch, rejects: RowBatch): Build1dCounters {
   const count = (col: string) => (bars1d.cols[col] as Uint8Array | undefined)?.reduce((s, v) => s + v, 0) ?? 0;
-  result.counters = {
+  return {
     upserted: bars1d.length, rejected: rejects.length,
     repairedTimehigh: count('repaired_timehigh'), repairedTimelow: count('repaired_timelow'),
   };
+}
+
+/**
+ * Recompute the asset's whole history in memory and replace the rows dated ≥ from (all of them for a first
+ * build, a backfill or --full-rebuild; from a revised day on otherwise). Leaves a fresh carry behind.
+ */
+async function rebuildBars(
+  store: Store, id: number, opts: BarsOptions, f: BarsFacts, from: number, watermark: number, result: AssetBarsResult,
+): Promise<AssetBarsResult> {
+  const raw = await loadRawDaily(store, id);
+  const built = build1d(raw);
+  const needDelete = !(from > watermark);
+  const whole = !opts.narrowed;
+  const bars1d = rowsFrom(built.bars, 'ts', from);
+  const rejects = rowsFrom(built.rejects, 'ts', from);
+  result.counters = counters(bars1d, rejects);
   if (needDelete) {
     await deleteFrom(store, priceBars1d, id, 'ts', from);
     await deleteFrom(store, priceBars1dRejects, id, 'ts', from);
@@ -150,24 +221,43 @@ export async function refreshAssetBars(store: Store, id: number, opts: BarsOptio
   result.rows[priceBars1d.name] = await store.append(priceBars1d, bars1d);
   result.rows[priceBars1dRejects.name] = await store.append(priceBars1dRejects, rejects);
   const series = dailyFrom1d(built.bars, id);
+  const carry: Record<string, { key: string; data: Float64Array }> = {};
   for (const family of BAR_FAMILIES) {
     const table = BAR_TABLES[family];
     const sel = opts.tfs.filter((t) => belongsTo(t, family));
     if (needDelete) await deleteFrom(store, table, id, 'time_close', from, whole ? undefined : sel.map((t) => t.tf));
+    const out = new Float64Array(sel.length * BAR_CARRY_LEN);
     // Each timeframe's rows come out ascending by time_close: keep just the tail of each before
-    // concatenating, so an incremental run does not copy the whole history's rows.
-    const tails = sel.map((tf) => tailFrom(buildBarsForTimeframe(series, family, tf), 'time_close', from));
+    // concatenating, so a partial rebuild does not copy the whole history's rows.
+    const tails = sel.map((tf, i) => tailFrom(
+      buildBarsForTimeframe(series, family, tf, { carryOut: out.subarray(i * BAR_CARRY_LEN, (i + 1) * BAR_CARRY_LEN) }),
+      'time_close', from,
+    ));
+    carry[table.name] = { key: barsCarryKey(sel), data: out };
     result.rows[table.name] = sel.length ? await store.append(table, concatBatches(tails)) : 0;
   }
-  for (let i = 1; i < series.n; i++) result.gaps += series.day[i] - series.day[i - 1] - 1;
-  if (!opts.narrowed) {
-    await writeStates(store, id, BARS_STATE_TABLES, {
-      lastSrcTs, dailyMinSeen: raw.ts[0], sourceRows: raw.n, runId: opts.runId, rowsWritten: result.rows,
-      repairedHigh: result.counters.repairedTimehigh, repairedLow: result.counters.repairedTimelow,
-      rejected: result.counters.rejected,
-    });
-    await markDirty(store, id, EMAS_STATE_TABLES, from);
-    await store.exec('UPDATE price_changes SET consumed_at = now() WHERE id = $1 AND consumed_at IS NULL', [id]);
-  }
+  result.gaps = gapsFrom(series.ts, series.n, from);
+  if (!opts.narrowed) await finishBars(store, id, opts, f, from, result, carry);
+  else await markRowsAhead(store, id, BARS_STATE_TABLES, series.n ? series.ts[series.n - 1] : NaN);
   return result;
+}
+
+/** The bars component's tables and the time column their rows are dated by. */
+const BARS_TABLE_TIME: [Table, string][] = [
+  [priceBars1d, 'ts'], [priceBars1dRejects, 'ts'], ...Object.values(BAR_TABLES).map((t): [Table, string] => [t, 'time_close']),
+];
+
+/** State, carry and the EMA's dirty mark, in the asset's transaction; pending import changes are consumed. */
+async function finishBars(
+  store: Store, id: number, opts: BarsOptions, f: BarsFacts, from: number, result: AssetBarsResult,
+  carry: Record<string, { key: string; data: Float64Array }>,
+): Promise<void> {
+  const raw = f.raw!;
+  await writeStates(store, id, BARS_STATE_TABLES, {
+    lastSrcTs: raw.hi, dailyMinSeen: raw.lo, sourceRows: raw.n, runId: opts.runId, rowsWritten: result.rows,
+    repairedHigh: result.counters.repairedTimehigh, repairedLow: result.counters.repairedTimelow,
+    rejected: result.counters.rejected, carry,
+  });
+  await markDirty(store, id, EMAS_STATE_TABLES, from);
+  if (f.changeLo !== null) await store.exec('UPDATE price_changes SET consumed_at = now() WHERE id = $1 AND consumed_at IS NULL', [id]);
 }

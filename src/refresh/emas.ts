@@ -5,15 +5,24 @@
 //
 // One exception to prefix stability: v2's guard floor(N/d) ≥ 3p depends on the total row count N, so a
 // (tf, period) pair whose guard flips is rewritten whole.
+//
+// When only new daily rows arrived (the daily run), every (tf, period) continues from its carry — the kernel
+// state after its last stored row, kept in refresh_state — with just the new daily rows and canonical closes.
+// Everything else (a changed day, no carry, a v2 guard flip) recomputes the asset from its daily history.
 import { belongsTo, type BarFamily, type Timeframe } from '../catalog/timeframes.js';
-import { emaAnchor, emaCal, emaV1, emaV2, v2Guard } from '../compute/ema/index.js';
+import {
+  EMA_CARRY_LEN, emaAnchor, emaCal, emaV1, emaV2, v2Guard, type DailyCloses, type EmaOptions,
+} from '../compute/ema/index.js';
 import { q } from '../schema/ddl.js';
 import { BAR_TABLES, EMA_TABLES, type Table } from '../schema/tables.js';
 import { concatBatches, type RowBatch } from '../store/columns.js';
 import type { Store } from '../store/store.js';
 import { deleteFrom } from './bars.js';
 import { loadCanonicalCloses, loadDailySeries } from './load.js';
-import { BARS_STATE_TABLES, commonState, EMAS_STATE_TABLES, readStates, writeStates } from './state.js';
+import { prefetchEmas, type EmasFacts } from './prefetch.js';
+import {
+  BARS_STATE_TABLES, carryKey, commonState, decodeCarry, EMAS_STATE_TABLES, markRowsAhead, writeStates,
+} from './state.js';
 
 export type EmaFamily = keyof typeof EMA_TABLES;
 
@@ -47,6 +56,8 @@ export interface AssetEmasResult {
   from: number;
   reason: string;
   rows: Record<string, number>;
+  /** Continued from the carry (new days only) rather than recomputed from the history. */
+  continued?: boolean;
 }
 
 /** (tf, periods) work items of one family. */
@@ -64,81 +75,177 @@ function workItems(family: EmaFamily, opts: EmasOptions): { tf: Timeframe; perio
   return emaTimeframes(family, opts.tfs).map((tf) => ({ tf, periods: [...opts.periods] }));
 }
 
-export async function refreshAssetEmas(store: Store, id: number, opts: EmasOptions): Promise<AssetEmasResult> {
+type CarryMap = Record<string, { key: string; data: Float64Array }>;
+
+/** Carry layout of one EMA table: its (tf, periods) items in order, EMA_CARRY_LEN doubles per period. */
+function emaCarryKey(family: EmaFamily, items: { tf: Timeframe; periods: number[] }[]): { key: string; length: number } {
+  const periods = items[0]?.periods ?? [];
+  return {
+    key: carryKey(`ema-${family}`, EMA_CARRY_LEN, items.map((i) => i.tf.tf), periods),
+    length: items.reduce((s, i) => s + i.periods.length, 0) * EMA_CARRY_LEN,
+  };
+}
+
+const NO_CLOSES = { ts: new Float64Array(0), close: new Float64Array(0) };
+
+/** One (family, tf) call of the kernels: rows from `fromTs` (or continuing `carry`), state into `carryOut`. */
+function computeItem(
+  family: EmaFamily, daily: DailyCloses, canon: { ts: Float64Array; close: Float64Array }, tf: Timeframe,
+  periods: number[], o: EmaOptions,
+): RowBatch {
+  if (family === 'v1') return emaV1(daily, tf.tf === '1D' ? daily : canon, tf, periods, o);
+  if (family === 'v2') return emaV2(daily, tf, periods, o);
+  if (family === 'cal_us' || family === 'cal_iso') return emaCal(daily, canon.ts, tf, periods, o);
+  return emaAnchor(daily, canon, tf, periods, o);
+}
+
+export async function refreshAssetEmas(store: Store, id: number, opts: EmasOptions, facts?: EmasFacts): Promise<AssetEmasResult> {
+  const f = facts ?? (await prefetchEmas(store, [id])).get(id)!;
   const result: AssetEmasResult = { status: 'built', from: -Infinity, reason: 'full rebuild', rows: {} };
-  const states = await readStates(store, id, [...BARS_STATE_TABLES, ...EMAS_STATE_TABLES]);
-  const bars = commonState(states, BARS_STATE_TABLES);
+  const bars = commonState(f.states, BARS_STATE_TABLES);
   let from = -Infinity;
   let oldRows = 0;
   // EMA rows are dated at most the last daily row built, so a change strictly after it deletes nothing.
   let watermark = Infinity;
+  let ahead = false;
   if (opts.narrowed) result.reason = 'selected timeframes/periods';
   else if (!opts.fullRebuild) {
-    const st = commonState(states, EMAS_STATE_TABLES);
-    if (!st || st.last_src_ts === null) result.reason = 'first build';
+    const st = commonState(f.states, EMAS_STATE_TABLES);
+    if (!st || st.last_src_ts === null || !f.tail) result.reason = 'first build';
     else if (!bars || bars.daily_min_seen !== st.daily_min_seen) result.reason = 'bars rebuilt from scratch';
     else {
       from = st.dirty_from ?? Infinity;
       const reasons = st.dirty_from !== null ? ['bars changed'] : [];
-      if (bars.last_src_ts !== null && bars.last_src_ts > st.last_src_ts) {
-        const next = await store.query<{ t: number | null }>(
-          'SELECT min(ts) AS t FROM price_bars_1d WHERE id = $1 AND ts > $2::timestamptz',
-          [id, new Date(st.last_src_ts).toISOString()],
-        );
-        if (next[0].t !== null && next[0].t < from) {
-          from = next[0].t;
-          reasons.push('new days');
-        }
+      const next = f.tail.daily.ts[0];
+      if (next !== undefined && next < from) {
+        from = next;
+        reasons.push('new days');
       }
       if (from === Infinity) return { ...result, status: 'current', from, reason: 'already current' };
       result.reason = reasons.join(', ');
       oldRows = st.source_rows;
-      watermark = st.last_src_ts;
+      watermark = Number(st.last_src_ts);
+      ahead = !!st.rows_ahead;
     }
   }
   result.from = from;
   if (opts.dryRun) return result;
+  if (f.tail && from > watermark) {
+    const done = await continueEmas(store, id, opts, f, from, oldRows, ahead, result);
+    if (done) return done;
+  }
+  return rebuildEmas(store, id, opts, f, from, oldRows, ahead ? -Infinity : watermark, result);
+}
 
+/**
+ * Only new daily rows since the last run: every (tf, period) continues from its carry with the new daily rows
+ * and the new canonical closes. Returns undefined when that is impossible (no carry for this selection, or a
+ * v2 pair whose minimum-history guard flips and so must be written whole).
+ */
+async function continueEmas(
+  store: Store, id: number, opts: EmasOptions, f: EmasFacts, from: number, oldRows: number, ahead: boolean,
+  result: AssetEmasResult,
+): Promise<AssetEmasResult | undefined> {
+  const tail = f.tail!;
+  const daily: DailyCloses = { id, ts: tail.daily.ts, close: tail.daily.close };
+  const newRows = oldRows + daily.ts.length;
+  const plan = EMA_FAMILIES.map((family) => {
+    const items = workItems(family, opts);
+    const { key, length } = emaCarryKey(family, items);
+    return { family, items, key, carry: decodeCarry(f.states.get(EMA_TABLES[family].name), key, length), length };
+  });
+  if (plan.some((p) => p.carry === undefined)) return undefined;
+  for (const { tf, periods } of plan.find((p) => p.family === 'v2')!.items) {
+    if (periods.some((p) => v2Guard(oldRows, tf.daysNominal, p) !== v2Guard(newRows, tf.daysNominal, p))) return undefined;
+  }
+  const carry: CarryMap = {};
+  result.continued = true;
+  for (const { family, items, key, carry: carryIn, length } of plan) {
+    const table = EMA_TABLES[family];
+    const source = SOURCE[family];
+    const canon = source ? tail.canon.get(BAR_TABLES[source].name)! : new Map();
+    const out = new Float64Array(length);
+    const parts: RowBatch[] = [];
+    let off = 0;
+    for (const { tf, periods } of items) {
+      const len = periods.length * EMA_CARRY_LEN;
+      parts.push(computeItem(family, daily, canon.get(tf.tf) ?? NO_CLOSES, tf, periods, {
+        carry: carryIn!.subarray(off, off + len), carryOut: out.subarray(off, off + len),
+      }));
+      off += len;
+    }
+    carry[table.name] = { key, data: out };
+    if (ahead) await deleteFrom(store, table, id, 'ts', from);
+    result.rows[table.name] = await store.append(table, concatBatches(parts));
+  }
+  const last = daily.ts.length ? daily.ts[daily.ts.length - 1] : Number(commonState(f.states, EMAS_STATE_TABLES)!.last_src_ts);
+  await finishEmas(store, id, opts, f, last, newRows, result, carry);
+  return result;
+}
+
+/**
+ * Recompute the asset's EMAs from its whole daily history and replace the rows dated ≥ from (all for a first
+ * build or --full-rebuild; from the earliest changed day otherwise). Leaves a fresh carry behind.
+ */
+async function rebuildEmas(
+  store: Store, id: number, opts: EmasOptions, f: EmasFacts, from: number, oldRows: number, watermark: number,
+  result: AssetEmasResult,
+): Promise<AssetEmasResult> {
   const daily = await loadDailySeries(store, id);
+  const fromTs = from === -Infinity ? undefined : from;
+  const carry: CarryMap = {};
   for (const family of EMA_FAMILIES) {
     const table = EMA_TABLES[family];
     const items = workItems(family, opts);
     const source = SOURCE[family];
     const canon = source ? await loadCanonicalCloses(store, BAR_TABLES[source].name, id) : new Map();
+    const { key, length } = emaCarryKey(family, items);
+    const out = new Float64Array(length);
     const parts: RowBatch[] = [];
     const rewriteWhole: { tf: string; period: number }[] = [];
-    const fromTs = from === -Infinity ? undefined : from;
+    let off = 0;
     for (const { tf, periods } of items) {
-      if (daily.n === 0) break;
-      const c = tf.tf === '1D' ? { ts: daily.ts, close: daily.close } : canon.get(tf.tf);
-      if (source && !c) continue; // no canonical bar yet: nothing can seed
-      if (family === 'v2') {
-        // Pairs whose guard changed since the last run are written whole (or removed).
-        const flips = periods.filter((p) => fromTs !== undefined && v2Guard(oldRows, tf.daysNominal, p) !== v2Guard(daily.n, tf.daysNominal, p));
-        const steady = periods.filter((p) => !flips.includes(p));
-        if (steady.length) parts.push(emaV2(daily, tf, steady, { fromTs }));
-        if (flips.length) parts.push(emaV2(daily, tf, flips));
-        for (const p of flips) rewriteWhole.push({ tf: tf.tf, period: p });
-        continue;
-      }
-      const o = { fromTs };
-      if (family === 'v1') parts.push(emaV1(daily, c!, tf, periods, o));
-      else if (family === 'cal_us' || family === 'cal_iso') parts.push(emaCal(daily, c!.ts, tf, periods, o));
-      else parts.push(emaAnchor(daily, c!, tf, periods, o));
+      const c = canon.get(tf.tf) ?? NO_CLOSES;
+      // v2 pairs whose guard changed since the last run are written whole (or removed).
+      const flips = family === 'v2' && fromTs !== undefined
+        ? periods.filter((p) => v2Guard(oldRows, tf.daysNominal, p) !== v2Guard(daily.n, tf.daysNominal, p)) : [];
+      const steady = periods.filter((p) => !flips.includes(p));
+      const co = new Float64Array(periods.length * EMA_CARRY_LEN);
+      const cs = new Float64Array(steady.length * EMA_CARRY_LEN);
+      if (steady.length) parts.push(computeItem(family, daily, c, tf, steady, { fromTs, carryOut: cs }));
+      const cf = new Float64Array(flips.length * EMA_CARRY_LEN);
+      if (flips.length) parts.push(computeItem(family, daily, c, tf, flips, { carryOut: cf }));
+      // Back into the layout's period order.
+      periods.forEach((p, i) => {
+        const [src, j] = flips.includes(p) ? [cf, flips.indexOf(p)] : [cs, steady.indexOf(p)];
+        co.set(src.subarray(j * EMA_CARRY_LEN, (j + 1) * EMA_CARRY_LEN), i * EMA_CARRY_LEN);
+      });
+      out.set(co, off);
+      off += co.length;
+      for (const p of flips) rewriteWhole.push({ tf: tf.tf, period: p });
     }
     if (!(from > watermark)) await deleteEmaRows(store, table, id, from, opts, items);
     for (const w of rewriteWhole) {
       await store.exec(`DELETE FROM ${q(table.name)} WHERE id = $1 AND tf = $2 AND period = $3`, [id, w.tf, w.period]);
     }
+    carry[table.name] = { key, data: out };
     result.rows[table.name] = await store.append(table, concatBatches(parts));
   }
-  if (!opts.narrowed && bars) {
-    await writeStates(store, id, EMAS_STATE_TABLES, {
-      lastSrcTs: daily.n ? daily.ts[daily.n - 1] : NaN, dailyMinSeen: bars.daily_min_seen ?? NaN,
-      sourceRows: daily.n, runId: opts.runId, rowsWritten: result.rows,
-    });
-  }
+  const last = daily.n ? daily.ts[daily.n - 1] : NaN;
+  if (!opts.narrowed) await finishEmas(store, id, opts, f, last, daily.n, result, carry);
+  else await markRowsAhead(store, id, EMAS_STATE_TABLES, last);
   return result;
+}
+
+async function finishEmas(
+  store: Store, id: number, opts: EmasOptions, f: EmasFacts, lastSrcTs: number, rows: number, result: AssetEmasResult,
+  carry: CarryMap,
+): Promise<void> {
+  const bars = commonState(f.states, BARS_STATE_TABLES);
+  if (!bars) return;
+  await writeStates(store, id, EMAS_STATE_TABLES, {
+    lastSrcTs, dailyMinSeen: bars.daily_min_seen ?? NaN, sourceRows: rows, runId: opts.runId, rowsWritten: result.rows, carry,
+  });
 }
 
 async function deleteEmaRows(

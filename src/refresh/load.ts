@@ -6,13 +6,16 @@ import type { Store } from '../store/store.js';
 
 const num = (v: unknown) => (v === null || v === undefined ? NaN : Number(v));
 
+/** price_histories columns the 1D builder reads. */
+export const RAW_COLS = 'ts, time_open, time_close, time_high, time_low, open, high, low, close, volume, market_cap, src_name, source_file, load_ts';
+
 export async function loadRawDaily(store: Store, id: number): Promise<RawDaily> {
-  const rows = await store.query(
-    `SELECT ts, time_open, time_close, time_high, time_low, open, high, low, close, volume, market_cap,
-            src_name, source_file, load_ts
-     FROM price_histories WHERE id = $1 ORDER BY ts`,
-    [id],
-  );
+  const rows = await store.query(`SELECT ${RAW_COLS} FROM price_histories WHERE id = $1 ORDER BY ts`, [id]);
+  return rawDailyFrom(id, rows);
+}
+
+/** One asset's price_histories rows (ascending by ts, RAW_COLS) as the 1D builder's input. */
+export function rawDailyFrom(id: number, rows: Record<string, unknown>[]): RawDaily {
   const n = rows.length;
   const f = (k: string) => Float64Array.from(rows, (r) => num(r[k]));
   return {

@@ -11,7 +11,8 @@ import { refreshAssetBars, type AssetBarsResult } from './bars.js';
 import { refreshAssetEmas, type AssetEmasResult } from './emas.js';
 import { selectAssets } from './load.js';
 import { DeferredStore, replay } from './deferred.js';
-import { BARS_STATE_TABLES, commonState, EMAS_STATE_TABLES, readStates } from './state.js';
+import { prefetchBars, prefetchEmas, type BarsFacts, type EmasFacts } from './prefetch.js';
+import { BARS_STATE_TABLES, commonState, EMAS_STATE_TABLES } from './state.js';
 
 export type Component = 'bars' | 'emas';
 
@@ -55,6 +56,8 @@ export interface AssetOutcome {
   reason: string;
   /** First day recomputed (YYYY-MM-DD), 'all' for a whole rebuild. */
   from?: string;
+  /** New days folded into the stored carry (the daily path), instead of a recompute from the history. */
+  continued?: boolean;
   ms: number;
 }
 
@@ -90,8 +93,10 @@ export function shardOf(id: number, n: number): number {
 }
 
 /** Group commit bounds: at most this many assets, or this many pending rows, per transaction. */
-const GROUP_ASSETS = 32;
+const GROUP_ASSETS = 128;
 const GROUP_ROWS = 200_000;
+/** Assets whose state and new rows one prefetch reads together. */
+const CHUNK_ASSETS = 128;
 
 const day = (ms: number) => (ms === -Infinity ? 'all' : new Date(ms).toISOString().slice(0, 10));
 
@@ -149,9 +154,8 @@ async function finishRun(store: Store, runId: string, s: RefreshSummary): Promis
 }
 
 /** Why an asset's EMAs must wait: its bars are missing or behind its source. */
-async function staleReason(store: Store, id: number, hours: number): Promise<string | null> {
-  const src = await store.query<{ hi: number | null }>('SELECT max(ts) AS hi FROM price_histories WHERE id = $1', [id]);
-  const bars = commonState(await readStates(store, id, BARS_STATE_TABLES), BARS_STATE_TABLES);
+async function staleReason(store: Store, id: number, f: EmasFacts, hours: number): Promise<string | null> {
+  const bars = commonState(f.states, BARS_STATE_TABLES);
   // The state knows the last source day the bars saw (rejected days included); a narrowed build keeps no
   // state, so then the 1D table's own last day stands in.
   let built = bars?.last_src_ts ?? null;
@@ -160,7 +164,7 @@ async function staleReason(store: Store, id: number, hours: number): Promise<str
     built = d[0].hi;
   }
   if (built === null) return 'bars never built';
-  const lag = ((src[0].hi ?? 0) - built) / 3_600_000;
+  const lag = ((f.srcHi ?? 0) - built) / 3_600_000;
   return lag > hours ? `bars stale: ${lag.toFixed(0)} h behind the source's last day (limit ${hours} h)` : null;
 }
 
@@ -208,30 +212,32 @@ export async function runRefresh(store: Store, opts: RefreshOptions): Promise<Re
         t0: number;
       }
       /** Read and compute one asset; its writes are recorded, not yet made. */
-      const prepare = async (s: Store, a: { id: number; symbol: string }): Promise<Prepared> => {
+      const prepare = async (s: Store, a: { id: number; symbol: string }, facts: BarsFacts | EmasFacts): Promise<Prepared> => {
         const p: Prepared = { a, out: { id: a.id, symbol: a.symbol, status: 'built', reason: '', ms: 0 }, t0: Date.now() };
         try {
           const stale = component === 'emas' && !barsFailed.has(a.id) && !barsDone.has(a.id) && !opts.skipStaleCheck && !opts.dryRun
-            ? await staleReason(s, a.id, stalenessHours) : null;
+            ? await staleReason(s, a.id, facts as EmasFacts, stalenessHours) : null;
+          const own = component === 'bars' ? BARS_STATE_TABLES[0] : EMAS_STATE_TABLES[0];
           if (component === 'emas' && barsFailed.has(a.id)) {
             Object.assign(p.out, { status: 'skipped', reason: 'its bars failed in this run' });
           } else if (stale) {
             Object.assign(p.out, { status: 'skipped', reason: stale });
-          } else if (opts.resume && !opts.dryRun && (await doneInRun(s, a.id, component, runId))) {
+          } else if (opts.resume && !opts.dryRun && facts.states.get(own)?.last_run_id === runId) {
             Object.assign(p.out, { status: 'current', reason: 'done earlier in the resumed run' });
           } else {
             // A whole rebuild writes the asset's entire history: write it straight away in its own
             // transaction rather than holding it in memory for a group commit.
-            const whole = !!opts.fullRebuild || narrowed || !(await hasState(s, a.id, component));
+            const whole = !!opts.fullRebuild || narrowed || !facts.states.has(own);
             const d = whole || opts.dryRun ? s : new DeferredStore(s);
             if (d instanceof DeferredStore) p.deferred = d;
             const run = () => component === 'bars'
-              ? refreshAssetBars(d, a.id, { tfs, narrowed, fullRebuild: !!opts.fullRebuild, lookbackDays, runId, dryRun: opts.dryRun })
-              : refreshAssetEmas(d, a.id, { tfs, periods, combos: opts.combos, narrowed, fullRebuild: !!opts.fullRebuild, runId, dryRun: opts.dryRun });
+              ? refreshAssetBars(d, a.id, { tfs, narrowed, fullRebuild: !!opts.fullRebuild, lookbackDays, runId, dryRun: opts.dryRun }, facts as BarsFacts)
+              : refreshAssetEmas(d, a.id, { tfs, periods, combos: opts.combos, narrowed, fullRebuild: !!opts.fullRebuild, runId, dryRun: opts.dryRun }, facts as EmasFacts);
             p.r = d === s ? await s.transaction(run) : await run();
             p.out.status = p.r.status === 'current' ? 'current' : opts.dryRun ? 'planned' : 'built';
             p.out.reason = p.r.reason;
             if (p.r.status === 'built') p.out.from = day(p.r.from);
+            if (p.r.continued) p.out.continued = true;
           }
         } catch (e) {
           // A lost database is not this asset's fault: stop the step instead of failing every asset in turn.
@@ -282,20 +288,39 @@ export async function runRefresh(store: Store, opts: RefreshOptions): Promise<Re
           opts.onEvent?.({ kind: 'asset', component, id: p.a.id, symbol: p.a.symbol, status: p.out.status, reason: p.out.reason, ms: p.out.ms, rows: written });
         }
       };
-      // A fixed pool of sessions pulls assets from one queue; each session commits its prepared assets in
-      // groups bounded by asset count and pending rows, so memory stays bounded whatever the asset sizes.
+      // A fixed pool of sessions pulls chunks of assets from one queue. Each session reads what a chunk needs
+      // in a few queries (prefetch.ts), then prepares its assets one by one and commits them in groups bounded
+      // by asset count and pending rows, so memory stays bounded whatever the asset sizes.
       let next = 0;
+      const size = Math.max(1, Math.min(CHUNK_ASSETS, Math.ceil(assets.length / sessions.length)));
       await Promise.all(sessions.map(async (s) => {
         let group: Prepared[] = [];
         let pending = 0;
         while (next < assets.length) {
-          const p = await prepare(s, assets[next++]);
-          group.push(p);
-          for (const op of p.deferred?.ops ?? []) if ('batch' in op) pending += op.batch.length;
-          if (group.length >= GROUP_ASSETS || pending >= GROUP_ROWS) {
-            await commit(s, group);
-            group = [];
-            pending = 0;
+          const chunk = assets.slice(next, next + size);
+          next += chunk.length;
+          const ids = chunk.map((a) => a.id);
+          let facts: Map<number, BarsFacts | EmasFacts>;
+          try {
+            facts = component === 'bars' ? await prefetchBars(s, ids, lookbackDays) : await prefetchEmas(s, ids);
+          } catch (e) {
+            if (isSystemic(e)) throw e;
+            for (const a of chunk) {
+              const p: Prepared = { a, out: { id: a.id, symbol: a.symbol, status: 'built', reason: '', ms: 0 }, t0: Date.now() };
+              fail(p, e);
+              group.push(p);
+            }
+            continue;
+          }
+          for (const a of chunk) {
+            const p = await prepare(s, a, facts.get(a.id)!);
+            group.push(p);
+            for (const op of p.deferred?.ops ?? []) if ('batch' in op) pending += op.batch.length;
+            if (group.length >= GROUP_ASSETS || pending >= GROUP_ROWS) {
+              await commit(s, group);
+              group = [];
+              pending = 0;
+            }
           }
         }
         if (group.length) await commit(s, group);
@@ -335,16 +360,4 @@ const SYSTEMIC_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOU
 export function isSystemic(e: unknown): boolean {
   const err = e as { code?: string; message?: string };
   return SYSTEMIC_CODES.has(err?.code ?? '') || /Connection terminated|connection error|database has been closed|Connection closed/i.test(err?.message ?? '');
-}
-
-async function hasState(store: Store, id: number, component: Component): Promise<boolean> {
-  const table = component === 'bars' ? BARS_STATE_TABLES[0] : EMAS_STATE_TABLES[0];
-  const r = await store.query('SELECT 1 AS x FROM refresh_state WHERE id = $1 AND table_name = $2 LIMIT 1', [id, table]);
-  return r.length > 0;
-}
-
-async function doneInRun(store: Store, id: number, component: Component, runId: string): Promise<boolean> {
-  const table = component === 'bars' ? 'price_bars_1d' : 'ema_multi_tf';
-  const r = await store.query('SELECT 1 AS x FROM refresh_state WHERE id = $1 AND table_name = $2 AND last_run_id = $3', [id, table, runId]);
-  return r.length > 0;
 }

@@ -1,5 +1,6 @@
 // Watermark state of the derived tables (refresh_state) and how a refresh decides where to start.
 // docs/state-management.md is the operator's guide to these rules.
+import { createHash } from 'node:crypto';
 import { q } from '../schema/ddl.js';
 import { BAR_TABLES, EMA_TABLES, priceBars1d, refreshState } from '../schema/tables.js';
 import type { Store } from '../store/store.js';
@@ -16,16 +17,61 @@ export interface TableState {
   source_rows: number;
   last_run_ts: number;
   last_run_id: string | null;
+  /** Layout name of `carry` (see carryKey); null when no carry was kept. */
+  carry_key?: string | null;
+  /** Kernel state after the table's last row, base64 of a Float64Array (encodeCarry). */
+  carry?: string | null;
+  /** A narrowed run wrote rows dated after last_src_ts: the next default run must delete before it writes. */
+  rows_ahead?: boolean;
 }
 
-export async function readStates(store: Store, id: number, tables: string[]): Promise<Map<string, TableState>> {
-  const rows = await store.query<TableState & Record<string, unknown>>(
-    `SELECT table_name, last_src_ts, daily_min_seen, dirty_from, source_rows, last_run_ts, last_run_id
-     FROM ${q(refreshState.name)} WHERE id = $1`,
-    [id],
+const STATE_COLS = 'id, table_name, last_src_ts, daily_min_seen, dirty_from, source_rows, last_run_ts, last_run_id, carry_key, rows_ahead';
+
+/** Integer ids inlined into SQL (they come from the database as integers; checked anyway). */
+export function idList(ids: readonly number[]): string {
+  for (const id of ids) if (!Number.isSafeInteger(id)) throw new Error(`internal: asset id ${id} is not an integer`);
+  return ids.length ? ids.join(', ') : 'NULL';
+}
+
+/**
+ * The state rows of many assets in one query, grouped by asset; `carry` is read only for `withCarry` tables
+ * (a component needs its own tables' carries, not the other component's).
+ */
+export async function readStatesMany(
+  store: Store, ids: readonly number[], withCarry: readonly string[],
+): Promise<Map<number, Map<string, TableState>>> {
+  const carryCol = withCarry.length
+    ? `CASE WHEN table_name IN (${withCarry.map((t) => `'${t}'`).join(', ')}) THEN carry END AS carry`
+    : 'NULL AS carry';
+  const rows = await store.query<TableState & { id: number } & Record<string, unknown>>(
+    `SELECT ${STATE_COLS}, ${carryCol} FROM ${q(refreshState.name)} WHERE id IN (${idList(ids)})`,
   );
-  const want = new Set(tables);
-  return new Map(rows.filter((r) => want.has(r.table_name)).map((r) => [r.table_name, r]));
+  const out = new Map<number, Map<string, TableState>>(ids.map((id) => [id, new Map()]));
+  for (const r of rows) out.get(Number(r.id))?.set(r.table_name, r);
+  return out;
+}
+
+/**
+ * Name of a carry layout: the kernel's carry length and the ordered timeframes (and periods) it covers. A carry
+ * written under another selection or kernel version does not match, and the asset is recomputed whole.
+ */
+export function carryKey(kind: string, len: number, tfs: readonly string[], periods: readonly number[] = []): string {
+  const h = createHash('sha1').update(`${kind}|${len}|${tfs.join(',')}|${periods.join(',')}`).digest('hex');
+  return `${kind}:${h.slice(0, 16)}`;
+}
+
+export function encodeCarry(a: Float64Array): string {
+  return Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString('base64');
+}
+
+/** The carry of a state row when its layout is `key`, else undefined. */
+export function decodeCarry(st: TableState | undefined, key: string, length: number): Float64Array | undefined {
+  if (!st || st.carry_key !== key || typeof st.carry !== 'string') return undefined;
+  const b = Buffer.from(st.carry, 'base64');
+  if (b.byteLength !== length * 8) return undefined;
+  const out = new Float64Array(length);
+  new Uint8Array(out.buffer).set(b);
+  return out;
 }
 
 /**
@@ -41,7 +87,7 @@ export function commonState(states: Map<string, TableState>, tables: string[]): 
     if (!s || s.last_src_ts !== first.last_src_ts || s.daily_min_seen !== first.daily_min_seen) return undefined;
   }
   const dirty = tables.map((t) => states.get(t)!.dirty_from).filter((d): d is number => d !== null);
-  return { ...first, dirty_from: dirty.length ? Math.min(...dirty) : null };
+  return { ...first, dirty_from: dirty.length ? Math.min(...dirty) : null, rows_ahead: tables.some((t) => !!states.get(t)!.rows_ahead) };
 }
 
 export interface StateUpdate {
@@ -53,6 +99,8 @@ export interface StateUpdate {
   repairedHigh?: number;
   repairedLow?: number;
   rejected?: number;
+  /** Per table: the carry to keep (key + data); a table not listed keeps no carry. */
+  carry?: Record<string, { key: string; data: Float64Array }>;
 }
 
 /** Upsert the state rows of `tables` for one asset (inside the asset's data transaction). */
@@ -74,6 +122,9 @@ export async function writeStates(store: Store, id: number, tables: string[], u:
       repaired_timehigh: new Int32Array(n).fill(u.repairedHigh ?? 0),
       repaired_timelow: new Int32Array(n).fill(u.repairedLow ?? 0),
       rejected: new Int32Array(n).fill(u.rejected ?? 0),
+      rows_ahead: new Uint8Array(n),
+      carry_key: tables.map((t) => u.carry?.[t]?.key ?? null),
+      carry: tables.map((t) => (u.carry?.[t] ? encodeCarry(u.carry[t].data) : null)),
     },
   });
 }
@@ -93,6 +144,19 @@ export async function markDirty(store: Store, id: number, tables: string[], from
        THEN $2::timestamptz ELSE dirty_from END
      WHERE id = $1 AND table_name IN (${list})`,
     [id, iso, ...tables],
+  );
+}
+
+/**
+ * A narrowed run (--tfs/--periods/--tf-period-combos) rewrote some timeframes of an asset up to `lastTs`. Rows
+ * dated after the watermark now exist that a default run would otherwise append again: flag them.
+ */
+export async function markRowsAhead(store: Store, id: number, tables: string[], lastTs: number): Promise<void> {
+  if (!(lastTs === lastTs)) return;
+  const list = tables.map((_, i) => `$${i + 3}`).join(', ');
+  await store.exec(
+    `UPDATE ${q(refreshState.name)} SET rows_ahead = true WHERE id = $1 AND last_src_ts < $2::timestamptz AND table_name IN (${list})`,
+    [id, new Date(lastTs).toISOString(), ...tables],
   );
 }
 

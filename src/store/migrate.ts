@@ -5,8 +5,12 @@ import { addColumnSql, createTableSql } from '../schema/ddl.js';
 import { ALL_TABLES, dimTimeframe, schemaMigrations } from '../schema/tables.js';
 import type { Store } from './store.js';
 
-/** Bump when the schema changes; the history of what each version added lives in docs/schema.md. */
-export const SCHEMA_VERSION = 1;
+/** Bump when the schema changes, and say what the version adds. */
+export const SCHEMA_VERSION = 2;
+const VERSIONS: Record<number, string> = {
+  1: 'initial schema',
+  2: 'refresh_state.carry_key, carry (kernel state for incremental continuation), rows_ahead',
+};
 
 export async function migrate(store: Store): Promise<void> {
   if (await isCurrent(store)) return;
@@ -21,10 +25,10 @@ export async function migrate(store: Store): Promise<void> {
       for (const col of t.columns) if (!names.has(col.name)) await store.exec(addColumnSql(store.dialect, t, col));
     }
     const done = await store.query<{ v: number | null }>(`SELECT max(version) AS v FROM ${schemaMigrations.name}`);
-    if ((done[0]?.v ?? 0) < SCHEMA_VERSION) {
+    for (let v = (done[0]?.v ?? 0) + 1; v <= SCHEMA_VERSION; v++) {
       await store.exec(
         `INSERT INTO ${schemaMigrations.name} (version, description) VALUES ($1, $2) ON CONFLICT (version) DO NOTHING`,
-        [SCHEMA_VERSION, 'initial schema'],
+        [v, VERSIONS[v]],
       );
     }
     await seedTimeframes(store);

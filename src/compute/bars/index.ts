@@ -5,21 +5,30 @@ import { belongsTo } from '../../catalog/timeframes.js';
 import type { RowBatch } from '../../store/columns.js';
 import { concatBatches } from '../../store/columns.js';
 import type { DailySeries } from '../daily.js';
-import { buildCalendar, buildRolling } from './snapshots.js';
+import { buildCalendar, buildRolling, type SnapshotBuildOptions } from './snapshots.js';
 
 export { build1d, dailyFrom1d, rawDailyFromRows, REJECT_REASONS } from './daily1d.js';
 export type { Build1dCounters, Build1dOptions, Build1dResult, RawDaily, RejectReason } from './daily1d.js';
-export { buildCalendar, buildRolling, SNAPSHOT_OUTPUT_COLUMNS } from './snapshots.js';
-export type { CalendarBuildOptions } from './snapshots.js';
+export { BAR_CARRY_LEN, buildCalendar, buildRolling, SNAPSHOT_OUTPUT_COLUMNS } from './snapshots.js';
+export type { CalendarBuildOptions, SnapshotBuildOptions } from './snapshots.js';
 export * from './calendar.js';
 
-/** Snapshot rows of one timeframe in the table of `family`. */
-export function buildBarsForTimeframe(series: DailySeries, family: BarFamily, tf: Timeframe): RowBatch {
+/**
+ * Snapshot rows of one timeframe in the table of `family`. With `opts.carry` (a previous call's
+ * `opts.carryOut` for the same asset, family and timeframe), `series` holds only the later daily rows and the
+ * result is the full build's rows for those days (see snapshots.ts).
+ */
+export function buildBarsForTimeframe(
+  series: DailySeries, family: BarFamily, tf: Timeframe, opts: SnapshotBuildOptions = {},
+): RowBatch {
   // A timeframe built into the wrong table would get the wrong semantics (e.g. full windows vs partial
   // start) and the wrong rows; refuse instead of guessing.
   if (!belongsTo(tf, family)) throw new Error(`timeframe ${tf.tf} does not belong to bar family ${family}`);
-  if (family === 'multi_tf') return buildRolling(series, tf);
-  return buildCalendar(series, tf, { anchored: family === 'cal_anchor_iso' || family === 'cal_anchor_us' });
+  const { carry, carryOut } = opts;
+  if (family === 'multi_tf') return buildRolling(series, tf, { carry, carryOut });
+  return buildCalendar(series, tf, {
+    anchored: family === 'cal_anchor_iso' || family === 'cal_anchor_us', carry, carryOut,
+  });
 }
 
 /** Snapshot rows of all `tfs` of one bar family for one asset, concatenated in the order of `tfs`. */

@@ -4,6 +4,11 @@
 // over the asset's daily typed arrays with output arrays allocated at their exact final size. A row only
 // ever looks at the days before it, so building on a prefix of a history yields exactly the first rows of
 // the full build; the incremental refresh relies on that.
+//
+// A build can also CONTINUE a previous one: `carryOut` receives the complete running state after the last
+// folded day (a BAR_CARRY_LEN Float64Array, layout below), and passing it back as `carry` together with only
+// the later daily rows yields exactly the rows the full build would produce for those days, bit for bit.
+// A full build is the continuation of the empty carry.
 
 import type { Timeframe } from '../../catalog/timeframes.js';
 import { SNAPSHOT_BAR_COLUMNS } from '../../schema/tables.js';
@@ -178,6 +183,40 @@ class BarState {
     if (mc === mc) this.marketCap = mc;
   }
 
+  /** Restore the running state from carry slots [o, o + BAR_STATE_SLOTS). */
+  load(c: Float64Array, o: number): void {
+    this.timeOpen = c[o];
+    this.open = c[o + 1];
+    this.high = c[o + 2];
+    this.timeHigh = c[o + 3];
+    this.low = c[o + 4];
+    this.timeLow = c[o + 5];
+    this.volume = c[o + 6];
+    this.marketCap = c[o + 7];
+    this.prevDay = c[o + 8];
+    this.missStart = c[o + 9];
+    this.missInterior = c[o + 10];
+    this.firstMissingDay = c[o + 11];
+    this.lastMissingDay = c[o + 12];
+  }
+
+  /** Save the running state (never the §3.5-repaired output values) to carry slots [o, o + BAR_STATE_SLOTS). */
+  save(c: Float64Array, o: number): void {
+    c[o] = this.timeOpen;
+    c[o + 1] = this.open;
+    c[o + 2] = this.high;
+    c[o + 3] = this.timeHigh;
+    c[o + 4] = this.low;
+    c[o + 5] = this.timeLow;
+    c[o + 6] = this.volume;
+    c[o + 7] = this.marketCap;
+    c[o + 8] = this.prevDay;
+    c[o + 9] = this.missStart;
+    c[o + 10] = this.missInterior;
+    c[o + 11] = this.firstMissingDay;
+    c[o + 12] = this.lastMissingDay;
+  }
+
   /** Write the OHLCV / time / missing-day columns of row r for snapshot row i, with the §3.5 sanity pass. */
   write(out: SnapshotOut, r: number, s: DailySeries, i: number): void {
     const tc = s.ts[i];
@@ -225,9 +264,91 @@ class BarState {
   }
 }
 
-/** §3.3: a day's open instant is 1 ms after the previous loaded row's close; the first row gets a synthetic one. */
-function dayTimeOpen(s: DailySeries, i: number, first: number): number {
-  return i > first ? s.ts[i - 1] + 1 : s.ts[i] - DAY_MS + 1;
+// ---------------------------------------------------------------------------------------------------------
+// Carry: the complete running state of one (asset, timeframe, family) build after its last folded day.
+//
+// Layout (Float64Array, slot = meaning; every slot is always written, NaN = "none"):
+//   0  C_SIG            timeframe signature (tfSignature): a carry is only accepted by the timeframe and family
+//                       that produced it
+//   1  C_FOLDED         daily rows folded so far; 0 = nothing folded yet. A carry with 0 here is the empty
+//                       carry whatever the other slots hold (so an all-zero array is also "empty")
+//   2  C_EMITTED        snapshot rows emitted so far (cal: rows before the first complete window are folded but
+//                       not emitted; the first emitted row gets the synthetic time_open)
+//   3  C_FIRST_DAY      day number of the first folded row (NaN if none)
+//   4  C_LAST_DAY       day number of the last folded row (NaN if none); a tail must start after it
+//   5  C_LAST_TS        close instant of the last folded row (NaN if none): time_open of a bar starting on
+//                       the tail's first row is this + 1
+//   6  C_SEQ            bar_seq of the current bar (0 before the first)
+//   7  C_POS            rolling: row position of the last folded row in its bar (0 before the first); cal: 0
+//   8  C_BASE           cal: global window index of bar_seq 1 (NaN before the first fold); rolling: NaN
+//   9  C_WIN_END        cal: last day of the current bar's window (-Infinity before the first bar); rolling: NaN
+//  10  C_EFF_START      cal: effective start day of the current bar (0 before the first bar); rolling: NaN
+//  11  C_TF_DAYS        cal: window length of the current bar (0 before the first bar); rolling: NaN
+//  12  C_PARTIAL_START  cal: 1 if the current bar is the anchored partial first window, else 0; rolling: NaN
+//  13..25               BarState of the current bar: time_open, open, high, time_high, low, time_low, volume,
+//                       market_cap, prev_day, missing_start, missing_interior, first_missing_day,
+//                       last_missing_day (running values, before the §3.5 sanity pass)
+// The carry is a pure function of the timeframe and the rows folded so far: a chain of continuations ends
+// with the same carry, bit for bit, as the full build over the same rows.
+
+const C_SIG = 0;
+const C_FOLDED = 1;
+const C_EMITTED = 2;
+const C_FIRST_DAY = 3;
+const C_LAST_DAY = 4;
+const C_LAST_TS = 5;
+const C_SEQ = 6;
+const C_POS = 7;
+const C_BASE = 8;
+const C_WIN_END = 9;
+const C_EFF_START = 10;
+const C_TF_DAYS = 11;
+const C_PARTIAL_START = 12;
+const C_STATE = 13;
+const BAR_STATE_SLOTS = 13;
+
+/** Length of a bar carry (Float64Array), the same for every timeframe and family. */
+export const BAR_CARRY_LEN: number = C_STATE + BAR_STATE_SLOTS;
+
+export interface SnapshotBuildOptions {
+  /**
+   * State after the rows already folded (a previous build's carryOut). `series` must then hold only the
+   * daily rows after the carry's last folded day; the result is the full build's rows for those days.
+   */
+  carry?: Float64Array;
+  /** Receives (length >= BAR_CARRY_LEN) the state after folding the carry's rows and `series`. May be `carry`. */
+  carryOut?: Float64Array;
+}
+
+/** Identifies the (timeframe, family) semantics a carry belongs to; positive for rolling, negative for calendar. */
+function tfSignature(tf: Timeframe, anchored: boolean): number {
+  if (tf.alignment === 'tf_day') return tf.daysNominal;
+  const unit = tf.baseUnit === 'W' ? 1 : tf.baseUnit === 'M' ? 2 : 3;
+  return -(unit * 1e7 + tf.qty * 10 + (tf.baseUnit === 'W' && tf.scheme === 'US' ? 2 : 0) + (anchored ? 1 : 0));
+}
+
+/** The number of rows `carry` has folded (0 = none), after checking it fits this build and `series`. */
+function checkCarry(fn: string, series: DailySeries, tf: Timeframe, sig: number, opts: SnapshotBuildOptions): number {
+  const { carry, carryOut } = opts;
+  if (carryOut !== undefined && carryOut.length < BAR_CARRY_LEN) {
+    throw new Error(`${fn}: carryOut has length ${carryOut.length}, need ${BAR_CARRY_LEN}`);
+  }
+  if (carry === undefined) return 0;
+  if (carry.length < BAR_CARRY_LEN) throw new Error(`${fn}: carry has length ${carry.length}, need ${BAR_CARRY_LEN}`);
+  const folded = carry[C_FOLDED];
+  if (folded === 0) return 0;
+  if (!(folded > 0) || !Number.isInteger(folded)) throw new Error(`${fn}: carry is corrupt (folded rows ${folded})`);
+  if (carry[C_SIG] !== sig) throw new Error(`${fn}: carry was built for another timeframe or family than ${tf.tf}`);
+  const lastDay = carry[C_LAST_DAY];
+  if (series.n > 0 && series.day[0] <= lastDay) {
+    throw new Error(`${fn}: daily series id ${series.id} continues a carry ending ${isoDay(lastDay)} but starts ` +
+      `${isoDay(series.day[0])}; the tail must hold only the days after the carry's last day`);
+  }
+  return folded;
+}
+
+function isoDay(day: number): string {
+  return new Date(day * DAY_MS).toISOString().slice(0, 10);
 }
 
 /** The kernels assume one row per UTC day, ascending (bars.md §1); fail loudly instead of emitting wrong bars. */
@@ -235,7 +356,7 @@ function checkSeries(s: DailySeries): void {
   for (let i = 1; i < s.n; i++) {
     if (s.day[i] <= s.day[i - 1]) {
       const what = s.day[i] === s.day[i - 1] ? 'two rows on day' : 'rows out of order at day';
-      throw new Error(`daily series id ${s.id}: ${what} ${new Date(s.day[i] * DAY_MS).toISOString().slice(0, 10)}`);
+      throw new Error(`daily series id ${s.id}: ${what} ${isoDay(s.day[i])}`);
     }
   }
 }
@@ -247,22 +368,39 @@ function checkSeries(s: DailySeries): void {
  * calendar days skipped between the bar's own rows (the gap before a bar's first row belongs to no bar),
  * so they are always "interior".
  */
-export function buildRolling(series: DailySeries, tf: Timeframe): RowBatch {
+export function buildRolling(series: DailySeries, tf: Timeframe, opts: SnapshotBuildOptions = {}): RowBatch {
   if (tf.alignment !== 'tf_day') throw new Error(`buildRolling: ${tf.tf} is not a day-horizon timeframe`);
   const N = tf.daysNominal;
   if (!(N >= 1) || !Number.isInteger(N)) throw new Error(`buildRolling: ${tf.tf} has invalid length ${N}`);
   checkSeries(series);
+  const sig = tfSignature(tf, false);
+  const folded = checkCarry('buildRolling', series, tf, sig, opts);
   const n = series.n;
   const out = new SnapshotOut(n);
   const st = new BarState();
+  // Running state; a bar starts on the first row and whenever the previous one is full.
   let pos = 0;
   let seq = 0;
+  let firstDay = NaN;
+  let lastDay = NaN;
+  let lastTs = NaN;
+  if (folded > 0) {
+    const c = opts.carry!;
+    pos = c[C_POS];
+    seq = c[C_SEQ];
+    firstDay = c[C_FIRST_DAY];
+    lastDay = c[C_LAST_DAY];
+    lastTs = c[C_LAST_TS];
+    st.load(c, C_STATE);
+  }
   for (let i = 0; i < n; i++) {
-    if (pos === N || i === 0) {
+    if (pos === N || pos === 0) {
       pos = 1;
       seq++;
+      // §3.3: 1 ms after the previous folded row's close; the asset's first row gets a synthetic open.
       // effStart = the row's own day: no "start" run for row-count bars.
-      st.reset(series, i, dayTimeOpen(series, i, 0), series.day[i]);
+      const timeOpen = i > 0 ? series.ts[i - 1] + 1 : folded > 0 ? lastTs + 1 : series.ts[0] - DAY_MS + 1;
+      st.reset(series, i, timeOpen, series.day[i]);
     } else {
       pos++;
       st.next(series, i);
@@ -275,10 +413,32 @@ export function buildRolling(series: DailySeries, tf: Timeframe): RowBatch {
     out.countRemaining[i] = N - pos;
     out.partialEnd[i] = pos < N ? 1 : 0;
   }
+  const c = opts.carryOut;
+  if (c !== undefined) {
+    if (n > 0) {
+      if (folded === 0) firstDay = series.day[0];
+      lastDay = series.day[n - 1];
+      lastTs = series.ts[n - 1];
+    }
+    c[C_SIG] = sig;
+    c[C_FOLDED] = folded + n;
+    c[C_EMITTED] = folded + n;
+    c[C_FIRST_DAY] = firstDay;
+    c[C_LAST_DAY] = lastDay;
+    c[C_LAST_TS] = lastTs;
+    c[C_SEQ] = seq;
+    c[C_POS] = pos;
+    c[C_BASE] = NaN;
+    c[C_WIN_END] = NaN;
+    c[C_EFF_START] = NaN;
+    c[C_TF_DAYS] = NaN;
+    c[C_PARTIAL_START] = NaN;
+    st.save(c, C_STATE);
+  }
   return out.toBatch(series.id, tf.tf);
 }
 
-export interface CalendarBuildOptions {
+export interface CalendarBuildOptions extends SnapshotBuildOptions {
   /** true = cal_anchor family (keep the partial first window), false = cal family. Default: tf.calendarAnchor. */
   anchored?: boolean;
 }
@@ -297,6 +457,8 @@ export interface CalendarBuildOptions {
  * tf_days = the full window length, also for the partial first window; count_days_remaining = window end −
  * snapshot day (see the note in the body); the row is canonical (is_partial_end = false) only on the window's
  * last day.
+ *
+ * With a carry, "the asset's first day" is the carry's first folded day, not series.day[0].
  */
 export function buildCalendar(series: DailySeries, tf: Timeframe, opts: CalendarBuildOptions = {}): RowBatch {
   if (tf.alignment !== 'calendar') throw new Error(`buildCalendar: ${tf.tf} is not a calendar timeframe`);
@@ -305,42 +467,63 @@ export function buildCalendar(series: DailySeries, tf: Timeframe, opts: Calendar
     throw new Error(`buildCalendar: ${tf.tf} belongs to the ${tf.calendarAnchor ? 'anchored' : 'calendar'} family`);
   }
   checkSeries(series);
+  const sig = tfSignature(tf, anchored);
+  const folded = checkCarry('buildCalendar', series, tf, sig, opts);
   const n = series.n;
-  if (n === 0) return new SnapshotOut(0).toBatch(series.id, tf.tf);
-
-  const firstDay = series.day[0];
-  let first = 0;
-  let baseIndex: number;
-  if (anchored) {
-    baseIndex = windowIndexOf(tf, firstDay);
-  } else {
-    const w = firstWindowStartingOnOrAfter(tf, firstDay);
-    baseIndex = w.index;
-    while (first < n && series.day[first] < w.start) first++;
-  }
-
-  const out = new SnapshotOut(n - first);
   const st = new BarState();
+  // Running state (the carry's slots); see the layout above.
+  let emitted = 0;
+  let firstDay = NaN;
+  let lastDay = NaN;
+  let lastTs = NaN;
+  let baseIndex = NaN;
   let winEnd = -Infinity;
-  let winStart = 0;
   let effStart = 0;
   let seq = 0;
   let tfDays = 0;
   let partialStart = 0;
+  if (folded > 0) {
+    const c = opts.carry!;
+    emitted = c[C_EMITTED];
+    firstDay = c[C_FIRST_DAY];
+    lastDay = c[C_LAST_DAY];
+    lastTs = c[C_LAST_TS];
+    baseIndex = c[C_BASE];
+    winEnd = c[C_WIN_END];
+    effStart = c[C_EFF_START];
+    seq = c[C_SEQ];
+    tfDays = c[C_TF_DAYS];
+    partialStart = c[C_PARTIAL_START];
+    st.load(c, C_STATE);
+  } else if (n > 0) {
+    firstDay = series.day[0];
+    baseIndex = anchored ? windowIndexOf(tf, firstDay) : firstWindowStartingOnOrAfter(tf, firstDay).index;
+  }
+
+  // cal family: rows before bar 1's window are folded (they fix the first day) but never emitted.
+  let first = 0;
+  if (!anchored && emitted === 0 && n > 0) {
+    const baseStart = windowByIndex(tf, baseIndex).start;
+    while (first < n && series.day[first] < baseStart) first++;
+  }
+
+  const out = new SnapshotOut(n - first);
   for (let i = first, r = 0; i < n; i++, r++) {
     const d = series.day[i];
     if (d > winEnd) {
       // Window bounds are computed once per bar, not per row.
       const idx = windowIndexOf(tf, d);
       const w = windowByIndex(tf, idx);
-      winStart = w.start;
       winEnd = w.end;
       tfDays = w.end - w.start + 1;
       seq = idx - baseIndex + 1;
       // Only the anchored family can see a window that began before the first data day.
-      partialStart = winStart < firstDay ? 1 : 0;
-      effStart = partialStart ? firstDay : winStart;
-      st.reset(series, i, dayTimeOpen(series, i, first), effStart);
+      partialStart = w.start < firstDay ? 1 : 0;
+      effStart = partialStart ? firstDay : w.start;
+      // §3.3: 1 ms after the previous folded row's close (once rows are emitted, every row is); the first
+      // emitted row gets a synthetic open.
+      const timeOpen = r > 0 ? series.ts[i - 1] + 1 : emitted > 0 ? lastTs + 1 : series.ts[i] - DAY_MS + 1;
+      st.reset(series, i, timeOpen, effStart);
     } else {
       st.next(series, i);
     }
@@ -357,6 +540,27 @@ export function buildCalendar(series: DailySeries, tf: Timeframe, opts: Calendar
     out.countRemaining[r] = winEnd - d;
     out.partialStart[r] = partialStart;
     out.partialEnd[r] = d < winEnd ? 1 : 0;
+  }
+  const c = opts.carryOut;
+  if (c !== undefined) {
+    if (n > 0) {
+      lastDay = series.day[n - 1];
+      lastTs = series.ts[n - 1];
+    }
+    c[C_SIG] = sig;
+    c[C_FOLDED] = folded + n;
+    c[C_EMITTED] = emitted + n - first;
+    c[C_FIRST_DAY] = firstDay;
+    c[C_LAST_DAY] = lastDay;
+    c[C_LAST_TS] = lastTs;
+    c[C_SEQ] = seq;
+    c[C_POS] = 0;
+    c[C_BASE] = baseIndex;
+    c[C_WIN_END] = winEnd;
+    c[C_EFF_START] = effStart;
+    c[C_TF_DAYS] = tfDays;
+    c[C_PARTIAL_START] = partialStart;
+    st.save(c, C_STATE);
   }
   return out.toBatch(series.id, tf.tf);
 }

@@ -24,10 +24,11 @@ export function emaStep(prev: number, x: number, alpha: number, oneMinusAlpha: n
 /**
  * Index at which an n-period EMA of x is seeded: the end of the first run of `period` consecutive non-NaN
  * values in [from, to). -1 if there is none. Cheap (no allocation), so callers use it to size outputs before
- * computing anything.
+ * computing anything. `run0` continues a run already in progress before `from` (EmaState.run of a carried,
+ * still unseeded state; must be < period).
  */
-export function emaSeedIndex(x: ArrayLike<number>, period: number, from = 0, to = x.length): number {
-  let run = 0;
+export function emaSeedIndex(x: ArrayLike<number>, period: number, from = 0, to = x.length, run0 = 0): number {
+  let run = run0;
   for (let i = from; i < to; i++) {
     if (x[i] !== x[i]) run = 0;
     else if (++run === period) return i;
@@ -72,8 +73,8 @@ export function ema(x: Float64Array, period: number, out?: Float64Array, alpha =
 /**
  * Resume an EMA: out[i] for i in [from, to) given `prev`, the EMA value at from − 1 (a stored state). Exactly
  * equal to the corresponding slice of a full `ema` run, bit for bit, because it is the same loop. `prev` must
- * be a seeded value: before the seed the state is a partial window, which a caller re-derives by running `ema`
- * on the (short) history instead. Returns `out`; its last written element is the new state.
+ * be a seeded value: before the seed the state is a partial window — carry an EmaState and use `emaFold` for
+ * that. Returns `out`; its last written element is the new state.
  */
 export function emaContinue(
   x: Float64Array,
@@ -95,4 +96,70 @@ export function emaContinue(
     o[i] = s;
   }
   return o;
+}
+
+/**
+ * Running state of an EMA fed one input at a time — the streaming form of `ema`, so a series can be folded in
+ * pieces (an incremental refresh carries it between runs):
+ *   run — while unseeded, the length of the current run of non-NaN inputs (< period); = period once seeded
+ *   acc — while unseeded, the partial seed Σ x_i/period over that run, added in input order starting from 0;
+ *         once seeded, the EMA value
+ * The seed `ema` forms, `seed = 0; seed += x_i/period` over the window, is the same sequence of operations as
+ * this running sum, so a piecewise fold reproduces `ema` bit for bit. The state before any input is
+ * { run: 0, acc: 0 }.
+ */
+export interface EmaState {
+  run: number;
+  acc: number;
+}
+
+/**
+ * Fold x[from, to) into `st` (updated in place): the same arithmetic as `ema`, operation for operation. When
+ * `out` is given, out[i] = the EMA after x[i] (NaN before the seed) — exactly `ema`'s out[i] had the whole
+ * series been passed to it. `alpha` as in `ema` (v2 passes its own with period = d·p).
+ */
+export function emaFold(
+  x: ArrayLike<number>,
+  period: number,
+  alpha: number,
+  st: EmaState,
+  out?: Float64Array,
+  from = 0,
+  to = x.length,
+): void {
+  checkPeriod(period);
+  checkAlpha(alpha);
+  if (!(st.run >= 0 && st.run <= period)) throw new RangeError(`EMA state run ${st.run} outside [0, ${period}]`);
+  if (out !== undefined && out.length < to) throw new RangeError(`EMA output buffer too short: ${out.length} < ${to}`);
+  const beta = 1 - alpha;
+  let run = st.run;
+  let acc = st.acc;
+  let i = from;
+  if (run < period) {
+    for (; i < to; i++) {
+      const v = x[i];
+      if (v !== v) {
+        run = 0;
+        acc = 0;
+        if (out !== undefined) out[i] = NaN;
+      } else {
+        acc += v / period;
+        if (++run === period) {
+          if (out !== undefined) out[i] = acc;
+          i++;
+          break;
+        }
+        if (out !== undefined) out[i] = NaN;
+      }
+    }
+  }
+  if (run === period) {
+    if (out !== undefined) {
+      for (; i < to; i++) out[i] = acc = emaStep(acc, x[i], alpha, beta);
+    } else {
+      for (; i < to; i++) acc = emaStep(acc, x[i], alpha, beta);
+    }
+  }
+  st.run = run;
+  st.acc = acc;
 }

@@ -1,0 +1,79 @@
+// The refresh part of `npm run bench`, run in its own process so its peak RSS is the refresh's alone:
+// a seeded synthetic universe, a full build of the 12 derived tables, then daily increments (one new day per
+// asset, a refresh after each). Prints one JSON object on stdout; main.ts spawns it and reports.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Command } from 'commander';
+import pg from 'pg';
+import { priceHistories } from '../schema/tables.js';
+import { runRefresh, type RefreshSummary } from '../refresh/run.js';
+import { openStore } from '../store/open.js';
+import { syntheticHistory } from './synthetic.js';
+
+export interface RefreshFigures {
+  engine: string;
+  assets: number;
+  days: number;
+  jobs: number;
+  full: { rows: number; ms: number };
+  /** One entry per daily increment: the first right after the full build, then steady-state days. */
+  daily: { rows: number; ms: number }[];
+  maxRssMiB: number;
+}
+
+const rowsOf = (s: RefreshSummary) => s.components.reduce((n, c) => n + Object.values(c.rows).reduce((a, b) => a + b, 0), 0);
+
+async function timed<T>(fn: () => Promise<T>): Promise<{ ms: number; value: T }> {
+  const t = process.hrtime.bigint();
+  const value = await fn();
+  return { ms: Number(process.hrtime.bigint() - t) / 1e6, value };
+}
+
+async function main(): Promise<void> {
+  const o = new Command()
+    .option('--pg <url>')
+    .option('--assets <n>', '', Number, 5)
+    .option('--days <n>', '', Number, 3000)
+    .option('--increments <n>', '', Number, 2)
+    .option('--jobs <n>', '', Number, 1)
+    .option('--full-only')
+    .parse(process.argv)
+    .opts<{ pg?: string; assets: number; days: number; increments: number; jobs: number; fullOnly?: boolean }>();
+  const dir = o.pg ? null : mkdtempSync(join(tmpdir(), 'talab-bench-'));
+  const schema = o.pg ? `bench_refresh_${process.pid}` : undefined;
+  const store = await openStore(o.pg ?? join(dir!, 'refresh.duckdb'), { pgSchema: schema });
+  try {
+    const { batch, more } = syntheticHistory(o.assets, o.days, 1, 20_000, o.fullOnly ? 0 : o.increments);
+    await store.append(priceHistories, batch);
+    for (const id of new Set(batch.cols.id as Int32Array)) {
+      await store.exec('INSERT INTO dim_assets (id, symbol) VALUES ($1, $2)', [id, `S${id}`]);
+    }
+    const full = await timed(() => runRefresh(store, { components: ['bars', 'emas'], jobs: o.jobs }));
+    const daily: RefreshFigures['daily'] = [];
+    for (const day of more) {
+      await store.append(priceHistories, day);
+      const inc = await timed(() => runRefresh(store, { components: ['bars', 'emas'], jobs: o.jobs }));
+      daily.push({ rows: rowsOf(inc.value), ms: inc.ms });
+    }
+    const fig: RefreshFigures = {
+      engine: store.dialect, assets: o.assets, days: o.days, jobs: o.jobs, full: { rows: rowsOf(full.value), ms: full.ms }, daily,
+      maxRssMiB: process.resourceUsage().maxRSS / 1024,
+    };
+    process.stdout.write(JSON.stringify(fig) + '\n');
+  } finally {
+    await store.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+    if (schema) {
+      const c = new pg.Client({ connectionString: o.pg });
+      await c.connect();
+      await c.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+      await c.end();
+    }
+  }
+}
+
+main().catch((e) => {
+  console.error(`bench refresh failed: ${(e as Error).stack ?? e}`);
+  process.exit(1);
+});

@@ -1,0 +1,149 @@
+// Group reads: what the per-asset components need to decide and continue, read for a whole group of assets
+// in a few queries instead of a few queries per asset. With incremental runs the per-statement cost of the
+// engines, not the data, dominated (DuckDB ~5 ms for even a one-row lookup), so a daily refresh of many
+// assets reads its state, source extents and new rows here, once per group.
+//
+// Everything read here is of assets of the group only, and only the worker that owns the group writes them,
+// so reading up front sees exactly what a per-asset read at the time would have seen.
+import type { RawDaily } from '../compute/bars/daily1d.js';
+import { DAY_MS } from '../compute/daily.js';
+import { q } from '../schema/ddl.js';
+import { BAR_TABLES, priceBars1d } from '../schema/tables.js';
+import type { Row, Store } from '../store/store.js';
+import { RAW_COLS, rawDailyFrom } from './load.js';
+import { BARS_STATE_TABLES, commonState, EMAS_STATE_TABLES, idList, readStatesMany, type TableState } from './state.js';
+
+export interface BarsFacts {
+  states: Map<string, TableState>;
+  /** Extent of the asset's price_histories rows (null when it has none). */
+  raw: { n: number; lo: number; hi: number } | null;
+  /** Earliest day of an unconsumed price_changes row (a revision, backfill or gap fill recorded by import). */
+  changeLo: number | null;
+  /** For an asset with bars state: its source rows and stored 1D rows from `from` (the lookback start) on. */
+  tail?: { from: number; raw: RawDaily; stored: Row[] };
+}
+
+export interface EmasFacts {
+  states: Map<string, TableState>;
+  /** Last day of the asset's price_histories rows (the staleness gate). */
+  srcHi: number | null;
+  /** For an asset with EMA state: daily rows and canonical bar closes dated after its EMA watermark. */
+  tail?: { after: number; daily: { ts: Float64Array; close: Float64Array }; canon: Map<string, Map<string, Canon>> };
+}
+
+export interface Canon {
+  ts: Float64Array;
+  close: Float64Array;
+}
+
+const num = (v: unknown) => (v === null || v === undefined ? NaN : Number(v));
+const iso = (ms: number) => new Date(ms).toISOString();
+
+/** Rows sorted by id, split per id. */
+function byId<T extends Row>(rows: T[]): Map<number, T[]> {
+  const out = new Map<number, T[]>();
+  let i = 0;
+  while (i < rows.length) {
+    const id = Number(rows[i].id);
+    let j = i;
+    while (j < rows.length && Number(rows[j].id) === id) j++;
+    out.set(id, rows.slice(i, j));
+    i = j;
+  }
+  return out;
+}
+
+export async function prefetchBars(store: Store, ids: readonly number[], lookbackDays: number): Promise<Map<number, BarsFacts>> {
+  const states = await readStatesMany(store, ids, BARS_STATE_TABLES);
+  const ext = await store.query<{ id: number; n: number; lo: number; hi: number }>(
+    `SELECT id, count(*) AS n, min(ts) AS lo, max(ts) AS hi FROM price_histories WHERE id IN (${idList(ids)}) GROUP BY id`,
+  );
+  const changes = await store.query<{ id: number; lo: number }>(
+    `SELECT id, min(ts) AS lo FROM price_changes WHERE consumed_at IS NULL AND id IN (${idList(ids)}) GROUP BY id`,
+  );
+  const out = new Map<number, BarsFacts>();
+  for (const id of ids) out.set(id, { states: states.get(id)!, raw: null, changeLo: null });
+  for (const e of ext) out.get(Number(e.id))!.raw = { n: Number(e.n), lo: Number(e.lo), hi: Number(e.hi) };
+  for (const c of changes) out.get(Number(c.id))!.changeLo = Number(c.lo);
+
+  // Tails for every asset that has a watermark: the lookback window and anything newer.
+  const from = new Map<number, number>();
+  for (const [id, f] of out) {
+    const st = commonState(f.states, BARS_STATE_TABLES);
+    if (st?.last_src_ts != null && f.raw) from.set(id, Number(st.last_src_ts) - lookbackDays * DAY_MS + 1);
+  }
+  if (from.size) {
+    const lo = Math.min(...from.values());
+    const list = idList([...from.keys()]);
+    const raw = byId(await store.query(
+      `SELECT id, ${RAW_COLS} FROM price_histories WHERE id IN (${list}) AND ts >= $1::timestamptz ORDER BY id, ts`, [iso(lo)],
+    ));
+    const cols = priceBars1d.columns.filter((c) => c.name !== 'ingested_at').map((c) => q(c.name)).join(', ');
+    const stored = byId(await store.query(
+      `SELECT ${cols} FROM ${q(priceBars1d.name)} WHERE id IN (${list}) AND ts >= $1::timestamptz ORDER BY id, ts`, [iso(lo)],
+    ));
+    for (const [id, f0] of from) {
+      const mine = (raw.get(id) ?? []).filter((r) => Number(r.ts) >= f0);
+      out.get(id)!.tail = {
+        from: f0, raw: rawDailyFrom(id, mine), stored: (stored.get(id) ?? []).filter((r) => Number(r.ts) >= f0),
+      };
+    }
+  }
+  return out;
+}
+
+export async function prefetchEmas(store: Store, ids: readonly number[]): Promise<Map<number, EmasFacts>> {
+  const states = await readStatesMany(store, ids, EMAS_STATE_TABLES);
+  const hi = await store.query<{ id: number; hi: number }>(
+    `SELECT id, max(ts) AS hi FROM price_histories WHERE id IN (${idList(ids)}) GROUP BY id`,
+  );
+  const out = new Map<number, EmasFacts>();
+  for (const id of ids) out.set(id, { states: states.get(id)!, srcHi: null });
+  for (const h of hi) out.get(Number(h.id))!.srcHi = Number(h.hi);
+
+  const after = new Map<number, number>();
+  for (const [id, f] of out) {
+    const st = commonState(f.states, EMAS_STATE_TABLES);
+    if (st?.last_src_ts != null) after.set(id, Number(st.last_src_ts));
+  }
+  if (after.size) {
+    const lo = Math.min(...after.values());
+    const list = idList([...after.keys()]);
+    const daily = byId(await store.query<{ id: number; ts: number; close: number }>(
+      `SELECT id, ts, close FROM ${q(priceBars1d.name)} WHERE id IN (${list}) AND ts > $1::timestamptz ORDER BY id, ts`, [iso(lo)],
+    ));
+    const canon = new Map<string, Map<number, Map<string, Canon>>>();
+    for (const t of Object.values(BAR_TABLES)) {
+      const rows = await store.query<{ id: number; tf: string; time_close: number; close: number }>(
+        `SELECT id, tf, time_close, close FROM ${q(t.name)}
+         WHERE id IN (${list}) AND time_close > $1::timestamptz AND NOT is_partial_end ORDER BY id, tf, time_close`,
+        [iso(lo)],
+      );
+      const perId = new Map<number, Map<string, Canon>>();
+      for (const [id, part] of byId(rows)) {
+        const w = after.get(id)!;
+        const keep = part.filter((r) => Number(r.time_close) > w);
+        const m = new Map<string, Canon>();
+        let i = 0;
+        while (i < keep.length) {
+          let j = i;
+          while (j < keep.length && keep[j].tf === keep[i].tf) j++;
+          const s = keep.slice(i, j);
+          m.set(keep[i].tf, { ts: Float64Array.from(s, (r) => Number(r.time_close)), close: Float64Array.from(s, (r) => num(r.close)) });
+          i = j;
+        }
+        perId.set(id, m);
+      }
+      canon.set(t.name, perId);
+    }
+    for (const [id, w] of after) {
+      const d = (daily.get(id) ?? []).filter((r) => Number(r.ts) > w);
+      out.get(id)!.tail = {
+        after: w,
+        daily: { ts: Float64Array.from(d, (r) => Number(r.ts)), close: Float64Array.from(d, (r) => num(r.close)) },
+        canon: new Map([...canon].map(([t, perId]) => [t, perId.get(id) ?? new Map()])),
+      };
+    }
+  }
+  return out;
+}
