@@ -155,7 +155,7 @@ export async function refreshAssetBars(store: Store, id: number, opts: BarsOptio
     ));
     if (carries.every((c) => c !== undefined)) return continueBars(store, id, opts, f, tail, from, carries as Float64Array[], ahead, result);
   }
-  return rebuildBars(store, id, opts, f, from, ahead ? -Infinity : watermark, result);
+  return rebuildBars(store, id, opts, f, from, ahead ? Infinity : watermark, result);
 }
 
 /**

@@ -134,7 +134,7 @@ export async function refreshAssetEmas(store: Store, id: number, opts: EmasOptio
     const done = await continueEmas(store, id, opts, f, from, oldRows, ahead, result);
     if (done) return done;
   }
-  return rebuildEmas(store, id, opts, f, from, oldRows, ahead ? -Infinity : watermark, result);
+  return rebuildEmas(store, id, opts, f, from, oldRows, ahead ? Infinity : watermark, result);
 }
 
 /**
