@@ -299,3 +299,27 @@ engineTest('validate: EMAs out of step with their bars are caught by the expecte
 function pick(e: Record<string, unknown>, keys: string[]): Record<string, unknown> {
   return Object.fromEntries(keys.map((k) => [k, e[k]]));
 }
+
+engineTest('validate: a duplicated EMA key is caught on DuckDB (no key constraint there); PostgreSQL refuses it', async ({ store }, t) => {
+  if (!existsSync(SHARED_CMC)) return t.skip('shared/data/cmc absent');
+  const id = (await importFile(store, join(SHARED_CMC, 'sei.csv'))).asset.id;
+  assert.ok((await runRefresh(store, { components: ['bars', 'emas'] })).ok);
+  const copy = `INSERT INTO ema_multi_tf SELECT * FROM ema_multi_tf
+    WHERE id = $1 AND tf = '1D' AND period = 6 AND ts = (SELECT max(ts) FROM ema_multi_tf WHERE id = $1)`;
+  if (store.dialect === 'postgres') {
+    await assert.rejects(store.exec(copy, [id]), /duplicate key/);
+    const r = await runValidation(store);
+    assert.equal(r.checks.some((c) => c.check === 'duplicate_keys'), false, 'the constraint guarantees it');
+    return;
+  }
+  assert.equal(check(await runValidation(store), 'ema_multi_tf', 'duplicate_keys').status, 'pass');
+  await store.exec(copy, [id]);
+  const bad = await runValidation(store);
+  const dup = check(bad, 'ema_multi_tf', 'duplicate_keys');
+  assert.equal(dup.status, 'fail');
+  assert.equal(dup.failures, 1);
+  assert.deepEqual(
+    Object.fromEntries(Object.entries(dup.examples[0]).filter(([k]) => ['id', 'tf', 'period', 'copies'].includes(k))),
+    { id, tf: '1D', period: 6, copies: 2 },
+  );
+});

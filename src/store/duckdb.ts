@@ -59,7 +59,7 @@ export class DuckDbStore implements Store {
   static async open(path: string): Promise<DuckDbStore> {
     let instance: DuckDBInstance;
     try {
-      instance = await DuckDBInstance.create(path);
+      instance = await DuckDBInstance.create(path, { memory_limit: duckdbMemoryLimit() });
     } catch (e) {
       const msg = (e as Error).message;
       // DuckDB allows one writing process per file; say so plainly (this is also the refresh lock on DuckDB).
@@ -190,4 +190,19 @@ function encodeColumn(
     }
   }
   return out;
+}
+
+/**
+ * DuckDB's buffer-pool limit for talab's processes: TALAB_DUCKDB_MEMORY (e.g. "2GB"), default 512MB. DuckDB's own
+ * default (80 % of RAM) lets it keep every block it ever wrote cached, so a refresh's resident memory grew with the
+ * database; with a limit it evicts (and spills large sorts/joins to <db>.tmp) instead. docs/performance.md has the
+ * measurements behind the default.
+ */
+export function duckdbMemoryLimit(): string {
+  const v = process.env.TALAB_DUCKDB_MEMORY?.trim();
+  if (!v) return '512MB';
+  if (!/^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i.test(v)) {
+    throw new UserError(`TALAB_DUCKDB_MEMORY must be a size such as 512MB or 2GB, got '${v}'`, 2);
+  }
+  return v;
 }

@@ -124,6 +124,17 @@ export function timeOrderCheck(ctx: Ctx, table: string, keyCols: string, checked
 // ---------------------------------------------------------------------------------------------------------------
 // Daily tables
 
+/** No two rows share the table's key (DuckDB's derived tables have no key constraint, see schema/ddl.ts). */
+export function duplicateKeysCheck(ctx: Ctx, table: string, key: readonly string[], checked: number): Promise<CheckResult> {
+  const cols = key.map(q).join(', ');
+  return rowCheck(ctx, {
+    table, check: 'duplicate_keys', checked,
+    description: `at most one row per key (${key.join(', ')})`,
+    sql: `SELECT ${cols}, count(*) AS copies FROM ${q(table)} WHERE 1 = 1${scope(ctx, 'id')} GROUP BY ${cols} HAVING count(*) > 1`,
+    order: cols,
+  });
+}
+
 export function duplicateDaysCheck(ctx: Ctx, table: string, checked: number): Promise<CheckResult> {
   return rowCheck(ctx, {
     table, check: 'duplicate_days', checked,
