@@ -58,7 +58,7 @@ for (const engine of ENGINES) {
       if (process.env.CI) throw new Error('TALAB_TEST_PG must be set in CI');
       return t.skip('TALAB_TEST_PG not set');
     }
-    let continuedEmas = 0;
+    let continued = 0;
     const result = await fc.check(
       fc.asyncProperty(scenarioArb, async (s) => {
         const steps = plan(s);
@@ -83,8 +83,11 @@ for (const engine of ENGINES) {
             // New days only: the daily path must continue from the carry, not quietly recompute the history
             // (which would pass the equality below without testing the continuation at all).
             const [bars, emas] = r.components.map((c) => c.assets.find((a) => a.id === 801));
-            if (onlyNew) assert.equal(bars?.continued, true, `bars not continued: ${JSON.stringify(bars)}`);
-            if (emas?.continued) continuedEmas++;
+            if (onlyNew) {
+              assert.equal(bars?.continued, true, `bars not continued: ${JSON.stringify(bars)}`);
+              assert.equal(emas?.continued, true, `EMAs not continued: ${JSON.stringify(emas)}`);
+              continued++;
+            }
           }
           const finalDays = [...current.values()].sort((a, b) => a.day - b.day);
           await importFile(full.store, writeCsv(dir, `h${fileNo++}.csv`, finalDays), { id: 801, symbol: 'RND' });
@@ -103,6 +106,6 @@ for (const engine of ENGINES) {
       const err = result.errorInstance as Error | undefined;
       assert.fail(`seed ${result.seed}, path ${result.counterexamplePath}: ${String(err?.message ?? err).slice(0, 2000)}`);
     }
-    assert.ok(continuedEmas > 0, 'no EMA refresh continued from its carry in any scenario');
+    t.diagnostic(`refreshes of new days only (continued from the carry): ${continued}`);
   });
 }

@@ -18,6 +18,7 @@ import { BAR_TABLES, EMA_TABLES, type Table } from '../schema/tables.js';
 import { concatBatches, type RowBatch } from '../store/columns.js';
 import type { Store } from '../store/store.js';
 import { deleteFrom } from './bars.js';
+import type { DailySeries } from '../compute/daily.js';
 import { loadCanonicalCloses, loadDailySeries } from './load.js';
 import { prefetchEmas, type EmasFacts } from './prefetch.js';
 import {
@@ -139,8 +140,9 @@ export async function refreshAssetEmas(store: Store, id: number, opts: EmasOptio
 
 /**
  * Only new daily rows since the last run: every (tf, period) continues from its carry with the new daily rows
- * and the new canonical closes. Returns undefined when that is impossible (no carry for this selection, or a
- * v2 pair whose minimum-history guard flips and so must be written whole).
+ * and the new canonical closes. A v2 pair whose minimum-history guard starts to hold with these rows (it only
+ * ever turns on: the row count only grows here) is written whole from the daily history instead. Returns
+ * undefined when continuing is impossible (no carry for this selection).
  */
 async function continueEmas(
   store: Store, id: number, opts: EmasOptions, f: EmasFacts, from: number, oldRows: number, ahead: boolean,
@@ -155,9 +157,7 @@ async function continueEmas(
     return { family, items, key, carry: decodeCarry(f.states.get(EMA_TABLES[family].name), key, length), length };
   });
   if (plan.some((p) => p.carry === undefined)) return undefined;
-  for (const { tf, periods } of plan.find((p) => p.family === 'v2')!.items) {
-    if (periods.some((p) => v2Guard(oldRows, tf.daysNominal, p) !== v2Guard(newRows, tf.daysNominal, p))) return undefined;
-  }
+  let whole: DailySeries | undefined; // the asset's daily history, read only on a day a v2 guard flips
   const carry: CarryMap = {};
   result.continued = true;
   for (const { family, items, key, carry: carryIn, length } of plan) {
@@ -168,11 +168,30 @@ async function continueEmas(
     const parts: RowBatch[] = [];
     let off = 0;
     for (const { tf, periods } of items) {
-      const len = periods.length * EMA_CARRY_LEN;
-      parts.push(computeItem(family, daily, canon.get(tf.tf) ?? NO_CLOSES, tf, periods, {
-        carry: carryIn!.subarray(off, off + len), carryOut: out.subarray(off, off + len),
-      }));
-      off += len;
+      const flips = family === 'v2'
+        ? periods.filter((p) => v2Guard(oldRows, tf.daysNominal, p) !== v2Guard(newRows, tf.daysNominal, p)) : [];
+      const carryAt = (p: number) => off + periods.indexOf(p) * EMA_CARRY_LEN;
+      const slot = (a: Float64Array, p: number) => a.subarray(carryAt(p), carryAt(p) + EMA_CARRY_LEN);
+      const steady = periods.filter((p) => !flips.includes(p));
+      // Continue the steady periods (their carries are contiguous runs of the layout; gather and scatter).
+      if (steady.length) {
+        const cin = new Float64Array(steady.length * EMA_CARRY_LEN);
+        const cout = new Float64Array(steady.length * EMA_CARRY_LEN);
+        steady.forEach((p, i) => cin.set(slot(carryIn!, p), i * EMA_CARRY_LEN));
+        parts.push(computeItem(family, daily, canon.get(tf.tf) ?? NO_CLOSES, tf, steady, { carry: cin, carryOut: cout }));
+        steady.forEach((p, i) => slot(out, p).set(cout.subarray(i * EMA_CARRY_LEN, (i + 1) * EMA_CARRY_LEN)));
+      }
+      if (flips.length) {
+        whole ??= await loadDailySeries(store, id);
+        const cout = new Float64Array(flips.length * EMA_CARRY_LEN);
+        parts.push(emaV2(whole, tf, flips, { carryOut: cout }));
+        flips.forEach((p, i) => slot(out, p).set(cout.subarray(i * EMA_CARRY_LEN, (i + 1) * EMA_CARRY_LEN)));
+        // A narrowed run may have written the pair already: it is written whole, so replace it whole.
+        for (const p of flips) {
+          await store.exec(`DELETE FROM ${q(table.name)} WHERE id = $1 AND tf = $2 AND period = $3`, [id, tf.tf, p]);
+        }
+      }
+      off += periods.length * EMA_CARRY_LEN;
     }
     carry[table.name] = { key, data: out };
     if (ahead) await deleteFrom(store, table, id, 'ts', from);
