@@ -258,6 +258,10 @@ async function finishBars(
     repairedHigh: result.counters.repairedTimehigh, repairedLow: result.counters.repairedTimelow,
     rejected: result.counters.rejected, carry,
   });
-  await markDirty(store, id, EMAS_STATE_TABLES, from);
+  // New days only (from after the watermark): the EMA component finds the new 1D rows itself (they are dated
+  // after its own watermark, which is never ahead of this one), so there is nothing to mark — and no
+  // per-asset UPDATE on the daily path.
+  const watermark = commonState(f.states, BARS_STATE_TABLES)?.last_src_ts ?? null;
+  if (opts.fullRebuild || watermark === null || !(from > Number(watermark))) await markDirty(store, id, EMAS_STATE_TABLES, from);
   if (f.changeLo !== null) await store.exec('UPDATE price_changes SET consumed_at = now() WHERE id = $1 AND consumed_at IS NULL', [id]);
 }
