@@ -220,7 +220,15 @@ async function main(): Promise<void> {
   const opts = program.opts<{
     rows: number; pg?: string; assets: number; days: number; jobsAssets: number; jobsDays: number; wideAssets: number; wideDays: number;
   }>();
-  if (!Number.isInteger(opts.rows) || opts.rows <= 0) throw new Error('--rows must be a positive integer');
+  for (const [flag, v, min] of [
+    ['--rows', opts.rows, 1], ['--assets', opts.assets, 1], ['--days', opts.days, 1], ['--jobs-assets', opts.jobsAssets, 0],
+    ['--jobs-days', opts.jobsDays, 1], ['--wide-assets', opts.wideAssets, 0], ['--wide-days', opts.wideDays, 1],
+  ] as const) {
+    if (!Number.isInteger(v) || v < min) {
+      console.error(`npm run bench: ${flag} must be an integer ≥ ${min}, got ${v}`);
+      process.exit(2);
+    }
+  }
   const figs: Figure[] = [];
   console.log(`talab bench: ${opts.rows} rows of ${TABLE.name}'s shape (${TABLE.columns.length} columns)`);
   const notes: string[] = [];
