@@ -20,7 +20,14 @@ export interface RefreshFigures {
   /** One entry per daily increment: the first right after the full build, then steady-state days. */
   daily: { rows: number; ms: number }[];
   maxRssMiB: number;
+  /** Peak RSS reached by the end of the full build (the daily runs can only raise it). */
+  maxRssAfterFullMiB: number;
+  /** V8 heap and typed-array memory at the end. */
+  heapUsedMiB: number;
+  arrayBuffersMiB: number;
 }
+
+const mib = (bytes: number) => bytes / 1024 / 1024;
 
 const rowsOf = (s: RefreshSummary) => s.components.reduce((n, c) => n + Object.values(c.rows).reduce((a, b) => a + b, 0), 0);
 
@@ -50,6 +57,7 @@ async function main(): Promise<void> {
       await store.exec('INSERT INTO dim_assets (id, symbol) VALUES ($1, $2)', [id, `S${id}`]);
     }
     const full = await timed(() => runRefresh(store, { components: ['bars', 'emas'], jobs: o.jobs }));
+    const maxRssAfterFullMiB = process.resourceUsage().maxRSS / 1024;
     const daily: RefreshFigures['daily'] = [];
     for (const day of more) {
       await store.append(priceHistories, day);
@@ -58,7 +66,8 @@ async function main(): Promise<void> {
     }
     const fig: RefreshFigures = {
       engine: store.dialect, assets: o.assets, days: o.days, jobs: o.jobs, full: { rows: rowsOf(full.value), ms: full.ms }, daily,
-      maxRssMiB: process.resourceUsage().maxRSS / 1024,
+      maxRssMiB: process.resourceUsage().maxRSS / 1024, maxRssAfterFullMiB,
+      heapUsedMiB: mib(process.memoryUsage().heapUsed), arrayBuffersMiB: mib(process.memoryUsage().arrayBuffers),
     };
     process.stdout.write(JSON.stringify(fig) + '\n');
   } finally {
