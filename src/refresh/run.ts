@@ -97,6 +97,52 @@ const GROUP_ASSETS = 128;
 const GROUP_ROWS = 200_000;
 /** Assets whose state and new rows one prefetch reads together. */
 const CHUNK_ASSETS = 128;
+/** DuckDB: rows written between two checkpoints the workers pause for (see CheckpointGate). */
+const CHECKPOINT_ROWS = 5_000_000;
+
+/**
+ * DuckDB checkpoints (moves committed data from memory and the WAL into the file) only when no other
+ * transaction is open, which with several workers is almost never. Committed data then piled up in memory
+ * during a big first build until a late checkpoint ran out of memory (a 200-asset build under a 256 MB
+ * limit ended in a fatal error). Every CHECKPOINT_ROWS rows the workers meet between two transactions and
+ * the last to arrive runs a CHECKPOINT. A failed checkpoint is ignored: the data is committed either way.
+ */
+class CheckpointGate {
+  private rows = 0;
+  private readonly waiting: (() => void)[] = [];
+
+  constructor(private active: number, private readonly every: number) {}
+
+  wrote(rows: number): void {
+    this.rows += rows;
+  }
+
+  async pause(s: Store): Promise<void> {
+    if (this.rows < this.every) return;
+    if (this.waiting.length + 1 < this.active) {
+      await new Promise<void>((resolve) => this.waiting.push(resolve));
+      return;
+    }
+    await this.checkpoint(s);
+  }
+
+  /** A worker has finished (or failed): it no longer holds the others up. */
+  async leave(s: Store): Promise<void> {
+    this.active--;
+    if (this.waiting.length > 0 && this.waiting.length >= this.active) await this.checkpoint(s);
+  }
+
+  private async checkpoint(s: Store): Promise<void> {
+    try {
+      await s.exec('CHECKPOINT');
+    } catch {
+      // Memory only; the data is committed either way.
+    } finally {
+      this.rows = 0;
+      for (const resolve of this.waiting.splice(0)) resolve();
+    }
+  }
+}
 
 const day = (ms: number) => (ms === -Infinity ? 'all' : new Date(ms).toISOString().slice(0, 10));
 
@@ -234,6 +280,7 @@ export async function runRefresh(store: Store, opts: RefreshOptions): Promise<Re
               ? refreshAssetBars(d, a.id, { tfs, narrowed, fullRebuild: !!opts.fullRebuild, lookbackDays, runId, dryRun: opts.dryRun }, facts as BarsFacts)
               : refreshAssetEmas(d, a.id, { tfs, periods, combos: opts.combos, narrowed, fullRebuild: !!opts.fullRebuild, runId, dryRun: opts.dryRun }, facts as EmasFacts);
             p.r = d === s ? await s.transaction(run) : await run();
+            gate?.wrote(Object.values(p.r.rows).reduce((a, b) => a + b, 0));
             p.out.status = p.r.status === 'current' ? 'current' : opts.dryRun ? 'planned' : 'built';
             p.out.reason = p.r.reason;
             if (p.r.status === 'built') p.out.from = day(p.r.from);
@@ -293,7 +340,15 @@ export async function runRefresh(store: Store, opts: RefreshOptions): Promise<Re
       // by asset count and pending rows, so memory stays bounded whatever the asset sizes.
       let next = 0;
       const size = Math.max(1, Math.min(CHUNK_ASSETS, Math.ceil(assets.length / sessions.length)));
+      const gate = store.dialect === 'duckdb' ? new CheckpointGate(sessions.length, CHECKPOINT_ROWS) : undefined;
       await Promise.all(sessions.map(async (s) => {
+        try {
+          await work(s);
+        } finally {
+          await gate?.leave(s);
+        }
+      }));
+      async function work(s: Store): Promise<void> {
         let group: Prepared[] = [];
         let pending = 0;
         while (next < assets.length) {
@@ -313,6 +368,7 @@ export async function runRefresh(store: Store, opts: RefreshOptions): Promise<Re
             continue;
           }
           for (const a of chunk) {
+            await gate?.pause(s); // between transactions: no open one on this session
             const p = await prepare(s, a, facts.get(a.id)!);
             group.push(p);
             for (const op of p.deferred?.ops ?? []) if ('batch' in op) pending += op.batch.length;
@@ -324,7 +380,7 @@ export async function runRefresh(store: Store, opts: RefreshOptions): Promise<Re
           }
         }
         if (group.length) await commit(s, group);
-      }));
+      }
     };
     let stopped: string | null = null;
     for (const component of opts.components) {
