@@ -14,57 +14,14 @@ import { BAR_CARRY_LEN, buildBarsForTimeframe, windowOf } from '../src/compute/b
 import { buildCalendar, buildRolling } from '../src/compute/bars/snapshots.js';
 import { dailyFromRows, dayCloseMs, type DailySeries } from '../src/compute/daily.js';
 import { rowAt, rowsFrom, type RowBatch } from '../src/store/columns.js';
-import { mulberry32 } from './helpers/random.js';
+import { makeSeries, sliceSeries } from './helpers/series.js';
 
 const DAY = 86_400_000;
 
 // ---------------------------------------------------------------------------------------------------------
-// Random histories (as in bars-property.test.ts)
+// Random histories: test/helpers/series.ts, with fractional volumes (summed across splits in the same order)
 
-interface HistorySpec { start: number; len: number; gapPct: number; seed: number }
-
-/** Consistent daily bars on small integer prices (frequent ties), NaN volume / market cap / times, gaps. */
-function makeSeries(spec: HistorySpec, id = 1): DailySeries {
-  const rnd = mulberry32(spec.seed);
-  const days: number[] = [];
-  for (let k = 0; k < spec.len; k++) {
-    if (k === 0 || rnd() * 100 >= spec.gapPct) days.push(spec.start + k);
-  }
-  const n = days.length;
-  const s: DailySeries = {
-    id, n, day: Int32Array.from(days), ts: new Float64Array(n), timeOpen: new Float64Array(n),
-    timeHigh: new Float64Array(n), timeLow: new Float64Array(n), open: new Float64Array(n), high: new Float64Array(n),
-    low: new Float64Array(n), close: new Float64Array(n), volume: new Float64Array(n), marketCap: new Float64Array(n),
-  };
-  const r = (a: number, b: number) => a + Math.floor(rnd() * (b - a + 1));
-  for (let i = 0; i < n; i++) {
-    const d = days[i];
-    s.ts[i] = dayCloseMs(d);
-    s.timeOpen[i] = d * DAY;
-    const o = r(5, 15);
-    const c = r(5, 15);
-    s.open[i] = o;
-    s.close[i] = c;
-    s.high[i] = Math.max(o, c) + r(0, 3);
-    s.low[i] = Math.min(o, c) - r(0, 3);
-    s.timeHigh[i] = rnd() < 0.05 ? NaN : d * DAY + r(0, 23) * 3_600_000;
-    s.timeLow[i] = rnd() < 0.05 ? NaN : d * DAY + r(0, 23) * 3_600_000;
-    // Fractional volumes: the running sum must be accumulated in the same order across a split.
-    s.volume[i] = rnd() < 0.1 ? NaN : r(0, 100) + rnd();
-    s.marketCap[i] = rnd() < 0.15 ? NaN : r(0, 1000);
-  }
-  return s;
-}
-
-/** Rows [a, b) of a series, as a standalone DailySeries. */
-function slice(s: DailySeries, a: number, b: number): DailySeries {
-  return {
-    id: s.id, n: b - a, day: s.day.slice(a, b), ts: s.ts.slice(a, b), timeOpen: s.timeOpen.slice(a, b),
-    timeHigh: s.timeHigh.slice(a, b), timeLow: s.timeLow.slice(a, b), open: s.open.slice(a, b),
-    high: s.high.slice(a, b), low: s.low.slice(a, b), close: s.close.slice(a, b), volume: s.volume.slice(a, b),
-    marketCap: s.marketCap.slice(a, b),
-  };
-}
+const FRACTIONAL = { fractionalVolume: true };
 
 const specArb = (minLen: number, maxLen: number) => fc.record({
   // Starts before 1970 too (negative day numbers), and up to 2027.
@@ -137,10 +94,10 @@ function checkChunked(s: DailySeries, cuts: number[], inPlace: boolean, checkPre
       let carry: Float64Array | undefined;
       for (let k = 0; k + 1 < bounds.length; k++) {
         const carryOut = inPlace && carry ? carry : new Float64Array(BAR_CARRY_LEN);
-        chunks.push(buildBarsForTimeframe(slice(s, bounds[k], bounds[k + 1]), f, tf, { carry, carryOut }));
+        chunks.push(buildBarsForTimeframe(sliceSeries(s, bounds[k], bounds[k + 1]), f, tf, { carry, carryOut }));
         carry = carryOut;
         if (checkPrefixes && k + 2 < bounds.length) {
-          assertSameCarry(carry, fullBuild(slice(s, 0, bounds[k + 1]), f, tf).carry, `${label}: carry after chunk ${k}`);
+          assertSameCarry(carry, fullBuild(sliceSeries(s, 0, bounds[k + 1]), f, tf).carry, `${label}: carry after chunk ${k}`);
         }
       }
       assertSameRows(full.rows, chunks, label);
@@ -154,28 +111,28 @@ function checkChunked(s: DailySeries, cuts: number[], inPlace: boolean, checkPre
 
 test('property: chunked builds (chained carries) = full build, short and young histories', () => {
   fc.assert(fc.property(specArb(1, 160), cutsArb(4), fc.boolean(), (spec, raw, inPlace) => {
-    const s = makeSeries(spec);
+    const s = makeSeries(spec, FRACTIONAL);
     checkChunked(s, cutPoints(raw, s.n), inPlace, true);
   }), { numRuns: 150 });
 });
 
 test('property: one split = full build, every split point is a possible refresh boundary', () => {
   fc.assert(fc.property(specArb(1, 60), (spec) => {
-    const s = makeSeries(spec);
+    const s = makeSeries(spec, FRACTIONAL);
     for (let cut = 0; cut <= s.n; cut++) checkChunked(s, [cut], false, false);
   }), { numRuns: 25 });
 });
 
 test('property: chunked builds = full build, long histories crossing year and 5-year windows', () => {
   fc.assert(fc.property(specArb(1500, 4200), cutsArb(6), fc.boolean(), (spec, raw, inPlace) => {
-    const s = makeSeries(spec);
+    const s = makeSeries(spec, FRACTIONAL);
     checkChunked(s, cutPoints(raw, s.n), inPlace, false);
   }), { numRuns: 12 });
 });
 
 test('daily one-row refreshes over a young asset: every day folded separately', () => {
   // Starts mid-year 2019 with gaps: the cal families emit nothing until Jan 1 (year) / the next month / week.
-  const s = makeSeries({ start: 18000, len: 900, gapPct: 20, seed: 7 });
+  const s = makeSeries({ start: 18000, len: 900, gapPct: 20, seed: 7 }, FRACTIONAL);
   checkChunked(s, Array.from({ length: s.n - 1 }, (_, i) => i + 1), true, false);
 });
 
@@ -183,8 +140,8 @@ test('daily one-row refreshes over a young asset: every day folded separately', 
 // Directed cases
 
 test('empty carry: an empty build means "nothing folded"; continuing from it = fresh full build', () => {
-  const s = makeSeries({ start: 19000, len: 50, gapPct: 10, seed: 11 });
-  const empty = slice(s, 0, 0);
+  const s = makeSeries({ start: 19000, len: 50, gapPct: 10, seed: 11 }, FRACTIONAL);
+  const empty = sliceSeries(s, 0, 0);
   for (const [f, tfs] of FAMILY_TFS) {
     for (const tf of tfs.slice(0, 4)) {
       const c0 = new Float64Array(BAR_CARRY_LEN);
@@ -204,30 +161,30 @@ test('empty carry: an empty build means "nothing folded"; continuing from it = f
 });
 
 test('a tail starting on or before the carry\'s last day throws', () => {
-  const s = makeSeries({ start: 19000, len: 40, gapPct: 0, seed: 5 });
+  const s = makeSeries({ start: 19000, len: 40, gapPct: 0, seed: 5 }, FRACTIONAL);
   for (const [f, tfs] of FAMILY_TFS) {
     const tf = tfs[0];
     const carry = new Float64Array(BAR_CARRY_LEN);
-    buildBarsForTimeframe(slice(s, 0, 20), f, tf, { carryOut: carry });
+    buildBarsForTimeframe(sliceSeries(s, 0, 20), f, tf, { carryOut: carry });
     for (const from of [19, 10, 0]) {
-      assert.throws(() => buildBarsForTimeframe(slice(s, from, 40), f, tf, { carry }), /tail must hold only the days after/,
+      assert.throws(() => buildBarsForTimeframe(sliceSeries(s, from, 40), f, tf, { carry }), /tail must hold only the days after/,
         `${f}/${tf.tf} from ${from}`);
     }
     // The day right after the carry's last day is fine, and so is an empty tail.
-    assert.deepEqual(buildBarsForTimeframe(slice(s, 20, 40), f, tf, { carry }), tailOf(buildBarsForTimeframe(s, f, tf), s.ts[19]));
-    assert.equal(buildBarsForTimeframe(slice(s, 20, 20), f, tf, { carry }).length, 0);
+    assert.deepEqual(buildBarsForTimeframe(sliceSeries(s, 20, 40), f, tf, { carry }), tailOf(buildBarsForTimeframe(s, f, tf), s.ts[19]));
+    assert.equal(buildBarsForTimeframe(sliceSeries(s, 20, 20), f, tf, { carry }).length, 0);
   }
 });
 
 test('a carry is refused by another timeframe or family, and short arrays are refused', () => {
-  const s = makeSeries({ start: 19000, len: 40, gapPct: 0, seed: 5 });
+  const s = makeSeries({ start: 19000, len: 40, gapPct: 0, seed: 5 }, FRACTIONAL);
   const carry = new Float64Array(BAR_CARRY_LEN);
-  buildRolling(slice(s, 0, 20), getTimeframe('7D')!, { carryOut: carry });
-  const tail = slice(s, 20, 40);
+  buildRolling(sliceSeries(s, 0, 20), getTimeframe('7D')!, { carryOut: carry });
+  const tail = sliceSeries(s, 20, 40);
   assert.throws(() => buildRolling(tail, getTimeframe('10D')!, { carry }), /another timeframe/);
   assert.throws(() => buildCalendar(tail, getTimeframe('1W_CAL_ISO')!, { carry }), /another timeframe/);
   const cal = new Float64Array(BAR_CARRY_LEN);
-  buildCalendar(slice(s, 0, 20), getTimeframe('1M_CAL')!, { carryOut: cal });
+  buildCalendar(sliceSeries(s, 0, 20), getTimeframe('1M_CAL')!, { carryOut: cal });
   assert.throws(() => buildCalendar(tail, getTimeframe('1M_CAL_ANCHOR')!, { carry: cal }), /another timeframe/);
   assert.throws(() => buildRolling(tail, getTimeframe('7D')!, { carry: carry.subarray(0, BAR_CARRY_LEN - 1) }), /length/);
   assert.throws(() => buildRolling(tail, getTimeframe('7D')!, { carryOut: new Float64Array(3) }), /length/);
@@ -235,15 +192,15 @@ test('a carry is refused by another timeframe or family, and short arrays are re
 
 test('cal family: rows folded before the first complete window still fix the first day and the synthetic time_open', () => {
   // First day Wed 2020-06-17 (day 18430): 1Y_CAL starts at 2021-01-01, 1M_CAL at 2020-07-01.
-  const s = makeSeries({ start: 18430, len: 400, gapPct: 0, seed: 9 });
+  const s = makeSeries({ start: 18430, len: 400, gapPct: 0, seed: 9 }, FRACTIONAL);
   for (const name of ['1Y_CAL', '1M_CAL', '1W_CAL_ISO', '1W_CAL_US']) {
     const tf = getTimeframe(name)!;
     const fam: BarFamily = tf.scheme === 'ISO' ? 'cal_iso' : 'cal_us';
     const want = buildBarsForTimeframe(s, fam, tf);
     // Split after 3 rows: nothing emitted yet for all four timeframes (the first ISO/US week starts later).
     const carry = new Float64Array(BAR_CARRY_LEN);
-    assert.equal(buildBarsForTimeframe(slice(s, 0, 3), fam, tf, { carryOut: carry }).length, 0, name);
-    const tail = buildBarsForTimeframe(slice(s, 3, s.n), fam, tf, { carry });
+    assert.equal(buildBarsForTimeframe(sliceSeries(s, 0, 3), fam, tf, { carryOut: carry }).length, 0, name);
+    const tail = buildBarsForTimeframe(sliceSeries(s, 3, s.n), fam, tf, { carry });
     assertSameRows(want, [tail], name);
     const r0 = rowAt(tail, 0);
     assert.equal(r0.time_open, num(r0.time_close) - DAY + 1, `${name}: synthetic time_open of the first kept row`);
@@ -253,7 +210,7 @@ test('cal family: rows folded before the first complete window still fix the fir
 
 test('anchored family: the partial first window continues across the split', () => {
   // First day 2020-06-17: the 1Y anchored bar 1 is [2020-06-17, 2020-12-31], is_partial_start = 1.
-  const s = makeSeries({ start: 18430, len: 300, gapPct: 30, seed: 4 });
+  const s = makeSeries({ start: 18430, len: 300, gapPct: 30, seed: 4 }, FRACTIONAL);
   for (const name of ['1Y_CAL_ANCHOR', '5Y_CAL_ANCHOR', '3M_CAL_ANCHOR', '10W_CAL_ANCHOR_ISO']) {
     const tf = getTimeframe(name)!;
     const fam: BarFamily = tf.scheme === 'US' ? 'cal_anchor_us' : 'cal_anchor_iso';
@@ -261,8 +218,8 @@ test('anchored family: the partial first window continues across the split', () 
     let inPartial = 0;
     for (const cut of [1, 2, 17, 60]) {
       const carry = new Float64Array(BAR_CARRY_LEN);
-      const head = buildBarsForTimeframe(slice(s, 0, cut), fam, tf, { carryOut: carry });
-      const tail = buildBarsForTimeframe(slice(s, cut, s.n), fam, tf, { carry, carryOut: carry });
+      const head = buildBarsForTimeframe(sliceSeries(s, 0, cut), fam, tf, { carryOut: carry });
+      const tail = buildBarsForTimeframe(sliceSeries(s, cut, s.n), fam, tf, { carry, carryOut: carry });
       assertSameRows(full.rows, [head, tail], `${name} cut ${cut}`);
       assertSameCarry(carry, full.carry, `${name} cut ${cut}`);
       const r = rowAt(tail, 0);
@@ -284,9 +241,9 @@ function checkAllSplits(s: DailySeries, f: BarFamily, tf: Timeframe): void {
     for (let cut2 = cut; cut2 <= s.n; cut2++) {
       const c1 = new Float64Array(BAR_CARRY_LEN);
       const c2 = new Float64Array(BAR_CARRY_LEN);
-      const a = buildBarsForTimeframe(slice(s, 0, cut), f, tf, { carryOut: c1 });
-      const b = buildBarsForTimeframe(slice(s, cut, cut2), f, tf, { carry: c1, carryOut: c2 });
-      const c = buildBarsForTimeframe(slice(s, cut2, s.n), f, tf, { carry: c2, carryOut: c2 });
+      const a = buildBarsForTimeframe(sliceSeries(s, 0, cut), f, tf, { carryOut: c1 });
+      const b = buildBarsForTimeframe(sliceSeries(s, cut, cut2), f, tf, { carry: c1, carryOut: c2 });
+      const c = buildBarsForTimeframe(sliceSeries(s, cut2, s.n), f, tf, { carry: c2, carryOut: c2 });
       assertSameRows(full.rows, [a, b, c], `${tf.tf} cuts ${cut},${cut2}`);
       assertSameCarry(c2, full.carry, `${tf.tf} cuts ${cut},${cut2}`);
     }
@@ -320,7 +277,7 @@ test('§3.5 sanity pass: the carry keeps the running state, not the repaired out
     checkAllSplits(s, f, tf);
     // Bars opened by the inconsistent day: the repaired low 100 / time_low = time_open on its row, then on
     // day 2 the running low 101 (time_low of day 2) is still above open 100 and is repaired again.
-    const s2 = slice(s, 1, s.n);
+    const s2 = sliceSeries(s, 1, s.n);
     const r2 = rowsOf(buildBarsForTimeframe(s2, f, tf));
     if (f !== 'cal_iso') {
       assert.deepEqual([r2[0].high, r2[0].low, r2[0].time_low], [110, 100, r2[0].time_open], name);

@@ -14,61 +14,13 @@ import { buildBarsForFamily } from '../src/compute/bars/index.js';
 import { buildCalendar, buildRolling } from '../src/compute/bars/snapshots.js';
 import { dayCloseMs, type DailySeries } from '../src/compute/daily.js';
 import { rowAt, type RowBatch } from '../src/store/columns.js';
-import { mulberry32 } from './helpers/random.js';
+import { makeSeries, sliceSeries, type HistorySpec } from './helpers/series.js';
 
 const DAY = 86_400_000;
 type Row = Record<string, number | string | null>;
 
 // ---------------------------------------------------------------------------------------------------------
 // Random histories
-
-interface HistorySpec { start: number; len: number; gapPct: number; seed: number }
-
-
-/**
- * Consistent daily bars (as price_bars_1d guarantees: high >= max(o, c), low <= min(o, c)) on small integer
- * prices so ties between days are frequent; occasional NaN volume / market cap / time_high / time_low
- * exercise the NULL rules. Gaps: runs of missing days, the first day always present.
- */
-function makeSeries(spec: HistorySpec, id = 1): DailySeries {
-  const rnd = mulberry32(spec.seed);
-  const days: number[] = [];
-  for (let k = 0; k < spec.len; k++) {
-    if (k === 0 || rnd() * 100 >= spec.gapPct) days.push(spec.start + k);
-  }
-  const n = days.length;
-  const s: DailySeries = {
-    id, n, day: Int32Array.from(days), ts: new Float64Array(n), timeOpen: new Float64Array(n),
-    timeHigh: new Float64Array(n), timeLow: new Float64Array(n), open: new Float64Array(n), high: new Float64Array(n),
-    low: new Float64Array(n), close: new Float64Array(n), volume: new Float64Array(n), marketCap: new Float64Array(n),
-  };
-  const r = (a: number, b: number) => a + Math.floor(rnd() * (b - a + 1));
-  for (let i = 0; i < n; i++) {
-    const d = days[i];
-    s.ts[i] = dayCloseMs(d);
-    s.timeOpen[i] = d * DAY;
-    const o = r(5, 15);
-    const c = r(5, 15);
-    s.open[i] = o;
-    s.close[i] = c;
-    s.high[i] = Math.max(o, c) + r(0, 3);
-    s.low[i] = Math.min(o, c) - r(0, 3);
-    s.timeHigh[i] = rnd() < 0.05 ? NaN : d * DAY + r(0, 23) * 3_600_000;
-    s.timeLow[i] = rnd() < 0.05 ? NaN : d * DAY + r(0, 23) * 3_600_000;
-    s.volume[i] = rnd() < 0.1 ? NaN : r(0, 100);
-    s.marketCap[i] = rnd() < 0.15 ? NaN : r(0, 1000);
-  }
-  return s;
-}
-
-function prefix(s: DailySeries, k: number): DailySeries {
-  return {
-    id: s.id, n: k, day: s.day.slice(0, k), ts: s.ts.slice(0, k), timeOpen: s.timeOpen.slice(0, k),
-    timeHigh: s.timeHigh.slice(0, k), timeLow: s.timeLow.slice(0, k), open: s.open.slice(0, k),
-    high: s.high.slice(0, k), low: s.low.slice(0, k), close: s.close.slice(0, k), volume: s.volume.slice(0, k),
-    marketCap: s.marketCap.slice(0, k),
-  };
-}
 
 const specArb = (maxLen: number) => fc.record({
   // Starts before 1970 too: the grid must use floor division on negative day numbers.
@@ -315,7 +267,7 @@ function seqFromStart(tf: Timeframe, start: number, day: number): number {
 function checkAll(spec: HistorySpec, tfNames: string[]): void {
   const s = makeSeries(spec);
   const cut = 1 + (Math.abs(spec.seed) % s.n);
-  const pre = prefix(s, cut);
+  const pre = sliceSeries(s, 0, cut);
   for (const name of tfNames) {
     const tf = getTimeframe(name)!;
     const family = familyOf(tf);
@@ -365,7 +317,7 @@ test('property: every bar family at once (buildBarsForFamily) is prefix-stable',
   fc.assert(fc.property(specArb(900), fc.integer({ min: 1, max: 900 }), (spec, cutRaw) => {
     const s = makeSeries(spec);
     const cut = 1 + (cutRaw % s.n);
-    const pre = prefix(s, cut);
+    const pre = sliceSeries(s, 0, cut);
     for (const f of families) {
       const tfs = tfsOf(f);
       assert.ok(tfs.length > 0);
@@ -377,7 +329,7 @@ test('property: every bar family at once (buildBarsForFamily) is prefix-stable',
 
 test('single-day and empty histories', () => {
   const one = makeSeries({ start: 20000, len: 1, gapPct: 0, seed: 1 });
-  const empty = prefix(one, 0);
+  const empty = sliceSeries(one, 0, 0);
   for (const name of ['7D', '1W_CAL_ISO', '1W_CAL_ANCHOR_US', '1M_CAL_ANCHOR']) {
     const tf = getTimeframe(name)!;
     assert.equal(buildBarsForFamily(empty, familyOf(tf), [tf]).length, 0);
