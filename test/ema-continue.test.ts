@@ -12,6 +12,7 @@ import {
 } from '../src/compute/ema/families.js';
 import { ema, emaFold, type EmaState } from '../src/compute/ema/kernel.js';
 import type { RowBatch } from '../src/store/columns.js';
+import { groups, sameRow } from './helpers/ema-rows.js';
 
 const DAY = 86_400_000;
 const RUNS = 400;
@@ -115,30 +116,6 @@ function call(f: Family, h: Hist, daily: Hist['daily'], canon: Closes, flags: Ui
     case 'v2': return emaV2(daily, h.tf, h.periods, opts);
     case 'cal': return emaCal(daily, canon.ts, h.tf, h.periods, opts);
     case 'anchor': return emaAnchor(daily, canon, h.tf, h.periods, { ...opts, isPartialEnd: flags });
-  }
-}
-
-/** Row ranges per period (rows of one period are contiguous, in the order asked). */
-function groups(b: RowBatch): Map<number, [number, number]> {
-  const out = new Map<number, [number, number]>();
-  const period = b.cols.period as Int32Array;
-  for (let i = 0; i < b.length; i++) {
-    const g = out.get(period[i]);
-    if (!g) out.set(period[i], [i, i + 1]);
-    else {
-      assert.equal(g[1], i, `period ${period[i]}: rows not contiguous`);
-      g[1] = i + 1;
-    }
-  }
-  return out;
-}
-
-function sameRow(a: RowBatch, i: number, b: RowBatch, j: number, what: string): void {
-  assert.deepEqual(Object.keys(a.cols), Object.keys(b.cols), `${what}: columns`);
-  for (const [name, col] of Object.entries(a.cols)) {
-    const x = col[i];
-    const y = b.cols[name][j];
-    assert.ok(Object.is(x, y), `${what}: column ${name} row ${i}/${j}: ${x} vs ${y}`);
   }
 }
 

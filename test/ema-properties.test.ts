@@ -11,6 +11,7 @@ import {
   anchorAlpha, calAlpha, emaAnchor, emaCal, emaV1, emaV2, v2Guard, type EmaOptions, type TfSpec,
 } from '../src/compute/ema/families.js';
 import type { RowBatch } from '../src/store/columns.js';
+import { groups, sameRow } from './helpers/ema-rows.js';
 
 const DAY = 86_400_000;
 const RUNS = 150;
@@ -80,30 +81,6 @@ function prefix(h: Hist, m: number): Hist {
     canonRows,
     canon: { ts: h.canon.ts.slice(0, canonRows.length), close: h.canon.close.slice(0, canonRows.length) },
   };
-}
-
-/** Row index ranges per period, checking that each period's rows are contiguous. */
-function groups(b: RowBatch): Map<number, [number, number]> {
-  const out = new Map<number, [number, number]>();
-  const period = b.cols.period as Int32Array;
-  for (let i = 0; i < b.length; i++) {
-    const g = out.get(period[i]);
-    if (!g) out.set(period[i], [i, i + 1]);
-    else {
-      assert.equal(g[1], i, `period ${period[i]}: rows not contiguous`);
-      g[1] = i + 1;
-    }
-  }
-  return out;
-}
-
-function sameRow(a: RowBatch, i: number, b: RowBatch, j: number, what: string): void {
-  assert.deepEqual(Object.keys(a.cols), Object.keys(b.cols), `${what}: columns`);
-  for (const [name, col] of Object.entries(a.cols)) {
-    const x = col[i];
-    const y = b.cols[name][j];
-    assert.ok(Object.is(x, y), `${what}: column ${name} row ${i}/${j}: ${x} vs ${y}`);
-  }
 }
 
 const isDual = (f: Family) => f === 'cal' || f === 'anchor';
