@@ -56,6 +56,19 @@ export {
 
 const L = EMA_CARRY_LEN;
 
+/**
+ * Fold x[0, to) into the EMA state kept in the carry at offset o (RUN/ACC: the partial seed, then the EMA),
+ * writing the EMA after each input into out — the bar EMA of v1, cal and anchor, and v2's daily EMA.
+ */
+function foldCarried(
+  x: ArrayLike<number>, period: number, alpha: number, cw: Float64Array, o: number, out: Float64Array, to: number,
+): void {
+  const st: EmaState = { run: cw[o + S.RUN], acc: cw[o + S.ACC] };
+  emaFold(x, period, alpha, st, out, 0, to);
+  cw[o + S.RUN] = st.run;
+  cw[o + S.ACC] = st.acc;
+}
+
 /** v2's horizon-scaled α: a plain EMA of span d·p on daily closes. */
 export function v2Alpha(period: number, d: number): number {
   return 2 / (d * period + 1);
@@ -168,18 +181,13 @@ export function emaV1(
   let s: Scratch | undefined;
   const bar = new Float64Array(k);
   const close = daily.close;
-  const st: EmaState = { run: 0, acc: 0 };
   for (const { q, period, start, lo } of plans) {
     const o = q * L;
     const alpha = 2 / (period + 1);
     const beta = 1 - alpha;
     // The bar EMA at the carry's last folded close (seeded iff the series has begun: v1 rows start with the bar).
     let lastBar = cw[o + S.ACC];
-    st.run = cw[o + S.RUN];
-    st.acc = lastBar;
-    emaFold(C, period, alpha, st, bar, 0, k);
-    cw[o + S.RUN] = st.run;
-    cw[o + S.ACC] = st.acc;
+    foldCarried(C, period, alpha, cw, o, bar, k);
     if (start >= n) continue;
     cw[o + S.STARTED] = 1;
     canonAt ??= alignCanonical(daily.ts, n, cTs, k).canonAt;
@@ -263,14 +271,9 @@ export function emaV2(
   if (plans.length > 0 && n > 0) {
     const s = scratch(n, false);
     for (let i = 0; i < n; i++) s.roll[i] = (n0 + i + 1) % d === 0 ? 0 : 1;
-    const st: EmaState = { run: 0, acc: 0 };
     for (const { q, period, start, lo, emit } of plans) {
       const o = q * L;
-      st.run = cw[o + S.RUN];
-      st.acc = cw[o + S.ACC];
-      emaFold(close, d * period, v2Alpha(period, d), st, s.ema, 0, n);
-      cw[o + S.RUN] = st.run;
-      cw[o + S.ACC] = st.acc;
+      foldCarried(close, d * period, v2Alpha(period, d), cw, o, s.ema, n);
       if (start >= n) continue;
       cw[o + S.STARTED] = 1;
       finishDerivatives(s, start, n, false, cw, o);
@@ -344,14 +347,9 @@ export function emaCal(
 
   let s: Scratch | undefined;
   const bar = new Float64Array(m);
-  const st: EmaState = { run: 0, acc: 0 };
   for (const { q, period, start, lo, carried, k0 } of plans) {
     const o = q * L;
-    st.run = cw[o + S.RUN];
-    st.acc = cw[o + S.ACC];
-    emaFold(C, period, 2 / (period + 1), st, bar, 0, m);
-    cw[o + S.RUN] = st.run;
-    cw[o + S.ACC] = st.acc;
+    foldCarried(C, period, 2 / (period + 1), cw, o, bar, m);
     if (start >= n) continue;
     cw[o + S.STARTED] = 1;
     if (s === undefined) {
@@ -463,14 +461,9 @@ export function emaAnchor(
 
   let s: Scratch | undefined;
   const bar = new Float64Array(k);
-  const st: EmaState = { run: 0, acc: 0 };
   for (const { q, period, start, lo, carried, seedJ } of plans) {
     const o = q * L;
-    st.run = cw[o + S.RUN];
-    st.acc = cw[o + S.ACC];
-    emaFold(C, period, 2 / (period + 1), st, bar, 0, k);
-    cw[o + S.RUN] = st.run;
-    cw[o + S.ACC] = st.acc;
+    foldCarried(C, period, 2 / (period + 1), cw, o, bar, k);
     if (start >= n) continue;
     cw[o + S.STARTED] = 1;
     if (s === undefined) {
