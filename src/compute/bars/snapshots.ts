@@ -347,6 +347,31 @@ function checkCarry(fn: string, series: DailySeries, tf: Timeframe, sig: number,
   return folded;
 }
 
+/** The header slots of a carry (see the layout above); lastDay / lastTs are those before `series`. */
+interface CarryHeader {
+  sig: number; folded: number; emitted: number; firstDay: number; lastDay: number; lastTs: number; seq: number;
+  pos: number; base: number; winEnd: number; effStart: number; tfDays: number; partialStart: number;
+}
+
+/** Write a build's final state: the header, the last folded day of `series` (if any), the running bar. */
+function saveCarry(c: Float64Array, series: DailySeries, st: BarState, h: CarryHeader): void {
+  const n = series.n;
+  c[C_SIG] = h.sig;
+  c[C_FOLDED] = h.folded;
+  c[C_EMITTED] = h.emitted;
+  c[C_FIRST_DAY] = h.firstDay;
+  c[C_LAST_DAY] = n > 0 ? series.day[n - 1] : h.lastDay;
+  c[C_LAST_TS] = n > 0 ? series.ts[n - 1] : h.lastTs;
+  c[C_SEQ] = h.seq;
+  c[C_POS] = h.pos;
+  c[C_BASE] = h.base;
+  c[C_WIN_END] = h.winEnd;
+  c[C_EFF_START] = h.effStart;
+  c[C_TF_DAYS] = h.tfDays;
+  c[C_PARTIAL_START] = h.partialStart;
+  st.save(c, C_STATE);
+}
+
 function isoDay(day: number): string {
   return new Date(day * DAY_MS).toISOString().slice(0, 10);
 }
@@ -413,27 +438,12 @@ export function buildRolling(series: DailySeries, tf: Timeframe, opts: SnapshotB
     out.countRemaining[i] = N - pos;
     out.partialEnd[i] = pos < N ? 1 : 0;
   }
-  const c = opts.carryOut;
-  if (c !== undefined) {
-    if (n > 0) {
-      if (folded === 0) firstDay = series.day[0];
-      lastDay = series.day[n - 1];
-      lastTs = series.ts[n - 1];
-    }
-    c[C_SIG] = sig;
-    c[C_FOLDED] = folded + n;
-    c[C_EMITTED] = folded + n;
-    c[C_FIRST_DAY] = firstDay;
-    c[C_LAST_DAY] = lastDay;
-    c[C_LAST_TS] = lastTs;
-    c[C_SEQ] = seq;
-    c[C_POS] = pos;
-    c[C_BASE] = NaN;
-    c[C_WIN_END] = NaN;
-    c[C_EFF_START] = NaN;
-    c[C_TF_DAYS] = NaN;
-    c[C_PARTIAL_START] = NaN;
-    st.save(c, C_STATE);
+  if (opts.carryOut !== undefined) {
+    if (n > 0 && folded === 0) firstDay = series.day[0];
+    saveCarry(opts.carryOut, series, st, {
+      sig, folded: folded + n, emitted: folded + n, firstDay, lastDay, lastTs, seq, pos,
+      base: NaN, winEnd: NaN, effStart: NaN, tfDays: NaN, partialStart: NaN,
+    });
   }
   return out.toBatch(series.id, tf.tf);
 }
@@ -541,26 +551,11 @@ export function buildCalendar(series: DailySeries, tf: Timeframe, opts: Calendar
     out.partialStart[r] = partialStart;
     out.partialEnd[r] = d < winEnd ? 1 : 0;
   }
-  const c = opts.carryOut;
-  if (c !== undefined) {
-    if (n > 0) {
-      lastDay = series.day[n - 1];
-      lastTs = series.ts[n - 1];
-    }
-    c[C_SIG] = sig;
-    c[C_FOLDED] = folded + n;
-    c[C_EMITTED] = emitted + n - first;
-    c[C_FIRST_DAY] = firstDay;
-    c[C_LAST_DAY] = lastDay;
-    c[C_LAST_TS] = lastTs;
-    c[C_SEQ] = seq;
-    c[C_POS] = 0;
-    c[C_BASE] = baseIndex;
-    c[C_WIN_END] = winEnd;
-    c[C_EFF_START] = effStart;
-    c[C_TF_DAYS] = tfDays;
-    c[C_PARTIAL_START] = partialStart;
-    st.save(c, C_STATE);
+  if (opts.carryOut !== undefined) {
+    saveCarry(opts.carryOut, series, st, {
+      sig, folded: folded + n, emitted: emitted + n - first, firstDay, lastDay, lastTs, seq, pos: 0,
+      base: baseIndex, winEnd, effStart, tfDays, partialStart,
+    });
   }
   return out.toBatch(series.id, tf.tf);
 }
