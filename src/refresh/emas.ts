@@ -168,28 +168,21 @@ async function continueEmas(
     const parts: RowBatch[] = [];
     let off = 0;
     for (const { tf, periods } of items) {
-      const flips = family === 'v2'
-        ? periods.filter((p) => v2Guard(oldRows, tf.daysNominal, p) !== v2Guard(newRows, tf.daysNominal, p)) : [];
-      const carryAt = (p: number) => off + periods.indexOf(p) * EMA_CARRY_LEN;
-      const slot = (a: Float64Array, p: number) => a.subarray(carryAt(p), carryAt(p) + EMA_CARRY_LEN);
+      const flips = guardFlips(family, tf, periods, oldRows, newRows);
       const steady = periods.filter((p) => !flips.includes(p));
-      // Continue the steady periods (their carries are contiguous runs of the layout; gather and scatter).
       if (steady.length) {
-        const cin = new Float64Array(steady.length * EMA_CARRY_LEN);
         const cout = new Float64Array(steady.length * EMA_CARRY_LEN);
-        steady.forEach((p, i) => cin.set(slot(carryIn!, p), i * EMA_CARRY_LEN));
+        const cin = gatherCarry(carryIn!, off, periods, steady);
         parts.push(computeItem(family, daily, canon.get(tf.tf) ?? NO_CLOSES, tf, steady, { carry: cin, carryOut: cout }));
-        steady.forEach((p, i) => slot(out, p).set(cout.subarray(i * EMA_CARRY_LEN, (i + 1) * EMA_CARRY_LEN)));
+        scatterCarry(out, off, periods, steady, cout);
       }
       if (flips.length) {
         whole ??= await loadDailySeries(store, id);
         const cout = new Float64Array(flips.length * EMA_CARRY_LEN);
         parts.push(emaV2(whole, tf, flips, { carryOut: cout }));
-        flips.forEach((p, i) => slot(out, p).set(cout.subarray(i * EMA_CARRY_LEN, (i + 1) * EMA_CARRY_LEN)));
+        scatterCarry(out, off, periods, flips, cout);
         // A narrowed run may have written the pair already: it is written whole, so replace it whole.
-        for (const p of flips) {
-          await store.exec(`DELETE FROM ${q(table.name)} WHERE id = $1 AND tf = $2 AND period = $3`, [id, tf.tf, p]);
-        }
+        await deleteSeries(store, table, id, tf, flips);
       }
       off += periods.length * EMA_CARRY_LEN;
     }
@@ -221,32 +214,26 @@ async function rebuildEmas(
     const { key, length } = emaCarryKey(family, items);
     const out = new Float64Array(length);
     const parts: RowBatch[] = [];
-    const rewriteWhole: { tf: string; period: number }[] = [];
+    const rewriteWhole: { tf: Timeframe; periods: number[] }[] = [];
     let off = 0;
     for (const { tf, periods } of items) {
       const c = canon.get(tf.tf) ?? NO_CLOSES;
       // v2 pairs whose guard changed since the last run are written whole (or removed).
-      const flips = family === 'v2' && fromTs !== undefined
-        ? periods.filter((p) => v2Guard(oldRows, tf.daysNominal, p) !== v2Guard(daily.n, tf.daysNominal, p)) : [];
+      const flips = fromTs !== undefined ? guardFlips(family, tf, periods, oldRows, daily.n) : [];
       const steady = periods.filter((p) => !flips.includes(p));
-      const co = new Float64Array(periods.length * EMA_CARRY_LEN);
-      const cs = new Float64Array(steady.length * EMA_CARRY_LEN);
-      if (steady.length) parts.push(computeItem(family, daily, c, tf, steady, { fromTs, carryOut: cs }));
-      const cf = new Float64Array(flips.length * EMA_CARRY_LEN);
-      if (flips.length) parts.push(computeItem(family, daily, c, tf, flips, { carryOut: cf }));
-      // Back into the layout's period order.
-      periods.forEach((p, i) => {
-        const [src, j] = flips.includes(p) ? [cf, flips.indexOf(p)] : [cs, steady.indexOf(p)];
-        co.set(src.subarray(j * EMA_CARRY_LEN, (j + 1) * EMA_CARRY_LEN), i * EMA_CARRY_LEN);
-      });
-      out.set(co, off);
-      off += co.length;
-      for (const p of flips) rewriteWhole.push({ tf: tf.tf, period: p });
+      const compute = (subset: number[], from?: number) => {
+        if (!subset.length) return;
+        const cout = new Float64Array(subset.length * EMA_CARRY_LEN);
+        parts.push(computeItem(family, daily, c, tf, subset, { fromTs: from, carryOut: cout }));
+        scatterCarry(out, off, periods, subset, cout);
+      };
+      compute(steady, fromTs);
+      compute(flips);
+      off += periods.length * EMA_CARRY_LEN;
+      if (flips.length) rewriteWhole.push({ tf, periods: flips });
     }
     if (!(from > watermark)) await deleteEmaRows(store, table, id, from, opts, items);
-    for (const w of rewriteWhole) {
-      await store.exec(`DELETE FROM ${q(table.name)} WHERE id = $1 AND tf = $2 AND period = $3`, [id, w.tf, w.period]);
-    }
+    for (const w of rewriteWhole) await deleteSeries(store, table, id, w.tf, w.periods);
     carry[table.name] = { key, data: out };
     result.rows[table.name] = await store.append(table, concatBatches(parts));
   }
@@ -271,11 +258,37 @@ async function deleteEmaRows(
   store: Store, table: Table, id: number, from: number, opts: EmasOptions, items: { tf: Timeframe; periods: number[] }[],
 ): Promise<void> {
   if (!opts.narrowed) return deleteFrom(store, table, id, 'ts', from);
-  for (const { tf, periods } of items) {
-    if (!periods.length) continue;
-    await store.exec(
-      `DELETE FROM ${q(table.name)} WHERE id = $1 AND tf = $2 AND period IN (${periods.map((_, i) => `$${i + 3}`).join(', ')})`,
-      [id, tf.tf, ...periods],
-    );
-  }
+  for (const { tf, periods } of items) await deleteSeries(store, table, id, tf, periods);
+}
+
+/** Delete whole (tf, period) series of one asset. */
+async function deleteSeries(store: Store, table: Table, id: number, tf: Timeframe, periods: readonly number[]): Promise<void> {
+  if (!periods.length) return;
+  await store.exec(
+    `DELETE FROM ${q(table.name)} WHERE id = $1 AND tf = $2 AND period IN (${periods.map((_, i) => `$${i + 3}`).join(', ')})`,
+    [id, tf.tf, ...periods],
+  );
+}
+
+/** v2 periods of an item whose minimum-history guard differs between two daily row counts (written whole). */
+function guardFlips(family: EmaFamily, tf: Timeframe, periods: readonly number[], before: number, after: number): number[] {
+  if (family !== 'v2') return [];
+  return periods.filter((p) => v2Guard(before, tf.daysNominal, p) !== v2Guard(after, tf.daysNominal, p));
+}
+
+/**
+ * An item's carry slots in a table's layout start at `off`, one EMA_CARRY_LEN run per period of `periods`.
+ * gather: the runs of `subset` (in its order) out of the layout; scatter: back into it.
+ */
+function gatherCarry(layout: Float64Array, off: number, periods: readonly number[], subset: readonly number[]): Float64Array {
+  const out = new Float64Array(subset.length * EMA_CARRY_LEN);
+  subset.forEach((p, i) => {
+    const at = off + periods.indexOf(p) * EMA_CARRY_LEN;
+    out.set(layout.subarray(at, at + EMA_CARRY_LEN), i * EMA_CARRY_LEN);
+  });
+  return out;
+}
+
+function scatterCarry(layout: Float64Array, off: number, periods: readonly number[], subset: readonly number[], carry: Float64Array): void {
+  subset.forEach((p, i) => layout.set(carry.subarray(i * EMA_CARRY_LEN, (i + 1) * EMA_CARRY_LEN), off + periods.indexOf(p) * EMA_CARRY_LEN));
 }
