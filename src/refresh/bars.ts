@@ -149,10 +149,10 @@ export async function refreshAssetBars(store: Store, id: number, opts: BarsOptio
   result.from = from;
   if (opts.dryRun) return result;
   if (tail && from > watermark) {
-    const carries = BAR_FAMILIES.map((family) => decodeCarry(
-      f.states.get(BAR_TABLES[family].name), barsCarryKey(opts.tfs.filter((t) => belongsTo(t, family))),
-      opts.tfs.filter((t) => belongsTo(t, family)).length * BAR_CARRY_LEN,
-    ));
+    const carries = BAR_FAMILIES.map((family) => {
+      const sel = opts.tfs.filter((t) => belongsTo(t, family));
+      return decodeCarry(f.states.get(BAR_TABLES[family].name), barsCarryKey(sel), sel.length * BAR_CARRY_LEN);
+    });
     if (carries.every((c) => c !== undefined)) return continueBars(store, id, opts, f, tail, from, carries as Float64Array[], ahead, result);
   }
   return rebuildBars(store, id, opts, f, from, ahead ? Infinity : watermark, result);

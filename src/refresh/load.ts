@@ -51,6 +51,13 @@ export async function loadCanonicalCloses(
     `SELECT tf, time_close, close FROM ${table} WHERE id = $1 AND NOT is_partial_end ORDER BY tf, time_close`,
     [id],
   );
+  return closesByTf(rows);
+}
+
+/** Bar closes ordered by (tf, time_close), as one (ts, close) pair of arrays per tf. */
+export function closesByTf(
+  rows: { tf: string; time_close: number; close: number }[],
+): Map<string, { ts: Float64Array; close: Float64Array }> {
   const out = new Map<string, { ts: Float64Array; close: Float64Array }>();
   let i = 0;
   while (i < rows.length) {
@@ -59,7 +66,7 @@ export async function loadCanonicalCloses(
     const part = rows.slice(i, j);
     out.set(rows[i].tf, {
       ts: Float64Array.from(part, (r) => Number(r.time_close)),
-      close: Float64Array.from(part, (r) => Number(r.close)),
+      close: Float64Array.from(part, (r) => num(r.close)),
     });
     i = j;
   }

@@ -10,7 +10,7 @@ import { DAY_MS } from '../compute/daily.js';
 import { q } from '../schema/ddl.js';
 import { BAR_TABLES, priceBars1d } from '../schema/tables.js';
 import type { Row, Store } from '../store/store.js';
-import { RAW_COLS, rawDailyFrom } from './load.js';
+import { closesByTf, RAW_COLS, rawDailyFrom } from './load.js';
 import { BARS_STATE_TABLES, commonState, EMAS_STATE_TABLES, idList, readStatesMany, type TableState } from './state.js';
 
 export interface BarsFacts {
@@ -122,17 +122,7 @@ export async function prefetchEmas(store: Store, ids: readonly number[]): Promis
       const perId = new Map<number, Map<string, Canon>>();
       for (const [id, part] of byId(rows)) {
         const w = after.get(id)!;
-        const keep = part.filter((r) => Number(r.time_close) > w);
-        const m = new Map<string, Canon>();
-        let i = 0;
-        while (i < keep.length) {
-          let j = i;
-          while (j < keep.length && keep[j].tf === keep[i].tf) j++;
-          const s = keep.slice(i, j);
-          m.set(keep[i].tf, { ts: Float64Array.from(s, (r) => Number(r.time_close)), close: Float64Array.from(s, (r) => num(r.close)) });
-          i = j;
-        }
-        perId.set(id, m);
+        perId.set(id, closesByTf(part.filter((r) => Number(r.time_close) > w)));
       }
       canon.set(t.name, perId);
     }
