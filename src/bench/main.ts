@@ -99,7 +99,7 @@ async function benchDuckDb(n: number): Promise<Figure[]> {
     const keyed = await keyedAppend(store, batch);
     return [
       { engine: 'duckdb', what: 'ceiling: INSERT … SELECT generated rows', rows: n, ms: ceiling.ms },
-      { engine: 'duckdb', what: 'project: Store.append (appender → INSERT … SELECT)', rows: n, ms: project.ms },
+      { engine: 'duckdb', what: 'project: Store.append (appender, typed DataChunks)', rows: n, ms: project.ms },
       { engine: 'duckdb', what: 'project: Store.append into a table with PRIMARY KEY (not how talab keeps DuckDB\'s derived tables)', rows: n, ms: keyed },
     ];
   } finally {

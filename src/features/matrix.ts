@@ -70,9 +70,8 @@ export async function prepareWrites(store: Store): Promise<void> {
   const defs = FLAT_MATRIX.columns.map((c) => `${q(c.name)} ${sqlType(store.dialect, c.type)}`).join(', ');
   await store.exec(`CREATE TEMP TABLE IF NOT EXISTS ${q(STAGE_NAME)} (${defs})`);
   if (store.dialect === 'duckdb') {
-    // DuckDbStore creates its own appender staging table on first append and remembers it; if that first
-    // append ran inside a transaction that rolls back, the table vanishes but is still remembered. One
-    // append outside any transaction makes it permanent for the session.
+    // DuckDbStore remembers, on the first append into a table, whether it is TEMP (the appender needs its
+    // catalog); one append outside any transaction settles that before the ingest's transactions begin.
     await store.append(FLAT_MATRIX, recordsToBatch([WARMUP_ROW], 0), { into: STAGE_NAME });
     await store.exec(`DELETE FROM ${q(STAGE_NAME)}`);
   }

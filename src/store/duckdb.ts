@@ -1,6 +1,6 @@
-// DuckDB engine: a file database (default talab.duckdb). Bulk writes go through the appender in
-// DataChunks into a TEMP staging table, then one native INSERT … SELECT moves them into the target
-// (converting epoch-ms doubles to TIMESTAMPTZ) — the same SQL path the engine's own ceiling uses.
+// DuckDB engine: a file database (default talab.duckdb). Appends go through the appender straight into the
+// target, whole typed columns per DataChunk (duckdb-chunks.ts). Upserts, and tables with JSON columns, go
+// through a TEMP staging table and one INSERT … SELECT (ON CONFLICT needs SQL; JSON needs a cast).
 import {
   BOOLEAN, DOUBLE, DuckDBConnection, DuckDBDataChunk, DuckDBInstance, INTEGER, VARCHAR, type DuckDBType,
   type DuckDBValue,
@@ -8,6 +8,7 @@ import {
 import { onConflictUpdate, q } from '../schema/ddl.js';
 import type { ColType, Table } from '../schema/tables.js';
 import type { RowBatch } from './columns.js';
+import { chunkTypes, CHUNK_ROWS, directlyAppendable, fillChunk } from './duckdb-chunks.js';
 import { normRow, type Row, type Store } from './store.js';
 import { UserError } from '../util/errors.js';
 
@@ -133,8 +134,36 @@ export class DuckDbStore implements Store {
     return batch.length;
   }
 
-  append(table: Table, batch: RowBatch, opts?: { into?: string }): Promise<number> {
-    return this.insertStaged(table, batch, opts?.into ?? table.name);
+  async append(table: Table, batch: RowBatch, opts?: { into?: string }): Promise<number> {
+    if (!directlyAppendable(table)) return this.insertStaged(table, batch, opts?.into ?? table.name);
+    if (batch.length === 0) return 0;
+    const target = opts?.into ?? table.name;
+    const appender = await this.conn.createAppender(target, 'main', (await this.isTemp(target)) ? 'temp' : undefined);
+    const types = chunkTypes(table);
+    const now = Date.now();
+    try {
+      for (let start = 0; start < batch.length; start += CHUNK_ROWS) {
+        appender.appendDataChunk(fillChunk(table, types, batch, start, Math.min(CHUNK_ROWS, batch.length - start), now));
+      }
+      appender.flushSync();
+    } finally {
+      appender.closeSync();
+    }
+    return batch.length;
+  }
+
+  private readonly temps = new Map<string, boolean>();
+
+  /** Whether `name` is a TEMP table of this session (the appender must be told its catalog). */
+  private async isTemp(name: string): Promise<boolean> {
+    let t = this.temps.get(name);
+    if (t === undefined) {
+      const r = await this.query<{ t: boolean }>(
+        'SELECT bool_or(temporary) AS t FROM duckdb_tables() WHERE table_name = $1', [name]);
+      t = r[0]?.t === true;
+      this.temps.set(name, t);
+    }
+    return t;
   }
 
   upsert(table: Table, batch: RowBatch): Promise<number> {

@@ -1,0 +1,180 @@
+// Writing a RowBatch into DuckDB DataChunks whole columns at a time. The node-api's setColumnValues goes value
+// by value (and through BigInt arithmetic for every validity bit); here each column is one typed-array copy into
+// the vector plus a validity mask built only when the column holds NULLs. Chunks carry the table's own column
+// types (TIMESTAMPTZ as microseconds, BIGINT as int64), so the appender can write into the target directly.
+import duckdb from '@duckdb/node-bindings';
+import {
+  BIGINT, BOOLEAN, DOUBLE, DuckDBDataChunk, INTEGER, TIMESTAMPTZ, VARCHAR, type DuckDBType,
+} from '@duckdb/node-api';
+import type { ColType, Table } from '../schema/tables.js';
+import type { ColumnData, RowBatch } from './columns.js';
+
+/** DuckDB's standard vector size: the most rows one DataChunk holds. */
+export const CHUNK_ROWS = 2048;
+
+/** Whether the direct path can write this table (JSON columns need a cast the appender does not make). */
+export function directlyAppendable(table: Table): boolean {
+  return table.columns.every((c) => c.type !== 'json');
+}
+
+function duckType(t: ColType): DuckDBType {
+  switch (t) {
+    case 'int':
+      return INTEGER;
+    case 'bigint':
+      return BIGINT;
+    case 'double':
+      return DOUBLE;
+    case 'bool':
+      return BOOLEAN;
+    case 'ts':
+      return TIMESTAMPTZ;
+    default:
+      return VARCHAR;
+  }
+}
+
+export function chunkTypes(table: Table): DuckDBType[] {
+  return table.columns.map((c) => duckType(c.type));
+}
+
+// Scratch buffers reused across chunks and columns (one chunk is filled at a time on the JS thread).
+const f64 = new Float64Array(CHUNK_ROWS);
+const i64 = new Uint32Array(CHUNK_ROWS * 2); // int64 as little-endian (lo, hi) 32-bit halves
+const i32 = new Int32Array(CHUNK_ROWS);
+const u8 = new Uint8Array(CHUNK_ROWS);
+const mask = new Uint32Array(CHUNK_ROWS / 32);
+const TWO32 = 4294967296;
+
+/**
+ * One chunk of rows [start, start+n) of `batch` in `table`'s column order. Absent columns get their default
+ * (`now()` → `now`) or NULL. Throws on a non-integer in an INTEGER column (a kernel bug, never user input).
+ */
+export function fillChunk(table: Table, types: DuckDBType[], batch: RowBatch, start: number, n: number, now: number): DuckDBDataChunk {
+  const chunk = DuckDBDataChunk.create(types, n);
+  table.columns.forEach((c, ci) => {
+    const vec = duckdb.data_chunk_get_vector(chunk.chunk, ci);
+    const col = batch.cols[c.name] ?? defaultColumn(c.type, c.default, n, now);
+    let nulls = 0;
+    mask.fill(0xffffffff);
+    const nullAt = (i: number): void => {
+      mask[i >>> 5] &= ~(1 << (i & 31));
+      nulls++;
+    };
+    const from = col === batch.cols[c.name] ? start : 0;
+    if (Array.isArray(col)) {
+      fillText(vec, col, from, n, nullAt);
+    } else {
+      switch (c.type) {
+        case 'double': {
+          for (let i = 0; i < n; i++) {
+            const v = col[from + i];
+            f64[i] = v;
+            if (v !== v) nullAt(i);
+          }
+          duckdb.copy_data_to_vector(vec, 0, f64.buffer, 0, n * 8);
+          break;
+        }
+        case 'int': {
+          if (col instanceof Int32Array) i32.set(col.subarray(from, from + n));
+          else {
+            for (let i = 0; i < n; i++) {
+              const v = col[from + i];
+              if (v !== v) nullAt(i);
+              else if (!Number.isInteger(v)) throw new Error(`${table.name}.${c.name}: non-integer value ${v}`);
+              i32[i] = v;
+            }
+          }
+          duckdb.copy_data_to_vector(vec, 0, i32.buffer, 0, n * 4);
+          break;
+        }
+        case 'bigint':
+        case 'ts': {
+          // Epoch ms → µs (TIMESTAMPTZ) stays below 2^53, so the double is exact; split into int64 halves.
+          const scale = c.type === 'ts' ? 1000 : 1;
+          for (let i = 0; i < n; i++) {
+            const v = col[from + i];
+            if (v !== v) {
+              nullAt(i);
+              i64[2 * i] = 0;
+              i64[2 * i + 1] = 0;
+              continue;
+            }
+            const x = Math.round(v * scale);
+            const hi = Math.floor(x / TWO32);
+            i64[2 * i] = x - hi * TWO32;
+            i64[2 * i + 1] = hi | 0;
+          }
+          duckdb.copy_data_to_vector(vec, 0, i64.buffer, 0, n * 8);
+          break;
+        }
+        case 'bool': {
+          for (let i = 0; i < n; i++) {
+            const v = col[from + i];
+            if (v !== v) nullAt(i);
+            u8[i] = v ? 1 : 0;
+          }
+          duckdb.copy_data_to_vector(vec, 0, u8.buffer, 0, n);
+          break;
+        }
+        default:
+          throw new Error(`${table.name}.${c.name}: ${c.type} column given as numbers`);
+      }
+    }
+    if (nulls > 0) {
+      duckdb.vector_ensure_validity_writable(vec);
+      duckdb.copy_data_to_vector_validity(vec, 0, mask.buffer, 0, Math.ceil(n / 64) * 8);
+    }
+  });
+  return chunk;
+}
+
+const strs = new Uint8Array(CHUNK_ROWS * 16);
+const strsView = new DataView(strs.buffer);
+
+/**
+ * A VARCHAR column as DuckDB string_t slots (16 bytes: u32 length, then ≤ 12 bytes inline or a 4-byte prefix and
+ * a pointer into the vector's string heap). Each distinct value is encoded once per chunk — inline ones here,
+ * longer ones by DuckDB (assigned at their first row, their slot read back) — and its slot copied to the other
+ * rows: a `tf` column repeats one value, and one native call per row cost as much as the rest of the chunk.
+ */
+function fillText(vec: duckdb.Vector, col: (string | null)[], from: number, n: number, nullAt: (i: number) => void): void {
+  const first = new Map<string, number>();
+  let prev: string | null = null;
+  let prevAt = -1;
+  for (let i = 0; i < n; i++) {
+    const v = col[from + i];
+    const o = i * 16;
+    if (v === null || v === undefined) {
+      nullAt(i);
+      strs.fill(0, o, o + 16);
+      continue;
+    }
+    let at = v === prev ? prevAt : first.get(v);
+    if (at === undefined) {
+      const bytes = Buffer.from(v, 'utf8');
+      if (bytes.length <= 12) {
+        strs.fill(0, o, o + 16);
+        strsView.setUint32(o, bytes.length, true);
+        strs.set(bytes, o + 4);
+      } else {
+        duckdb.vector_assign_string_element(vec, i, v);
+        strs.set(duckdb.vector_get_data(vec, o + 16).subarray(o, o + 16), o);
+      }
+      first.set(v, i);
+      at = i;
+    } else {
+      strs.copyWithin(o, at * 16, at * 16 + 16);
+    }
+    prev = v;
+    prevAt = at;
+  }
+  duckdb.copy_data_to_vector(vec, 0, strs.buffer, 0, n * 16);
+}
+
+/** A column the batch does not carry: its default on every row, or NULL. */
+function defaultColumn(type: ColType, dflt: string | undefined, n: number, now: number): ColumnData {
+  if (type === 'text' || type === 'json') return new Array<string | null>(n).fill(dflt ?? null);
+  const v = dflt === undefined ? NaN : dflt === 'now()' ? now : type === 'bool' ? (dflt === 'true' ? 1 : 0) : Number(dflt);
+  return new Float64Array(n).fill(v);
+}

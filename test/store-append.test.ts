@@ -1,0 +1,93 @@
+// Store.append writes every column type exactly as given: NaN and null as NULL, epoch ms as instants (also
+// before 1970), 64-bit integers, short (inline) and long (heap) strings repeated or not, absent columns as
+// their defaults, across DataChunk boundaries. The DuckDB engine fills vectors column-wise by hand
+// (store/duckdb-chunks.ts), so this checks its layout against what the database reads back.
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import type { Table } from '../src/schema/tables.js';
+import { createTableSql } from '../src/schema/ddl.js';
+import type { RowBatch } from '../src/store/columns.js';
+import { engineTest } from './helpers/engines.js';
+
+const T: Table = {
+  name: 'append_probe',
+  doc: 'test table',
+  key: ['k'],
+  columns: [
+    { name: 'k', type: 'int', notNull: true },
+    { name: 'i', type: 'int' },
+    { name: 'b', type: 'bigint' },
+    { name: 'd', type: 'double' },
+    { name: 't', type: 'ts' },
+    { name: 'f', type: 'bool' },
+    { name: 's', type: 'text' },
+    { name: 'dflt', type: 'int', default: '7' },
+    { name: 'at', type: 'ts', notNull: true, default: 'now()' },
+  ],
+};
+
+const TEXTS = ['1D', '1W_CAL_ANCHOR_ISO', '12M_CAL_ANCHOR_US', 'exactly12byt', 'thirteen_byte', 'ü€ — long unicode text', ''];
+
+interface Probe { i: number | null; b: number | null; d: number | null; t: number | null; f: boolean | null; s: string | null }
+
+const probeArb: fc.Arbitrary<Probe> = fc.record({
+  i: fc.option(fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 })),
+  b: fc.option(fc.maxSafeInteger()),
+  d: fc.option(fc.double({ noNaN: true, noDefaultInfinity: true })),
+  // whole ms from 1900 to 2200
+  t: fc.option(fc.integer({ min: -2_208_988_800_000, max: 7_258_118_400_000 })),
+  f: fc.option(fc.boolean()),
+  s: fc.option(fc.constantFrom(...TEXTS)),
+});
+
+function toBatch(rows: Probe[]): RowBatch {
+  const n = rows.length;
+  const nan = (v: number | null) => (v === null ? NaN : v);
+  return {
+    length: n,
+    cols: {
+      k: Int32Array.from(rows, (_, j) => j),
+      i: Float64Array.from(rows, (r) => nan(r.i)),
+      b: Float64Array.from(rows, (r) => nan(r.b)),
+      d: Float64Array.from(rows, (r) => nan(r.d)),
+      t: Float64Array.from(rows, (r) => nan(r.t)),
+      f: Float64Array.from(rows, (r) => (r.f === null ? NaN : r.f ? 1 : 0)),
+      s: rows.map((r) => r.s),
+    },
+  };
+}
+
+engineTest('Store.append round-trips every column type, NULLs and defaults across chunk boundaries', async ({ store }) => {
+  await store.exec(createTableSql(store.dialect, T));
+  const before = Date.now();
+  await fc.assert(
+    fc.asyncProperty(
+      // Runs of repeated rows (as a tf column repeats) and lengths around DuckDB's 2048-row chunk.
+      fc.array(fc.tuple(probeArb, fc.integer({ min: 1, max: 700 })), { minLength: 1, maxLength: 12 }),
+      async (runs) => {
+        const rows = runs.flatMap(([p, times]) => new Array<Probe>(times).fill(p));
+        await store.exec(`DELETE FROM ${T.name}`);
+        assert.equal(await store.append(T, toBatch(rows)), rows.length);
+        const got = await store.query<Record<string, unknown>>(`SELECT * FROM ${T.name} ORDER BY k`);
+        assert.equal(got.length, rows.length);
+        got.forEach((g, j) => {
+          const r = rows[j];
+          const d = g.d === null ? null : Number(g.d);
+          assert.deepEqual(
+            { i: g.i, b: g.b, d: Object.is(d, -0) ? 0 : d, t: g.t, f: g.f, s: g.s, dflt: g.dflt },
+            { i: r.i, b: r.b, d: Object.is(r.d, -0) ? 0 : r.d, t: r.t, f: r.f, s: r.s, dflt: 7 },
+            `row ${j}`,
+          );
+          assert.ok((g.at as number) >= before - 1000 && (g.at as number) <= Date.now() + 1000, `row ${j}: at = now()`);
+        });
+      },
+    ),
+    { numRuns: 25 },
+  );
+});
+
+engineTest('Store.append into a TEMP table of the session', async ({ store }) => {
+  await store.exec(createTableSql(store.dialect, T).replace('CREATE TABLE IF NOT EXISTS', 'CREATE TEMP TABLE').replace(T.name, 'append_tmp'));
+  await store.append(T, toBatch([{ i: 1, b: 2, d: 3, t: 4, f: true, s: '12M_CAL_ANCHOR_US' }]), { into: 'append_tmp' });
+  assert.deepEqual(await store.query('SELECT i, s FROM append_tmp'), [{ i: 1, s: '12M_CAL_ANCHOR_US' }]);
+});
