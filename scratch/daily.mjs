@@ -7,16 +7,17 @@ const [mode, a1, a2, a3] = process.argv.slice(2);
 if (mode === 'build') {
   const n = Number(a1), path = a2;
   const store = await openStore(path);
-  const { batch } = syntheticHistory(n, 3000, 1, 20_000, 0);
+  const { batch } = syntheticHistory(n, Number(a3 ?? 3000), 1, 20_000, 0);
   await store.append(priceHistories, batch);
   for (const id of new Set(batch.cols.id)) await store.exec('INSERT INTO dim_assets (id, symbol) VALUES ($1, $2)', [id, `S${id}`]);
   const t = performance.now();
   await runRefresh(store, { components: ['bars', 'emas'], jobs: 2 });
-  console.log('full', (performance.now() - t).toFixed(0), 'ms');
+  console.log('full', (performance.now() - t).toFixed(0), 'ms', 'maxRSS', (process.resourceUsage().maxRSS / 1024).toFixed(0), 'MiB');
   await store.close();
 } else {
   const path = a1, k = Number(a2), jobs = Number(a3 ?? 2);
   const store = await openStore(path);
+  for (const q of (process.env.XSET ?? '').split(';').filter(Boolean)) await store.exec(q);
   const r = await store.query('SELECT max(ts) AS hi, count(DISTINCT id) AS n, min(id) AS lo FROM price_histories');
   const DAY = 86400000; let day = Math.floor(r[0].hi / DAY);
   const n = r[0].n, lo = r[0].lo;
@@ -28,6 +29,10 @@ if (mode === 'build') {
     const t = performance.now();
     const s = await runRefresh(store, { components: ['bars', 'emas'], jobs });
     const ms = performance.now() - t;
+    const w = (await import('node:fs')).statSync(path + '.wal', { throwIfNoEntry: false })?.size ?? 0;
+    let tc = performance.now(); if (process.env.CKPT) await store.exec('CHECKPOINT'); tc = performance.now() - tc;
+    console.log(`wal ${(w/1e6).toFixed(1)} MB, checkpoint ${tc.toFixed(0)} ms`);
+    console.log(`maxRSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB`);
     console.log(`day ${i}: ${ms.toFixed(0)} ms (${(ms / n).toFixed(1)} ms/asset), continued ${s.components.map((c) => c.assets.filter((a) => a.continued).length).join('/')}`);
   }
   await store.close();

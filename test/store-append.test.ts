@@ -20,6 +20,7 @@ const T: Table = {
     { name: 'd', type: 'double' },
     { name: 't', type: 'ts' },
     { name: 'f', type: 'bool' },
+    { name: 'g', type: 'bool' },
     { name: 's', type: 'text' },
     { name: 'dflt', type: 'int', default: '7' },
     { name: 'at', type: 'ts', notNull: true, default: 'now()' },
@@ -52,6 +53,7 @@ function toBatch(rows: Probe[]): RowBatch {
       d: Float64Array.from(rows, (r) => nan(r.d)),
       t: Float64Array.from(rows, (r) => nan(r.t)),
       f: Float64Array.from(rows, (r) => (r.f === null ? NaN : r.f ? 1 : 0)),
+      g: Uint8Array.from(rows, (r) => (r.f ? 1 : 0)),
       s: rows.map((r) => r.s),
     },
   };
@@ -74,8 +76,8 @@ engineTest('Store.append round-trips every column type, NULLs and defaults acros
           const r = rows[j];
           const d = g.d === null ? null : Number(g.d);
           assert.deepEqual(
-            { i: g.i, b: g.b, d: Object.is(d, -0) ? 0 : d, t: g.t, f: g.f, s: g.s, dflt: g.dflt },
-            { i: r.i, b: r.b, d: Object.is(r.d, -0) ? 0 : r.d, t: r.t, f: r.f, s: r.s, dflt: 7 },
+            { i: g.i, b: g.b, d: Object.is(d, -0) ? 0 : d, t: g.t, f: g.f, g: g.g, s: g.s, dflt: g.dflt },
+            { i: r.i, b: r.b, d: Object.is(r.d, -0) ? 0 : r.d, t: r.t, f: r.f, g: r.f === true, s: r.s, dflt: 7 },
             `row ${j}`,
           );
           assert.ok((g.at as number) >= before - 1000 && (g.at as number) <= Date.now() + 1000, `row ${j}: at = now()`);
@@ -90,4 +92,26 @@ engineTest('Store.append into a TEMP table of the session', async ({ store }) =>
   await store.exec(createTableSql(store.dialect, T).replace('CREATE TABLE IF NOT EXISTS', 'CREATE TEMP TABLE').replace(T.name, 'append_tmp'));
   await store.append(T, toBatch([{ i: 1, b: 2, d: 3, t: 4, f: true, s: '12M_CAL_ANCHOR_US' }]), { into: 'append_tmp' });
   assert.deepEqual(await store.query('SELECT i, s FROM append_tmp'), [{ i: 1, s: '12M_CAL_ANCHOR_US' }]);
+});
+
+engineTest('Store.upsert overwrites on the key and keeps the rest; JSON columns go through', async ({ store }) => {
+  const U: Table = { ...T, name: 'upsert_probe', columns: [...T.columns, { name: 'j', type: 'json' }] };
+  await store.exec(createTableSql(store.dialect, U));
+  const rows = (ks: number[], s: string, j: string) => ({
+    length: ks.length,
+    cols: {
+      ...toBatch(ks.map((k) => ({ i: k, b: 2 ** 40 + k, d: k / 3, t: -86_400_000 * k, f: k % 2 === 0, s }))).cols,
+      k: Int32Array.from(ks), j: ks.map(() => j),
+    },
+  });
+  await store.upsert(U, rows([1, 2, 3], '1W_CAL_ANCHOR_ISO', '{"a":1}'));
+  await store.upsert(U, rows([2, 4], 'short', '{"a":[2]}'));
+  const got = await store.query<{ k: number; b: number; t: number; s: string; j: unknown }>('SELECT k, b, t, s, j FROM upsert_probe ORDER BY k');
+  const json = (v: unknown) => (typeof v === 'string' ? JSON.parse(v) : v);
+  assert.deepEqual(got.map((r) => ({ ...r, j: json(r.j) })), [
+    { k: 1, b: 2 ** 40 + 1, t: -86_400_000, s: '1W_CAL_ANCHOR_ISO', j: { a: 1 } },
+    { k: 2, b: 2 ** 40 + 2, t: -172_800_000, s: 'short', j: { a: [2] } },
+    { k: 3, b: 2 ** 40 + 3, t: -259_200_000, s: '1W_CAL_ANCHOR_ISO', j: { a: 1 } },
+    { k: 4, b: 2 ** 40 + 4, t: -345_600_000, s: 'short', j: { a: [2] } },
+  ]);
 });

@@ -18,7 +18,7 @@ import { lowerBound } from '../util/search.js';
 import { loadRawDaily } from './load.js';
 import { prefetchBars, type BarsFacts } from './prefetch.js';
 import {
-  BARS_STATE_TABLES, carryKey, commonState, decodeCarry, EMAS_STATE_TABLES, markDirty, markRowsAhead, writeStates,
+  BARS_STATE_TABLES, type Carry, carryKey, commonState, decodeCarry, EMAS_STATE_TABLES, markDirty, markRowsAhead, writeStates,
 } from './state.js';
 
 export interface BarsOptions {
@@ -174,7 +174,7 @@ async function continueBars(
   result.rows[priceBars1d.name] = await store.append(priceBars1d, bars1d);
   result.rows[priceBars1dRejects.name] = await store.append(priceBars1dRejects, rejects);
   const series = dailyFrom1d(bars1d, id);
-  const carry: Record<string, { key: string; data: Float64Array }> = {};
+  const carry: Record<string, Carry> = {};
   for (const [k, family] of BAR_FAMILIES.entries()) {
     const table = BAR_TABLES[family];
     const sel = opts.tfs.filter((t) => belongsTo(t, family));
@@ -183,7 +183,7 @@ async function continueBars(
       carry: carries[k].subarray(i * BAR_CARRY_LEN, (i + 1) * BAR_CARRY_LEN),
       carryOut: out.subarray(i * BAR_CARRY_LEN, (i + 1) * BAR_CARRY_LEN),
     }));
-    carry[table.name] = { key: barsCarryKey(sel), data: out };
+    carry[table.name] = { key: barsCarryKey(sel), data: out, stride: BAR_CARRY_LEN, group: 1 };
     result.rows[table.name] = await store.append(table, concatBatches(parts));
   }
   result.gaps = gapsFrom(tail.bars.cols.ts as Float64Array, tail.bars.length, from);
@@ -221,7 +221,7 @@ async function rebuildBars(
   result.rows[priceBars1d.name] = await store.append(priceBars1d, bars1d);
   result.rows[priceBars1dRejects.name] = await store.append(priceBars1dRejects, rejects);
   const series = dailyFrom1d(built.bars, id);
-  const carry: Record<string, { key: string; data: Float64Array }> = {};
+  const carry: Record<string, Carry> = {};
   for (const family of BAR_FAMILIES) {
     const table = BAR_TABLES[family];
     const sel = opts.tfs.filter((t) => belongsTo(t, family));
@@ -233,7 +233,7 @@ async function rebuildBars(
       buildBarsForTimeframe(series, family, tf, { carryOut: out.subarray(i * BAR_CARRY_LEN, (i + 1) * BAR_CARRY_LEN) }),
       'time_close', from,
     ));
-    carry[table.name] = { key: barsCarryKey(sel), data: out };
+    carry[table.name] = { key: barsCarryKey(sel), data: out, stride: BAR_CARRY_LEN, group: 1 };
     result.rows[table.name] = sel.length ? await store.append(table, concatBatches(tails)) : 0;
   }
   result.gaps = gapsFrom(series.ts, series.n, from);
@@ -250,7 +250,7 @@ const BARS_TABLE_TIME: [Table, string][] = [
 /** State, carry and the EMA's dirty mark, in the asset's transaction; pending import changes are consumed. */
 async function finishBars(
   store: Store, id: number, opts: BarsOptions, f: BarsFacts, from: number, result: AssetBarsResult,
-  carry: Record<string, { key: string; data: Float64Array }>,
+  carry: Record<string, Carry>,
 ): Promise<void> {
   const raw = f.raw!;
   await writeStates(store, id, BARS_STATE_TABLES, {

@@ -18,11 +18,10 @@ import { BAR_TABLES, EMA_TABLES, type Table } from '../schema/tables.js';
 import { concatBatches, type RowBatch } from '../store/columns.js';
 import type { Store } from '../store/store.js';
 import { deleteFrom } from './bars.js';
-import type { DailySeries } from '../compute/daily.js';
-import { loadCanonicalCloses, loadDailySeries } from './load.js';
+import { loadCanonicalCloses, loadDailyCloses, loadDailySeries } from './load.js';
 import { prefetchEmas, type EmasFacts } from './prefetch.js';
 import {
-  BARS_STATE_TABLES, carryKey, commonState, decodeCarry, EMAS_STATE_TABLES, markRowsAhead, writeStates,
+  BARS_STATE_TABLES, type Carry, carryKey, commonState, decodeCarry, EMAS_STATE_TABLES, markRowsAhead, writeStates,
 } from './state.js';
 
 export type EmaFamily = keyof typeof EMA_TABLES;
@@ -76,7 +75,7 @@ function workItems(family: EmaFamily, opts: EmasOptions): { tf: Timeframe; perio
   return emaTimeframes(family, opts.tfs).map((tf) => ({ tf, periods: [...opts.periods] }));
 }
 
-type CarryMap = Record<string, { key: string; data: Float64Array }>;
+type CarryMap = Record<string, Carry>;
 
 /** Carry layout of one EMA table: its (tf, periods) items in order, EMA_CARRY_LEN doubles per period. */
 function emaCarryKey(family: EmaFamily, items: { tf: Timeframe; periods: number[] }[]): { key: string; length: number } {
@@ -157,7 +156,7 @@ async function continueEmas(
     return { family, items, key, carry: decodeCarry(f.states.get(EMA_TABLES[family].name), key, length), length };
   });
   if (plan.some((p) => p.carry === undefined)) return undefined;
-  let whole: DailySeries | undefined; // the asset's daily history, read only on a day a v2 guard flips
+  let whole: DailyCloses | undefined; // the asset's daily closes, read only on a day a v2 guard flips
   const carry: CarryMap = {};
   result.continued = true;
   for (const { family, items, key, carry: carryIn, length } of plan) {
@@ -177,16 +176,17 @@ async function continueEmas(
         scatterCarry(out, off, periods, steady, cout);
       }
       if (flips.length) {
-        whole ??= await loadDailySeries(store, id);
+        whole ??= await loadDailyCloses(store, id);
         const cout = new Float64Array(flips.length * EMA_CARRY_LEN);
         parts.push(emaV2(whole, tf, flips, { carryOut: cout }));
         scatterCarry(out, off, periods, flips, cout);
-        // A narrowed run may have written the pair already: it is written whole, so replace it whole.
-        await deleteSeries(store, table, id, tf, flips);
+        // The row count only grows here, so the guard has just turned on and the pair had no rows — unless a
+        // narrowed run past the watermark (rows_ahead) wrote it whole already: then replace it whole.
+        if (ahead) await deleteSeries(store, table, id, tf, flips);
       }
       off += periods.length * EMA_CARRY_LEN;
     }
-    carry[table.name] = { key, data: out };
+    carry[table.name] = { key, data: out, stride: EMA_CARRY_LEN, group: items[0]?.periods.length ?? 1 };
     if (ahead) await deleteFrom(store, table, id, 'ts', from);
     result.rows[table.name] = await store.append(table, concatBatches(parts));
   }
@@ -234,7 +234,7 @@ async function rebuildEmas(
     }
     if (!(from > watermark)) await deleteEmaRows(store, table, id, from, opts, items);
     for (const w of rewriteWhole) await deleteSeries(store, table, id, w.tf, w.periods);
-    carry[table.name] = { key, data: out };
+    carry[table.name] = { key, data: out, stride: EMA_CARRY_LEN, group: items[0]?.periods.length ?? 1 };
     result.rows[table.name] = await store.append(table, concatBatches(parts));
   }
   const last = daily.n ? daily.ts[daily.n - 1] : NaN;

@@ -1,6 +1,7 @@
 // Reading one asset's inputs from the store into the kernels' typed-array shapes.
 import type { RawDaily } from '../compute/bars/daily1d.js';
 import type { DailySeries } from '../compute/daily.js';
+import type { DailyCloses } from '../compute/ema/index.js';
 import { dayOf } from '../compute/daily.js';
 import type { Store } from '../store/store.js';
 
@@ -41,6 +42,12 @@ export async function loadDailySeries(store: Store, id: number): Promise<DailySe
     timeLow: f('time_low'), open: f('open'), high: f('high'), low: f('low'), close: f('close'), volume: f('volume'),
     marketCap: f('market_cap'),
   };
+}
+
+/** The asset's daily closes (price_bars_1d), all a v2 series needs: a guard flip rewrites its pair whole. */
+export async function loadDailyCloses(store: Store, id: number): Promise<DailyCloses> {
+  const rows = await store.query('SELECT ts, close FROM price_bars_1d WHERE id = $1 ORDER BY ts', [id]);
+  return { id, ts: Float64Array.from(rows, (r) => num(r.ts)), close: Float64Array.from(rows, (r) => num(r.close)) };
 }
 
 /** Every canonical (is_partial_end = false) bar close of one asset in one bar table, grouped by tf. */

@@ -1,6 +1,7 @@
 // Watermark state of the derived tables (refresh_state) and how a refresh decides where to start.
 // docs/state-management.md is the operator's guide to these rules.
 import { createHash } from 'node:crypto';
+import { packCarry, unpackCarry } from './carry-codec.js';
 import { q } from '../schema/ddl.js';
 import { BAR_TABLES, EMA_TABLES, priceBars1d, refreshState } from '../schema/tables.js';
 import type { Store } from '../store/store.js';
@@ -19,7 +20,7 @@ export interface TableState {
   last_run_id: string | null;
   /** Layout name of `carry` (see carryKey); null when no carry was kept. */
   carry_key?: string | null;
-  /** Kernel state after the table's last row, base64 of a Float64Array (encodeCarry). */
+  /** Kernel state after the table's last row (encodeCarry). */
   carry?: string | null;
   /** A narrowed run wrote rows dated after last_src_ts: the next default run must delete before it writes. */
   rows_ahead?: boolean;
@@ -60,13 +61,29 @@ export function carryKey(kind: string, len: number, tfs: readonly string[], peri
   return `${kind}:${h.slice(0, 16)}`;
 }
 
-export function encodeCarry(a: Float64Array): string {
-  return Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString('base64');
+/** A carry as it is kept: its records of `stride` doubles, `group` records per timeframe (hints for packing). */
+export interface Carry {
+  key: string;
+  data: Float64Array;
+  stride: number;
+  group: number;
 }
 
-/** The carry of a state row when its layout is `key`, else undefined. */
+/** Marks the packed form (carry-codec.ts); '~' is not in the base64 alphabet of the raw form of schema v2. */
+const PACKED = '~';
+
+export function encodeCarry(c: Pick<Carry, 'data' | 'stride' | 'group'>): string {
+  const b = packCarry(c.data, c.stride, c.group);
+  return PACKED + Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('base64');
+}
+
+/** The carry of a state row when its layout is `key`, else undefined. Reads the packed and the raw form. */
 export function decodeCarry(st: TableState | undefined, key: string, length: number): Float64Array | undefined {
   if (!st || st.carry_key !== key || typeof st.carry !== 'string') return undefined;
+  if (st.carry.startsWith(PACKED)) {
+    const out = unpackCarry(Buffer.from(st.carry.slice(1), 'base64'));
+    return out?.length === length ? out : undefined;
+  }
   const b = Buffer.from(st.carry, 'base64');
   if (b.byteLength !== length * 8) return undefined;
   const out = new Float64Array(length);
@@ -100,7 +117,7 @@ export interface StateUpdate {
   repairedLow?: number;
   rejected?: number;
   /** Per table: the carry to keep (key + data); a table not listed keeps no carry. */
-  carry?: Record<string, { key: string; data: Float64Array }>;
+  carry?: Record<string, Carry>;
 }
 
 /** Upsert the state rows of `tables` for one asset (inside the asset's data transaction). */
@@ -124,7 +141,7 @@ export async function writeStates(store: Store, id: number, tables: string[], u:
       rejected: new Int32Array(n).fill(u.rejected ?? 0),
       rows_ahead: new Uint8Array(n),
       carry_key: tables.map((t) => u.carry?.[t]?.key ?? null),
-      carry: tables.map((t) => (u.carry?.[t] ? encodeCarry(u.carry[t].data) : null)),
+      carry: tables.map((t) => (u.carry?.[t] ? encodeCarry(u.carry[t]) : null)),
     },
   });
 }

@@ -1,48 +1,17 @@
 // DuckDB engine: a file database (default talab.duckdb). Appends go through the appender straight into the
 // target, whole typed columns per DataChunk (duckdb-chunks.ts). Upserts, and tables with JSON columns, go
 // through a TEMP staging table and one INSERT … SELECT (ON CONFLICT needs SQL; JSON needs a cast).
-import {
-  BOOLEAN, DOUBLE, DuckDBConnection, DuckDBDataChunk, DuckDBInstance, INTEGER, VARCHAR, type DuckDBType,
-  type DuckDBValue,
-} from '@duckdb/node-api';
-import { onConflictUpdate, q } from '../schema/ddl.js';
+import { DuckDBConnection, DuckDBInstance, type DuckDBValue } from '@duckdb/node-api';
+import { onConflictUpdate, q, sqlType } from '../schema/ddl.js';
 import type { ColType, Table } from '../schema/tables.js';
 import type { RowBatch } from './columns.js';
 import { chunkTypes, CHUNK_ROWS, directlyAppendable, fillChunk } from './duckdb-chunks.js';
 import { normRow, type Row, type Store } from './store.js';
 import { UserError } from '../util/errors.js';
 
-const CHUNK = 2048;
-
-function stagingType(t: ColType): DuckDBType {
-  switch (t) {
-    case 'int':
-      return INTEGER;
-    case 'bool':
-      return BOOLEAN;
-    case 'text':
-    case 'json':
-      return VARCHAR;
-    default:
-      return DOUBLE; // double, bigint and ts (epoch ms) travel as doubles
-  }
-}
-
-function stagingSqlType(t: ColType): string {
-  return t === 'int' ? 'INTEGER' : t === 'bool' ? 'BOOLEAN' : t === 'text' || t === 'json' ? 'VARCHAR' : 'DOUBLE';
-}
-
+/** JSON travels as VARCHAR in the staging table and is cast on the way into the target. */
 function fromStaging(t: ColType, col: string): string {
-  switch (t) {
-    case 'ts':
-      return `epoch_ms(CAST(${col} AS BIGINT))::TIMESTAMPTZ`;
-    case 'bigint':
-      return `CAST(${col} AS BIGINT)`;
-    case 'json':
-      return `CAST(${col} AS JSON)`;
-    default:
-      return col;
-  }
+  return t === 'json' ? `CAST(${col} AS JSON)` : col;
 }
 
 export class DuckDbStore implements Store {
@@ -103,25 +72,25 @@ export class DuckDbStore implements Store {
     const stg = `_stg_${table.name}`;
     // Recreated every time: emptying it with DELETE would leave the deleted rows of a big earlier batch
     // to be scanned by every later INSERT … SELECT in this session.
-    const cols = table.columns.map((c) => `${q(c.name)} ${stagingSqlType(c.type)}`).join(', ');
+    const cols = table.columns.map((c) => `${q(c.name)} ${c.type === 'json' ? 'VARCHAR' : sqlType('duckdb', c.type)}`).join(', ');
     await this.conn.run(`CREATE OR REPLACE TEMP TABLE ${q(stg)} (${cols})`);
-    const types = table.columns.map((c) => stagingType(c.type));
-    const appender = await this.conn.createAppender(stg, 'main', 'temp');
+    await this.appendChunks(table, batch, stg, 'temp');
+    return stg;
+  }
+
+  /** The batch through one appender into `target`, in DataChunks of the table's column types. */
+  private async appendChunks(table: Table, batch: RowBatch, target: string, catalog?: string): Promise<void> {
+    const appender = await this.conn.createAppender(target, 'main', catalog);
+    const types = chunkTypes(table);
     const now = Date.now();
     try {
-      for (let start = 0; start < batch.length; start += CHUNK) {
-        const n = Math.min(CHUNK, batch.length - start);
-        const chunk = DuckDBDataChunk.create(types, n);
-        table.columns.forEach((c, ci) => {
-          chunk.setColumnValues(ci, encodeColumn(table, c.name, c.type, c.default, batch, start, n, now));
-        });
-        appender.appendDataChunk(chunk);
+      for (let start = 0; start < batch.length; start += CHUNK_ROWS) {
+        appender.appendDataChunk(fillChunk(table, types, batch, start, Math.min(CHUNK_ROWS, batch.length - start), now));
       }
       appender.flushSync();
     } finally {
       appender.closeSync();
     }
-    return stg;
   }
 
   /** Stage the batch, then one INSERT … SELECT into `target` (converting epoch-ms doubles), plus `suffix`. */
@@ -135,20 +104,10 @@ export class DuckDbStore implements Store {
   }
 
   async append(table: Table, batch: RowBatch, opts?: { into?: string }): Promise<number> {
-    if (!directlyAppendable(table)) return this.insertStaged(table, batch, opts?.into ?? table.name);
-    if (batch.length === 0) return 0;
     const target = opts?.into ?? table.name;
-    const appender = await this.conn.createAppender(target, 'main', (await this.isTemp(target)) ? 'temp' : undefined);
-    const types = chunkTypes(table);
-    const now = Date.now();
-    try {
-      for (let start = 0; start < batch.length; start += CHUNK_ROWS) {
-        appender.appendDataChunk(fillChunk(table, types, batch, start, Math.min(CHUNK_ROWS, batch.length - start), now));
-      }
-      appender.flushSync();
-    } finally {
-      appender.closeSync();
-    }
+    if (!directlyAppendable(table)) return this.insertStaged(table, batch, target);
+    if (batch.length === 0) return 0;
+    await this.appendChunks(table, batch, target, (await this.isTemp(target)) ? 'temp' : undefined);
     return batch.length;
   }
 
@@ -185,40 +144,6 @@ export class DuckDbStore implements Store {
     this.conn.closeSync();
     if (this.ownsInstance) this.instance.closeSync();
   }
-}
-
-/** Values of one column for rows [start, start+n) as DuckDB appender values; absent columns get defaults. */
-function encodeColumn(
-  table: Table, name: string, type: ColType, dflt: string | undefined, batch: RowBatch, start: number, n: number,
-  now: number,
-): DuckDBValue[] {
-  const col = batch.cols[name];
-  const out: DuckDBValue[] = new Array(n);
-  if (col === undefined) {
-    const v = dflt === undefined ? null : dflt === 'now()' ? now : type === 'bool' ? dflt === 'true' : Number(dflt);
-    return out.fill(v as DuckDBValue);
-  }
-  if (Array.isArray(col)) {
-    for (let i = 0; i < n; i++) out[i] = col[start + i];
-    return out;
-  }
-  if (type === 'bool') {
-    for (let i = 0; i < n; i++) {
-      const v = col[start + i];
-      out[i] = Number.isNaN(v) ? null : v !== 0;
-    }
-    return out;
-  }
-  for (let i = 0; i < n; i++) {
-    const v = col[start + i];
-    out[i] = Number.isNaN(v) ? null : v;
-  }
-  if (type === 'int' && col instanceof Float64Array) {
-    for (let i = 0; i < n; i++) if (out[i] !== null && !Number.isInteger(out[i])) {
-      throw new Error(`${table.name}.${name}: non-integer value ${String(out[i])}`);
-    }
-  }
-  return out;
 }
 
 /**
