@@ -112,19 +112,24 @@ export async function prefetchEmas(store: Store, ids: readonly number[]): Promis
     const daily = byId(await store.query<{ id: number; ts: number; close: number }>(
       `SELECT id, ts, close FROM ${q(priceBars1d.name)} WHERE id IN (${list}) AND ts > $1::timestamptz ORDER BY id, ts`, [iso(lo)],
     ));
-    const canon = new Map<string, Map<number, Map<string, Canon>>>();
-    for (const t of Object.values(BAR_TABLES)) {
-      const rows = await store.query<{ id: number; tf: string; time_close: number; close: number }>(
-        `SELECT id, tf, time_close, close FROM ${q(t.name)}
-         WHERE id IN (${list}) AND time_close > $1::timestamptz AND NOT is_partial_end ORDER BY id, tf, time_close`,
-        [iso(lo)],
-      );
-      const perId = new Map<number, Map<string, Canon>>();
-      for (const [id, part] of byId(rows)) {
+    // One statement for the five bar tables (one per table cost ~5 ms each on DuckDB, whatever the rows).
+    const tables = Object.values(BAR_TABLES);
+    const rows = await store.query<{ t: number; id: number; tf: string; time_close: number; close: number }>(
+      tables.map((t, k) => `SELECT ${k} AS t, id, tf, time_close, close FROM ${q(t.name)}
+         WHERE id IN (${list}) AND time_close > $1::timestamptz AND NOT is_partial_end`).join('\nUNION ALL\n') +
+        '\nORDER BY t, id, tf, time_close',
+      [iso(lo)],
+    );
+    const canon = new Map<string, Map<number, Map<string, Canon>>>(tables.map((t) => [t.name, new Map()]));
+    for (let i = 0; i < rows.length;) {
+      let j = i;
+      while (j < rows.length && Number(rows[j].t) === Number(rows[i].t)) j++;
+      const perId = canon.get(tables[Number(rows[i].t)].name)!;
+      for (const [id, part] of byId(rows.slice(i, j))) {
         const w = after.get(id)!;
         perId.set(id, closesByTf(part.filter((r) => Number(r.time_close) > w)));
       }
-      canon.set(t.name, perId);
+      i = j;
     }
     for (const [id, w] of after) {
       const d = (daily.get(id) ?? []).filter((r) => Number(r.ts) > w);

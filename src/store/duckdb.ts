@@ -107,7 +107,8 @@ export class DuckDbStore implements Store {
     const target = opts?.into ?? table.name;
     if (!directlyAppendable(table)) return this.insertStaged(table, batch, target);
     if (batch.length === 0) return 0;
-    await this.appendChunks(table, batch, target, (await this.isTemp(target)) ? 'temp' : undefined);
+    // A table's own name is one of talab's persistent tables; only an explicit `into` may be a TEMP table.
+    await this.appendChunks(table, batch, target, opts?.into !== undefined && (await this.isTemp(target)) ? 'temp' : undefined);
     return batch.length;
   }
 
