@@ -169,7 +169,12 @@ async function continueEmas(
     for (const { tf, periods } of items) {
       const flips = guardFlips(family, tf, periods, oldRows, newRows);
       const steady = periods.filter((p) => !flips.includes(p));
-      if (steady.length) {
+      if (steady.length === periods.length) {
+        // No flip (nearly always): the item's slots in and out are contiguous, no gathering needed.
+        const span = periods.length * EMA_CARRY_LEN;
+        const o = { carry: carryIn!.subarray(off, off + span), carryOut: out.subarray(off, off + span) };
+        parts.push(computeItem(family, daily, canon.get(tf.tf) ?? NO_CLOSES, tf, periods, o));
+      } else if (steady.length) {
         const cout = new Float64Array(steady.length * EMA_CARRY_LEN);
         const cin = gatherCarry(carryIn!, off, periods, steady);
         parts.push(computeItem(family, daily, canon.get(tf.tf) ?? NO_CLOSES, tf, steady, { carry: cin, carryOut: cout }));

@@ -381,9 +381,14 @@ export class EmaBatchBuilder {
     const o = this.off;
     const c = this.c;
     (c.period as Int32Array).fill(period, o, o + len);
-    const put = (dst: Float64Array | Int32Array | Uint8Array, src: Float64Array | Uint8Array) => {
-      (dst as Float64Array).set(src.subarray(lo, n) as Float64Array, o);
-    };
+    // A daily run emits one or two rows per period: a plain loop then beats allocating a subarray view.
+    const put = len <= 8
+      ? (dst: Float64Array | Int32Array | Uint8Array, src: Float64Array | Uint8Array) => {
+        for (let i = 0; i < len; i++) dst[o + i] = src[lo + i];
+      }
+      : (dst: Float64Array | Int32Array | Uint8Array, src: Float64Array | Uint8Array) => {
+        (dst as Float64Array).set(src.subarray(lo, n) as Float64Array, o);
+      };
     put(c.ts, dailyTs);
     put(c.roll, s.roll);
     put(c.ema, s.ema);
