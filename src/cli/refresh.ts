@@ -58,7 +58,7 @@ const fmtMs = (ms: number) => (ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(1
 
 export function formatSummary(s: RefreshSummary): string {
   const out: string[] = [];
-  out.push(s.dryRun ? 'REFRESH PLAN (dry run: nothing was written)' : `REFRESH SUMMARY (run ${s.runId})`);
+  out.push(s.dryRun ? 'REFRESH PLAN (dry run: nothing was written)' : `REFRESH SUMMARY (run ${s.runId}${s.threads ? `, ${s.threads} worker threads` : ''})`);
   for (const c of s.components) {
     const by = (st: string) => c.assets.filter((a) => a.status === st);
     const built = by(s.dryRun ? 'planned' : 'built');
@@ -141,7 +141,7 @@ export function registerRefresh(program: Command): void {
     .option('--skip-stale-check', 'run EMAs even for assets whose bars are behind their source')
     .addOption(new Option('--staleness-hours <h>', "how far an asset's bars may lag its source's last day before its EMAs are skipped").default(48).argParser(hoursArg))
     .addOption(new Option('--lookback-days <n>', 'days before the watermark the 1D builder re-reads and compares').default(3).argParser(intArg('--lookback-days', 0)))
-    .addOption(new Option('--jobs <n>', 'assets in flight at once, each on its own database session').default(availableParallelism(), 'the number of CPU cores').argParser(intArg('--jobs', 1)))
+    .addOption(new Option('--jobs <n>', 'assets in flight at once, each on its own database session (PostgreSQL builds: each on its own worker thread)').default(availableParallelism(), 'the number of CPU cores').argParser(intArg('--jobs', 1)))
     .option('--shard <k/n>', 'process only assets with hash(id) mod n = k', shardArg)
     .option('--validate', 'run `talab validate` on the refreshed assets afterwards; exit 1 if it finds errors')
     .option('--alert-on-error', 'send a Telegram alert (TELEGRAM_BOT_TOKEN, TELEGRAM_CHAT_ID) on failures and validation errors')

@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import { DEFAULT_PERIODS, defaultTimeframes, type Timeframe } from '../catalog/timeframes.js';
 import { q } from '../schema/ddl.js';
-import { refreshRuns } from '../schema/tables.js';
+import { refreshRuns, refreshState } from '../schema/tables.js';
 import type { Store } from '../store/store.js';
 import { UserError } from '../util/errors.js';
 import { refreshAssetBars, type AssetBarsResult } from './bars.js';
@@ -12,7 +12,8 @@ import { refreshAssetEmas, type AssetEmasResult } from './emas.js';
 import { selectAssets } from './load.js';
 import { DeferredStore, replay } from './deferred.js';
 import { prefetchBars, prefetchEmas, type BarsFacts, type EmasFacts } from './prefetch.js';
-import { BARS_STATE_TABLES, commonState, EMAS_STATE_TABLES } from './state.js';
+import { StepPool } from './pool.js';
+import { BARS_STATE_TABLES, commonState, EMAS_STATE_TABLES, idList } from './state.js';
 
 export type Component = 'bars' | 'emas';
 
@@ -81,6 +82,8 @@ export interface RefreshSummary {
   periods: number[];
   components: ComponentSummary[];
   ok: boolean;
+  /** Worker threads the jobs ran on (0: sessions of the calling thread, as on DuckDB). */
+  threads: number;
 }
 
 /** Stable shard of an asset: a 32-bit integer hash of the id, mod n. Same everywhere, every run. */
@@ -214,6 +217,178 @@ async function staleReason(store: Store, id: number, f: EmasFacts, hours: number
   return lag > hours ? `bars stale: ${lag.toFixed(0)} h behind the source's last day (limit ${hours} h)` : null;
 }
 
+/** A run's settings as every step sees them, and the hand-over from the bars step to the EMA step. */
+export interface StepContext {
+  opts: RefreshOptions;
+  tfs: Timeframe[];
+  periods: number[];
+  narrowed: boolean;
+  lookbackDays: number;
+  stalenessHours: number;
+  runId: string;
+  /** Assets whose bars failed in this run (their EMAs are skipped). */
+  barsFailed: Set<number>;
+  /** Bars built (or found current) in this very run are fresh by construction, state or not (narrowed runs keep none). */
+  barsDone: Set<number>;
+}
+
+/**
+ * One component over `assets` on a pool of sessions (one per job): prefetch per chunk, prepare asset by asset,
+ * commit in groups. Fills `sum` and reports each asset through ctx.opts.onEvent.
+ */
+export async function runStep(
+  sessions: Store[], component: Component, assets: { id: number; symbol: string }[], ctx: StepContext, sum: ComponentSummary,
+): Promise<void> {
+  const { opts, tfs, periods, narrowed, lookbackDays, stalenessHours, runId, barsFailed, barsDone } = ctx;
+    interface Prepared {
+      a: { id: number; symbol: string };
+      out: AssetOutcome;
+      r?: AssetBarsResult | AssetEmasResult;
+      deferred?: DeferredStore;
+      t0: number;
+    }
+    /** Read and compute one asset; its writes are recorded, not yet made. */
+    const prepare = async (s: Store, a: { id: number; symbol: string }, facts: BarsFacts | EmasFacts): Promise<Prepared> => {
+      const p: Prepared = { a, out: { id: a.id, symbol: a.symbol, status: 'built', reason: '', ms: 0 }, t0: Date.now() };
+      try {
+        const stale = component === 'emas' && !barsFailed.has(a.id) && !barsDone.has(a.id) && !opts.skipStaleCheck && !opts.dryRun
+          ? await staleReason(s, a.id, facts as EmasFacts, stalenessHours) : null;
+        const own = component === 'bars' ? BARS_STATE_TABLES[0] : EMAS_STATE_TABLES[0];
+        if (component === 'emas' && barsFailed.has(a.id)) {
+          Object.assign(p.out, { status: 'skipped', reason: 'its bars failed in this run' });
+        } else if (stale) {
+          Object.assign(p.out, { status: 'skipped', reason: stale });
+        } else if (opts.resume && !opts.dryRun && facts.states.get(own)?.last_run_id === runId) {
+          Object.assign(p.out, { status: 'current', reason: 'done earlier in the resumed run' });
+        } else {
+          // A whole rebuild writes the asset's entire history: write it straight away in its own
+          // transaction rather than holding it in memory for a group commit.
+          const whole = !!opts.fullRebuild || narrowed || !facts.states.has(own);
+          const d = whole || opts.dryRun ? s : new DeferredStore(s);
+          if (d instanceof DeferredStore) p.deferred = d;
+          const run = () => component === 'bars'
+            ? refreshAssetBars(d, a.id, { tfs, narrowed, fullRebuild: !!opts.fullRebuild, lookbackDays, runId, dryRun: opts.dryRun }, facts as BarsFacts)
+            : refreshAssetEmas(d, a.id, { tfs, periods, combos: opts.combos, narrowed, fullRebuild: !!opts.fullRebuild, runId, dryRun: opts.dryRun }, facts as EmasFacts);
+          p.r = d === s ? await s.transaction(run) : await run();
+          gate?.wrote(Object.values(p.r.rows).reduce((a, b) => a + b, 0));
+          p.out.status = p.r.status === 'current' ? 'current' : opts.dryRun ? 'planned' : 'built';
+          p.out.reason = p.r.reason;
+          if (p.r.status === 'built') p.out.from = day(p.r.from);
+          if (p.r.continued) p.out.continued = true;
+        }
+      } catch (e) {
+        // A lost database is not this asset's fault: stop the step instead of failing every asset in turn.
+        if (isSystemic(e)) throw e;
+        fail(p, e);
+      }
+      return p;
+    };
+    const fail = (p: Prepared, e: unknown) => {
+      p.out.status = 'failed';
+      p.out.reason = (e as Error).message;
+      p.r = undefined;
+      if (component === 'bars') barsFailed.add(p.a.id);
+    };
+    /** Commit the group's writes in one transaction; if that fails, asset by asset to isolate the culprit. */
+    const commit = async (s: Store, group: Prepared[]): Promise<void> => {
+      const writing = group.filter((p) => p.deferred && p.deferred.ops.length > 0 && p.out.status !== 'failed');
+      try {
+        if (writing.length) await replay(s, writing.map((p) => p.deferred!.ops));
+      } catch (e) {
+        if (isSystemic(e)) throw e;
+        for (const p of writing) {
+          try {
+            await replay(s, [p.deferred!.ops]);
+          } catch (e2) {
+            if (isSystemic(e2)) throw e2;
+            fail(p, e2);
+          }
+        }
+      }
+      for (const p of group) {
+        let written = 0;
+        if (p.r && p.out.status !== 'failed') {
+          if (component === 'bars' && !opts.dryRun && p.r.reason !== 'no source rows') barsDone.add(p.a.id);
+          for (const [k, v] of Object.entries(p.r.rows)) {
+            sum.rows[k] = (sum.rows[k] ?? 0) + v;
+            written += v;
+          }
+          if (component === 'bars' && p.r.status === 'built') {
+            const b = p.r as AssetBarsResult;
+            sum.repairs += b.counters.repairedTimehigh + b.counters.repairedTimelow;
+            sum.rejects += b.counters.rejected;
+            sum.gaps += b.gaps;
+          }
+        }
+        p.out.ms = Date.now() - p.t0;
+        sum.assets.push(p.out);
+        opts.onEvent?.({ kind: 'asset', component, id: p.a.id, symbol: p.a.symbol, status: p.out.status, reason: p.out.reason, ms: p.out.ms, rows: written });
+      }
+    };
+    // A fixed pool of sessions pulls chunks of assets from one queue. Each session reads what a chunk needs
+    // in a few queries (prefetch.ts), then prepares its assets one by one and commits them in groups bounded
+    // by asset count and pending rows, so memory stays bounded whatever the asset sizes.
+    let next = 0;
+    const size = Math.max(1, Math.min(CHUNK_ASSETS, Math.ceil(assets.length / sessions.length)));
+    const gate = sessions[0].dialect === 'duckdb' ? new CheckpointGate(sessions.length, CHECKPOINT_ROWS) : undefined;
+    await Promise.all(sessions.map(async (s) => {
+      try {
+        await work(s);
+      } finally {
+        await gate?.leave(s);
+      }
+    }));
+    async function work(s: Store): Promise<void> {
+      let group: Prepared[] = [];
+      let pending = 0;
+      while (next < assets.length) {
+        const chunk = assets.slice(next, next + size);
+        next += chunk.length;
+        const ids = chunk.map((a) => a.id);
+        let facts: Map<number, BarsFacts | EmasFacts>;
+        try {
+          facts = component === 'bars' ? await prefetchBars(s, ids, lookbackDays) : await prefetchEmas(s, ids);
+        } catch (e) {
+          if (isSystemic(e)) throw e;
+          for (const a of chunk) {
+            const p: Prepared = { a, out: { id: a.id, symbol: a.symbol, status: 'built', reason: '', ms: 0 }, t0: Date.now() };
+            fail(p, e);
+            group.push(p);
+          }
+          continue;
+        }
+        for (const a of chunk) {
+          await gate?.pause(s); // between transactions: no open one on this session
+          const p = await prepare(s, a, facts.get(a.id)!);
+          group.push(p);
+          for (const op of p.deferred?.ops ?? []) if ('batch' in op) pending += op.batch.length;
+          if (group.length >= GROUP_ASSETS || pending >= GROUP_ROWS) {
+            await commit(s, group);
+            group = [];
+            pending = 0;
+          }
+        }
+      }
+      if (group.length) await commit(s, group);
+    }
+}
+
+/**
+ * Whether jobs should be worker threads. Where the engine can be opened from another thread (PostgreSQL), a run
+ * that recomputes histories is bound by JavaScript (kernels, COPY encoding), which threads spread over the cores:
+ * a 60 × 300 first build took 21 s on threads against 25 s on sessions of one thread. A daily run is bound by
+ * round trips, which sessions of one thread overlap better, and threads cost their start-up: the same daily run
+ * took 1.45 s on threads against 0.84 s. So: threads for --full-rebuild, narrowed runs, and runs where most
+ * assets have no state yet. DuckDB admits one instance per file and process: there jobs are always sessions.
+ */
+async function buildHeavy(store: Store, opts: RefreshOptions, narrowed: boolean, assets: { id: number }[]): Promise<boolean> {
+  if (opts.fullRebuild || narrowed) return true;
+  const r = await store.query<{ n: number }>(
+    `SELECT count(DISTINCT id) AS n FROM ${q(refreshState.name)} WHERE id IN (${idList(assets.map((a) => a.id))})`,
+  );
+  return Number(r[0].n) * 2 <= assets.length;
+}
+
 export async function runRefresh(store: Store, opts: RefreshOptions): Promise<RefreshSummary> {
   const narrowed = opts.tfs !== undefined || opts.periods !== undefined || opts.combos !== undefined;
   const tfs = opts.tfs ?? (opts.combos ? [...new Map(opts.combos.map((c) => [c.tf.tf, c.tf])).values()] : defaultTimeframes());
@@ -240,148 +415,21 @@ export async function runRefresh(store: Store, opts: RefreshOptions): Promise<Re
     ...(opts.components.includes('emas') ? EMAS_STATE_TABLES : []),
   ];
   const summary: RefreshSummary = {
-    runId, dryRun: !!opts.dryRun, tables, timeframes: tfs.map((t) => t.tf), periods, components: [], ok: true,
+    runId, dryRun: !!opts.dryRun, tables, timeframes: tfs.map((t) => t.tf), periods, components: [], ok: true, threads: 0,
   };
-  const barsFailed = new Set<number>();
-  // Bars built (or found current) in this very run are fresh by construction, state or not (narrowed runs keep none).
-  const barsDone = new Set<number>();
+  const ctx: StepContext = {
+    opts, tfs, periods, narrowed, lookbackDays, stalenessHours, runId, barsFailed: new Set(), barsDone: new Set(),
+  };
   const sessions: Store[] = [store];
+  let pool: StepPool | undefined;
   try {
-    for (let j = 1; j < Math.min(jobs, assets.length); j++) sessions.push(await store.connect());
-    const runComponent = async (component: Component, sum: ComponentSummary): Promise<void> => {
-      opts.onEvent?.({ kind: 'start', component, assets: assets.length });
-      interface Prepared {
-        a: { id: number; symbol: string };
-        out: AssetOutcome;
-        r?: AssetBarsResult | AssetEmasResult;
-        deferred?: DeferredStore;
-        t0: number;
-      }
-      /** Read and compute one asset; its writes are recorded, not yet made. */
-      const prepare = async (s: Store, a: { id: number; symbol: string }, facts: BarsFacts | EmasFacts): Promise<Prepared> => {
-        const p: Prepared = { a, out: { id: a.id, symbol: a.symbol, status: 'built', reason: '', ms: 0 }, t0: Date.now() };
-        try {
-          const stale = component === 'emas' && !barsFailed.has(a.id) && !barsDone.has(a.id) && !opts.skipStaleCheck && !opts.dryRun
-            ? await staleReason(s, a.id, facts as EmasFacts, stalenessHours) : null;
-          const own = component === 'bars' ? BARS_STATE_TABLES[0] : EMAS_STATE_TABLES[0];
-          if (component === 'emas' && barsFailed.has(a.id)) {
-            Object.assign(p.out, { status: 'skipped', reason: 'its bars failed in this run' });
-          } else if (stale) {
-            Object.assign(p.out, { status: 'skipped', reason: stale });
-          } else if (opts.resume && !opts.dryRun && facts.states.get(own)?.last_run_id === runId) {
-            Object.assign(p.out, { status: 'current', reason: 'done earlier in the resumed run' });
-          } else {
-            // A whole rebuild writes the asset's entire history: write it straight away in its own
-            // transaction rather than holding it in memory for a group commit.
-            const whole = !!opts.fullRebuild || narrowed || !facts.states.has(own);
-            const d = whole || opts.dryRun ? s : new DeferredStore(s);
-            if (d instanceof DeferredStore) p.deferred = d;
-            const run = () => component === 'bars'
-              ? refreshAssetBars(d, a.id, { tfs, narrowed, fullRebuild: !!opts.fullRebuild, lookbackDays, runId, dryRun: opts.dryRun }, facts as BarsFacts)
-              : refreshAssetEmas(d, a.id, { tfs, periods, combos: opts.combos, narrowed, fullRebuild: !!opts.fullRebuild, runId, dryRun: opts.dryRun }, facts as EmasFacts);
-            p.r = d === s ? await s.transaction(run) : await run();
-            gate?.wrote(Object.values(p.r.rows).reduce((a, b) => a + b, 0));
-            p.out.status = p.r.status === 'current' ? 'current' : opts.dryRun ? 'planned' : 'built';
-            p.out.reason = p.r.reason;
-            if (p.r.status === 'built') p.out.from = day(p.r.from);
-            if (p.r.continued) p.out.continued = true;
-          }
-        } catch (e) {
-          // A lost database is not this asset's fault: stop the step instead of failing every asset in turn.
-          if (isSystemic(e)) throw e;
-          fail(p, e);
-        }
-        return p;
-      };
-      const fail = (p: Prepared, e: unknown) => {
-        p.out.status = 'failed';
-        p.out.reason = (e as Error).message;
-        p.r = undefined;
-        if (component === 'bars') barsFailed.add(p.a.id);
-      };
-      /** Commit the group's writes in one transaction; if that fails, asset by asset to isolate the culprit. */
-      const commit = async (s: Store, group: Prepared[]): Promise<void> => {
-        const writing = group.filter((p) => p.deferred && p.deferred.ops.length > 0 && p.out.status !== 'failed');
-        try {
-          if (writing.length) await replay(s, writing.map((p) => p.deferred!.ops));
-        } catch (e) {
-          if (isSystemic(e)) throw e;
-          for (const p of writing) {
-            try {
-              await replay(s, [p.deferred!.ops]);
-            } catch (e2) {
-              if (isSystemic(e2)) throw e2;
-              fail(p, e2);
-            }
-          }
-        }
-        for (const p of group) {
-          let written = 0;
-          if (p.r && p.out.status !== 'failed') {
-            if (component === 'bars' && !opts.dryRun && p.r.reason !== 'no source rows') barsDone.add(p.a.id);
-            for (const [k, v] of Object.entries(p.r.rows)) {
-              sum.rows[k] = (sum.rows[k] ?? 0) + v;
-              written += v;
-            }
-            if (component === 'bars' && p.r.status === 'built') {
-              const b = p.r as AssetBarsResult;
-              sum.repairs += b.counters.repairedTimehigh + b.counters.repairedTimelow;
-              sum.rejects += b.counters.rejected;
-              sum.gaps += b.gaps;
-            }
-          }
-          p.out.ms = Date.now() - p.t0;
-          sum.assets.push(p.out);
-          opts.onEvent?.({ kind: 'asset', component, id: p.a.id, symbol: p.a.symbol, status: p.out.status, reason: p.out.reason, ms: p.out.ms, rows: written });
-        }
-      };
-      // A fixed pool of sessions pulls chunks of assets from one queue. Each session reads what a chunk needs
-      // in a few queries (prefetch.ts), then prepares its assets one by one and commits them in groups bounded
-      // by asset count and pending rows, so memory stays bounded whatever the asset sizes.
-      let next = 0;
-      const size = Math.max(1, Math.min(CHUNK_ASSETS, Math.ceil(assets.length / sessions.length)));
-      const gate = store.dialect === 'duckdb' ? new CheckpointGate(sessions.length, CHECKPOINT_ROWS) : undefined;
-      await Promise.all(sessions.map(async (s) => {
-        try {
-          await work(s);
-        } finally {
-          await gate?.leave(s);
-        }
-      }));
-      async function work(s: Store): Promise<void> {
-        let group: Prepared[] = [];
-        let pending = 0;
-        while (next < assets.length) {
-          const chunk = assets.slice(next, next + size);
-          next += chunk.length;
-          const ids = chunk.map((a) => a.id);
-          let facts: Map<number, BarsFacts | EmasFacts>;
-          try {
-            facts = component === 'bars' ? await prefetchBars(s, ids, lookbackDays) : await prefetchEmas(s, ids);
-          } catch (e) {
-            if (isSystemic(e)) throw e;
-            for (const a of chunk) {
-              const p: Prepared = { a, out: { id: a.id, symbol: a.symbol, status: 'built', reason: '', ms: 0 }, t0: Date.now() };
-              fail(p, e);
-              group.push(p);
-            }
-            continue;
-          }
-          for (const a of chunk) {
-            await gate?.pause(s); // between transactions: no open one on this session
-            const p = await prepare(s, a, facts.get(a.id)!);
-            group.push(p);
-            for (const op of p.deferred?.ops ?? []) if ('batch' in op) pending += op.batch.length;
-            if (group.length >= GROUP_ASSETS || pending >= GROUP_ROWS) {
-              await commit(s, group);
-              group = [];
-              pending = 0;
-            }
-          }
-        }
-        if (group.length) await commit(s, group);
-      }
-    };
+    const open = store.openArgs?.();
+    const width = Math.min(jobs, assets.length);
+    if (open && width > 1 && (await buildHeavy(store, opts, narrowed, assets))) {
+      pool = await StepPool.open(open, width);
+      summary.threads = width;
+    }
+    else for (let j = 1; j < width; j++) sessions.push(await store.connect());
     let stopped: string | null = null;
     for (const component of opts.components) {
       const t0 = Date.now();
@@ -391,8 +439,10 @@ export async function runRefresh(store: Store, opts: RefreshOptions): Promise<Re
         sum.error = `not run: ${stopped} (use --continue-on-error to run the remaining steps)`;
         continue;
       }
+      opts.onEvent?.({ kind: 'start', component, assets: assets.length });
       try {
-        await runComponent(component, sum);
+        if (pool) await pool.runStep(component, assets, ctx, sum);
+        else await runStep(sessions, component, assets, ctx, sum);
       } catch (e) {
         sum.error = (e as Error).message;
         if (!opts.continueOnError) stopped = `the ${component} step failed`;
@@ -405,6 +455,7 @@ export async function runRefresh(store: Store, opts: RefreshOptions): Promise<Re
     if (!opts.dryRun) await finishRun(store, runId, summary);
     return summary;
   } finally {
+    await pool?.close();
     for (const s of sessions.slice(1)) await s.close();
     await unlock();
   }

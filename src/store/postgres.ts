@@ -47,6 +47,10 @@ export class PostgresStore implements Store {
     return new PostgresStore(client, redactUrl(url) + (schema ? ` (schema ${schema})` : ''), url, schema);
   }
 
+  openArgs(): { db: string; pgSchema?: string } {
+    return { db: this.url, pgSchema: this.schema };
+  }
+
   async query<T extends Row = Row>(sql: string, params?: unknown[]): Promise<T[]> {
     const r = await this.client.query(sql, params as unknown[] | undefined);
     return r.rows.map((x: Row) => normRow(x) as T);

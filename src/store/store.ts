@@ -25,6 +25,11 @@ export interface Store {
   engineVersion(): Promise<string>;
   /** Another session on the same database (parallel workers each need their own transaction). */
   connect(): Promise<Store>;
+  /**
+   * How another thread opens this database (openStore arguments), for jobs on worker threads; absent where
+   * the engine cannot be opened twice in one process (DuckDB: one instance per file).
+   */
+  openArgs?(): { db: string; pgSchema?: string };
   close(): Promise<void>;
 }
 
