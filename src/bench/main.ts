@@ -1,8 +1,8 @@
 // `npm run bench`: write throughput of the project's bulk path against each engine's own ceiling,
 // measured in the same run on the same row shape (an EMA table, the widest and most numerous rows).
 // Prints rows/s and ratios; exits non-zero only on an error. No thresholds: figures go to docs/performance.md.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -154,6 +154,17 @@ async function benchPostgres(url: string, n: number): Promise<Figure[]> {
   }
 }
 
+/** Busy and total CPU time of the whole machine so far (Linux /proc/stat), to see how much of it a run left idle. */
+function cpuTimes(): { busy: number; total: number } | null {
+  try {
+    const f = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+    const total = f.reduce((a, b) => a + b, 0);
+    return { busy: total - f[3] - (f[4] ?? 0), total };
+  } catch {
+    return null;
+  }
+}
+
 /** Run the refresh bench (refresh.ts) in its own process, so its peak RSS is measured alone. */
 function refreshRun(args: string[]): RefreshFigures {
   const script = fileURLToPath(new URL('./refresh.js', import.meta.url));
@@ -177,8 +188,19 @@ function benchRefresh(engineArgs: string[], assets: number, days: number, notes:
 
 /** The same full build with --jobs 1 and --jobs 2: how compute and writes overlap on two cores. */
 function benchJobs(engineArgs: string[], assets: number, days: number, notes: string[]): Figure[] {
-  const runs = [1, 2].map((j) => refreshRun([...engineArgs, '--assets', String(assets), '--days', String(days), '--jobs', String(j), '--full-only']));
-  notes.push(`${runs[0].engine}: --jobs 2 full build takes ${((runs[1].full.ms / runs[0].full.ms) * 100).toFixed(0)} % of the --jobs 1 time`);
+  const busy: (number | null)[] = [];
+  const runs = [1, 2].map((j) => {
+    const before = cpuTimes();
+    const f = refreshRun([...engineArgs, '--assets', String(assets), '--days', String(days), '--jobs', String(j), '--full-only']);
+    const after = cpuTimes();
+    busy.push(before && after ? (after.busy - before.busy) / (after.total - before.total) : null);
+    return f;
+  });
+  const pct = (x: number | null) => (x === null ? 'n/a' : `${(x * 100).toFixed(0)} %`);
+  notes.push(
+    `${runs[0].engine}: --jobs 2 full build takes ${((runs[1].full.ms / runs[0].full.ms) * 100).toFixed(0)} % of the --jobs 1 time; ` +
+      `the machine's ${cpus().length} cores were ${pct(busy[0])} busy with --jobs 1 (database server included), ${pct(busy[1])} with --jobs 2`,
+  );
   return runs.map((f) => ({ engine: f.engine, what: `refresh: full build of ${assets} × ${days} with --jobs ${f.jobs}`, rows: f.full.rows, ms: f.full.ms }));
 }
 
