@@ -1,8 +1,8 @@
 // DuckDB engine: a file database (default talab.duckdb). Appends go through the appender straight into the
 // target, whole typed columns per DataChunk (duckdb-chunks.ts). Upserts, and tables with JSON columns, go
-// through a TEMP staging table and one INSERT … SELECT (ON CONFLICT needs SQL; JSON needs a cast).
+// through a TEMP staging table (filled the same way): DELETE … USING it + INSERT … SELECT, or a JSON cast.
 import { DuckDBConnection, DuckDBInstance, type DuckDBValue } from '@duckdb/node-api';
-import { onConflictUpdate, q, sqlType } from '../schema/ddl.js';
+import { q, sqlType } from '../schema/ddl.js';
 import type { ColType, Table } from '../schema/tables.js';
 import type { RowBatch } from './columns.js';
 import { chunkTypes, CHUNK_ROWS, directlyAppendable, fillChunk } from './duckdb-chunks.js';
@@ -93,13 +93,13 @@ export class DuckDbStore implements Store {
     }
   }
 
-  /** Stage the batch, then one INSERT … SELECT into `target` (converting epoch-ms doubles), plus `suffix`. */
-  private async insertStaged(table: Table, batch: RowBatch, target: string, suffix = ''): Promise<number> {
+  /** Stage the batch, then one INSERT … SELECT into `target` (casting JSON). */
+  private async insertStaged(table: Table, batch: RowBatch, target: string): Promise<number> {
     if (batch.length === 0) return 0;
     const stg = await this.stage(table, batch);
     const names = table.columns.map((c) => q(c.name)).join(', ');
     const sel = table.columns.map((c) => fromStaging(c.type, q(c.name))).join(', ');
-    await this.conn.run(`INSERT INTO ${q(target)} (${names}) SELECT ${sel} FROM ${q(stg)} ${suffix}`);
+    await this.conn.run(`INSERT INTO ${q(target)} (${names}) SELECT ${sel} FROM ${q(stg)}`);
     return batch.length;
   }
 
@@ -126,8 +126,21 @@ export class DuckDbStore implements Store {
     return t;
   }
 
+  /**
+   * Delete the staged keys, then insert: the same rows as ON CONFLICT DO UPDATE (every column is written),
+   * in one transaction. DuckDB's ON CONFLICT path cost 1.5–2× as much, most on refresh_state's carries.
+   */
   upsert(table: Table, batch: RowBatch): Promise<number> {
-    return this.insertStaged(table, batch, table.name, onConflictUpdate(table));
+    if (batch.length === 0) return Promise.resolve(0);
+    return this.transaction(async () => {
+      const stg = await this.stage(table, batch);
+      const on = table.key.map((k) => `${q(table.name)}.${q(k)} = s.${q(k)}`).join(' AND ');
+      await this.conn.run(`DELETE FROM ${q(table.name)} USING ${q(stg)} s WHERE ${on}`);
+      const names = table.columns.map((c) => q(c.name)).join(', ');
+      const sel = table.columns.map((c) => fromStaging(c.type, q(c.name))).join(', ');
+      await this.conn.run(`INSERT INTO ${q(table.name)} (${names}) SELECT ${sel} FROM ${q(stg)}`);
+      return batch.length;
+    });
   }
 
   async engineVersion(): Promise<string> {
