@@ -66,51 +66,29 @@ function nanNulls(col: Float64Array, from: number, n: number): number {
   return nulls;
 }
 
-function toInt32(col: Float64Array, from: number, n: number, what: string): number {
-  let nulls = 0;
+// The converters below leave NULLs to nanNulls: a NaN stores as 0 in an integer array, a harmless value
+// under a cleared validity bit.
+
+function toInt32(col: Float64Array, from: number, n: number, what: string): void {
   for (let i = 0; i < n; i++) {
     const v = col[from + i];
-    if (v !== v) {
-      setNull(i);
-      nulls++;
-      i32[i] = 0;
-    } else if (!Number.isInteger(v)) throw new Error(`${what}: non-integer value ${v}`);
-    else i32[i] = v;
+    if (v === v && !Number.isInteger(v)) throw new Error(`${what}: non-integer value ${v}`);
+    i32[i] = v;
   }
-  return nulls;
 }
 
 /** Doubles (epoch ms for a TIMESTAMPTZ: scale 1000 → µs, exact below 2^53) as int64 halves. */
-function toInt64(col: Float64Array, from: number, n: number, scale: number): number {
-  let nulls = 0;
+function toInt64(col: Float64Array, from: number, n: number, scale: number): void {
   for (let i = 0; i < n; i++) {
-    const v = col[from + i];
-    if (v !== v) {
-      setNull(i);
-      nulls++;
-      i64[2 * i] = 0;
-      i64[2 * i + 1] = 0;
-      continue;
-    }
-    const x = Math.round(v * scale);
+    const x = Math.round(col[from + i] * scale);
     const hi = Math.floor(x / TWO32);
     i64[2 * i] = x - hi * TWO32;
     i64[2 * i + 1] = hi | 0;
   }
-  return nulls;
 }
 
-function toBool(col: Float64Array, from: number, n: number): number {
-  let nulls = 0;
-  for (let i = 0; i < n; i++) {
-    const v = col[from + i];
-    if (v !== v) {
-      setNull(i);
-      nulls++;
-    }
-    u8[i] = v ? 1 : 0;
-  }
-  return nulls;
+function toBool(col: Float64Array, from: number, n: number): void {
+  for (let i = 0; i < n; i++) u8[i] = col[from + i] ? 1 : 0;
 }
 
 /** Copy bytes of a typed array straight into the vector, no scratch copy. */
@@ -137,26 +115,23 @@ export function fillChunk(table: Table, types: DuckDBType[], batch: RowBatch, st
     mask.fill(0xffffffff);
     let nulls = 0;
     if (Array.isArray(col)) nulls = fillText(vec, col, from, n);
-    else if (c.type === 'double') {
+    else if (c.type === 'int' && col instanceof Int32Array) copyView(vec, col, from, n);
+    else if (c.type === 'bool' && col instanceof Uint8Array) copyView(vec, col, from, n);
+    else {
       const [f, o] = doubles(col, from, n);
-      copyView(vec, f, o, n);
       nulls = nanNulls(f, o, n);
-    } else if (c.type === 'int') {
-      if (col instanceof Int32Array) copyView(vec, col, from, n);
-      else {
-        nulls = toInt32(...doubles(col, from, n), n, `${table.name}.${c.name}`);
+      if (c.type === 'double') copyView(vec, f, o, n);
+      else if (c.type === 'int') {
+        toInt32(f, o, n, `${table.name}.${c.name}`);
         duckdb.copy_data_to_vector(vec, 0, i32.buffer, 0, n * 4);
-      }
-    } else if (c.type === 'bigint' || c.type === 'ts') {
-      nulls = toInt64(...doubles(col, from, n), n, c.type === 'ts' ? 1000 : 1);
-      duckdb.copy_data_to_vector(vec, 0, i64.buffer, 0, n * 8);
-    } else if (c.type === 'bool') {
-      if (col instanceof Uint8Array) copyView(vec, col, from, n);
-      else {
-        nulls = toBool(...doubles(col, from, n), n);
+      } else if (c.type === 'bigint' || c.type === 'ts') {
+        toInt64(f, o, n, c.type === 'ts' ? 1000 : 1);
+        duckdb.copy_data_to_vector(vec, 0, i64.buffer, 0, n * 8);
+      } else if (c.type === 'bool') {
+        toBool(f, o, n);
         duckdb.copy_data_to_vector(vec, 0, u8.buffer, 0, n);
-      }
-    } else throw new Error(`${table.name}.${c.name}: ${c.type} column given as numbers`);
+      } else throw new Error(`${table.name}.${c.name}: ${c.type} column given as numbers`);
+    }
     if (nulls > 0) {
       duckdb.vector_ensure_validity_writable(vec);
       duckdb.copy_data_to_vector_validity(vec, 0, mask.buffer, 0, Math.ceil(n / 64) * 8);

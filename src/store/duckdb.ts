@@ -93,14 +93,18 @@ export class DuckDbStore implements Store {
     }
   }
 
-  /** Stage the batch, then one INSERT … SELECT into `target` (casting JSON). */
+  /** Stage the batch, then one INSERT … SELECT into `target`. */
   private async insertStaged(table: Table, batch: RowBatch, target: string): Promise<number> {
     if (batch.length === 0) return 0;
-    const stg = await this.stage(table, batch);
+    await this.insertFromStage(table, await this.stage(table, batch), target);
+    return batch.length;
+  }
+
+  /** INSERT … SELECT the staged rows into `target` (casting JSON). */
+  private async insertFromStage(table: Table, stg: string, target: string): Promise<void> {
     const names = table.columns.map((c) => q(c.name)).join(', ');
     const sel = table.columns.map((c) => fromStaging(c.type, q(c.name))).join(', ');
     await this.conn.run(`INSERT INTO ${q(target)} (${names}) SELECT ${sel} FROM ${q(stg)}`);
-    return batch.length;
   }
 
   async append(table: Table, batch: RowBatch, opts?: { into?: string }): Promise<number> {
@@ -136,9 +140,7 @@ export class DuckDbStore implements Store {
       const stg = await this.stage(table, batch);
       const on = table.key.map((k) => `${q(table.name)}.${q(k)} = s.${q(k)}`).join(' AND ');
       await this.conn.run(`DELETE FROM ${q(table.name)} USING ${q(stg)} s WHERE ${on}`);
-      const names = table.columns.map((c) => q(c.name)).join(', ');
-      const sel = table.columns.map((c) => fromStaging(c.type, q(c.name))).join(', ');
-      await this.conn.run(`INSERT INTO ${q(table.name)} (${names}) SELECT ${sel} FROM ${q(stg)}`);
+      await this.insertFromStage(table, stg, table.name);
       return batch.length;
     });
   }
