@@ -204,6 +204,28 @@ function benchJobs(engineArgs: string[], assets: number, days: number, notes: st
   return runs.map((f) => ({ engine: f.engine, what: `refresh: full build of ${assets} × ${days} with --jobs ${f.jobs}`, rows: f.full.rows, ms: f.full.ms }));
 }
 
+/**
+ * Daily runs with --jobs 1 and --jobs 2 on the same database, in turn (1, 2, 1, 2 after a first, cold day), so
+ * drift in the machine hits both alike.
+ */
+function benchJobsDaily(engineArgs: string[], assets: number, days: number, notes: string[]): Figure[] {
+  const f = refreshRun([...engineArgs, '--assets', String(assets), '--days', String(days), '--increments', '5', '--jobs', '2', '--daily-jobs', '2,1,2,1,2']);
+  const runs = f.daily.slice(1);
+  const mean = (j: number) => {
+    const mine = runs.filter((d) => d.jobs === j);
+    return { rows: mine.reduce((a, d) => a + d.rows, 0) / mine.length, ms: mine.reduce((a, d) => a + d.ms, 0) / mine.length };
+  };
+  const [one, two] = [mean(1), mean(2)];
+  const threads = runs.find((d) => d.jobs === 2)?.threads ?? 0;
+  notes.push(
+    `${f.engine}: daily run of ${assets} × ${days}, --jobs 2${threads ? ` (${threads} worker threads)` : ' (sessions of one thread)'} takes ` +
+      `${((two.ms / one.ms) * 100).toFixed(0)} % of the --jobs 1 time (mean of two runs each, alternated)`,
+  );
+  return [1, 2].map((j) => ({
+    engine: f.engine, what: `refresh: +1 day on ${assets} × ${days} with --jobs ${j} (mean of 2)`, ...(j === 1 ? one : two),
+  }));
+}
+
 /** Incremental cost per asset on a wide universe (many assets, short histories). */
 function benchWide(engineArgs: string[], assets: number, days: number, notes: string[]): Figure[] {
   const f = refreshRun([...engineArgs, '--assets', String(assets), '--days', String(days), '--increments', '2', '--jobs', '2']);
@@ -236,15 +258,19 @@ async function main(): Promise<void> {
     .option('--days <n>', 'synthetic universe: days per asset', (v) => Number(v), 3000)
     .option('--jobs-assets <n>', '--jobs 1 vs 2 full builds: assets (0 = skip)', (v) => Number(v), 4)
     .option('--jobs-days <n>', '--jobs 1 vs 2 full builds: days per asset', (v) => Number(v), 1500)
+    .option('--jobs-daily-assets <n>', '--jobs 1 vs 2 daily runs: assets (0 = skip)', (v) => Number(v), 40)
+    .option('--jobs-daily-days <n>', '--jobs 1 vs 2 daily runs: days per asset', (v) => Number(v), 1500)
     .option('--wide-assets <n>', 'a second, wider universe for the per-asset daily cost: assets (0 = skip)', (v) => Number(v), 0)
     .option('--wide-days <n>', 'wider universe: days per asset', (v) => Number(v), 3000)
     .parse(process.argv);
   const opts = program.opts<{
-    rows: number; pg?: string; assets: number; days: number; jobsAssets: number; jobsDays: number; wideAssets: number; wideDays: number;
+    rows: number; pg?: string; assets: number; days: number; jobsAssets: number; jobsDays: number;
+    jobsDailyAssets: number; jobsDailyDays: number; wideAssets: number; wideDays: number;
   }>();
   for (const [flag, v, min] of [
     ['--rows', opts.rows, 1], ['--assets', opts.assets, 1], ['--days', opts.days, 1], ['--jobs-assets', opts.jobsAssets, 0],
-    ['--jobs-days', opts.jobsDays, 1], ['--wide-assets', opts.wideAssets, 0], ['--wide-days', opts.wideDays, 1],
+    ['--jobs-days', opts.jobsDays, 1], ['--jobs-daily-assets', opts.jobsDailyAssets, 0], ['--jobs-daily-days', opts.jobsDailyDays, 1],
+    ['--wide-assets', opts.wideAssets, 0], ['--wide-days', opts.wideDays, 1],
   ] as const) {
     if (!Number.isInteger(v) || v < min) {
       console.error(`npm run bench: ${flag} must be an integer ≥ ${min}, got ${v}`);
@@ -264,6 +290,7 @@ async function main(): Promise<void> {
   for (const e of engines) {
     figs.push(...benchRefresh(e, opts.assets, opts.days, notes));
     if (opts.jobsAssets > 0) figs.push(...benchJobs(e, opts.jobsAssets, opts.jobsDays, notes));
+    if (opts.jobsDailyAssets > 0) figs.push(...benchJobsDaily(e, opts.jobsDailyAssets, opts.jobsDailyDays, notes));
     if (opts.wideAssets > 0) figs.push(...benchWide(e, opts.wideAssets, opts.wideDays, notes));
   }
   figs.sort((a, b) => (a.engine < b.engine ? -1 : a.engine > b.engine ? 1 : 0));

@@ -18,7 +18,7 @@ export interface RefreshFigures {
   jobs: number;
   full: { rows: number; ms: number };
   /** One entry per daily increment: the first right after the full build, then steady-state days. */
-  daily: { rows: number; ms: number }[];
+  daily: { rows: number; ms: number; jobs: number; threads: number }[];
   maxRssMiB: number;
   /** Peak RSS reached by the end of the full build (the daily runs can only raise it). */
   maxRssAfterFullMiB: number;
@@ -44,9 +44,10 @@ async function main(): Promise<void> {
     .option('--days <n>', '', Number, 3000)
     .option('--increments <n>', '', Number, 2)
     .option('--jobs <n>', '', Number, 1)
+    .option('--daily-jobs <list>', '--jobs of each daily increment in turn (default: --jobs)', (v) => v.split(',').map(Number))
     .option('--full-only')
     .parse(process.argv)
-    .opts<{ pg?: string; assets: number; days: number; increments: number; jobs: number; fullOnly?: boolean }>();
+    .opts<{ pg?: string; assets: number; days: number; increments: number; jobs: number; dailyJobs?: number[]; fullOnly?: boolean }>();
   const dir = o.pg ? null : mkdtempSync(join(tmpdir(), 'talab-bench-'));
   const schema = o.pg ? `bench_refresh_${process.pid}` : undefined;
   const store = await openStore(o.pg ?? join(dir!, 'refresh.duckdb'), { pgSchema: schema });
@@ -59,10 +60,11 @@ async function main(): Promise<void> {
     const full = await timed(() => runRefresh(store, { components: ['bars', 'emas'], jobs: o.jobs }));
     const maxRssAfterFullMiB = process.resourceUsage().maxRSS / 1024;
     const daily: RefreshFigures['daily'] = [];
-    for (const day of more) {
+    for (const [k, day] of more.entries()) {
       await store.append(priceHistories, day);
-      const inc = await timed(() => runRefresh(store, { components: ['bars', 'emas'], jobs: o.jobs }));
-      daily.push({ rows: rowsOf(inc.value), ms: inc.ms });
+      const jobs = o.dailyJobs?.[k % o.dailyJobs.length] ?? o.jobs;
+      const inc = await timed(() => runRefresh(store, { components: ['bars', 'emas'], jobs }));
+      daily.push({ rows: rowsOf(inc.value), ms: inc.ms, jobs, threads: inc.value.threads });
     }
     const fig: RefreshFigures = {
       engine: store.dialect, assets: o.assets, days: o.days, jobs: o.jobs, full: { rows: rowsOf(full.value), ms: full.ms }, daily,

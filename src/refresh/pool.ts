@@ -35,8 +35,10 @@ function spawn(args: WorkerArgs): Worker {
   // Under tsx (tests, `npm start` from source) the worker is TypeScript and needs tsx's loader registered in it.
   if (here.endsWith('.ts')) {
     const entry = new URL('./worker.ts', here).href;
+    // Resolved here: an eval worker resolves bare specifiers from the working directory, not from this file.
+    const tsx = import.meta.resolve('tsx/esm/api');
     return new Worker(
-      `import('tsx/esm/api').then((t) => { t.register(); return import(${JSON.stringify(entry)}); })`,
+      `import(${JSON.stringify(tsx)}).then((t) => { t.register(); return import(${JSON.stringify(entry)}); })`,
       { eval: true, workerData: args },
     );
   }

@@ -1,15 +1,16 @@
 // Creates or upgrades the schema and seeds dim_timeframe. Safe to run any number of times: tables are
 // created IF NOT EXISTS, columns added since are ADDed IF NOT EXISTS, the catalog is upserted.
 import { TIMEFRAMES } from '../catalog/timeframes.js';
-import { addColumnSql, createTableSql } from '../schema/ddl.js';
-import { ALL_TABLES, dimTimeframe, schemaMigrations } from '../schema/tables.js';
+import { addColumnSql, createTableSql, q } from '../schema/ddl.js';
+import { ALL_TABLES, dimTimeframe, refreshState, schemaMigrations, type Table } from '../schema/tables.js';
 import type { Store } from './store.js';
 
 /** Bump when the schema changes, and say what the version adds. */
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 const VERSIONS: Record<number, string> = {
   1: 'initial schema',
   2: 'refresh_state.carry_key, carry (kernel state for incremental continuation), rows_ahead',
+  3: 'DuckDB: refresh_state rewritten once without the replaced rows its upserts used to leave behind',
 };
 
 export async function migrate(store: Store): Promise<void> {
@@ -25,7 +26,9 @@ export async function migrate(store: Store): Promise<void> {
       for (const col of t.columns) if (!names.has(col.name)) await store.exec(addColumnSql(store.dialect, t, col));
     }
     const done = await store.query<{ v: number | null }>(`SELECT max(version) AS v FROM ${schemaMigrations.name}`);
-    for (let v = (done[0]?.v ?? 0) + 1; v <= SCHEMA_VERSION; v++) {
+    const from = done[0]?.v ?? 0;
+    if (from > 0 && from < 3 && store.dialect === 'duckdb') await compact(store, refreshState);
+    for (let v = from + 1; v <= SCHEMA_VERSION; v++) {
       await store.exec(
         `INSERT INTO ${schemaMigrations.name} (version, description) VALUES ($1, $2) ON CONFLICT (version) DO NOTHING`,
         [v, VERSIONS[v]],
@@ -33,6 +36,19 @@ export async function migrate(store: Store): Promise<void> {
     }
     await seedTimeframes(store);
   });
+}
+
+/**
+ * DuckDB: rewrite a table without its deleted rows, which DuckDB keeps in their row group until it can merge
+ * whole row groups (a small, often-rewritten table never gets there). Inside the migration's transaction.
+ */
+async function compact(store: Store, t: Table): Promise<void> {
+  const tmp = `${t.name}__compact`;
+  await store.exec(createTableSql(store.dialect, t, tmp));
+  const cols = t.columns.map((c) => q(c.name)).join(', ');
+  await store.exec(`INSERT INTO ${q(tmp)} (${cols}) SELECT ${cols} FROM ${q(t.name)}`);
+  await store.exec(`DROP TABLE ${q(t.name)}`);
+  await store.exec(`ALTER TABLE ${q(tmp)} RENAME TO ${q(t.name)}`);
 }
 
 /** Every table exists and the recorded version is this code's: nothing to do (the common case, kept cheap). */
