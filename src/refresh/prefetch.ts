@@ -6,6 +6,7 @@
 // Everything read here is of assets of the group only, and only the worker that owns the group writes them,
 // so reading up front sees exactly what a per-asset read at the time would have seen.
 import type { RawDaily } from '../compute/bars/daily1d.js';
+import type { DailyCloses } from '../compute/ema/index.js';
 import { DAY_MS } from '../compute/daily.js';
 import { q } from '../schema/ddl.js';
 import { BAR_TABLES, priceBars1d } from '../schema/tables.js';
@@ -29,6 +30,8 @@ export interface EmasFacts {
   srcHi: number | null;
   /** For an asset with EMA state: daily rows and canonical bar closes dated after its EMA watermark. */
   tail?: { after: number; daily: { ts: Float64Array; close: Float64Array }; canon: Map<string, Map<string, Canon>> };
+  /** The asset's whole daily closes, read with its chunk when its daily run will turn a v2 guard on (emas.ts). */
+  daily?: DailyCloses;
 }
 
 export interface Canon {

@@ -8,7 +8,7 @@ import { refreshRuns, refreshState } from '../schema/tables.js';
 import type { Store } from '../store/store.js';
 import { UserError } from '../util/errors.js';
 import { refreshAssetBars, type AssetBarsResult } from './bars.js';
-import { refreshAssetEmas, type AssetEmasResult } from './emas.js';
+import { prefetchFlipDaily, refreshAssetEmas, type AssetEmasResult } from './emas.js';
 import { selectAssets } from './load.js';
 import { DeferredStore, replay } from './deferred.js';
 import { prefetchBars, prefetchEmas, type BarsFacts, type EmasFacts } from './prefetch.js';
@@ -389,7 +389,12 @@ export async function runStep(
         const ids = chunk.map((a) => a.id);
         let facts: Map<number, BarsFacts | EmasFacts>;
         try {
-          facts = component === 'bars' ? await prefetchBars(s, ids, lookbackDays) : await prefetchEmas(s, ids);
+          if (component === 'bars') facts = await prefetchBars(s, ids, lookbackDays);
+          else {
+            const ef = await prefetchEmas(s, ids);
+            await prefetchFlipDaily(s, ef, { tfs, periods, combos: opts.combos, narrowed, fullRebuild: !!opts.fullRebuild, runId, dryRun: opts.dryRun });
+            facts = ef;
+          }
         } catch (e) {
           if (isSystemic(e)) throw e;
           for (const a of chunk) {
