@@ -4,16 +4,8 @@ import assert from 'node:assert/strict';
 import { syntheticHistory } from '../src/bench/synthetic.js';
 import { runRefresh, type RefreshEvent, type RefreshSummary } from '../src/refresh/run.js';
 import { priceHistories } from '../src/schema/tables.js';
-import type { Store } from '../src/store/store.js';
 import { engineTest, freshDb } from './helpers/engines.js';
-import { diffDumps, dumpDerived } from './helpers/history.js';
-
-async function seed(store: Store, batch: ReturnType<typeof syntheticHistory>['batch']): Promise<void> {
-  await store.append(priceHistories, batch);
-  for (const id of new Set(batch.cols.id as Int32Array)) {
-    await store.exec('INSERT INTO dim_assets (id, symbol) VALUES ($1, $2)', [id, `S${id}`]);
-  }
-}
+import { diffDumps, dumpDerived, seedSynthetic } from './helpers/history.js';
 
 /** What a summary says, without timings and run ids. */
 function gist(s: RefreshSummary) {
@@ -27,8 +19,8 @@ engineTest('--jobs 3 == --jobs 1: full build then a daily run, tables, summaries
   const { batch, more } = syntheticHistory(5, 260, 5, 20_000, 1);
   const other = await freshDb(store.dialect);
   try {
-    await seed(store, batch);
-    await seed(other.store, batch);
+    await seedSynthetic(store, batch);
+    await seedSynthetic(other.store, batch);
     for (const day of [null, ...more]) {
       if (day) {
         await store.append(priceHistories, day);

@@ -6,20 +6,13 @@ import { runRefresh } from '../src/refresh/run.js';
 import { priceHistories } from '../src/schema/tables.js';
 import type { Store } from '../src/store/store.js';
 import { engineTest, freshDb } from './helpers/engines.js';
-import { diffDumps, dumpDerived } from './helpers/history.js';
-
-async function seed(store: Store, batch: ReturnType<typeof syntheticHistory>['batch']): Promise<void> {
-  await store.append(priceHistories, batch);
-  for (const id of new Set(batch.cols.id as Int32Array)) {
-    await store.exec('INSERT INTO dim_assets (id, symbol) VALUES ($1, $2)', [id, `S${id}`]);
-  }
-}
+import { diffDumps, dumpDerived, seedSynthetic } from './helpers/history.js';
 
 engineTest('daily runs across v2 guard flips read the flipping assets\' closes per chunk; tables == full build', async ({ store }) => {
   const { batch, more } = syntheticHistory(6, 100, 11, 20_000, 8);
   const other = await freshDb(store.dialect);
   try {
-    await seed(store, batch);
+    await seedSynthetic(store, batch);
     await runRefresh(store, { components: ['bars', 'emas'], jobs: 1 });
     const sql: string[] = [];
     const query = store.query.bind(store);
@@ -36,7 +29,7 @@ engineTest('daily runs across v2 guard flips read the flipping assets\' closes p
     const single = sql.filter((s) => /SELECT ts, close FROM price_bars_1d WHERE id = \$1/.test(s)).length;
     assert.ok(batched > 0, 'some daily run turned a v2 guard on');
     assert.equal(single, 0, 'no asset read its closes on its own');
-    await seed(other.store, batch);
+    await seedSynthetic(other.store, batch);
     for (const day of more) await other.store.append(priceHistories, day);
     await runRefresh(other.store, { components: ['bars', 'emas'], jobs: 1 });
     assert.equal(diffDumps(await dumpDerived(store), await dumpDerived(other.store)), null);

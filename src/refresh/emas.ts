@@ -18,8 +18,8 @@ import { BAR_TABLES, EMA_TABLES, type Table } from '../schema/tables.js';
 import { concatBatches, type RowBatch } from '../store/columns.js';
 import type { Store } from '../store/store.js';
 import { deleteFrom } from './bars.js';
-import { loadCanonicalCloses, loadDailyCloses, loadDailyClosesOf, loadDailySeries } from './load.js';
-import { prefetchEmas, type EmasFacts } from './prefetch.js';
+import { loadCanonicalCloses, loadDailyCloses, loadDailySeries } from './load.js';
+import { prefetchDailyCloses, prefetchEmas, type EmasFacts } from './prefetch.js';
 import {
   BARS_STATE_TABLES, type Carry, carryKey, commonState, decodeCarry, EMAS_STATE_TABLES, markRowsAhead, writeStates,
 } from './state.js';
@@ -292,7 +292,7 @@ export async function prefetchFlipDaily(store: Store, facts: Map<number, EmasFac
     if (items.some(({ tf, periods }) => guardFlips('v2', tf, periods, st.source_rows, after).length)) need.push(id);
   }
   if (!need.length) return;
-  for (const [id, daily] of await loadDailyClosesOf(store, need)) facts.get(id)!.daily = daily;
+  for (const [id, daily] of await prefetchDailyCloses(store, need)) facts.get(id)!.daily = daily;
 }
 
 /** v2 periods of an item whose minimum-history guard differs between two daily row counts (written whole). */

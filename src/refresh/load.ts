@@ -50,23 +50,6 @@ export async function loadDailyCloses(store: Store, id: number): Promise<DailyCl
   return { id, ts: Float64Array.from(rows, (r) => num(r.ts)), close: Float64Array.from(rows, (r) => num(r.close)) };
 }
 
-/** loadDailyCloses of several assets in one query. */
-export async function loadDailyClosesOf(store: Store, ids: readonly number[]): Promise<Map<number, DailyCloses>> {
-  const rows = await store.query(
-    `SELECT id, ts, close FROM price_bars_1d WHERE id IN (${ids.map((id) => Math.trunc(id)).join(', ')}) ORDER BY id, ts`,
-  );
-  const out = new Map<number, DailyCloses>();
-  for (let i = 0; i < rows.length;) {
-    const id = Number(rows[i].id);
-    let j = i;
-    while (j < rows.length && Number(rows[j].id) === id) j++;
-    const mine = rows.slice(i, j);
-    out.set(id, { id, ts: Float64Array.from(mine, (r) => num(r.ts)), close: Float64Array.from(mine, (r) => num(r.close)) });
-    i = j;
-  }
-  return out;
-}
-
 /** Every canonical (is_partial_end = false) bar close of one asset in one bar table, grouped by tf. */
 export async function loadCanonicalCloses(
   store: Store, table: string, id: number,

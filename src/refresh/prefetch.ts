@@ -145,3 +145,13 @@ export async function prefetchEmas(store: Store, ids: readonly number[]): Promis
   }
   return out;
 }
+
+/** Whole daily closes of several assets (loadDailyCloses of each) in one query. */
+export async function prefetchDailyCloses(store: Store, ids: readonly number[]): Promise<Map<number, DailyCloses>> {
+  const rows = byId(await store.query<{ id: number; ts: number; close: number }>(
+    `SELECT id, ts, close FROM price_bars_1d WHERE id IN (${idList(ids)}) ORDER BY id, ts`,
+  ));
+  const out = new Map<number, DailyCloses>();
+  for (const [id, r] of rows) out.set(id, { id, ts: Float64Array.from(r, (x) => num(x.ts)), close: Float64Array.from(r, (x) => num(x.close)) });
+  return out;
+}

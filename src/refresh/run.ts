@@ -8,7 +8,7 @@ import { refreshRuns, refreshState } from '../schema/tables.js';
 import type { Store } from '../store/store.js';
 import { UserError } from '../util/errors.js';
 import { refreshAssetBars, type AssetBarsResult } from './bars.js';
-import { prefetchFlipDaily, refreshAssetEmas, type AssetEmasResult } from './emas.js';
+import { prefetchFlipDaily, refreshAssetEmas, type AssetEmasResult, type EmasOptions } from './emas.js';
 import { selectAssets } from './load.js';
 import { DeferredStore, replay } from './deferred.js';
 import { prefetchBars, prefetchEmas, type BarsFacts, type EmasFacts } from './prefetch.js';
@@ -281,6 +281,7 @@ export async function runStep(
   sessions: Store[], component: Component, assets: { id: number; symbol: string }[], ctx: StepContext, sum: ComponentSummary,
 ): Promise<void> {
   const { opts, tfs, periods, narrowed, lookbackDays, stalenessHours, runId, barsFailed, barsDone } = ctx;
+  const emaOpts: EmasOptions = { tfs, periods, combos: opts.combos, narrowed, fullRebuild: !!opts.fullRebuild, runId, dryRun: opts.dryRun };
     interface Prepared {
       a: { id: number; symbol: string };
       out: AssetOutcome;
@@ -309,7 +310,7 @@ export async function runStep(
           if (d instanceof DeferredStore) p.deferred = d;
           const run = () => component === 'bars'
             ? refreshAssetBars(d, a.id, { tfs, narrowed, fullRebuild: !!opts.fullRebuild, lookbackDays, runId, dryRun: opts.dryRun }, facts as BarsFacts)
-            : refreshAssetEmas(d, a.id, { tfs, periods, combos: opts.combos, narrowed, fullRebuild: !!opts.fullRebuild, runId, dryRun: opts.dryRun }, facts as EmasFacts);
+            : refreshAssetEmas(d, a.id, emaOpts, facts as EmasFacts);
           p.r = d === s ? await s.transaction(run) : await run();
           gate?.wrote(Object.values(p.r.rows).reduce((a, b) => a + b, 0));
           p.out.status = p.r.status === 'current' ? 'current' : opts.dryRun ? 'planned' : 'built';
@@ -392,7 +393,7 @@ export async function runStep(
           if (component === 'bars') facts = await prefetchBars(s, ids, lookbackDays);
           else {
             const ef = await prefetchEmas(s, ids);
-            await prefetchFlipDaily(s, ef, { tfs, periods, combos: opts.combos, narrowed, fullRebuild: !!opts.fullRebuild, runId, dryRun: opts.dryRun });
+            await prefetchFlipDaily(s, ef, emaOpts);
             facts = ef;
           }
         } catch (e) {

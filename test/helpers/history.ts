@@ -3,7 +3,8 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { DERIVED_TABLES, priceBars1dRejects } from '../../src/schema/tables.js';
+import { DERIVED_TABLES, priceBars1dRejects, priceHistories } from '../../src/schema/tables.js';
+import type { RowBatch } from '../../src/store/columns.js';
 import type { SourceRow } from '../../src/importer/parse.js';
 import type { Store } from '../../src/store/store.js';
 
@@ -140,4 +141,12 @@ export function writeCmcRows(path: string, rows: SourceRow[]): void {
   const lines = rows.map((r) => [isoOrEmpty(r.timeOpen), isoOrEmpty(r.timeClose), isoOrEmpty(r.timeHigh), isoOrEmpty(r.timeLow),
     r.srcName ?? '', r.open, r.high, r.low, r.close, num(r.volume), num(r.marketCap), isoOrEmpty(r.ts)].join(';'));
   writeFileSync(path, [head, ...lines].join('\n') + '\n');
+}
+
+/** A synthetic universe (bench/synthetic.ts) into price_histories, with a dim_assets row per asset. */
+export async function seedSynthetic(store: Store, batch: RowBatch): Promise<void> {
+  await store.append(priceHistories, batch);
+  for (const id of new Set(batch.cols.id as Int32Array)) {
+    await store.exec('INSERT INTO dim_assets (id, symbol) VALUES ($1, $2)', [id, `S${id}`]);
+  }
 }
