@@ -6,7 +6,7 @@
 // from its carry — the kernel state after its last stored row, kept in refresh_state — reading only the
 // lookback window and the new rows. Otherwise (a revision, a backfill, a changed lookback day, no carry) it
 // recomputes the asset in memory and replaces only rows ≥ D. A full rebuild is that path with D = −∞.
-import { BAR_FAMILIES, belongsTo, type Timeframe } from '../catalog/timeframes.js';
+import { BAR_FAMILIES, belongsTo, type BarFamily, type Timeframe } from '../catalog/timeframes.js';
 import { build1d, dailyFrom1d, type Build1dCounters, type Build1dResult } from '../compute/bars/daily1d.js';
 import { BAR_CARRY_LEN, buildBarsForTimeframe } from '../compute/bars/index.js';
 import { DAY_MS } from '../compute/daily.js';
@@ -17,6 +17,7 @@ import type { Row, Store } from '../store/store.js';
 import { lowerBound } from '../util/search.js';
 import { loadRawDaily } from './load.js';
 import { prefetchBars, type BarsFacts } from './prefetch.js';
+import type { Sinks } from './sinks.js';
 import {
   BARS_STATE_TABLES, type Carry, carryKey, commonState, decodeCarry, EMAS_STATE_TABLES, markDirty, markRowsAhead, writeStates,
 } from './state.js';
@@ -30,6 +31,8 @@ export interface BarsOptions {
   runId: string;
   /** Plan only: decide what would be rebuilt, write nothing. */
   dryRun?: boolean;
+  /** Where the daily path writes its new rows (a group commit's sinks; see sinks.ts). */
+  sinks?: Sinks;
 }
 
 export interface AssetBarsResult {
@@ -93,6 +96,20 @@ function barsCarryKey(tfs: readonly Timeframe[]): string {
   return carryKey('bars', BAR_CARRY_LEN, tfs.map((t) => t.tf));
 }
 
+const layouts = new WeakMap<readonly Timeframe[], Map<BarFamily, { sel: Timeframe[]; key: string }>>();
+
+/** The timeframes of a selection that a bar family builds, and their carry key (worked out once per selection). */
+function familyLayout(tfs: readonly Timeframe[], family: BarFamily): { sel: Timeframe[]; key: string } {
+  let m = layouts.get(tfs);
+  if (!m) layouts.set(tfs, (m = new Map()));
+  let l = m.get(family);
+  if (!l) {
+    const sel = tfs.filter((t) => belongsTo(t, family));
+    m.set(family, (l = { sel, key: barsCarryKey(sel) }));
+  }
+  return l;
+}
+
 /** Missing calendar days before each 1D row dated ≥ from whose previous row is known. */
 function gapsFrom(ts: Float64Array, n: number, from: number): number {
   let gaps = 0;
@@ -150,8 +167,8 @@ export async function refreshAssetBars(store: Store, id: number, opts: BarsOptio
   if (opts.dryRun) return result;
   if (tail && from > watermark) {
     const carries = BAR_FAMILIES.map((family) => {
-      const sel = opts.tfs.filter((t) => belongsTo(t, family));
-      return decodeCarry(f.states.get(BAR_TABLES[family].name), barsCarryKey(sel), sel.length * BAR_CARRY_LEN);
+      const { sel, key } = familyLayout(opts.tfs, family);
+      return decodeCarry(f.states.get(BAR_TABLES[family].name), key, sel.length * BAR_CARRY_LEN);
     });
     if (carries.every((c) => c !== undefined)) return continueBars(store, id, opts, f, tail, from, carries as Float64Array[], ahead, result);
   }
@@ -177,14 +194,17 @@ async function continueBars(
   const carry: Record<string, Carry> = {};
   for (const [k, family] of BAR_FAMILIES.entries()) {
     const table = BAR_TABLES[family];
-    const sel = opts.tfs.filter((t) => belongsTo(t, family));
+    const { sel, key } = familyLayout(opts.tfs, family);
     const out = new Float64Array(sel.length * BAR_CARRY_LEN);
+    const sink = opts.sinks?.of(table);
+    const start = sink?.length ?? 0;
     const parts = sel.map((tf, i) => buildBarsForTimeframe(series, family, tf, {
       carry: carries[k].subarray(i * BAR_CARRY_LEN, (i + 1) * BAR_CARRY_LEN),
       carryOut: out.subarray(i * BAR_CARRY_LEN, (i + 1) * BAR_CARRY_LEN),
+      sink,
     }));
-    carry[table.name] = { key: barsCarryKey(sel), data: out, stride: BAR_CARRY_LEN, group: 1 };
-    result.rows[table.name] = await store.append(table, concatBatches(parts));
+    carry[table.name] = { key, data: out, stride: BAR_CARRY_LEN, group: 1 };
+    result.rows[table.name] = await store.append(table, sink ? sink.lazyView(start) : concatBatches(parts));
   }
   result.gaps = gapsFrom(tail.bars.cols.ts as Float64Array, tail.bars.length, from);
   await finishBars(store, id, opts, f, from, result, carry);
@@ -224,7 +244,7 @@ async function rebuildBars(
   const carry: Record<string, Carry> = {};
   for (const family of BAR_FAMILIES) {
     const table = BAR_TABLES[family];
-    const sel = opts.tfs.filter((t) => belongsTo(t, family));
+    const { sel, key } = familyLayout(opts.tfs, family);
     if (needDelete) await deleteFrom(store, table, id, 'time_close', from, whole ? undefined : sel.map((t) => t.tf));
     const out = new Float64Array(sel.length * BAR_CARRY_LEN);
     // Each timeframe's rows come out ascending by time_close: keep just the tail of each before
@@ -233,7 +253,7 @@ async function rebuildBars(
       buildBarsForTimeframe(series, family, tf, { carryOut: out.subarray(i * BAR_CARRY_LEN, (i + 1) * BAR_CARRY_LEN) }),
       'time_close', from,
     ));
-    carry[table.name] = { key: barsCarryKey(sel), data: out, stride: BAR_CARRY_LEN, group: 1 };
+    carry[table.name] = { key, data: out, stride: BAR_CARRY_LEN, group: 1 };
     result.rows[table.name] = sel.length ? await store.append(table, concatBatches(tails)) : 0;
   }
   result.gaps = gapsFrom(series.ts, series.n, from);

@@ -20,6 +20,7 @@ import type { Store } from '../store/store.js';
 import { deleteFrom } from './bars.js';
 import { loadCanonicalCloses, loadDailyCloses, loadDailySeries } from './load.js';
 import { prefetchDailyCloses, prefetchEmas, type EmasFacts } from './prefetch.js';
+import type { Sinks } from './sinks.js';
 import {
   BARS_STATE_TABLES, type Carry, carryKey, commonState, decodeCarry, EMAS_STATE_TABLES, markRowsAhead, writeStates,
 } from './state.js';
@@ -49,6 +50,8 @@ export interface EmasOptions {
   fullRebuild: boolean;
   runId: string;
   dryRun?: boolean;
+  /** Where the daily path writes its new rows (a group commit's sinks; see sinks.ts). */
+  sinks?: Sinks;
 }
 
 export interface AssetEmasResult {
@@ -84,6 +87,28 @@ function emaCarryKey(family: EmaFamily, items: { tf: Timeframe; periods: number[
     key: carryKey(`ema-${family}`, EMA_CARRY_LEN, items.map((i) => i.tf.tf), periods),
     length: items.reduce((s, i) => s + i.periods.length, 0) * EMA_CARRY_LEN,
   };
+}
+
+interface FamilyLayout {
+  family: EmaFamily;
+  items: { tf: Timeframe; periods: number[] }[];
+  key: string;
+  length: number;
+}
+
+const layouts = new WeakMap<EmasOptions, FamilyLayout[]>();
+
+/** Every family's work items and carry layout under `opts` (worked out once per run's options). */
+function familyLayouts(opts: EmasOptions): FamilyLayout[] {
+  let l = layouts.get(opts);
+  if (!l) {
+    l = EMA_FAMILIES.map((family) => {
+      const items = workItems(family, opts);
+      return { family, items, ...emaCarryKey(family, items) };
+    });
+    layouts.set(opts, l);
+  }
+  return l;
 }
 
 const NO_CLOSES = { ts: new Float64Array(0), close: new Float64Array(0) };
@@ -150,11 +175,7 @@ async function continueEmas(
   const tail = f.tail!;
   const daily: DailyCloses = { id, ts: tail.daily.ts, close: tail.daily.close };
   const newRows = oldRows + daily.ts.length;
-  const plan = EMA_FAMILIES.map((family) => {
-    const items = workItems(family, opts);
-    const { key, length } = emaCarryKey(family, items);
-    return { family, items, key, carry: decodeCarry(f.states.get(EMA_TABLES[family].name), key, length), length };
-  });
+  const plan = familyLayouts(opts).map((l) => ({ ...l, carry: decodeCarry(f.states.get(EMA_TABLES[l.family].name), l.key, l.length) }));
   if (plan.some((p) => p.carry === undefined)) return undefined;
   let whole: DailyCloses | undefined; // the asset's daily closes, read only on a day a v2 guard flips
   const carry: CarryMap = {};
@@ -164,36 +185,44 @@ async function continueEmas(
     const source = SOURCE[family];
     const canon = source ? tail.canon.get(BAR_TABLES[source].name)! : new Map();
     const out = new Float64Array(length);
+    // Steady pairs write into the group's sink when there is one (else into parts); whole-series rewrites into wholes.
+    const sink = opts.sinks?.of(table);
+    const start = sink?.length ?? 0;
     const parts: RowBatch[] = [];
+    const wholes: RowBatch[] = [];
     let off = 0;
     for (const { tf, periods } of items) {
       const flips = guardFlips(family, tf, periods, oldRows, newRows);
-      const steady = periods.filter((p) => !flips.includes(p));
-      if (steady.length === periods.length) {
+      if (flips.length === 0) {
         // No flip (nearly always): the item's slots in and out are contiguous, no gathering needed.
         const span = periods.length * EMA_CARRY_LEN;
-        const o = { carry: carryIn!.subarray(off, off + span), carryOut: out.subarray(off, off + span) };
-        parts.push(computeItem(family, daily, canon.get(tf.tf) ?? NO_CLOSES, tf, periods, o));
-      } else if (steady.length) {
+        const o = { carry: carryIn!.subarray(off, off + span), carryOut: out.subarray(off, off + span), sink };
+        const b = computeItem(family, daily, canon.get(tf.tf) ?? NO_CLOSES, tf, periods, o);
+        if (!sink) parts.push(b);
+        off += span;
+        continue;
+      }
+      const steady = periods.filter((p) => !flips.includes(p));
+      if (steady.length) {
         const cout = new Float64Array(steady.length * EMA_CARRY_LEN);
         const cin = gatherCarry(carryIn!, off, periods, steady);
-        parts.push(computeItem(family, daily, canon.get(tf.tf) ?? NO_CLOSES, tf, steady, { carry: cin, carryOut: cout }));
+        const b = computeItem(family, daily, canon.get(tf.tf) ?? NO_CLOSES, tf, steady, { carry: cin, carryOut: cout, sink });
+        if (!sink) parts.push(b);
         scatterCarry(out, off, periods, steady, cout);
       }
-      if (flips.length) {
-        const all: DailyCloses = (whole ??= f.daily ?? (await loadDailyCloses(store, id)));
-        const cout = new Float64Array(flips.length * EMA_CARRY_LEN);
-        parts.push(emaV2(all, tf, flips, { carryOut: cout }));
-        scatterCarry(out, off, periods, flips, cout);
-        // The row count only grows here, so the guard has just turned on and the pair had no rows — unless a
-        // narrowed run past the watermark (rows_ahead) wrote it whole already: then replace it whole.
-        if (ahead) await deleteSeries(store, table, id, tf, flips);
-      }
+      const all: DailyCloses = (whole ??= f.daily ?? (await loadDailyCloses(store, id)));
+      const cout = new Float64Array(flips.length * EMA_CARRY_LEN);
+      wholes.push(emaV2(all, tf, flips, { carryOut: cout }));
+      scatterCarry(out, off, periods, flips, cout);
+      // The row count only grows here, so the guard has just turned on and the pair had no rows — unless a
+      // narrowed run past the watermark (rows_ahead) wrote it whole already: then replace it whole.
+      if (ahead) await deleteSeries(store, table, id, tf, flips);
       off += periods.length * EMA_CARRY_LEN;
     }
     carry[table.name] = { key, data: out, stride: EMA_CARRY_LEN, group: items[0]?.periods.length ?? 1 };
     if (ahead) await deleteFrom(store, table, id, 'ts', from);
-    result.rows[table.name] = await store.append(table, concatBatches(parts));
+    // With a sink, the steady rows are the sink's rows since `start`.
+    result.rows[table.name] = await store.append(table, concatBatches([sink ? sink.lazyView(start) : concatBatches(parts), ...wholes]));
   }
   const last = daily.ts.length ? daily.ts[daily.ts.length - 1] : Number(commonState(f.states, EMAS_STATE_TABLES)!.last_src_ts);
   await finishEmas(store, id, opts, f, last, newRows, result, carry);
@@ -211,12 +240,10 @@ async function rebuildEmas(
   const daily = await loadDailySeries(store, id);
   const fromTs = from === -Infinity ? undefined : from;
   const carry: CarryMap = {};
-  for (const family of EMA_FAMILIES) {
+  for (const { family, items, key, length } of familyLayouts(opts)) {
     const table = EMA_TABLES[family];
-    const items = workItems(family, opts);
     const source = SOURCE[family];
     const canon = source ? await loadCanonicalCloses(store, BAR_TABLES[source].name, id) : new Map();
-    const { key, length } = emaCarryKey(family, items);
     const out = new Float64Array(length);
     const parts: RowBatch[] = [];
     const rewriteWhole: { tf: Timeframe; periods: number[] }[] = [];

@@ -13,6 +13,7 @@ import { selectAssets } from './load.js';
 import { DeferredStore, replay } from './deferred.js';
 import { prefetchBars, prefetchEmas, type BarsFacts, type EmasFacts } from './prefetch.js';
 import { StepPool } from './pool.js';
+import { Sinks } from './sinks.js';
 import { BARS_STATE_TABLES, commonState, EMAS_STATE_TABLES, idList } from './state.js';
 
 export type Component = 'bars' | 'emas';
@@ -290,7 +291,7 @@ export async function runStep(
       t0: number;
     }
     /** Read and compute one asset; its writes are recorded, not yet made. */
-    const prepare = async (s: Store, a: { id: number; symbol: string }, facts: BarsFacts | EmasFacts): Promise<Prepared> => {
+    const prepare = async (s: Store, a: { id: number; symbol: string }, facts: BarsFacts | EmasFacts, sinks: Sinks, sinkOpts: EmasOptions): Promise<Prepared> => {
       const p: Prepared = { a, out: { id: a.id, symbol: a.symbol, status: 'built', reason: '', ms: 0 }, t0: Date.now() };
       try {
         const stale = component === 'emas' && !barsFailed.has(a.id) && !barsDone.has(a.id) && !opts.skipStaleCheck && !opts.dryRun
@@ -308,9 +309,13 @@ export async function runStep(
           const whole = !!opts.fullRebuild || narrowed || !facts.states.has(own);
           const d = whole || opts.dryRun ? s : new DeferredStore(s);
           if (d instanceof DeferredStore) p.deferred = d;
+          // Deferred writes are views of the session's sinks until the group commit (written ones go at once).
+          const deferred = d instanceof DeferredStore;
           const run = () => component === 'bars'
-            ? refreshAssetBars(d, a.id, { tfs, narrowed, fullRebuild: !!opts.fullRebuild, lookbackDays, runId, dryRun: opts.dryRun }, facts as BarsFacts)
-            : refreshAssetEmas(d, a.id, emaOpts, facts as EmasFacts);
+            ? refreshAssetBars(d, a.id, {
+              tfs, narrowed, fullRebuild: !!opts.fullRebuild, lookbackDays, runId, dryRun: opts.dryRun, sinks: deferred ? sinks : undefined,
+            }, facts as BarsFacts)
+            : refreshAssetEmas(d, a.id, deferred ? sinkOpts : emaOpts, facts as EmasFacts);
           p.r = d === s ? await s.transaction(run) : await run();
           gate?.wrote(Object.values(p.r.rows).reduce((a, b) => a + b, 0));
           p.out.status = p.r.status === 'current' ? 'current' : opts.dryRun ? 'planned' : 'built';
@@ -384,6 +389,8 @@ export async function runStep(
     async function work(s: Store): Promise<void> {
       let group: Prepared[] = [];
       let pending = 0;
+      const sinks = new Sinks();
+      const sinkOpts: EmasOptions = { ...emaOpts, sinks };
       while (next < assets.length) {
         const chunk = assets.slice(next, next + size);
         next += chunk.length;
@@ -407,11 +414,12 @@ export async function runStep(
         }
         for (const a of chunk) {
           await gate?.pause(s); // between transactions: no open one on this session
-          const p = await prepare(s, a, facts.get(a.id)!);
+          const p = await prepare(s, a, facts.get(a.id)!, sinks, sinkOpts);
           group.push(p);
           for (const op of p.deferred?.ops ?? []) if ('batch' in op) pending += op.batch.length;
           if (group.length >= GROUP_ASSETS || pending >= GROUP_ROWS) {
             await commit(s, group);
+            sinks.reset();
             group = [];
             pending = 0;
           }

@@ -9,7 +9,7 @@ import { buildCalendar, buildRolling, type SnapshotBuildOptions } from './snapsh
 
 export { build1d, dailyFrom1d, rawDailyFromRows, REJECT_REASONS } from './daily1d.js';
 export type { Build1dCounters, Build1dOptions, Build1dResult, RawDaily, RejectReason } from './daily1d.js';
-export { BAR_CARRY_LEN, buildCalendar, buildRolling, SNAPSHOT_OUTPUT_COLUMNS } from './snapshots.js';
+export { BAR_CARRY_LEN, BAR_SINK_COLUMNS, buildCalendar, buildRolling, SNAPSHOT_OUTPUT_COLUMNS } from './snapshots.js';
 export type { CalendarBuildOptions, SnapshotBuildOptions } from './snapshots.js';
 export * from './calendar.js';
 
@@ -24,10 +24,10 @@ export function buildBarsForTimeframe(
   // A timeframe built into the wrong table would get the wrong semantics (e.g. full windows vs partial
   // start) and the wrong rows; refuse instead of guessing.
   if (!belongsTo(tf, family)) throw new Error(`timeframe ${tf.tf} does not belong to bar family ${family}`);
-  const { carry, carryOut } = opts;
-  if (family === 'multi_tf') return buildRolling(series, tf, { carry, carryOut });
+  const { carry, carryOut, sink } = opts;
+  if (family === 'multi_tf') return buildRolling(series, tf, { carry, carryOut, sink });
   return buildCalendar(series, tf, {
-    anchored: family === 'cal_anchor_iso' || family === 'cal_anchor_us', carry, carryOut,
+    anchored: family === 'cal_anchor_iso' || family === 'cal_anchor_us', carry, carryOut, sink,
   });
 }
 

@@ -13,7 +13,7 @@
 import type { Timeframe } from '../../catalog/timeframes.js';
 import { SNAPSHOT_BAR_COLUMNS } from '../../schema/tables.js';
 import type { RowBatch } from '../../store/columns.js';
-import { constText } from '../../store/columns.js';
+import { constText, type RowSink, type SinkColumn } from '../../store/columns.js';
 import { DAY_MS, dayCloseMs, type DailySeries } from '../daily.js';
 import { firstWindowStartingOnOrAfter, windowByIndex, windowIndexOf } from './calendar.js';
 
@@ -26,8 +26,22 @@ const WHERE_START = 'start';
 const WHERE_INTERIOR = 'interior';
 const WHERE_BOTH = 'start,interior';
 
-/** Preallocated output columns; the builders fill row r in place. */
+/** Column kinds of a snapshot bar table's rows (a RowSink), in SNAPSHOT_OUTPUT_COLUMNS order. */
+export const BAR_SINK_COLUMNS: Readonly<Record<string, SinkColumn>> = {
+  id: 'i32', tf: 'text', bar_seq: 'i32', time_close: 'f64', tf_days: 'i32', time_open: 'f64', time_high: 'f64',
+  time_low: 'f64', open: 'f64', high: 'f64', low: 'f64', close: 'f64', volume: 'f64', market_cap: 'f64',
+  timestamp: 'f64', last_ts_half_open: 'f64', pos_in_bar: 'i32', is_partial_start: 'u8', is_partial_end: 'u8',
+  is_missing_days: 'u8', count_days: 'i32', count_days_remaining: 'i32', count_missing_days: 'i32',
+  count_missing_days_start: 'i32', count_missing_days_end: 'i32', count_missing_days_interior: 'i32',
+  missing_days_where: 'text', first_missing_day: 'f64', last_missing_day: 'f64',
+};
+
+/**
+ * Output columns; the builders fill row base + r in place. Allocated at their exact final size (base = 0), or
+ * rows claimed from a RowSink (the many one-row calls of a daily run then allocate nothing per call).
+ */
 class SnapshotOut {
+  readonly base: number;
   readonly barSeq: Int32Array;
   readonly timeClose: Float64Array;
   readonly tfDays: Int32Array;
@@ -55,7 +69,40 @@ class SnapshotOut {
   readonly firstMissing: Float64Array;
   readonly lastMissing: Float64Array;
 
-  constructor(readonly length: number) {
+  constructor(readonly length: number, private readonly sink?: RowSink) {
+    if (sink !== undefined) {
+      const at = sink.claim(length);
+      const c = sink.cols as Record<string, never>;
+      this.base = at;
+      this.barSeq = c.bar_seq;
+      this.timeClose = c.time_close;
+      this.tfDays = c.tf_days;
+      this.timeOpen = c.time_open;
+      this.timeHigh = c.time_high;
+      this.timeLow = c.time_low;
+      this.open = c.open;
+      this.high = c.high;
+      this.low = c.low;
+      this.close = c.close;
+      this.volume = c.volume;
+      this.marketCap = c.market_cap;
+      this.lastTsHalfOpen = c.last_ts_half_open;
+      this.posInBar = c.pos_in_bar;
+      this.partialStart = c.is_partial_start;
+      this.partialEnd = c.is_partial_end;
+      this.missingFlag = c.is_missing_days;
+      this.countDays = c.count_days;
+      this.countRemaining = c.count_days_remaining;
+      this.countMissing = c.count_missing_days;
+      this.missingStart = c.count_missing_days_start;
+      this.missingEnd = c.count_missing_days_end;
+      this.missingInterior = c.count_missing_days_interior;
+      this.missingWhere = sink.cols.missing_days_where as (string | null)[];
+      this.firstMissing = (c.first_missing_day as Float64Array).fill(NaN, at, at + length);
+      this.lastMissing = (c.last_missing_day as Float64Array).fill(NaN, at, at + length);
+      return;
+    }
+    this.base = 0;
     this.barSeq = new Int32Array(length);
     this.timeClose = new Float64Array(length);
     this.tfDays = new Int32Array(length);
@@ -86,6 +133,15 @@ class SnapshotOut {
 
   toBatch(id: number, tf: string): RowBatch {
     const n = this.length;
+    if (this.sink !== undefined) {
+      const at = this.base;
+      const c = this.sink.cols;
+      (c.id as Int32Array).fill(id, at, at + n);
+      const tfCol = c.tf as string[];
+      for (let i = at; i < at + n; i++) tfCol[i] = tf;
+      (c.timestamp as Float64Array).set(this.timeClose.subarray(at, at + n), at);
+      return this.sink.lazyView(at, at + n);
+    }
     return {
       length: n,
       // Insertion order = SNAPSHOT_BAR_COLUMNS order, so writers can take Object.keys as the column list.
@@ -217,7 +273,7 @@ class BarState {
     c[o + 12] = this.lastMissingDay;
   }
 
-  /** Write the OHLCV / time / missing-day columns of row r for snapshot row i, with the §3.5 sanity pass. */
+  /** Write the OHLCV / time / missing-day columns of output row r (base included) for daily row i, with the §3.5 sanity pass. */
   write(out: SnapshotOut, r: number, s: DailySeries, i: number): void {
     const tc = s.ts[i];
     const o = this.open;
@@ -318,6 +374,8 @@ export interface SnapshotBuildOptions {
   carry?: Float64Array;
   /** Receives (length >= BAR_CARRY_LEN) the state after folding the carry's rows and `series`. May be `carry`. */
   carryOut?: Float64Array;
+  /** Write the rows into this sink (BAR_SINK_COLUMNS) instead of columns of the call's own. */
+  sink?: RowSink;
 }
 
 /** Identifies the (timeframe, family) semantics a carry belongs to; positive for rolling, negative for calendar. */
@@ -401,7 +459,7 @@ export function buildRolling(series: DailySeries, tf: Timeframe, opts: SnapshotB
   const sig = tfSignature(tf, false);
   const folded = checkCarry('buildRolling', series, tf, sig, opts);
   const n = series.n;
-  const out = new SnapshotOut(n);
+  const out = new SnapshotOut(n, opts.sink);
   const st = new BarState();
   // Running state; a bar starts on the first row and whenever the previous one is full.
   let pos = 0;
@@ -430,13 +488,14 @@ export function buildRolling(series: DailySeries, tf: Timeframe, opts: SnapshotB
       pos++;
       st.next(series, i);
     }
-    st.write(out, i, series, i);
-    out.barSeq[i] = seq;
-    out.tfDays[i] = N;
-    out.posInBar[i] = pos;
-    out.countDays[i] = pos;
-    out.countRemaining[i] = N - pos;
-    out.partialEnd[i] = pos < N ? 1 : 0;
+    const w = out.base + i;
+    st.write(out, w, series, i);
+    out.barSeq[w] = seq;
+    out.tfDays[w] = N;
+    out.posInBar[w] = pos;
+    out.countDays[w] = pos;
+    out.countRemaining[w] = N - pos;
+    out.partialEnd[w] = pos < N ? 1 : 0;
   }
   if (opts.carryOut !== undefined) {
     if (n > 0 && folded === 0) firstDay = series.day[0];
@@ -517,7 +576,7 @@ export function buildCalendar(series: DailySeries, tf: Timeframe, opts: Calendar
     while (first < n && series.day[first] < baseStart) first++;
   }
 
-  const out = new SnapshotOut(n - first);
+  const out = new SnapshotOut(n - first, opts.sink);
   for (let i = first, r = 0; i < n; i++, r++) {
     const d = series.day[i];
     if (d > winEnd) {
@@ -537,19 +596,20 @@ export function buildCalendar(series: DailySeries, tf: Timeframe, opts: Calendar
     } else {
       st.next(series, i);
     }
-    st.write(out, r, series, i);
+    const w = out.base + r;
+    st.write(out, w, series, i);
     const countDays = d - effStart + 1;
-    out.barSeq[r] = seq;
-    out.tfDays[r] = tfDays;
-    out.posInBar[r] = countDays;
-    out.countDays[r] = countDays;
+    out.barSeq[w] = seq;
+    out.tfDays[w] = tfDays;
+    out.posInBar[w] = countDays;
+    out.countDays[w] = countDays;
     // Days left until the window's scheduled end. Equal to tf_days − count_days except in the anchored
     // partial first window, where count_days starts at the first data day; there the reference (bars.md
     // §4.4, §8.4–8.5) keeps window_end − day, which is what makes "remaining = 0" coincide with the
     // canonical row in every window.
-    out.countRemaining[r] = winEnd - d;
-    out.partialStart[r] = partialStart;
-    out.partialEnd[r] = d < winEnd ? 1 : 0;
+    out.countRemaining[w] = winEnd - d;
+    out.partialStart[w] = partialStart;
+    out.partialEnd[w] = d < winEnd ? 1 : 0;
   }
   if (opts.carryOut !== undefined) {
     saveCarry(opts.carryOut, series, st, {

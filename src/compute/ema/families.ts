@@ -175,7 +175,7 @@ export function emaV1(
     }
     if (start < n || wantCarry) plans.push({ q, period: p, start, lo: emitFrom(daily.ts, n, start, opts), carried });
   }
-  const out = new EmaBatchBuilder(daily.id, tf, false, totalRows(plans, n));
+  const out = new EmaBatchBuilder(daily.id, tf, false, totalRows(plans, n), opts?.sink);
 
   let canonAt: Int32Array | undefined;
   let s: Scratch | undefined;
@@ -266,7 +266,7 @@ export function emaV2(
     // A pair failing the guard is still computed when a carry is asked for (its state is kept as if emitting).
     plans.push({ q, period: p, start, lo: emit ? emitFrom(daily.ts, n, start, opts) : n, carried, emit });
   }
-  const out = new EmaBatchBuilder(daily.id, tf, false, totalRows(plans, n));
+  const out = new EmaBatchBuilder(daily.id, tf, false, totalRows(plans, n), opts?.sink);
 
   if (plans.length > 0 && n > 0) {
     const s = scratch(n, false);
@@ -343,7 +343,7 @@ export function emaCal(
     }
     if (start < n || wantCarry) plans.push({ q, period: p, start, lo: emitFrom(daily.ts, n, start, opts), carried, k0 });
   }
-  const out = new EmaBatchBuilder(daily.id, tf, true, totalRows(plans, n));
+  const out = new EmaBatchBuilder(daily.id, tf, true, totalRows(plans, n), opts?.sink);
 
   let s: Scratch | undefined;
   const bar = new Float64Array(m);
@@ -457,7 +457,7 @@ export function emaAnchor(
     }
     if (start < n || wantCarry) plans.push({ q, period: p, start, lo: emitFrom(daily.ts, n, start, opts), carried, seedJ });
   }
-  const out = new EmaBatchBuilder(daily.id, tf, true, totalRows(plans, n));
+  const out = new EmaBatchBuilder(daily.id, tf, true, totalRows(plans, n), opts?.sink);
 
   let s: Scratch | undefined;
   const bar = new Float64Array(k);

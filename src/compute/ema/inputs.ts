@@ -3,7 +3,7 @@
 // engines set).
 
 import type { RowBatch } from '../../store/columns.js';
-import { constText } from '../../store/columns.js';
+import { constText, type RowSink, type SinkColumn } from '../../store/columns.js';
 import type { Timeframe } from '../../catalog/timeframes.js';
 import { lowerBound } from '../../util/search.js';
 
@@ -59,6 +59,11 @@ export interface EmaOptions {
    * periods.length × EMA_CARRY_LEN. Written only when the call succeeds.
    */
   carryOut?: Float64Array;
+  /**
+   * Write the rows into this sink (an emaSinkColumns layout of the family's table) instead of columns of the
+   * call's own: the many one-row calls of a daily run then allocate nothing per call.
+   */
+  sink?: RowSink;
 }
 
 // ---- carry (EmaOptions.carry / carryOut) ---------------------------------------------------------------------------
@@ -142,6 +147,9 @@ export function emaCarryStarted(carry: Float64Array, periodIndex: number): boole
 
 const iso = (t: number) => (Number.isFinite(t) ? new Date(t).toISOString() : String(t));
 
+/** Backing store of openCarry's working copy of a given carry (see there). */
+let work = new Float64Array(0);
+
 /**
  * The working state of one call: a copy of opts.carry (validated against the family, timeframe and periods)
  * or a blank one, tagged. Also refuses inputs that overlap what the carry has folded.
@@ -169,7 +177,11 @@ export function openCarry(
     w = emaCarryInit(periods.length);
   } else {
     if (c.length !== len) throw new RangeError(`${what}: carry has ${c.length} doubles, want ${periods.length} periods × ${L} = ${len}`);
-    w = Float64Array.from(c);
+    // The working copy lives in a buffer reused from call to call (kernels are synchronous and never nest):
+    // a daily run makes ~100 calls per asset, and a fresh copy each was most of a call's allocation.
+    if (work.length < len) work = new Float64Array(Math.max(len, 2 * work.length));
+    w = work.subarray(0, len);
+    w.set(c);
     const lastTs = w[S.LAST_TS];
     const rows = w[S.ROWS];
     for (let q = 0; q < periods.length; q++) {
@@ -258,12 +270,12 @@ export function checkTf(tf: TfSpec): void {
 
 export function normPeriods(periods: number | readonly number[], tf: TfSpec): readonly number[] {
   const list = typeof periods === 'number' ? [periods] : periods;
-  const seen = new Set<number>();
-  for (const p of list) {
+  for (let i = 0; i < list.length; i++) {
+    const p = list[i];
     if (!Number.isInteger(p) || p < 1) throw new RangeError(`timeframe ${tf.tf}: EMA period must be a positive integer, got ${p}`);
-    // Two equal periods would give duplicate primary keys in one batch; that is a caller bug, not data.
-    if (seen.has(p)) throw new RangeError(`timeframe ${tf.tf}: period ${p} requested twice`);
-    seen.add(p);
+    // Two equal periods would give duplicate primary keys in one batch; that is a caller bug, not data. (A
+    // pairwise scan: lists are a few dozen periods, and a Set per call cost more than the rest of a daily call.)
+    for (let j = 0; j < i; j++) if (list[j] === p) throw new RangeError(`timeframe ${tf.tf}: period ${p} requested twice`);
   }
   return list;
 }
@@ -336,20 +348,62 @@ export function emitFrom(dailyTs: Float64Array, n: number, start: number, opts: 
   return Math.max(start, lowerBound(dailyTs, opts.fromTs, n));
 }
 
-/** Batch writer for a whole (asset, tf) call: allocated once at the final size, filled period by period. */
+/** Column kinds of an EMA table's rows (a RowSink for the single or the dual layout), in the table's order. */
+export function emaSinkColumns(dual: boolean): Record<string, SinkColumn> {
+  const base: Record<string, SinkColumn> = {
+    id: 'i32', tf: 'text', period: 'i32', ts: 'f64', tf_days: 'i32', roll: 'u8', ema: 'f64', d1: 'f64', d2: 'f64',
+    d1_roll: 'f64', d2_roll: 'f64',
+  };
+  return dual
+    ? { ...base, ema_bar: 'f64', roll_bar: 'u8', d1_bar: 'f64', d2_bar: 'f64', d1_roll_bar: 'f64', d2_roll_bar: 'f64' }
+    : base;
+}
+
+type OutCols = Record<string, Float64Array | Int32Array | Uint8Array>;
+
+// Rows [lo, lo + len) of src into dst from row o. A daily run emits one or two rows per period: a plain loop
+// then beats making a subarray view to copy from.
+function put(dst: Float64Array, src: Float64Array, o: number, lo: number, len: number): void {
+  if (len <= 8) for (let i = 0; i < len; i++) dst[o + i] = src[lo + i];
+  else dst.set(src.subarray(lo, lo + len), o);
+}
+
+function putFlags(dst: Uint8Array, src: Uint8Array, o: number, lo: number, len: number): void {
+  if (len <= 8) for (let i = 0; i < len; i++) dst[o + i] = src[lo + i];
+  else dst.set(src.subarray(lo, lo + len), o);
+}
+
+/**
+ * Batch writer for a whole (asset, tf) call, filled period by period: into its own columns allocated at the
+ * final size, or into rows claimed from `opts.sink` (then the returned batch is a view of them).
+ */
 export class EmaBatchBuilder {
-  readonly batch: RowBatch;
-  private off = 0;
-  private readonly c: Record<string, Float64Array | Int32Array | Uint8Array>;
+  private off: number;
+  private readonly base: number;
+  private readonly c: OutCols;
+  private readonly own?: RowBatch;
 
   constructor(
     private readonly id: number,
     private readonly tf: TfSpec,
     private readonly dual: boolean,
-    length: number,
+    private readonly length: number,
+    private readonly sink?: RowSink,
   ) {
+    if (sink !== undefined) {
+      const at = sink.claim(length);
+      const c = sink.cols as OutCols;
+      c.id.fill(id, at, at + length);
+      c.tf_days.fill(tf.daysNominal, at, at + length);
+      const tfCol = sink.cols.tf as string[];
+      for (let i = at; i < at + length; i++) tfCol[i] = tf.tf;
+      this.c = c;
+      this.base = at;
+      this.off = at;
+      return;
+    }
     const f = () => new Float64Array(length);
-    const c: Record<string, Float64Array | Int32Array | Uint8Array> = {
+    const c: OutCols = {
       id: new Int32Array(length).fill(id), period: new Int32Array(length), ts: f(),
       tf_days: new Int32Array(length).fill(tf.daysNominal), roll: new Uint8Array(length), ema: f(),
       d1: f(), d2: f(), d1_roll: f(), d2_roll: f(),
@@ -360,6 +414,8 @@ export class EmaBatchBuilder {
       });
     }
     this.c = c;
+    this.base = 0;
+    this.off = 0;
     // Column order follows the table definition so a reader of the batch sees the schema's layout.
     const cols: RowBatch['cols'] = {
       id: c.id, tf: constText(tf.tf, length), period: c.period, ts: c.ts, tf_days: c.tf_days, roll: c.roll,
@@ -371,7 +427,7 @@ export class EmaBatchBuilder {
         d1_roll_bar: c.d1_roll_bar, d2_roll_bar: c.d2_roll_bar,
       });
     }
-    this.batch = { length, cols };
+    this.own = { length, cols };
   }
 
   /** Copy rows [lo, n) of a computed period from scratch into the batch. */
@@ -381,36 +437,28 @@ export class EmaBatchBuilder {
     const o = this.off;
     const c = this.c;
     (c.period as Int32Array).fill(period, o, o + len);
-    // A daily run emits one or two rows per period: a plain loop then beats allocating a subarray view.
-    const put = len <= 8
-      ? (dst: Float64Array | Int32Array | Uint8Array, src: Float64Array | Uint8Array) => {
-        for (let i = 0; i < len; i++) dst[o + i] = src[lo + i];
-      }
-      : (dst: Float64Array | Int32Array | Uint8Array, src: Float64Array | Uint8Array) => {
-        (dst as Float64Array).set(src.subarray(lo, n) as Float64Array, o);
-      };
-    put(c.ts, dailyTs);
-    put(c.roll, s.roll);
-    put(c.ema, s.ema);
-    put(c.d1, s.d1);
-    put(c.d2, s.d2);
-    put(c.d1_roll, s.d1r);
-    put(c.d2_roll, s.d2r);
+    put(c.ts as Float64Array, dailyTs, o, lo, len);
+    putFlags(c.roll as Uint8Array, s.roll, o, lo, len);
+    put(c.ema as Float64Array, s.ema, o, lo, len);
+    put(c.d1 as Float64Array, s.d1, o, lo, len);
+    put(c.d2 as Float64Array, s.d2, o, lo, len);
+    put(c.d1_roll as Float64Array, s.d1r, o, lo, len);
+    put(c.d2_roll as Float64Array, s.d2r, o, lo, len);
     if (this.dual) {
-      put(c.ema_bar, s.emaBar);
-      put(c.roll_bar, s.rollBar);
-      put(c.d1_bar, s.d1b);
-      put(c.d2_bar, s.d2b);
-      put(c.d1_roll_bar, s.d1rb);
-      put(c.d2_roll_bar, s.d2rb);
+      put(c.ema_bar as Float64Array, s.emaBar, o, lo, len);
+      putFlags(c.roll_bar as Uint8Array, s.rollBar, o, lo, len);
+      put(c.d1_bar as Float64Array, s.d1b, o, lo, len);
+      put(c.d2_bar as Float64Array, s.d2b, o, lo, len);
+      put(c.d1_roll_bar as Float64Array, s.d1rb, o, lo, len);
+      put(c.d2_roll_bar as Float64Array, s.d2rb, o, lo, len);
     }
     this.off = o + len;
   }
 
   done(): RowBatch {
-    if (this.off !== this.batch.length) {
-      throw new Error(`internal: EMA batch for ${this.tf.tf} (id ${this.id}) filled ${this.off} of ${this.batch.length} rows`);
+    if (this.off - this.base !== this.length) {
+      throw new Error(`internal: EMA batch for ${this.tf.tf} (id ${this.id}) filled ${this.off - this.base} of ${this.length} rows`);
     }
-    return this.batch;
+    return this.own ?? this.sink!.lazyView(this.base, this.base + this.length);
   }
 }
