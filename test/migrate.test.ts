@@ -1,38 +1,89 @@
 // Schema upgrades: migrate() brings an older database to SCHEMA_VERSION and keeps its data.
 import assert from 'node:assert/strict';
-import { refreshState } from '../src/schema/tables.js';
+import { packCarry, unpackCarry } from '../src/refresh/carry-codec.js';
+import { createTableSql } from '../src/schema/ddl.js';
+import { refreshState, type Table } from '../src/schema/tables.js';
 import { migrate, SCHEMA_VERSION } from '../src/store/migrate.js';
+import type { Store } from '../src/store/store.js';
 import { engineTest } from './helpers/engines.js';
 
-engineTest('v2 → v3: refresh_state keeps its rows; on DuckDB it is rewritten without the rows upserts left behind', async ({ store }) => {
-  const ids = Array.from({ length: 50 }, (_, i) => i + 1);
-  const state = (carry: string) => ({
-    length: ids.length,
+/** refresh_state as schemas 2 and 3 declared it: the carry as text. */
+const textState: Table = { ...refreshState, columns: refreshState.columns.map((c) => (c.name === 'carry' ? { ...c, type: 'text' } : c)) };
+
+async function textStateTable(store: Store): Promise<void> {
+  await store.exec(`DROP TABLE ${refreshState.name}`);
+  await store.exec(createTableSql(store.dialect, textState));
+}
+
+const ids = Array.from({ length: 50 }, (_, i) => i + 1);
+/** A carry per id (its doubles depend on the id and the version, so replaced rows are told apart). */
+const doubles = (id: number, version: number) => Float64Array.from({ length: 17 * 3 }, (_, k) => (k % 5 === 0 ? NaN : id * 1000 + k + version / 10));
+const packedText = (id: number, version: number) => {
+  const b = packCarry(doubles(id, version), 17, 3);
+  return '~' + Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('base64');
+};
+
+/** Ids 1–30 packed (schema 3), 31–40 the raw doubles of schema 2, 41–50 no carry. */
+function schema3Rows(version: number, only = ids) {
+  const carry = (id: number) => (id <= 30 ? packedText(id, version) : id <= 40 ? Buffer.from(doubles(id, version).buffer).toString('base64') : null);
+  return {
+    length: only.length,
     cols: {
-      id: Int32Array.from(ids), table_name: ids.map(() => 'ema_multi_tf'), carry_key: ids.map(() => 'k1'),
-      carry: ids.map((i) => `${carry}${i}`.repeat(50)), source_rows: Float64Array.from(ids, (i) => i * 10),
+      id: Int32Array.from(only), table_name: only.map(() => 'ema_multi_tf'), carry_key: only.map((i) => (i <= 40 ? 'k1' : null)),
+      carry: only.map(carry), source_rows: Float64Array.from(only, (i) => i * 10 + version),
     },
-  });
-  await store.append(refreshState, state('a'));
+  };
+}
+
+engineTest('v3 → v4: the text carries become their packed bytes (schema 2\'s raw form is dropped), every other column kept', async ({ store }) => {
+  await textStateTable(store);
+  await store.append(textState, schema3Rows(1));
+  await store.exec('DELETE FROM schema_migrations WHERE version > 3');
+  const before = await store.query('SELECT id, table_name, source_rows, carry_key, last_run_ts FROM refresh_state ORDER BY id');
+  await migrate(store);
+  const v = await store.query<{ v: number }>('SELECT max(version) AS v FROM schema_migrations');
+  assert.equal(Number(v[0].v), SCHEMA_VERSION);
+  assert.deepEqual(await store.query('SELECT id, table_name, source_rows, carry_key, last_run_ts FROM refresh_state ORDER BY id'), before);
+  const after = await store.query<{ id: number; carry: Uint8Array | null }>('SELECT id, carry FROM refresh_state ORDER BY id');
+  for (const { id, carry } of after) {
+    if (id > 30) {
+      assert.equal(carry, null, `id ${id}: ${id <= 40 ? 'the raw form is dropped' : 'no carry stays none'}`);
+      continue;
+    }
+    assert.ok(carry instanceof Uint8Array, `id ${id}: bytes`);
+    const back = unpackCarry(carry);
+    assert.ok(back && Buffer.from(back.buffer).equals(Buffer.from(doubles(id, 1).buffer)), `id ${id}: the same doubles, bit for bit`);
+  }
+  // A second run finds nothing to do and changes nothing.
+  await migrate(store);
+  assert.deepEqual(await store.query('SELECT id, carry FROM refresh_state ORDER BY id'), after);
+  await assert.rejects(store.append(refreshState, { length: 1, cols: { id: Int32Array.of(1), table_name: ['ema_multi_tf'] } }),
+    /[Dd]uplicate key|violates primary key/, 'the key is still enforced');
+});
+
+engineTest('v2 → v4: on DuckDB the rows that v2 upserts left behind are dropped in the same rewrite', async ({ store }) => {
+  await textStateTable(store);
+  await store.append(textState, schema3Rows(1));
   // What a v2 DuckDB upsert did: delete the keys, insert them again.
-  await store.exec(`DELETE FROM refresh_state WHERE id <= 30`);
-  await store.append(refreshState, { length: 30, cols: Object.fromEntries(Object.entries(state('b').cols).map(([k, v]) => [k, v.slice(0, 30)])) });
+  const replaced = ids.slice(0, 30);
+  await store.exec('DELETE FROM refresh_state WHERE id <= 30');
+  await store.append(textState, schema3Rows(2, replaced));
   await store.exec('DELETE FROM schema_migrations WHERE version > 2');
-  const before = await store.query('SELECT * FROM refresh_state ORDER BY id');
   if (store.dialect === 'duckdb') {
     await store.exec('CHECKPOINT');
     const phys = await store.query<{ n: number }>("SELECT estimated_size AS n FROM duckdb_tables() WHERE table_name = 'refresh_state'");
     assert.equal(Number(phys[0].n), 80, 'the replaced rows are still there before the upgrade');
   }
   await migrate(store);
-  const v = await store.query<{ v: number }>('SELECT max(version) AS v FROM schema_migrations');
-  assert.equal(Number(v[0].v), SCHEMA_VERSION);
-  assert.deepEqual(await store.query('SELECT * FROM refresh_state ORDER BY id'), before);
-  assert.equal(before.filter((r) => String(r.carry).startsWith('b')).length, 30);
+  const after = await store.query<{ id: number; carry: Uint8Array | null; source_rows: number }>('SELECT id, carry, source_rows FROM refresh_state ORDER BY id');
+  assert.deepEqual(after.map((r) => r.id), ids);
+  for (const r of after.slice(0, 30)) {
+    assert.equal(r.source_rows, r.id * 10 + 2);
+    assert.ok(Buffer.from(unpackCarry(r.carry!)!.buffer).equals(Buffer.from(doubles(r.id, 2).buffer)), `id ${r.id}: the replacing row's carry`);
+  }
   if (store.dialect === 'duckdb') {
     await store.exec('CHECKPOINT');
     const phys = await store.query<{ n: number }>("SELECT estimated_size AS n FROM duckdb_tables() WHERE table_name = 'refresh_state'");
     assert.equal(Number(phys[0].n), 50);
-    await assert.rejects(store.append(refreshState, state('c')), /[Dd]uplicate key|violates primary key/, 'the key is still enforced');
   }
 });

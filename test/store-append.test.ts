@@ -22,6 +22,7 @@ const T: Table = {
     { name: 'f', type: 'bool' },
     { name: 'g', type: 'bool' },
     { name: 's', type: 'text' },
+    { name: 'x', type: 'blob' },
     { name: 'dflt', type: 'int', default: '7' },
     { name: 'at', type: 'ts', notNull: true, default: 'now()' },
   ],
@@ -29,7 +30,7 @@ const T: Table = {
 
 const TEXTS = ['1D', '1W_CAL_ANCHOR_ISO', '12M_CAL_ANCHOR_US', 'exactly12byt', 'thirteen_byte', 'ü€ — long unicode text', ''];
 
-interface Probe { i: number | null; b: number | null; d: number | null; t: number | null; f: boolean | null; s: string | null }
+interface Probe { i: number | null; b: number | null; d: number | null; t: number | null; f: boolean | null; s: string | null; x: Uint8Array | null }
 
 const probeArb: fc.Arbitrary<Probe> = fc.record({
   i: fc.option(fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 })),
@@ -39,6 +40,8 @@ const probeArb: fc.Arbitrary<Probe> = fc.record({
   t: fc.option(fc.integer({ min: -2_208_988_800_000, max: 7_258_118_400_000 })),
   f: fc.option(fc.boolean()),
   s: fc.option(fc.constantFrom(...TEXTS)),
+  // Bytes of any value (0, '\\', tabs, newlines: COPY's specials), empty, short and long (a carry is ~10 KB).
+  x: fc.option(fc.oneof(fc.uint8Array({ maxLength: 40 }), fc.uint8Array({ minLength: 5000, maxLength: 20000 }))),
 });
 
 function toBatch(rows: Probe[]): RowBatch {
@@ -55,6 +58,7 @@ function toBatch(rows: Probe[]): RowBatch {
       f: Float64Array.from(rows, (r) => (r.f === null ? NaN : r.f ? 1 : 0)),
       g: Uint8Array.from(rows, (r) => (r.f ? 1 : 0)),
       s: rows.map((r) => r.s),
+      x: rows.map((r) => r.x),
     },
   };
 }
@@ -75,6 +79,7 @@ engineTest('Store.append round-trips every column type, NULLs and defaults acros
         got.forEach((g, j) => {
           const r = rows[j];
           const d = g.d === null ? null : Number(g.d);
+          assert.deepEqual(g.x === null ? null : [...(g.x as Uint8Array)], r.x === null ? null : [...r.x], `row ${j}: blob`);
           assert.deepEqual(
             { i: g.i, b: g.b, d: Object.is(d, -0) ? 0 : d, t: g.t, f: g.f, g: g.g, s: g.s, dflt: g.dflt },
             { i: r.i, b: r.b, d: Object.is(r.d, -0) ? 0 : r.d, t: r.t, f: r.f, g: r.f === true, s: r.s, dflt: 7 },
@@ -90,7 +95,7 @@ engineTest('Store.append round-trips every column type, NULLs and defaults acros
 
 engineTest('Store.append into a TEMP table of the session', async ({ store }) => {
   await store.exec(createTableSql(store.dialect, T).replace('CREATE TABLE IF NOT EXISTS', 'CREATE TEMP TABLE').replace(T.name, 'append_tmp'));
-  await store.append(T, toBatch([{ i: 1, b: 2, d: 3, t: 4, f: true, s: '12M_CAL_ANCHOR_US' }]), { into: 'append_tmp' });
+  await store.append(T, toBatch([{ i: 1, b: 2, d: 3, t: 4, f: true, s: '12M_CAL_ANCHOR_US', x: null }]), { into: 'append_tmp' });
   assert.deepEqual(await store.query('SELECT i, s FROM append_tmp'), [{ i: 1, s: '12M_CAL_ANCHOR_US' }]);
 });
 
@@ -100,19 +105,19 @@ engineTest('Store.upsert overwrites on the key and keeps the rest; JSON columns 
   const rows = (ks: number[], s: string, j: string) => ({
     length: ks.length,
     cols: {
-      ...toBatch(ks.map((k) => ({ i: k, b: 2 ** 40 + k, d: k / 3, t: -86_400_000 * k, f: k % 2 === 0, s }))).cols,
+      ...toBatch(ks.map((k) => ({ i: k, b: 2 ** 40 + k, d: k / 3, t: -86_400_000 * k, f: k % 2 === 0, s, x: Uint8Array.of(k, 0, 92, 9, 10) }))).cols,
       k: Int32Array.from(ks), j: ks.map(() => j),
     },
   });
   await store.upsert(U, rows([1, 2, 3], '1W_CAL_ANCHOR_ISO', '{"a":1}'));
   await store.upsert(U, rows([2, 4], 'short', '{"a":[2]}'));
-  const got = await store.query<{ k: number; b: number; t: number; s: string; j: unknown }>('SELECT k, b, t, s, j FROM upsert_probe ORDER BY k');
+  const got = await store.query<{ k: number; b: number; t: number; s: string; j: unknown; x: Uint8Array }>('SELECT k, b, t, s, j, x FROM upsert_probe ORDER BY k');
   const json = (v: unknown) => (typeof v === 'string' ? JSON.parse(v) : v);
-  assert.deepEqual(got.map((r) => ({ ...r, j: json(r.j) })), [
-    { k: 1, b: 2 ** 40 + 1, t: -86_400_000, s: '1W_CAL_ANCHOR_ISO', j: { a: 1 } },
-    { k: 2, b: 2 ** 40 + 2, t: -172_800_000, s: 'short', j: { a: [2] } },
-    { k: 3, b: 2 ** 40 + 3, t: -259_200_000, s: '1W_CAL_ANCHOR_ISO', j: { a: 1 } },
-    { k: 4, b: 2 ** 40 + 4, t: -345_600_000, s: 'short', j: { a: [2] } },
+  assert.deepEqual(got.map((r) => ({ ...r, j: json(r.j), x: [...r.x] })), [
+    { k: 1, b: 2 ** 40 + 1, t: -86_400_000, s: '1W_CAL_ANCHOR_ISO', j: { a: 1 }, x: [1, 0, 92, 9, 10] },
+    { k: 2, b: 2 ** 40 + 2, t: -172_800_000, s: 'short', j: { a: [2] }, x: [2, 0, 92, 9, 10] },
+    { k: 3, b: 2 ** 40 + 3, t: -259_200_000, s: '1W_CAL_ANCHOR_ISO', j: { a: 1 }, x: [3, 0, 92, 9, 10] },
+    { k: 4, b: 2 ** 40 + 4, t: -345_600_000, s: 'short', j: { a: [2] }, x: [4, 0, 92, 9, 10] },
   ]);
 });
 
@@ -121,7 +126,7 @@ engineTest('Store.upsert of the same keys again and again does not grow the tabl
   await store.exec(createTableSql(store.dialect, U));
   const ks = Array.from({ length: 500 }, (_, i) => i);
   for (let round = 0; round < 4; round++) {
-    const b = toBatch(ks.map((k) => ({ i: round, b: k, d: k / 3, t: 0, f: true, s: 'x'.repeat(200) + round })));
+    const b = toBatch(ks.map((k) => ({ i: round, b: k, d: k / 3, t: 0, f: true, s: 'x'.repeat(200) + round, x: new Uint8Array(300).fill(round) })));
     await store.upsert(U, { length: b.length, cols: { ...b.cols, k: Int32Array.from(ks) } });
     if (store.dialect === 'duckdb') await store.exec('CHECKPOINT');
   }

@@ -20,7 +20,7 @@ export function snapshotName(table: Table | string, suffix: string): string {
 
 export async function tableExists(store: Store, name: string): Promise<boolean> {
   const r = await store.query(
-    'SELECT 1 AS x FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = $1', [name],
+    'SELECT 1 AS x FROM information_schema.tables WHERE table_catalog = current_database() AND table_schema = current_schema() AND table_name = $1', [name],
   );
   return r.length > 0;
 }

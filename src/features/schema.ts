@@ -58,7 +58,7 @@ export async function ensureFeatureSchema(store: Store): Promise<void> {
     if (store.dialect === 'duckdb') {
       const rows = await store.query<{ column_name: string; data_type: string }>(
         `SELECT column_name, data_type FROM information_schema.columns
-         WHERE table_name = $1 AND table_schema = current_schema()`,
+         WHERE table_name = $1 AND table_schema = current_schema() AND table_catalog = current_database()`,
         [MATRIX_TABLE],
       );
       const have = new Map(rows.map((r) => [r.column_name, r.data_type]));

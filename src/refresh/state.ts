@@ -21,7 +21,7 @@ export interface TableState {
   /** Layout name of `carry` (see carryKey); null when no carry was kept. */
   carry_key?: string | null;
   /** Kernel state after the table's last row (encodeCarry). */
-  carry?: string | null;
+  carry?: Uint8Array | null;
   /** A narrowed run wrote rows dated after last_src_ts: the next default run must delete before it writes. */
   rows_ahead?: boolean;
 }
@@ -69,26 +69,16 @@ export interface Carry {
   group: number;
 }
 
-/** Marks the packed form (carry-codec.ts); '~' is not in the base64 alphabet of the raw form of schema v2. */
-const PACKED = '~';
-
-export function encodeCarry(c: Pick<Carry, 'data' | 'stride' | 'group'>): string {
-  const b = packCarry(c.data, c.stride, c.group);
-  return PACKED + Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('base64');
+/** A carry as stored in refresh_state.carry (BLOB / bytea): its packed bytes (carry-codec.ts). */
+export function encodeCarry(c: Pick<Carry, 'data' | 'stride' | 'group'>): Uint8Array {
+  return packCarry(c.data, c.stride, c.group);
 }
 
-/** The carry of a state row when its layout is `key`, else undefined. Reads the packed and the raw form. */
+/** The carry of a state row when its layout is `key` (and `length` doubles long), else undefined. */
 export function decodeCarry(st: TableState | undefined, key: string, length: number): Float64Array | undefined {
-  if (!st || st.carry_key !== key || typeof st.carry !== 'string') return undefined;
-  if (st.carry.startsWith(PACKED)) {
-    const out = unpackCarry(Buffer.from(st.carry.slice(1), 'base64'));
-    return out?.length === length ? out : undefined;
-  }
-  const b = Buffer.from(st.carry, 'base64');
-  if (b.byteLength !== length * 8) return undefined;
-  const out = new Float64Array(length);
-  new Uint8Array(out.buffer).set(b);
-  return out;
+  if (!st || st.carry_key !== key || !(st.carry instanceof Uint8Array)) return undefined;
+  const out = unpackCarry(st.carry);
+  return out?.length === length ? out : undefined;
 }
 
 /**

@@ -6,10 +6,11 @@ export type Dialect = 'duckdb' | 'postgres';
 const TYPES: Record<Dialect, Record<ColType, string>> = {
   duckdb: {
     int: 'INTEGER', bigint: 'BIGINT', double: 'DOUBLE', text: 'VARCHAR', bool: 'BOOLEAN', ts: 'TIMESTAMPTZ', json: 'JSON',
+    blob: 'BLOB',
   },
   postgres: {
     int: 'integer', bigint: 'bigint', double: 'double precision', text: 'text', bool: 'boolean', ts: 'timestamptz',
-    json: 'jsonb',
+    json: 'jsonb', blob: 'bytea',
   },
 };
 

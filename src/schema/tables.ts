@@ -2,7 +2,7 @@
 // writers encode values from these types, and the baseline comparison reads keys and column families from it.
 import { FEATURE_TABLES } from './features.js';
 
-export type ColType = 'int' | 'bigint' | 'double' | 'text' | 'bool' | 'ts' | 'json';
+export type ColType = 'int' | 'bigint' | 'double' | 'text' | 'bool' | 'ts' | 'json' | 'blob';
 
 export interface Column {
   name: string;
@@ -175,7 +175,7 @@ export const refreshState: Table = {
     c('id', 'int', true), c('table_name', 'text', true), c('last_src_ts', 'ts'), c('daily_min_seen', 'ts'),
     c('dirty_from', 'ts'), c('source_rows', 'int', true, '0'), c('last_run_ts', 'ts', true, 'now()'),
     c('last_run_id', 'text'), c('rows_written', 'bigint', true, '0'), c('repaired_timehigh', 'int', true, '0'),
-    c('repaired_timelow', 'int', true, '0'), c('rejected', 'int', true, '0'), c('carry_key', 'text'), c('carry', 'text'),
+    c('repaired_timelow', 'int', true, '0'), c('rejected', 'int', true, '0'), c('carry_key', 'text'), c('carry', 'blob'),
     c('rows_ahead', 'bool', true, 'false'),
   ],
 };

@@ -8,9 +8,10 @@
 //   ts     -> Float64Array of epoch milliseconds, NaN = NULL
 //   bool   -> Uint8Array 0/1, or Float64Array 0/1 with NaN = NULL
 //   text / json -> (string | null)[]
+//   blob   -> (Uint8Array | null)[]
 // A column absent from the batch is written as NULL (or its default).
 
-export type ColumnData = Float64Array | Int32Array | Uint8Array | (string | null)[];
+export type ColumnData = Float64Array | Int32Array | Uint8Array | (string | null)[] | (Uint8Array | null)[];
 
 export interface RowBatch {
   length: number;
@@ -205,7 +206,7 @@ export function rowsFrom(batch: RowBatch, timeCol: string, from: number): RowBat
   if (keep.length === batch.length) return batch;
   const cols: Record<string, ColumnData> = {};
   for (const [k, v] of Object.entries(batch.cols)) {
-    if (Array.isArray(v)) cols[k] = keep.map((i) => v[i]);
+    if (Array.isArray(v)) cols[k] = keep.map((i) => v[i]) as ColumnData;
     else {
       const Ctor = v.constructor as Float64ArrayConstructor | Int32ArrayConstructor | Uint8ArrayConstructor;
       const out = new Ctor(keep.length);

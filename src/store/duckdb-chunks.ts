@@ -4,7 +4,7 @@
 // types (TIMESTAMPTZ as microseconds, BIGINT as int64), so the appender can write into the target directly.
 import duckdb from '@duckdb/node-bindings';
 import {
-  BIGINT, BOOLEAN, DOUBLE, DuckDBDataChunk, INTEGER, TIMESTAMPTZ, VARCHAR, type DuckDBType,
+  BIGINT, BLOB, BOOLEAN, DOUBLE, DuckDBDataChunk, INTEGER, TIMESTAMPTZ, VARCHAR, type DuckDBType,
 } from '@duckdb/node-api';
 import type { ColType, Table } from '../schema/tables.js';
 import type { ColumnData, RowBatch } from './columns.js';
@@ -29,6 +29,8 @@ function duckType(t: ColType): DuckDBType {
       return BOOLEAN;
     case 'ts':
       return TIMESTAMPTZ;
+    case 'blob':
+      return BLOB;
     default:
       return VARCHAR;
   }
@@ -114,7 +116,8 @@ export function fillChunk(table: Table, types: DuckDBType[], batch: RowBatch, st
     const from = given ? start : 0;
     mask.fill(0xffffffff);
     let nulls = 0;
-    if (Array.isArray(col)) nulls = fillText(vec, col, from, n);
+    if (c.type === 'blob') nulls = fillBlob(vec, col as (Uint8Array | null)[], from, n);
+    else if (Array.isArray(col)) nulls = fillText(vec, col as (string | null)[], from, n);
     else if (c.type === 'int' && col instanceof Int32Array) copyView(vec, col, from, n);
     else if (c.type === 'bool' && col instanceof Uint8Array) copyView(vec, col, from, n);
     else {
@@ -186,9 +189,23 @@ function fillText(vec: duckdb.Vector, col: (string | null)[], from: number, n: n
   return nulls;
 }
 
+/** A BLOB column: each value copied into the vector by DuckDB (carries: one per row, none repeated). */
+function fillBlob(vec: duckdb.Vector, col: (Uint8Array | null)[], from: number, n: number): number {
+  let nulls = 0;
+  for (let i = 0; i < n; i++) {
+    const v = col[from + i];
+    if (v === null || v === undefined) {
+      setNull(i);
+      nulls++;
+    } else duckdb.vector_assign_string_element_len(vec, i, v);
+  }
+  return nulls;
+}
+
 /** A column the batch does not carry: its default on every row, or NULL. */
 function defaultColumn(type: ColType, dflt: string | undefined, n: number, now: number): ColumnData {
   if (type === 'text' || type === 'json') return new Array<string | null>(n).fill(dflt ?? null);
+  if (type === 'blob') return new Array<Uint8Array | null>(n).fill(null);
   const v = dflt === undefined ? NaN : dflt === 'now()' ? now : type === 'bool' ? (dflt === 'true' ? 1 : 0) : Number(dflt);
   return new Float64Array(n).fill(v);
 }

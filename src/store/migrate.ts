@@ -6,11 +6,12 @@ import { ALL_TABLES, dimTimeframe, refreshState, schemaMigrations, type Table } 
 import type { Store } from './store.js';
 
 /** Bump when the schema changes, and say what the version adds. */
-export const SCHEMA_VERSION = 3;
+export const SCHEMA_VERSION = 4;
 const VERSIONS: Record<number, string> = {
   1: 'initial schema',
   2: 'refresh_state.carry_key, carry (kernel state for incremental continuation), rows_ahead',
   3: 'DuckDB: refresh_state rewritten once without the replaced rows its upserts used to leave behind',
+  4: 'refresh_state.carry as BLOB / bytea: the packed bytes instead of their base64 text',
 };
 
 export async function migrate(store: Store): Promise<void> {
@@ -19,7 +20,7 @@ export async function migrate(store: Store): Promise<void> {
     for (const t of ALL_TABLES) {
       await store.exec(createTableSql(store.dialect, t));
       const have = await store.query<{ column_name: string }>(
-        `SELECT column_name FROM information_schema.columns WHERE table_name = $1 AND table_schema = current_schema()`,
+        `SELECT column_name FROM information_schema.columns WHERE table_name = $1 AND table_schema = current_schema() AND table_catalog = current_database()`,
         [t.name],
       );
       const names = new Set(have.map((h) => h.column_name));
@@ -27,7 +28,8 @@ export async function migrate(store: Store): Promise<void> {
     }
     const done = await store.query<{ v: number | null }>(`SELECT max(version) AS v FROM ${schemaMigrations.name}`);
     const from = done[0]?.v ?? 0;
-    if (from > 0 && from < 3 && store.dialect === 'duckdb') await compact(store, refreshState);
+    if (await carryIsText(store)) await compact(store, refreshState, { carry: carryTextToBytes(store.dialect) });
+    else if (from > 0 && from < 3 && store.dialect === 'duckdb') await compact(store, refreshState);
     for (let v = from + 1; v <= SCHEMA_VERSION; v++) {
       await store.exec(
         `INSERT INTO ${schemaMigrations.name} (version, description) VALUES ($1, $2) ON CONFLICT (version) DO NOTHING`,
@@ -39,16 +41,38 @@ export async function migrate(store: Store): Promise<void> {
 }
 
 /**
- * DuckDB: rewrite a table without its deleted rows, which DuckDB keeps in their row group until it can merge
- * whole row groups (a small, often-rewritten table never gets there). Inside the migration's transaction.
+ * Rewrite a table under its current definition, converting the columns of `convert` with the given SQL. On DuckDB
+ * this also drops its deleted rows, which DuckDB keeps in their row group until it can merge whole row groups (a
+ * small, often-rewritten table never gets there). Inside the migration's transaction.
  */
-async function compact(store: Store, t: Table): Promise<void> {
+async function compact(store: Store, t: Table, convert: Record<string, string> = {}): Promise<void> {
   const tmp = `${t.name}__compact`;
   await store.exec(createTableSql(store.dialect, t, tmp));
   const cols = t.columns.map((c) => q(c.name)).join(', ');
-  await store.exec(`INSERT INTO ${q(tmp)} (${cols}) SELECT ${cols} FROM ${q(t.name)}`);
+  const sel = t.columns.map((c) => convert[c.name] ?? q(c.name)).join(', ');
+  await store.exec(`INSERT INTO ${q(tmp)} (${cols}) SELECT ${sel} FROM ${q(t.name)}`);
   await store.exec(`DROP TABLE ${q(t.name)}`);
   await store.exec(`ALTER TABLE ${q(tmp)} RENAME TO ${q(t.name)}`);
+}
+
+/** Whether refresh_state.carry is still the text column of schemas 2 and 3. */
+async function carryIsText(store: Store): Promise<boolean> {
+  const r = await store.query<{ t: string }>(
+    `SELECT data_type AS t FROM information_schema.columns
+     WHERE table_catalog = current_database() AND table_schema = current_schema() AND table_name = $1 AND column_name = 'carry'`,
+    [refreshState.name],
+  );
+  return /^(VARCHAR|text|character varying)$/i.test(r[0]?.t ?? '');
+}
+
+/**
+ * Schema 3 kept a carry as '~' + base64 of its packed bytes: those become the bytes. The raw form schema 2 wrote
+ * (base64 of the doubles, no '~') is dropped: its tables are recomputed once, and then carried again.
+ */
+function carryTextToBytes(d: Store['dialect']): string {
+  return d === 'duckdb'
+    ? "CASE WHEN starts_with(carry, '~') THEN from_base64(substr(carry, 2)) END"
+    : "CASE WHEN left(carry, 1) = '~' THEN decode(substr(carry, 2), 'base64') END";
 }
 
 /** Every table exists and the recorded version is this code's: nothing to do (the common case, kept cheap). */
@@ -57,7 +81,7 @@ async function isCurrent(store: Store): Promise<boolean> {
     const v = await store.query<{ v: number | null }>(`SELECT max(version) AS v FROM ${schemaMigrations.name}`);
     if ((v[0]?.v ?? 0) !== SCHEMA_VERSION) return false;
     const n = await store.query<{ n: number }>(
-      `SELECT count(*) AS n FROM information_schema.tables WHERE table_schema = current_schema() AND table_name IN (${ALL_TABLES.map((_, i) => `$${i + 1}`).join(', ')})`,
+      `SELECT count(*) AS n FROM information_schema.tables WHERE table_catalog = current_database() AND table_schema = current_schema() AND table_name IN (${ALL_TABLES.map((_, i) => `$${i + 1}`).join(', ')})`,
       ALL_TABLES.map((t) => t.name),
     );
     const tf = await store.query<{ n: number }>(`SELECT count(*) AS n FROM ${dimTimeframe.name}`);

@@ -121,6 +121,11 @@ function escapeText(s: string): string {
   return s.replace(/[\\\t\n\r]/g, (ch) => (ch === '\\' ? '\\\\' : ch === '\t' ? '\\t' : ch === '\n' ? '\\n' : '\\r'));
 }
 
+/** bytea in COPY text format: hex input form, its backslash escaped for COPY. */
+function encodeBytea(v: Uint8Array): string {
+  return '\\\\x' + Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('hex');
+}
+
 function encodeNumber(type: ColType, v: number): string {
   if (Number.isNaN(v)) return '\\N';
   if (type === 'ts') return new Date(v).toISOString();
@@ -146,7 +151,7 @@ function* copyText(table: Table, batch: RowBatch): Generator<string> {
           fields[k] = c.default === undefined ? '\\N' : c.default === 'now()' ? now : c.default;
         } else if (Array.isArray(data)) {
           const v = data[i];
-          fields[k] = v === null || v === undefined ? '\\N' : escapeText(v);
+          fields[k] = v === null || v === undefined ? '\\N' : typeof v === 'string' ? escapeText(v) : encodeBytea(v);
         } else {
           fields[k] = encodeNumber(c.type, data[i]);
         }
