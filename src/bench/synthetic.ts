@@ -6,10 +6,11 @@ const DAY = 86_400_000;
 /**
  * A seeded synthetic universe written straight into price_histories: `assets` assets of up to `days` days
  * ending on day `lastDay` (every fifth asset is young: a quarter of the history), random walks with ~1 %
- * missing days; then `extra` further days for every asset, one batch per day (the daily increments).
+ * missing days; then `extra` further days for every asset, one batch per day (the daily increments). With
+ * `base` false the history itself is not kept (the same increments, for a universe already written).
  */
 export function syntheticHistory(
-  assets: number, days: number, seed = 1, lastDay = 20_000, extra = 1,
+  assets: number, days: number, seed = 1, lastDay = 20_000, extra = 1, base = true,
 ): { batch: RowBatch; next: RowBatch; more: RowBatch[] } {
   let s = seed;
   const rnd = () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32);
@@ -24,7 +25,8 @@ export function syntheticHistory(
       const o = px;
       const c = Math.max(0.0001, o * (1 + (rnd() - 0.5) * 0.08));
       const row = { id: 1000 + a, day: d, o, h: Math.max(o, c) * (1 + rnd() * 0.02), l: Math.min(o, c) * (1 - rnd() * 0.02), c, v: rnd() * 1e9 };
-      (d > lastDay ? later[d - lastDay - 1] : rows).push(row);
+      if (d > lastDay) later[d - lastDay - 1].push(row);
+      else if (base) rows.push(row);
       px = c;
     }
   }

@@ -75,6 +75,7 @@ export function formatSummary(s: RefreshSummary): string {
     for (const a of by('skipped')) out.push(`  skipped ${a.symbol} (${a.id}): ${a.reason}`);
     for (const a of by('failed')) out.push(`  FAILED ${a.symbol} (${a.id}): ${a.reason}`);
   }
+  if (s.checkpointMs > 0) out.push(`storage: checkpoint of the run's writes into the database file — ${fmtMs(s.checkpointMs)}`);
   out.push(s.ok ? 'refresh: ok' : 'refresh: FAILED (exit 1)');
   return out.join('\n');
 }

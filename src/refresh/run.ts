@@ -85,6 +85,8 @@ export interface RefreshSummary {
   ok: boolean;
   /** Worker threads the jobs ran on (0: sessions of the calling thread, as on DuckDB). */
   threads: number;
+  /** DuckDB: time of the checkpoint that ended the run (0 when none was due); set once the run has finished. */
+  checkpointMs: number;
 }
 
 /** Stable shard of an asset: a 32-bit integer hash of the id, mod n. Same everywhere, every run. */
@@ -167,16 +169,19 @@ class CheckpointGate {
  * threshold, as DuckDB would have; a smaller WAL is left to the next checkpoint (a closing CLI makes one).
  * Returns the restore.
  */
-async function holdCheckpoints(store: Store): Promise<() => Promise<void>> {
-  if (store.dialect !== 'duckdb') return async () => undefined;
+async function holdCheckpoints(store: Store): Promise<() => Promise<number>> {
+  if (store.dialect !== 'duckdb') return async () => 0;
   const r = await store.query<{ v: string }>("SELECT current_setting('checkpoint_threshold') AS v");
   const threshold = r[0].v;
   await store.exec("SET checkpoint_threshold = '1TB'");
   return async () => {
     const wal = await store.query<{ n: number }>("SELECT wal_size AS n FROM pragma_database_size() WHERE database_name = current_database()");
+    const t0 = Date.now();
     // A failed checkpoint loses nothing (the data is committed); DuckDB retries at the next one.
     if (walBytes(String(wal[0]?.n ?? 0)) >= walBytes(threshold)) await store.exec('CHECKPOINT').catch(() => undefined);
+    const ms = Date.now() - t0;
     await store.exec(`SET checkpoint_threshold = '${threshold.replace(/'/g, "''")}'`);
+    return ms;
   };
 }
 
@@ -472,13 +477,14 @@ export async function runRefresh(store: Store, opts: RefreshOptions): Promise<Re
   ];
   const summary: RefreshSummary = {
     runId, dryRun: !!opts.dryRun, tables, timeframes: tfs.map((t) => t.tf), periods, components: [], ok: true, threads: 0,
+    checkpointMs: 0,
   };
   const ctx: StepContext = {
     opts, tfs, periods, narrowed, lookbackDays, stalenessHours, runId, barsFailed: new Set(), barsDone: new Set(),
   };
   const sessions: Store[] = [store];
   let pool: StepPool | undefined;
-  let release: (() => Promise<void>) | undefined;
+  let release: (() => Promise<number>) | undefined;
   try {
     if (!opts.dryRun) release = await holdCheckpoints(store);
     const open = store.openArgs?.();
@@ -516,7 +522,7 @@ export async function runRefresh(store: Store, opts: RefreshOptions): Promise<Re
     await pool?.close();
     for (const s of sessions.slice(1)) await s.close();
     try {
-      await release?.();
+      summary.checkpointMs = (await release?.()) ?? 0;
     } finally {
       await unlock();
     }
