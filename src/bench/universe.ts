@@ -23,6 +23,8 @@ import { syntheticHistory } from './synthetic.js';
 
 const LAST_DAY = 20_000;
 const DAY_MS = 86_400_000;
+/** Assets whose old rows one DELETE of --keep-days removes. */
+const TRIM_ASSETS = 5;
 /** Increments the seed provides beyond the built history (one per daily run). */
 const EXTRA_DAYS = 10;
 
@@ -36,6 +38,9 @@ const rowsOf = (s: RefreshSummary) => s.components.reduce((n, c) => n + Object.v
 
 async function build(o: { db: string; assets: number; days: number; shard: number; keepDays?: number; jobs: number }): Promise<void> {
   if (existsSync(o.db)) throw new Error(`${o.db} exists: build writes a new universe`);
+  // Deleting 98 % of a shard's rows leaves row groups that the next checkpoint merges (vacuum), which needed
+  // more than the default 512 MB buffer pool (a failed checkpoint invalidates the database until reopened).
+  if (o.keepDays !== undefined) process.env.TALAB_DUCKDB_MEMORY ??= '6GB';
   const store = await openStore(o.db);
   try {
     const { batch } = syntheticHistory(o.assets, o.days, 1, LAST_DAY, EXTRA_DAYS);
@@ -50,10 +55,16 @@ async function build(o: { db: string; assets: number; days: number; shard: numbe
       if (!sum.ok) throw new Error(`build of assets ${part[0]}…${part[part.length - 1]} failed`);
       const t1 = Date.now();
       if (cutoff) {
-        const list = part.join(', ');
-        for (const t of Object.values(BAR_TABLES)) await store.exec(`DELETE FROM ${t.name} WHERE id IN (${list}) AND time_close < $1::timestamptz`, [cutoff]);
-        for (const t of Object.values(EMA_TABLES)) await store.exec(`DELETE FROM ${t.name} WHERE id IN (${list}) AND ts < $1::timestamptz`, [cutoff]);
-        await store.exec('CHECKPOINT');
+        // A few assets per statement, a checkpoint per table: one statement for a shard's 30M rows of an EMA
+        // table ran out of memory.
+        for (const t of [...Object.values(BAR_TABLES), ...Object.values(EMA_TABLES)]) {
+          const col = t.columns.some((c) => c.name === 'time_close') ? 'time_close' : 'ts';
+          for (let i = 0; i < part.length; i += TRIM_ASSETS) {
+            const list = part.slice(i, i + TRIM_ASSETS).join(', ');
+            await store.exec(`DELETE FROM ${t.name} WHERE id IN (${list}) AND ${col} < $1::timestamptz`, [cutoff]);
+          }
+          await store.exec('CHECKPOINT');
+        }
       }
       process.stdout.write(JSON.stringify({
         shard: s / o.shard, assets: part.length, buildMs: t1 - t0, trimMs: Date.now() - t1, rows: rowsOf(sum),
