@@ -26,6 +26,7 @@ function columnDef(d: Dialect, col: Column): string {
   let s = `${q(col.name)} ${sqlType(d, col.type)}`;
   if (col.default !== undefined) s += ` DEFAULT ${col.default}`;
   if (col.notNull) s += ' NOT NULL';
+  if (col.uncompressed && d === 'duckdb') s += ' USING COMPRESSION uncompressed';
   return s;
 }
 

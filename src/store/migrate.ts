@@ -11,7 +11,7 @@ const VERSIONS: Record<number, string> = {
   1: 'initial schema',
   2: 'refresh_state.carry_key, carry (kernel state for incremental continuation), rows_ahead',
   3: 'DuckDB: refresh_state rewritten once without the replaced rows its upserts used to leave behind',
-  4: 'refresh_state.carry as BLOB / bytea: the packed bytes instead of their base64 text',
+  4: 'refresh_state.carry as BLOB / bytea (the packed bytes instead of their base64 text), stored uncompressed on DuckDB',
 };
 
 export async function migrate(store: Store): Promise<void> {
@@ -28,8 +28,10 @@ export async function migrate(store: Store): Promise<void> {
     }
     const done = await store.query<{ v: number | null }>(`SELECT max(version) AS v FROM ${schemaMigrations.name}`);
     const from = done[0]?.v ?? 0;
+    // v4 rewrites refresh_state under its current definition: text carries become bytes, and on DuckDB the
+    // carry column gets its compression setting (which ALTER cannot give) and the v3 compaction comes along.
     if (await carryIsText(store)) await compact(store, refreshState, { carry: carryTextToBytes(store.dialect) });
-    else if (from > 0 && from < 3 && store.dialect === 'duckdb') await compact(store, refreshState);
+    else if (from > 0 && from < 4 && store.dialect === 'duckdb') await compact(store, refreshState);
     for (let v = from + 1; v <= SCHEMA_VERSION; v++) {
       await store.exec(
         `INSERT INTO ${schemaMigrations.name} (version, description) VALUES ($1, $2) ON CONFLICT (version) DO NOTHING`,
