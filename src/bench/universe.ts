@@ -10,11 +10,14 @@
 // the lookback window and the new rows, so it does the same work on the trimmed tables — except scans of the
 // five bar tables for canonical closes, which then cover fewer rows (say so next to any figure taken on one).
 //
-// `daily` appends the universe's next day (the same seed gives the same increments) and times what a CLI
-// `talab refresh --all` does with it: open the database, refresh all 12 tables (steps, then the checkpoint that
-// ends the run), close it.
-// Prints one JSON line per day.
-import { existsSync } from 'node:fs';
+// `daily` appends the universe's next day (the same seed gives the same increments), then runs and times the
+// daily command itself, `talab refresh --all`, in a process of its own (start-up, open, both steps, the
+// checkpoint that ends the run, close). Prints one JSON line per day.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Command, InvalidArgumentError } from 'commander';
 import { runRefresh, type RefreshSummary } from '../refresh/run.js';
 import { BAR_TABLES, EMA_TABLES, priceHistories } from '../schema/tables.js';
@@ -23,6 +26,7 @@ import { syntheticHistory } from './synthetic.js';
 
 const LAST_DAY = 20_000;
 const DAY_MS = 86_400_000;
+const TIME = '/usr/bin/time';
 /** Assets whose old rows one DELETE of --keep-days removes. */
 const TRIM_ASSETS = 5;
 /** Increments the seed provides beyond the built history (one per daily run). */
@@ -76,31 +80,49 @@ async function build(o: { db: string; assets: number; days: number; shard: numbe
   }
 }
 
+/** The seconds a summary line of `talab refresh` reports (`— 1.9 s` or `— 850 ms`), or null. */
+function summaryMs(out: string, line: RegExp): number | null {
+  const m = new RegExp(`${line.source}.*— ([\\d.]+) (s|ms)`, 'm').exec(out);
+  return m ? Number(m[1]) * (m[2] === 's' ? 1000 : 1) : null;
+}
+
 async function daily(o: { db: string; assets: number; days: number; count: number; jobs: number }): Promise<void> {
   if (!existsSync(o.db)) throw new Error(`${o.db} does not exist: run build first`);
   const { more } = syntheticHistory(o.assets, o.days, 1, LAST_DAY, EXTRA_DAYS, false);
-  for (let k = 0; k < o.count; k++) {
-    const o0 = Date.now();
-    const store = await openStore(o.db);
-    const openMs = Date.now() - o0;
-    const r = await store.query<{ n: number; hi: number }>('SELECT count(DISTINCT id) AS n, max(ts) AS hi FROM price_histories');
-    if (Number(r[0].n) !== o.assets) throw new Error(`${o.db} holds ${r[0].n} assets, not ${o.assets}: give the flags it was built with`);
-    const next = Math.round((Number(r[0].hi) + 1) / DAY_MS) - 1 - LAST_DAY;
-    if (next >= EXTRA_DAYS) throw new Error(`the seed's ${EXTRA_DAYS} increments are used up: build the universe again`);
-    await store.append(priceHistories, more[next]);
-    const t0 = Date.now();
-    const sum = await runRefresh(store, { components: ['bars', 'emas'], jobs: o.jobs });
-    const t1 = Date.now();
-    await store.close();
-    const closeMs = Date.now() - t1;
-    if (!sum.ok) throw new Error('the daily refresh failed');
-    const steps = sum.components.reduce((n, c) => n + c.ms, 0);
-    process.stdout.write(JSON.stringify({
-      day: next + 1, jobs: o.jobs, rows: rowsOf(sum), totalMs: openMs + t1 - t0 + closeMs, openMs, stepsMs: steps,
-      barsMs: sum.components[0].ms, emasMs: sum.components[1].ms, checkpointMs: sum.checkpointMs, closeMs,
-      continued: sum.components[1].assets.filter((a) => a.continued).length,
-      maxRssMiB: Math.round(process.resourceUsage().maxRSS / 1024),
-    }) + '\n');
+  const cli = join(dirname(fileURLToPath(import.meta.url)), '..', 'cli', 'main.js');
+  const logs = mkdtempSync(join(tmpdir(), 'talab-universe-logs-'));
+  try {
+    for (let k = 0; k < o.count; k++) {
+      const store = await openStore(o.db);
+      let next: number;
+      try {
+        const r = await store.query<{ n: number; hi: number }>('SELECT count(DISTINCT id) AS n, max(ts) AS hi FROM price_histories');
+        if (Number(r[0].n) !== o.assets) throw new Error(`${o.db} holds ${r[0].n} assets, not ${o.assets}: give the flags it was built with`);
+        next = Math.round((Number(r[0].hi) + 1) / DAY_MS) - 1 - LAST_DAY;
+        if (next >= EXTRA_DAYS) throw new Error(`the seed's ${EXTRA_DAYS} increments are used up: build the universe again`);
+        await store.append(priceHistories, more[next]);
+      } finally {
+        await store.close();
+      }
+      // The daily command itself, in a process of its own as cron would start it: start-up, open, the refresh,
+      // its checkpoint, the close.
+      const args = [cli, '--db', o.db, 'refresh', '--all', '--quiet', '--jobs', String(o.jobs), '--log-dir', logs];
+      // GNU time, where there is one, for the process's peak resident memory.
+      const [cmd, argv] = existsSync(TIME) ? [TIME, ['-f', 'maxrss %M', process.execPath, ...args]] : [process.execPath, args];
+      const t0 = Date.now();
+      const run = spawnSync(cmd, argv, { encoding: 'utf8', env: { ...process.env, TALAB_DB: undefined } });
+      const ms = Date.now() - t0;
+      if (run.status !== 0) throw new Error(`talab refresh exited ${run.status}: ${run.stderr || run.stdout}`);
+      const rss = /maxrss (\d+)/.exec(run.stderr ?? '');
+      process.stdout.write(JSON.stringify({
+        day: next + 1, jobs: o.jobs, processMs: ms, barsMs: summaryMs(run.stdout, /^bars:/), emasMs: summaryMs(run.stdout, /^emas:/),
+        checkpointMs: summaryMs(run.stdout, /^storage: checkpoint/) ?? 0,
+        continued: Number(/^emas: \d+ built \((\d+) continued/m.exec(run.stdout)?.[1] ?? 0),
+        maxRssMiB: rss ? Math.round(Number(rss[1]) / 1024) : null,
+      }) + '\n');
+    }
+  } finally {
+    rmSync(logs, { recursive: true, force: true });
   }
 }
 

@@ -98,11 +98,16 @@ export function shardOf(id: number, n: number): number {
   return (h >>> 0) % n;
 }
 
-/** Group commit bounds: at most this many assets, or this many pending rows, per transaction. */
-const GROUP_ASSETS = 128;
-const GROUP_ROWS = 200_000;
+/**
+ * Group commit bounds: at most this many assets, or this many pending rows, per transaction. On DuckDB a
+ * group's appends of more than a row group (16,384 rows) go to the file in whole row groups during the commit,
+ * and only the rest waits for the checkpoint: a 1,000 × 3,000 daily run took 5.6–6.5 s with groups of 256
+ * against 6.6–7.7 s with 128 (its checkpoint 0.6–0.7 s against 0.9–1.0 s), for ~130 MB more resident memory.
+ */
+const GROUP_ASSETS = 256;
+const GROUP_ROWS = 600_000;
 /** Assets whose state and new rows one prefetch reads together. */
-const CHUNK_ASSETS = 128;
+const CHUNK_ASSETS = 256;
 /** DuckDB: rows written between two checkpoints the workers pause for (see CheckpointGate). */
 const CHECKPOINT_ROWS = 5_000_000;
 /** DuckDB: rows left uncheckpointed at the end of a step that are worth a CHECKPOINT before returning. */
