@@ -13,7 +13,7 @@ import { importFile } from '../src/importer/import.js';
 import { runRefresh, shardOf, type RefreshEvent } from '../src/refresh/run.js';
 import { openStore } from '../src/store/open.js';
 import type { Store } from '../src/store/store.js';
-import { freshDb, PG_URL, SHARED_CMC } from './helpers/engines.js';
+import { freshDb, PG_URL, SAMPLE, SHARED_CMC } from './helpers/engines.js';
 
 const CLI = resolve(import.meta.dirname, '../src/cli/main.ts');
 // Resolved here: the CLI runs with another working directory, where a bare 'tsx' would not be found.
@@ -292,7 +292,7 @@ test('PostgreSQL: a second refresh on the same shard fails fast; another shard r
   const db = await freshDb('postgres');
   const other = await db.store.connect();
   try {
-    await importFile(db.store, join(SHARED_CMC, 'sei.csv'));
+    await importFile(db.store, join(SAMPLE, 'mantle.csv'));
     const c = new pg.Client({ connectionString: PG_URL });
     await c.connect();
     try {
