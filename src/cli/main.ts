@@ -1,5 +1,7 @@
 #!/usr/bin/env node
 // The `talab` command: parses arguments, calls the library, reports. No business rules live here.
+import { realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, Option } from 'commander';
 import { UserError } from '../util/errors.js';
 import { registerDemo } from './demo.js';
@@ -9,6 +11,7 @@ import { registerRefresh } from './refresh.js';
 import { registerValidate } from './validate.js';
 import { registerBaseline } from './baseline.js';
 import { registerFeatures } from './features.js';
+import { registerTimeframes } from './timeframes.js';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -27,6 +30,7 @@ export function buildProgram(): Command {
   registerValidate(program);
   registerBaseline(program);
   registerFeatures(program);
+  registerTimeframes(program);
   registerDemo(program);
   return program;
 }
@@ -50,12 +54,26 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-// `talab status | head` closes the pipe early; that is not an error.
-process.stdout.on('error', (e: NodeJS.ErrnoException) => {
-  if (e.code === 'EPIPE') process.exit(0);
-  throw e;
-});
+// Run only as the entry point (bin link, node dist/cli/main.js, tsx src/cli/main.ts); a test that imports
+// buildProgram() to dry-parse documented commands must not start a run.
+function isEntryPoint(): boolean {
+  const script = process.argv[1];
+  if (!script) return false;
+  try {
+    return realpathSync(script) === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
 
-main(process.argv).then((code) => {
-  process.exitCode = code;
-});
+if (isEntryPoint()) {
+  // `talab status | head` closes the pipe early; that is not an error.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(0);
+    throw e;
+  });
+
+  main(process.argv).then((code) => {
+    process.exitCode = code;
+  });
+}
