@@ -1,8 +1,8 @@
-// `talab baseline` end to end on both engines, on two small real assets (sei 27 days, worldcoin 49 days):
+// `talab baseline` end to end on both engines, on two small real assets (mantle 27 days, solana 49 days, cut from data/sample):
 // an unchanged database passes on every table; deliberate perturbations are found with the right column,
 // key and severity, and as missing/extra rows; --ids leaves every other asset untouched.
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BASELINE_TABLES, runBaseline } from '../src/baseline/run.js';
@@ -10,7 +10,7 @@ import type { TableResult } from '../src/baseline/compare.js';
 import { q } from '../src/schema/ddl.js';
 import { BAR_TABLES, EMA_TABLES, priceBars1d, priceBars1dRejects, refreshState, type Table } from '../src/schema/tables.js';
 import type { Row, Store } from '../src/store/store.js';
-import { engineTest, SHARED_CMC } from './helpers/engines.js';
+import { engineTest } from './helpers/engines.js';
 import { buildTwoAssets } from './helpers/baseline.js';
 
 
@@ -50,8 +50,7 @@ const tableOf = (tables: TableResult[], name: string) => tables.find((t) => t.ta
 
 // ---- tests ----
 
-engineTest('baseline: an unchanged database rebuilds to PASS with 100 % match on every table', async ({ store }, t) => {
-  if (!existsSync(SHARED_CMC)) return t.skip('shared/data/cmc absent');
+engineTest('baseline: an unchanged database rebuilds to PASS with 100 % match on every table', async ({ store }) => {
   await buildTwoAssets(store);
   const out = tmpOut();
   const now = new Date(Date.UTC(2026, 1, 5, 14, 30, 22));
@@ -94,8 +93,8 @@ engineTest('baseline: an unchanged database rebuilds to PASS with 100 % match on
   assert.match(m.versions!.engine, store.dialect === 'duckdb' ? /^DuckDB/ : /^PostgreSQL/);
   assert.match(m.versions!.talab, /^\d+\.\d+\.\d+/);
   assert.equal(m.database.location, store.location);
-  assert.deepEqual(m.assets.map((a) => a.symbol).sort(), ['SEI', 'WLD']);
-  assert.deepEqual(m.dateRange, { start: '2023-07-24', end: '2023-09-10' });
+  assert.deepEqual(m.assets.map((a) => a.symbol).sort(), ['MNT', 'SOL']);
+  assert.deepEqual(m.dateRange, { start: '2024-04-05', end: '2025-06-30' }); // mantle's first day, solana's last
   assert.equal(m.settings.sample.beginningDays, 30);
   // The report files: JSON says the same as the returned report; the text reads as PASS.
   assert.ok(r.files);
@@ -120,30 +119,29 @@ engineTest('baseline: an unchanged database rebuilds to PASS with 100 % match on
   assert.ok(left.every((x) => x.t.endsWith('_snapshot_20260205_143022')));
 }, 180_000);
 
-engineTest('baseline: perturbed values are found with the right column, key and severity; missing and extra rows too', async ({ store }, t) => {
-  if (!existsSync(SHARED_CMC)) return t.skip('shared/data/cmc absent');
-  const { wld } = await buildTwoAssets(store);
+engineTest('baseline: perturbed values are found with the right column, key and severity; missing and extra rows too', async ({ store }) => {
+  const { sol } = await buildTwoAssets(store);
   const upd = async (table: Table, set: string, row: Row) => {
     const k = byKey(table, row);
     await store.exec(`UPDATE ${q(table.name)} SET ${set} ${k.sql}`, k.params);
   };
   // The live tables are perturbed before the run: the snapshot holds the perturbed values and the
   // rebuild restores the true ones, so "baseline" is the perturbed side.
-  const ema = await pickRow(store, EMA_TABLES.v1, `id = ${wld} AND ema IS NOT NULL AND ema > 0`);
+  const ema = await pickRow(store, EMA_TABLES.v1, `id = ${sol} AND ema IS NOT NULL AND ema > 0`);
   await upd(EMA_TABLES.v1, 'ema = ema * 1.02', ema); // 2 %: rel diff 0.02/1.02 ≈ 1.96 % > 1 %
-  const vol = await pickRow(store, BAR_TABLES.multi_tf, `id = ${wld} AND volume > 1000000`);
+  const vol = await pickRow(store, BAR_TABLES.multi_tf, `id = ${sol} AND volume > 1000000`);
   await upd(BAR_TABLES.multi_tf, 'volume = volume * 1.001', vol); // 1e-3: above rtol 1e-4, below 1 %
-  const close = await pickRow(store, priceBars1d, `id = ${wld}`);
+  const close = await pickRow(store, priceBars1d, `id = ${sol}`);
   await upd(priceBars1d, 'close = close * (1 + 1e-7)', close); // within rtol 1e-5: not a mismatch
-  const cnt = await pickRow(store, BAR_TABLES.cal_anchor_us, `id = ${wld}`);
+  const cnt = await pickRow(store, BAR_TABLES.cal_anchor_us, `id = ${sol}`);
   await upd(BAR_TABLES.cal_anchor_us, 'count_days = count_days + 1', cnt); // exact column
   const bar = await pickRow(store, EMA_TABLES.cal_iso, 'ema_bar IS NOT NULL');
   await upd(EMA_TABLES.cal_iso, 'ema_bar = NULL', bar); // NULL against a value
-  const gone = await pickRow(store, BAR_TABLES.cal_iso, `id = ${wld}`);
+  const gone = await pickRow(store, BAR_TABLES.cal_iso, `id = ${sol}`);
   const g = byKey(BAR_TABLES.cal_iso, gone);
   await store.exec(`DELETE FROM ${q(BAR_TABLES.cal_iso.name)} ${g.sql}`, g.params); // rebuilt again: extra
   const v2 = EMA_TABLES.v2;
-  const src = await pickRow(store, v2, `id = ${wld}`);
+  const src = await pickRow(store, v2, `id = ${sol}`);
   const s = byKey(v2, src);
   const cols = v2.columns.map((c) => (c.name === 'period' ? '999' : q(c.name))).join(', ');
   await store.exec(`INSERT INTO ${q(v2.name)} SELECT ${cols} FROM ${q(v2.name)} ${s.sql}`, s.params); // never rebuilt: missing
@@ -223,31 +221,30 @@ engineTest('baseline: perturbed values are found with the right column, key and 
   assert.match(r.phases.find((p) => p.name === 'cleanup')!.reason!, /snapshots kept for investigation/);
 }, 180_000);
 
-engineTest('baseline --ids: only the selected asset is snapshotted, deleted, rebuilt and compared', async ({ store }, t) => {
-  if (!existsSync(SHARED_CMC)) return t.skip('shared/data/cmc absent');
-  const { sei, wld } = await buildTwoAssets(store);
-  const others = `WHERE id = ${wld}`;
+engineTest('baseline --ids: only the selected asset is snapshotted, deleted, rebuilt and compared', async ({ store }) => {
+  const { mnt, sol } = await buildTwoAssets(store);
+  const others = `WHERE id = ${sol}`;
   const watched = [...BASELINE_TABLES, priceBars1dRejects, refreshState];
   const dumpAll = async () => { const out: string[] = []; for (const tb of watched) out.push(await dump(store, tb, others)); return out; };
   const before = await dumpAll();
-  const seiStamp = await store.query<{ t: number }>(`SELECT max(ingested_at) AS t FROM ema_multi_tf WHERE id = ${sei}`);
+  const mntStamp = await store.query<{ t: number }>(`SELECT max(ingested_at) AS t FROM ema_multi_tf WHERE id = ${mnt}`);
   await new Promise((res) => setTimeout(res, 20));
 
-  const r = await runBaseline(store, { ids: [sei], outputDir: tmpOut() });
+  const r = await runBaseline(store, { ids: [mnt], outputDir: tmpOut() });
   assert.equal(r.result, 'PASS', r.problems.join('\n'));
-  assert.deepEqual(r.metadata.scope.ids, [sei]);
-  assert.deepEqual(r.metadata.assets.map((a) => a.id), [sei]);
+  assert.deepEqual(r.metadata.scope.ids, [mnt]);
+  assert.deepEqual(r.metadata.assets.map((a) => a.id), [mnt]);
   const after = await dumpAll();
-  for (const [i, tb] of watched.entries()) assert.equal(after[i], before[i], `${tb.name}: worldcoin rows untouched`);
-  // sei really was rebuilt: its rows carry a new write stamp.
-  const seiAfter = await store.query<{ t: number }>(`SELECT min(ingested_at) AS t FROM ema_multi_tf WHERE id = ${sei}`);
-  assert.ok(seiAfter[0].t > seiStamp[0].t, 'sei rows rewritten');
-  // The snapshots and the comparison hold sei only.
+  for (const [i, tb] of watched.entries()) assert.equal(after[i], before[i], `${tb.name}: solana rows untouched`);
+  // mnt really was rebuilt: its rows carry a new write stamp.
+  const mntAfter = await store.query<{ t: number }>(`SELECT min(ingested_at) AS t FROM ema_multi_tf WHERE id = ${mnt}`);
+  assert.ok(mntAfter[0].t > mntStamp[0].t, 'mnt rows rewritten');
+  // The snapshots and the comparison hold mnt only.
   for (const sn of r.snapshots) {
     const ids = await store.query<{ id: number }>(`SELECT DISTINCT id FROM ${q(sn.snapshot)}`);
-    assert.ok(ids.every((x) => x.id === sei), sn.snapshot);
+    assert.ok(ids.every((x) => x.id === mnt), sn.snapshot);
   }
-  const total = await store.query<{ n: number }>(`SELECT count(*) AS n FROM price_bars_1d WHERE id = ${sei}`);
+  const total = await store.query<{ n: number }>(`SELECT count(*) AS n FROM price_bars_1d WHERE id = ${mnt}`);
   assert.equal(tableOf(r.tables, 'price_bars_1d').keys.union, Number(total[0].n));
-  assert.ok(r.phases.find((p) => p.name === 'truncate')!.steps.some((st) => st.includes(`WHERE "id" IN (${sei})`)));
+  assert.ok(r.phases.find((p) => p.name === 'truncate')!.steps.some((st) => st.includes(`WHERE "id" IN (${mnt})`)));
 }, 180_000);

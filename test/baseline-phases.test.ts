@@ -3,7 +3,7 @@
 // same set of keys on both sides and equals a JS reference (so both engines pick the same keys); the SQL
 // tolerance test agrees with the JS one; the CLI's flags and exit codes.
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,7 +17,7 @@ import { createTableSql, q } from '../src/schema/ddl.js';
 import { priceBars1d, priceBars1dRejects, refreshState, type Table } from '../src/schema/tables.js';
 import type { Store } from '../src/store/store.js';
 import { UserError } from '../src/util/errors.js';
-import { engineTest, SHARED_CMC } from './helpers/engines.js';
+import { engineTest } from './helpers/engines.js';
 import { buildTwoAssets } from './helpers/baseline.js';
 
 
@@ -42,13 +42,12 @@ async function wholeDatabase(store: Store): Promise<Record<string, string>> {
 
 // ---- tests ----
 
-engineTest('baseline --dry-run shows every step and SQL and changes nothing', async ({ store }, t) => {
-  if (!existsSync(SHARED_CMC)) return t.skip('shared/data/cmc absent');
-  const { sei } = await buildTwoAssets(store);
+engineTest('baseline --dry-run shows every step and SQL and changes nothing', async ({ store }) => {
+  const { mnt } = await buildTwoAssets(store);
   const before = await wholeDatabase(store);
   const lines: string[] = [];
   const out = tmpOut();
-  const r = await runBaseline(store, { dryRun: true, ids: [sei], outputDir: out, log: (l) => lines.push(l) });
+  const r = await runBaseline(store, { dryRun: true, ids: [mnt], outputDir: out, log: (l) => lines.push(l) });
   assert.deepEqual(await wholeDatabase(store), before, 'not one table or row changed');
   assert.equal(r.result, 'DRY RUN');
   assert.equal(r.exitCode, 0);
@@ -57,9 +56,9 @@ engineTest('baseline --dry-run shows every step and SQL and changes nothing', as
   ]);
   const steps = (name: string) => r.phases.find((p) => p.name === name)!.steps.join('\n');
   assert.equal((steps('snapshot').match(/^CREATE TABLE /gm) ?? []).length, 12);
-  assert.equal((steps('snapshot').match(new RegExp(`^INSERT INTO .* WHERE "id" IN \\(${sei}\\);$`, 'gm')) ?? []).length, 12);
-  assert.equal((steps('truncate').match(new RegExp(`^DELETE FROM .* WHERE "id" IN \\(${sei}\\);$`, 'gm')) ?? []).length, 14);
-  assert.match(steps('rebuild'), new RegExp(`runRefresh\\(\\{ components: \\['bars', 'emas'\\], ids: \\[${sei}\\], fullRebuild: true \\}\\)`));
+  assert.equal((steps('snapshot').match(new RegExp(`^INSERT INTO .* WHERE "id" IN \\(${mnt}\\);$`, 'gm')) ?? []).length, 12);
+  assert.equal((steps('truncate').match(new RegExp(`^DELETE FROM .* WHERE "id" IN \\(${mnt}\\);$`, 'gm')) ?? []).length, 14);
+  assert.match(steps('rebuild'), new RegExp(`runRefresh\\(\\{ components: \\['bars', 'emas'\\], ids: \\[${mnt}\\], fullRebuild: true \\}\\)`));
   assert.equal((steps('compare').match(/^CREATE TEMP TABLE /gm) ?? []).length, 12);
   // The plan is printed, and the report saved, without touching the database.
   const printed = lines.join('\n');
@@ -71,12 +70,11 @@ engineTest('baseline --dry-run shows every step and SQL and changes nothing', as
   assert.match(readFileSync(join(out, `baseline-${r.suffix}-dry-run.txt`), 'utf8'), /PLANNED STEPS[\s\S]*CREATE TABLE "price_bars_1d_snapshot_/);
 }, 180_000);
 
-engineTest('baseline: a failing rebuild still produces the report, with the failure and the comparison in it', async ({ store }, t) => {
-  if (!existsSync(SHARED_CMC)) return t.skip('shared/data/cmc absent');
-  const { sei, wld } = await buildTwoAssets(store);
+engineTest('baseline: a failing rebuild still produces the report, with the failure and the comparison in it', async ({ store }) => {
+  const { mnt, sol } = await buildTwoAssets(store);
   const out = tmpOut();
   const r = await runBaseline(store, {
-    ids: [sei], outputDir: out, now: new Date(Date.UTC(2026, 1, 5, 14, 30, 22)),
+    ids: [mnt], outputDir: out, now: new Date(Date.UTC(2026, 1, 5, 14, 30, 22)),
     hooks: {
       beforePhase: (p) => {
         if (p === 'rebuild') throw new Error('injected: the rebuild crashed');
@@ -97,23 +95,23 @@ engineTest('baseline: a failing rebuild still produces the report, with the fail
   assert.deepEqual(rebuild.errors, ['injected: the rebuild crashed']);
   assert.equal(r.phases.find((p) => p.name === 'compare')!.status, 'failed');
   const d = r.tables.find((x) => x.table === 'price_bars_1d')!;
-  assert.deepEqual([d.status, d.missing.count, d.severity], ['FAIL', 27, 'CRITICAL'], 'all 27 sei days reported missing');
+  assert.deepEqual([d.status, d.missing.count, d.severity], ['FAIL', 27, 'CRITICAL'], 'all 27 mnt days reported missing');
   // The comparison ran: the deleted-and-not-rebuilt rows are reported missing, table by table.
   const v2 = r.tables.find((x) => x.table === 'ema_multi_tf_v2')!;
   assert.equal(v2.status, 'ERROR');
   assert.match(v2.error!, /ema_multi_tf_v2_snapshot_/);
   for (const tr of r.tables.filter((x) => x.table !== 'ema_multi_tf_v2')) {
-    // sei is too young for some long calendar EMAs: an empty table on both sides is a PASS.
+    // mnt is too young for some long calendar EMAs: an empty table on both sides is a PASS.
     assert.equal(tr.status, r.rowCounts[tr.table].snapshot ? 'FAIL' : 'PASS', tr.table);
     assert.equal(tr.extra.count, 0, tr.table);
     assert.equal(tr.missing.count, r.rowCounts[tr.table].snapshot, tr.table);
     if (tr.missing.count) assert.equal(tr.severity, 'CRITICAL', tr.table);
   }
   assert.ok(r.problems.includes('rebuild: injected: the rebuild crashed'));
-  // The truncate phase had reset sei's refresh state (so a later refresh rebuilds it); worldcoin's is intact.
+  // The truncate phase had reset mnt's refresh state (so a later refresh rebuilds it); solana's is intact.
   const states = await store.query<{ id: number; n: number }>('SELECT id, count(*) AS n FROM refresh_state GROUP BY id');
-  assert.deepEqual(states.map((x) => x.id), [wld]);
-  assert.ok(r.problems.some((p) => p.includes(`talab refresh --all --full-rebuild --ids ${sei}`)), 'tells how to restore');
+  assert.deepEqual(states.map((x) => x.id), [sol]);
+  assert.ok(r.problems.some((p) => p.includes(`talab refresh --all --full-rebuild --ids ${mnt}`)), 'tells how to restore');
   const json = JSON.parse(readFileSync(r.files!.json, 'utf8'));
   assert.equal(json.result, 'FAIL');
   assert.deepEqual(json.phases.find((p: { name: string }) => p.name === 'rebuild').errors, ['injected: the rebuild crashed']);
@@ -121,8 +119,7 @@ engineTest('baseline: a failing rebuild still produces the report, with the fail
 
 }, 180_000);
 
-engineTest('baseline: when a snapshot fails nothing is deleted and nothing rebuilt; the run reports FAIL', async ({ store }, t) => {
-  if (!existsSync(SHARED_CMC)) return t.skip('shared/data/cmc absent');
+engineTest('baseline: when a snapshot fails nothing is deleted and nothing rebuilt; the run reports FAIL', async ({ store }) => {
   await buildTwoAssets(store);
   const counts = async () => {
     const out: number[] = [];
@@ -146,8 +143,7 @@ engineTest('baseline: when a snapshot fails nothing is deleted and nothing rebui
   assert.ok(r.problems.includes('snapshot: injected: no space left for snapshots'));
 }, 180_000);
 
-engineTest('baseline --skip-rebuild: snapshot and compare only; --drop-snapshots drops them after the PASS', async ({ store }, t) => {
-  if (!existsSync(SHARED_CMC)) return t.skip('shared/data/cmc absent');
+engineTest('baseline --skip-rebuild: snapshot and compare only; --drop-snapshots drops them after the PASS', async ({ store }) => {
   await buildTwoAssets(store);
   const stamp = async () => (await store.query<{ t: number }>('SELECT max(ingested_at) AS t FROM ema_multi_tf'))[0].t;
   const before = await stamp();
@@ -185,9 +181,8 @@ function referenceSample(table: Table, rows: Record<string, unknown>[], cfg: Sam
   return out;
 }
 
-engineTest('baseline sampling: first/last N days per series plus a seeded interior share, equal to a JS reference', async ({ store }, t) => {
-  if (!existsSync(SHARED_CMC)) return t.skip('shared/data/cmc absent');
-  const { wld } = await buildTwoAssets(store);
+engineTest('baseline sampling: first/last N days per series plus a seeded interior share, equal to a JS reference', async ({ store }) => {
+  const { sol } = await buildTwoAssets(store);
   for (const table of BASELINE_TABLES) {
     for (const cfg of [
       { full: false, beginningDays: 5, endDays: 3, randomFraction: 0.3, seed: 7 },
@@ -208,8 +203,8 @@ engineTest('baseline sampling: first/last N days per series plus a seeded interi
     }
   }
   // An interior perturbation escapes a sample without interior, and is caught by --full.
-  const mid = await store.query<{ ts: number }>(`SELECT ts FROM price_bars_1d WHERE id = ${wld} ORDER BY ts LIMIT 1 OFFSET 24`);
-  await store.exec(`UPDATE price_bars_1d SET high = high * 1.5 WHERE id = ${wld} AND ts = CAST($1 AS TIMESTAMPTZ)`, [new Date(mid[0].ts).toISOString()]);
+  const mid = await store.query<{ ts: number }>(`SELECT ts FROM price_bars_1d WHERE id = ${sol} ORDER BY ts LIMIT 1 OFFSET 24`);
+  await store.exec(`UPDATE price_bars_1d SET high = high * 1.5 WHERE id = ${sol} AND ts = CAST($1 AS TIMESTAMPTZ)`, [new Date(mid[0].ts).toISOString()]);
   const narrow = { beginningDays: 5, endDays: 5, randomFraction: 0 };
   const r1 = await runBaseline(store, { skipRebuild: true, sample: narrow, outputDir: null });
   const d1 = r1.tables.find((x) => x.table === 'price_bars_1d')!;
@@ -217,7 +212,7 @@ engineTest('baseline sampling: first/last N days per series plus a seeded interi
   assert.deepEqual(d1.keys.strata, { beginning: 10, end: 10 });
   assert.equal(d1.keys.union, 76);
   // The snapshot holds the perturbed row; the rebuild restores it: found with --full.
-  const r2 = await runBaseline(store, { ids: [wld], sample: { ...narrow, full: true }, outputDir: null });
+  const r2 = await runBaseline(store, { ids: [sol], sample: { ...narrow, full: true }, outputDir: null });
   const d2 = r2.tables.find((x) => x.table === 'price_bars_1d')!;
   assert.equal(d2.status, 'FAIL');
   assert.deepEqual(d2.columns.filter((c) => c.mismatches).map((c) => [c.column, c.severity]), [['high', 'CRITICAL']]);
@@ -270,9 +265,8 @@ engineTest('baseline: the SQL tolerance test and differences agree with the JS r
   assert.match(matchSql(exact), /IS NOT DISTINCT FROM/);
 });
 
-engineTest('talab baseline CLI: flags, usage errors (exit 2), PASS exit 0', async ({ store, dbArg, pgSchema }, t) => {
-  if (!existsSync(SHARED_CMC)) return t.skip('shared/data/cmc absent');
-  const { sei } = await buildTwoAssets(store);
+engineTest('talab baseline CLI: flags, usage errors (exit 2), PASS exit 0', async ({ store, dbArg, pgSchema }) => {
+  const { mnt } = await buildTwoAssets(store);
   await store.close();
   const db = pgSchema ? `${dbArg}${dbArg.includes('?') ? '&' : '?'}options=-c%20search_path%3D${pgSchema}` : dbArg;
   const run = async (...args: string[]): Promise<{ code: number; out: string }> => {
@@ -296,14 +290,14 @@ engineTest('talab baseline CLI: flags, usage errors (exit 2), PASS exit 0', asyn
     }
   };
   const out = tmpOut();
-  const ok = await run('--ids', String(sei), '--output-dir', out, '--sample-beginning', '3', '--sample-end', '2',
+  const ok = await run('--ids', String(mnt), '--output-dir', out, '--sample-beginning', '3', '--sample-end', '2',
     '--sample-random-pct', '10%', '--seed', '5', '--drop-snapshots', '--top', '3');
   assert.equal(ok.code, 0, ok.out);
   assert.match(ok.out, /RESULT: PASS/);
   const json = JSON.parse(readFileSync(join(out, readdirSync(out).find((f) => f.endsWith('.json'))!), 'utf8'));
   assert.deepEqual(json.metadata.settings.sample, { full: false, beginningDays: 3, endDays: 2, randomFraction: 0.1, seed: 5 });
   assert.equal(json.metadata.settings.topN, 3);
-  assert.deepEqual(json.metadata.scope.ids, [sei]);
+  assert.deepEqual(json.metadata.scope.ids, [mnt]);
   assert.ok(json.snapshots.every((s: { kept: boolean }) => !s.kept));
 
   assert.equal((await run('--ids', '999999', '--dry-run', '--output-dir', out)).code, 2);
