@@ -2,7 +2,7 @@
 // a failing asset skips only its own EMAs and raises an alert, locks and shards.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -13,13 +13,14 @@ import { importFile } from '../src/importer/import.js';
 import { runRefresh, shardOf, type RefreshEvent } from '../src/refresh/run.js';
 import { openStore } from '../src/store/open.js';
 import type { Store } from '../src/store/store.js';
-import { freshDb, PG_URL, SAMPLE, SHARED_CMC } from './helpers/engines.js';
+import { freshDb, PG_URL, SAMPLE } from './helpers/engines.js';
+import { sampleSlice } from './helpers/sample.js';
 
 const CLI = resolve(import.meta.dirname, '../src/cli/main.ts');
 // Resolved here: the CLI runs with another working directory, where a bare 'tsx' would not be found.
 const TSX = import.meta.resolve('tsx');
-const SEI = 23149;
-const WLD = 13502;
+const MNT = 27075; // mantle, last 27 days of data/sample
+const SOL = 5426; // solana, last 49 days of data/sample
 
 interface Run {
   code: number | null;
@@ -40,13 +41,13 @@ function talab(args: string[], env: Record<string, string> = {}, cwd?: string): 
   });
 }
 
-/** A DuckDB file with sei and worldcoin imported (nothing built yet). */
+/** A DuckDB file with mantle and solana imported (nothing built yet). */
 async function sampleDb(): Promise<string> {
   const dir = mkdtempSync(join(tmpdir(), 'talab-cli-'));
   const path = join(dir, 'db.duckdb');
   const store = await openStore(path);
-  await importFile(store, join(SHARED_CMC, 'sei.csv'));
-  await importFile(store, join(SHARED_CMC, 'worldcoin.csv'));
+  await importFile(store, sampleSlice('mantle', 27));
+  await importFile(store, sampleSlice('solana', 49));
   await store.close();
   return path;
 }
@@ -61,9 +62,8 @@ async function withStore<T>(path: string, fn: (s: Store) => Promise<T>): Promise
 }
 
 const count = (s: Store, sql: string, p: unknown[] = []) => s.query<{ n: number }>(sql, p).then((r) => Number(r[0].n));
-const skip = !existsSync(SHARED_CMC) && 'shared/data/cmc absent';
 
-test('usage errors: missing or double mode, bad flag values → exit 2 with a message, no stack trace', { skip }, async () => {
+test('usage errors: missing or double mode, bad flag values → exit 2 with a message, no stack trace', async () => {
   const db = await sampleDb();
   const cases: [string[], RegExp][] = [
     [['refresh'], /exactly one of --all, --bars, --emas/],
@@ -92,12 +92,12 @@ test('usage errors: missing or double mode, bad flag values → exit 2 with a me
   assert.match(bad.err, /unsupported database URL/);
 });
 
-test('--dry-run writes nothing and prints the plan; --quiet prints only the summary; --verbose one line per asset', { skip }, async () => {
+test('--dry-run writes nothing and prints the plan; --quiet prints only the summary; --verbose one line per asset', async () => {
   const db = await sampleDb();
   const dry = await talab(['--db', db, 'refresh', '--all', '--dry-run']);
   assert.equal(dry.code, 0, dry.err);
   assert.match(dry.out, /REFRESH PLAN \(dry run: nothing was written\)/);
-  assert.match(dry.out, /would build SEI \(23149\) from all: first build/);
+  assert.match(dry.out, /would build MNT \(27075\) from all: first build/);
   assert.match(dry.out, /timeframes: 1D, 2D, 3D, 5D, 7D/);
   assert.match(dry.out, /periods: 6, 9, 10, 12/);
   assert.match(dry.out, /tables: price_bars_1d, .*ema_multi_tf_cal_anchor_iso/);
@@ -110,15 +110,15 @@ test('--dry-run writes nothing and prints the plan; --quiet prints only the summ
   assert.match(quiet.out, /^REFRESH SUMMARY/);
   assert.doesNotMatch(quiet.out, /asset\(s\)\n|: built —/);
   const verbose = await talab(['--db', db, 'refresh', '--all', '--verbose']);
-  assert.match(verbose.out, /bars SEI \(23149\): current — already current/);
-  assert.match(verbose.out, /emas WLD \(13502\): current — already current/);
+  assert.match(verbose.out, /bars MNT \(27075\): current — already current/);
+  assert.match(verbose.out, /emas SOL \(5426\): current — already current/);
   const log = readdirSync(join(tmpdir(), '.logs')).filter((f) => /^refresh-\d{4}-\d{2}-\d{2}\.log$/.test(f));
   assert.ok(log.length >= 1, 'a dated log file is written');
 });
 
-test('--ids, --tfs, --periods, --tf-period-combos narrow what is written', { skip }, async () => {
+test('--ids, --tfs, --periods, --tf-period-combos narrow what is written', async () => {
   const db = await sampleDb();
-  const r = await talab(['--db', db, 'refresh', '--all', '--ids', String(SEI), '--tfs', '1D,7D,1W_CAL_ISO', '--periods', '6,9']);
+  const r = await talab(['--db', db, 'refresh', '--all', '--ids', String(MNT), '--tfs', '1D,7D,1W_CAL_ISO', '--periods', '6,9']);
   assert.equal(r.code, 0, r.out + r.err);
   await withStore(db, async (s) => {
     assert.equal(await count(s, 'SELECT count(DISTINCT id) AS n FROM price_bars_1d'), 1);
@@ -127,7 +127,7 @@ test('--ids, --tfs, --periods, --tf-period-combos narrow what is written', { ski
     assert.deepEqual((await s.query<{ p: number }>('SELECT DISTINCT period AS p FROM ema_multi_tf ORDER BY p')).map((x) => x.p), [6, 9]);
     assert.equal(await count(s, 'SELECT count(*) AS n FROM refresh_state'), 0, 'narrowed runs leave the state alone');
   });
-  const c = await talab(['--db', db, 'refresh', '--emas', '--ids', String(SEI), '--tf-period-combos', '1D:10,7D:6', '--skip-stale-check']);
+  const c = await talab(['--db', db, 'refresh', '--emas', '--ids', String(MNT), '--tf-period-combos', '1D:10,7D:6', '--skip-stale-check']);
   assert.equal(c.code, 0, c.out + c.err);
   await withStore(db, async (s) => {
     const pairs = await s.query<{ tf: string; period: number }>("SELECT DISTINCT tf, period FROM ema_multi_tf WHERE tf IN ('1D', '7D') ORDER BY tf, period");
@@ -136,43 +136,43 @@ test('--ids, --tfs, --periods, --tf-period-combos narrow what is written', { ski
   });
 });
 
-test('--full-rebuild rebuilds current assets; --lookback-days decides whether a hand edit is seen', { skip }, async () => {
+test('--full-rebuild rebuilds current assets; --lookback-days decides whether a hand edit is seen', async () => {
   const db = await sampleDb();
   await talab(['--db', db, 'refresh', '--all', '--quiet']);
   const again = await talab(['--db', db, 'refresh', '--bars', '--verbose']);
-  assert.match(again.out, /bars SEI \(23149\): current/);
-  const full = await talab(['--db', db, 'refresh', '--bars', '--full-rebuild', '--ids', String(SEI), '--verbose']);
-  assert.match(full.out, /bars SEI \(23149\): built — full rebuild/);
+  assert.match(again.out, /bars MNT \(27075\): current/);
+  const full = await talab(['--db', db, 'refresh', '--bars', '--full-rebuild', '--ids', String(MNT), '--verbose']);
+  assert.match(full.out, /bars MNT \(27075\): built — full rebuild/);
   // An edit made in the database, 2 days before the watermark, not through `talab import`.
   await withStore(db, (s) => s.exec(
-    "UPDATE price_histories SET close = close * 1.01, high = high * 1.01 WHERE id = $1 AND ts = (SELECT max(ts) FROM price_histories WHERE id = $1) - INTERVAL 2 DAY", [SEI],
+    "UPDATE price_histories SET close = close * 1.01, high = high * 1.01 WHERE id = $1 AND ts = (SELECT max(ts) FROM price_histories WHERE id = $1) - INTERVAL 2 DAY", [MNT],
   ));
-  const blind = await talab(['--db', db, 'refresh', '--bars', '--lookback-days', '1', '--verbose', '--ids', String(SEI)]);
-  assert.match(blind.out, /bars SEI \(23149\): current/, blind.out);
-  const seen = await talab(['--db', db, 'refresh', '--bars', '--lookback-days', '3', '--verbose', '--ids', String(SEI)]);
-  assert.match(seen.out, /bars SEI \(23149\): built — changed within lookback/, seen.out);
+  const blind = await talab(['--db', db, 'refresh', '--bars', '--lookback-days', '1', '--verbose', '--ids', String(MNT)]);
+  assert.match(blind.out, /bars MNT \(27075\): current/, blind.out);
+  const seen = await talab(['--db', db, 'refresh', '--bars', '--lookback-days', '3', '--verbose', '--ids', String(MNT)]);
+  assert.match(seen.out, /bars MNT \(27075\): built — changed within lookback/, seen.out);
 });
 
-test('stale check: EMAs wait for bars that lag the source; --staleness-hours and --skip-stale-check', { skip }, async () => {
+test('stale check: EMAs wait for bars that lag the source; --staleness-hours and --skip-stale-check', async () => {
   const db = await sampleDb();
   await talab(['--db', db, 'refresh', '--all', '--quiet']);
-  // One more source day for sei, bars not refreshed: its bars lag the source by 24 h.
+  // One more source day for mantle, bars not refreshed: its bars lag the source by 24 h.
   await withStore(db, (s) => s.exec(
     `INSERT INTO price_histories (id, ts, time_open, time_close, time_high, time_low, open, high, low, close, volume, market_cap)
      SELECT id, ts + INTERVAL 1 DAY, time_open + INTERVAL 1 DAY, time_close + INTERVAL 1 DAY, time_high + INTERVAL 1 DAY,
             time_low + INTERVAL 1 DAY, open, high, low, close, volume, market_cap
-     FROM price_histories WHERE id = $1 ORDER BY ts DESC LIMIT 1`, [SEI],
+     FROM price_histories WHERE id = $1 ORDER BY ts DESC LIMIT 1`, [MNT],
   ));
   const strict = await talab(['--db', db, 'refresh', '--emas', '--staleness-hours', '12']);
   assert.equal(strict.code, 0);
-  assert.match(strict.out, /skipped SEI \(23149\): bars stale: 24 h behind the source's last day \(limit 12 h\)/);
+  assert.match(strict.out, /skipped MNT \(27075\): bars stale: 24 h behind the source's last day \(limit 12 h\)/);
   const lenient = await talab(['--db', db, 'refresh', '--emas', '--staleness-hours', '48', '--verbose']);
-  assert.doesNotMatch(lenient.out, /skipped SEI/);
+  assert.doesNotMatch(lenient.out, /skipped MNT/);
   const forced = await talab(['--db', db, 'refresh', '--emas', '--staleness-hours', '1', '--skip-stale-check', '--verbose']);
-  assert.doesNotMatch(forced.out, /skipped SEI/);
+  assert.doesNotMatch(forced.out, /skipped MNT/);
 });
 
-test('one asset whose bars fail: only its EMAs are skipped, exit 1, named in summary and Telegram alert; --validate reports', { skip }, async () => {
+test('one asset whose bars fail: only its EMAs are skipped, exit 1, named in summary and Telegram alert; --validate reports', async () => {
   const db = await sampleDb();
   const received: { path: string; body: { chat_id: string; text: string } }[] = [];
   const server = createServer((req, res) => {
@@ -187,29 +187,29 @@ test('one asset whose bars fail: only its EMAs are skipped, exit 1, named in sum
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const port = (server.address() as AddressInfo).port;
   try {
-    // A second source row on one of sei's days (an edit outside talab import): its 1D build cannot work.
+    // A second source row on one of mantle's days (an edit outside talab import): its 1D build cannot work.
     await withStore(db, (s) => s.exec(
       `INSERT INTO price_histories (id, ts, time_open, time_close, open, high, low, close, volume, market_cap)
        SELECT id, ts - INTERVAL 12 HOUR, time_open, time_close, open, high, low, close, volume, market_cap
-       FROM price_histories WHERE id = $1 ORDER BY ts LIMIT 1`, [SEI],
+       FROM price_histories WHERE id = $1 ORDER BY ts LIMIT 1`, [MNT],
     ));
     const env = { TELEGRAM_BOT_TOKEN: '123:SECRET', TELEGRAM_CHAT_ID: '42', TELEGRAM_API_BASE: `http://127.0.0.1:${port}` };
     const r = await talab(['--db', db, 'refresh', '--all', '--alert-on-error', '--validate'], env);
     assert.equal(r.code, 1, r.out + r.err);
-    assert.match(r.out, /FAILED SEI \(23149\): .*two rows on/);
-    assert.match(r.out, /skipped SEI \(23149\): its bars failed in this run/);
+    assert.match(r.out, /FAILED MNT \(27075\): .*two rows on/);
+    assert.match(r.out, /skipped MNT \(27075\): its bars failed in this run/);
     assert.match(r.out, /emas: 1 built, 0 current, 1 skipped, 0 failed/);
     assert.match(r.out, /refresh: FAILED \(exit 1\)/);
     assert.match(r.out, /FAIL|WARN/, 'the validation report follows');
     await withStore(db, async (s) => {
-      assert.ok((await count(s, 'SELECT count(*) AS n FROM ema_multi_tf WHERE id = $1', [WLD])) > 0);
-      assert.equal(await count(s, 'SELECT count(*) AS n FROM ema_multi_tf WHERE id = $1', [SEI]), 0);
+      assert.ok((await count(s, 'SELECT count(*) AS n FROM ema_multi_tf WHERE id = $1', [SOL])) > 0);
+      assert.equal(await count(s, 'SELECT count(*) AS n FROM ema_multi_tf WHERE id = $1', [MNT]), 0);
     });
     assert.ok(received.length >= 1, 'an alert was sent');
     assert.equal(received[0].path, '/bot123:SECRET/sendMessage');
     assert.equal(received[0].body.chat_id, '42');
     assert.match(received[0].body.text, /talab refresh failed/);
-    assert.match(received[0].body.text, /SEI \(23149\)/);
+    assert.match(received[0].body.text, /MNT \(27075\)/);
     const logs = readdirSync(join(tmpdir(), '.logs')).map((f) => readFileSync(join(tmpdir(), '.logs', f), 'utf8')).join('');
     assert.doesNotMatch(logs, /SECRET/, 'the token never reaches the log');
   } finally {
@@ -217,7 +217,7 @@ test('one asset whose bars fail: only its EMAs are skipped, exit 1, named in sum
   }
 });
 
-test('--jobs 2 gives the same tables as --jobs 1; --shard k/n splits the assets disjointly', { skip }, async () => {
+test('--jobs 2 gives the same tables as --jobs 1; --shard k/n splits the assets disjointly', async () => {
   const a = await sampleDb();
   const b = await sampleDb();
   assert.equal((await talab(['--db', a, 'refresh', '--all', '--quiet', '--jobs', '2'])).code, 0);
@@ -225,35 +225,36 @@ test('--jobs 2 gives the same tables as --jobs 1; --shard k/n splits the assets 
   const dump = (p: string) => withStore(p, (s) => s.query('SELECT id, tf, period, ts, ema, ema_bar FROM ema_multi_tf_cal_anchor_us ORDER BY id, tf, period, ts'));
   assert.deepEqual(await dump(a), await dump(b));
   const c = await sampleDb();
-  const n = 2;
-  const expected = [SEI, WLD].filter((id) => shardOf(id, n) === 0);
+  const n = 3; // with 3 shards mantle and solana fall in different ones, so the split shows
+  const expected = [MNT, SOL].filter((id) => shardOf(id, n) === 0).sort((x, y) => x - y);
+  assert.equal(expected.length, 1);
   const s0 = await talab(['--db', c, 'refresh', '--bars', '--shard', `0/${n}`, '--verbose']);
   assert.equal(s0.code, 0);
   await withStore(c, async (s) => {
     const ids = (await s.query<{ id: number }>('SELECT DISTINCT id FROM price_bars_1d ORDER BY id')).map((x) => x.id);
     assert.deepEqual(ids, expected);
   });
-  await talab(['--db', c, 'refresh', '--bars', '--shard', `1/${n}`]);
+  for (let k = 1; k < n; k++) await talab(['--db', c, 'refresh', '--bars', '--shard', `${k}/${n}`]);
   await withStore(c, async (s) => assert.equal(await count(s, 'SELECT count(DISTINCT id) AS n FROM price_bars_1d'), 2));
 });
 
-test('--resume continues an unfinished --full-rebuild run, skipping the assets it completed', { skip }, async () => {
+test('--resume continues an unfinished --full-rebuild run, skipping the assets it completed', async () => {
   const path = await sampleDb();
   await withStore(path, async (s) => {
     await runRefresh(s, { components: ['bars', 'emas'] });
-    // A run that rebuilt sei, then died: mark it running again as if the process was killed there.
-    const r = await runRefresh(s, { components: ['bars', 'emas'], fullRebuild: true, ids: [SEI] });
+    // A run that rebuilt mantle, then died: mark it running again as if the process was killed there.
+    const r = await runRefresh(s, { components: ['bars', 'emas'], fullRebuild: true, ids: [MNT] });
     await s.exec("UPDATE refresh_runs SET status = 'running', finished_at = NULL WHERE run_id = $1", [r.runId]);
-    const resumed = await runRefresh(s, { components: ['bars', 'emas'], fullRebuild: true, ids: [SEI], resume: true });
+    const resumed = await runRefresh(s, { components: ['bars', 'emas'], fullRebuild: true, ids: [MNT], resume: true });
     assert.equal(resumed.runId, r.runId);
     assert.deepEqual(resumed.components.map((c) => c.assets[0].reason), ['done earlier in the resumed run', 'done earlier in the resumed run']);
-    const fresh = await runRefresh(s, { components: ['bars'], fullRebuild: true, ids: [SEI], resume: true });
+    const fresh = await runRefresh(s, { components: ['bars'], fullRebuild: true, ids: [MNT], resume: true });
     assert.notEqual(fresh.runId, r.runId, 'a finished run is not resumed');
     assert.equal(fresh.components[0].assets[0].status, 'built');
   });
 });
 
-test('--continue-on-error: a step that fails as a whole stops the run unless given', { skip }, async () => {
+test('--continue-on-error: a step that fails as a whole stops the run unless given', async () => {
   const path = await sampleDb();
   await withStore(path, async (real) => {
     // A session whose connection "drops" once the EMA step starts reading.
@@ -313,7 +314,7 @@ test('PostgreSQL: a second refresh on the same shard fails fast; another shard r
   }
 });
 
-test('DuckDB: a second process on the same file fails fast with a clear message', { skip }, async () => {
+test('DuckDB: a second process on the same file fails fast with a clear message', async () => {
   const db = await sampleDb();
   // Another process holding the database open, as a running refresh would.
   const holder = spawn(process.execPath, ['--import', TSX, '-e', `
