@@ -1,9 +1,7 @@
-// `talab validate` on both engines, on real data: three CMC exports built by the refresh pass every check
+// `talab validate` on both engines, on real data: three CMC exports from data/sample built by the refresh pass every check
 // except the source gap of wrapped-bitcoin (2022-09-30), which is a warning; then each kind of corruption made
 // with SQL is reported as an error with its key, and the --ids scope, the CLI output and exit codes hold.
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { Command } from 'commander';
 import { registerValidate } from '../src/cli/validate.js';
 import { importFile } from '../src/importer/import.js';
@@ -14,13 +12,15 @@ import type { Store } from '../src/store/store.js';
 import { UserError } from '../src/util/errors.js';
 import type { CheckResult, ValidationReport } from '../src/validate/report.js';
 import { formatReport, runValidation } from '../src/validate/run.js';
-import { engineTest, SHARED_CMC, type TestDb } from './helpers/engines.js';
+import { engineTest, type TestDb } from './helpers/engines.js';
+import { samplePath, sampleSlice } from './helpers/sample.js';
 
-const FILES = ['sei', 'worldcoin', 'wrapped-bitcoin'];
+// From data/sample: two short real histories (the last 27 days of mantle, 49 of solana) and wrapped-bitcoin whole.
+const FILES = { mantle: () => sampleSlice('mantle', 27), solana: () => sampleSlice('solana', 49), 'wrapped-bitcoin': () => samplePath('wrapped-bitcoin') };
 
 async function loadSample(store: Store): Promise<Record<string, number>> {
   const ids: Record<string, number> = {};
-  for (const f of FILES) ids[f] = (await importFile(store, join(SHARED_CMC, `${f}.csv`))).asset.id;
+  for (const [f, path] of Object.entries(FILES)) ids[f] = (await importFile(store, path())).asset.id;
   const r = await runRefresh(store, { components: ['bars', 'emas'] });
   assert.ok(r.ok, JSON.stringify(r.components.map((c) => c.assets.filter((a) => a.status === 'failed'))));
   return ids;
@@ -60,8 +60,7 @@ async function cli(args: string[]): Promise<{ out: string; code: number }> {
   }
 }
 
-engineTest('validate: the real sample passes; the wrapped-bitcoin gap is a warning; corruptions are errors with keys', async (db, t) => {
-  if (!existsSync(SHARED_CMC)) return t.skip('shared/data/cmc absent');
+engineTest('validate: the real sample passes; the wrapped-bitcoin gap is a warning; corruptions are errors with keys', async (db) => {
   const { store } = db;
   const ids = await loadSample(store);
   const wbtc = ids['wrapped-bitcoin'];
@@ -210,10 +209,10 @@ engineTest('validate: the real sample passes; the wrapped-bitcoin gap is a warni
   assert.match(badText, /result: FAIL — 10 check\(s\) failed, 1 warning\(s\)/);
 
   // --ids scope: the other assets are clean, and their report says so.
-  const others = await runValidation(store, { ids: [ids.sei, ids.worldcoin] });
+  const others = await runValidation(store, { ids: [ids.mantle, ids.solana] });
   assert.equal(others.ok, true, formatReport(others));
   assert.deepEqual(failing(others), []);
-  assert.deepEqual(others.ids, [ids.sei, ids.worldcoin].sort((a, b) => a - b));
+  assert.deepEqual(others.ids, [ids.mantle, ids.solana].sort((a, b) => a - b));
   assert.equal(others.assets, 2);
 
   // The CLI: exit 1 on errors, --json is the report, --ids narrows, exit 0 when only warnings or nothing.
@@ -224,7 +223,7 @@ engineTest('validate: the real sample passes; the wrapped-bitcoin gap is a warni
   assert.equal(parsed.ok, false);
   assert.equal(parsed.checks.find((c) => c.table === 'price_bars_1d' && c.check === 'gaps')?.status, 'warn');
   for (const c of parsed.checks) for (const k of ['table', 'check', 'status', 'failures', 'examples']) assert.ok(k in c, k);
-  const scoped = await cli(['--db', cliDb(db), 'validate', '--ids', `${ids.sei},${ids.worldcoin}`]);
+  const scoped = await cli(['--db', cliDb(db), 'validate', '--ids', `${ids.mantle},${ids.solana}`]);
   assert.equal(scoped.code, 0, scoped.out);
   assert.match(scoped.out, /result: PASS/);
   const gapOnly = await cli(['--db', cliDb(db), 'validate', '--ids', String(wbtc)]);
@@ -233,9 +232,8 @@ engineTest('validate: the real sample passes; the wrapped-bitcoin gap is a warni
     e instanceof UserError && e.exitCode === 2 && /unknown asset id\(s\) 999999999/.test(e.message));
 }, 180_000);
 
-engineTest('validate: a gap-only database exits 0, warnings listed', async (db, t) => {
-  if (!existsSync(SHARED_CMC)) return t.skip('shared/data/cmc absent');
-  await importFile(db.store, join(SHARED_CMC, 'wrapped-bitcoin.csv'));
+engineTest('validate: a gap-only database exits 0, warnings listed', async (db) => {
+  await importFile(db.store, samplePath('wrapped-bitcoin'));
   const r = await runRefresh(db.store, { components: ['bars', 'emas'] });
   assert.ok(r.ok);
   const none = await runValidation(db.store, { ids: [] });
@@ -248,9 +246,8 @@ engineTest('validate: a gap-only database exits 0, warnings listed', async (db, 
   assert.match(out.out, /result: PASS with warnings — 0 check\(s\) failed, 1 warning\(s\)/);
 });
 
-engineTest('validate: EMAs out of step with their bars are caught by the expected counts', async ({ store }, t) => {
-  if (!existsSync(SHARED_CMC)) return t.skip('shared/data/cmc absent');
-  const id = (await importFile(store, join(SHARED_CMC, 'worldcoin.csv'))).asset.id;
+engineTest('validate: EMAs out of step with their bars are caught by the expected counts', async ({ store }) => {
+  const id = (await importFile(store, sampleSlice('solana', 49))).asset.id;
   assert.ok((await runRefresh(store, { components: ['bars', 'emas'] })).ok);
   // Un-finalise every weekly US bar: the cal EMA's canonical closes are gone, so the rows it has are extra.
   await store.exec(
@@ -300,9 +297,8 @@ function pick(e: Record<string, unknown>, keys: string[]): Record<string, unknow
   return Object.fromEntries(keys.map((k) => [k, e[k]]));
 }
 
-engineTest('validate: a duplicated EMA key is caught on DuckDB (no key constraint there); PostgreSQL refuses it', async ({ store }, t) => {
-  if (!existsSync(SHARED_CMC)) return t.skip('shared/data/cmc absent');
-  const id = (await importFile(store, join(SHARED_CMC, 'sei.csv'))).asset.id;
+engineTest('validate: a duplicated EMA key is caught on DuckDB (no key constraint there); PostgreSQL refuses it', async ({ store }) => {
+  const id = (await importFile(store, sampleSlice('mantle', 27))).asset.id;
   assert.ok((await runRefresh(store, { components: ['bars', 'emas'] })).ok);
   const copy = `INSERT INTO ema_multi_tf SELECT * FROM ema_multi_tf
     WHERE id = $1 AND tf = '1D' AND period = 6 AND ts = (SELECT max(ts) FROM ema_multi_tf WHERE id = $1)`;
