@@ -74,24 +74,28 @@ for (const engine of ENGINES) {
       const span = Date.now() - t0;
       let killed = 0;
       let attempts = 0;
-      for (let k = 0; killed < KILLS && attempts < KILLS * 3; k++, attempts++) {
-        if (k < NEW_DAYS) {
-          const s = engine === 'duckdb' ? await openStore(db.dbArg) : db.store;
-          for (let i = 0; i < COINS.length; i++) {
-            const rows = parsed[i].rows;
-            mkdirSync(join(dir, `d${k}`), { recursive: true });
-            const p = join(dir, `d${k}`, `${COINS[i]}.csv`);
-            writeCmcRows(p, [rows[rows.length - NEW_DAYS + k]]);
-            await importFile(s, p);
-          }
-          if (engine === 'duckdb') await s.close();
+      // Day k of the last NEW_DAYS arrives (one row per asset), as a daily import would bring it.
+      const arrive = async (k: number) => {
+        const s = engine === 'duckdb' ? await openStore(db.dbArg) : db.store;
+        for (let i = 0; i < COINS.length; i++) {
+          const rows = parsed[i].rows;
+          mkdirSync(join(dir, `d${k}`), { recursive: true });
+          const p = join(dir, `d${k}`, `${COINS[i]}.csv`);
+          writeCmcRows(p, [rows[rows.length - NEW_DAYS + k]]);
+          await importFile(s, p);
         }
+        if (engine === 'duckdb') await s.close();
+      };
+      let k = 0;
+      for (; killed < KILLS && attempts < KILLS * 3; k++, attempts++) {
+        if (k < NEW_DAYS) await arrive(k);
         // Alternate incremental runs and full rebuilds (the latter write a lot, so kills land mid-write).
         const extra = k % 2 === 0 ? ['--full-rebuild'] : [];
         if (await runAndKill(childDb(db), extra, Math.floor(span * (0.1 + 0.9 * rnd()))) === 'killed') killed++;
       }
       t.diagnostic(`${killed} kills in ${attempts} runs (an uninterrupted full rebuild takes ${span} ms)`);
       assert.ok(killed >= KILLS, `only ${killed} kills landed`);
+      for (; k < NEW_DAYS; k++) await arrive(k); // fewer rounds than new days (a small TALAB_CRASH_KILLS)
       const last = spawnSync(process.execPath, cliArgs(childDb(db), []), { encoding: 'utf8', env: { ...process.env, TZ: 'UTC' } });
       assert.equal(last.status, 0, last.stdout + last.stderr);
       const store = engine === 'duckdb' ? await openStore(db.dbArg) : db.store;

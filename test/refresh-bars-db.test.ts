@@ -1,4 +1,4 @@
-// Bars through the store on both engines: real data cross-checked against an independent SQL GROUP BY,
+// Bars through the store on both engines: the bundled real data cross-checked against an independent SQL GROUP BY,
 // the reference bar files, and asset-level incremental == full rebuild.
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
@@ -7,8 +7,10 @@ import { getTimeframe, type Timeframe } from '../src/catalog/timeframes.js';
 import { importFile } from '../src/importer/import.js';
 import { runRefresh } from '../src/refresh/run.js';
 import type { Store } from '../src/store/store.js';
-import { engineTest, SHARED_CMC } from './helpers/engines.js';
+import { engineTest, SAMPLE, SHARED_CMC } from './helpers/engines.js';
+import { sampleSlice } from './helpers/sample.js';
 
+// pandas-computed bar files for the full real histories: outside the repository, so that one test may skip.
 const REF = join(SHARED_CMC, '../reference');
 const tfs = (...names: string[]): Timeframe[] => names.map((n) => getTimeframe(n)!);
 const DAY = 86_400_000;
@@ -53,10 +55,9 @@ const TABLE_OF = {
   month: ['price_bars_multi_tf_cal_iso', '1M_CAL'], year: ['price_bars_multi_tf_cal_us', '1Y_CAL'],
 } as const;
 
-engineTest('real data: canonical weekly/monthly/yearly bars equal an independent SQL GROUP BY', async ({ store }, t) => {
-  if (!existsSync(SHARED_CMC)) return t.skip('shared/data/cmc absent');
-  const files = ['bitcoin', 'ethereum', 'wrapped-bitcoin', 'mantle', 'maidsafecoin', 'sei'];
-  for (const f of files) await importFile(store, join(SHARED_CMC, `${f}.csv`));
+engineTest('real data: canonical weekly/monthly/yearly bars equal an independent SQL GROUP BY', async ({ store }) => {
+  const files = ['bitcoin', 'ethereum', 'solana', 'wrapped-bitcoin', 'mantle'];
+  for (const f of files) await importFile(store, join(SAMPLE, `${f}.csv`));
   const sum = await runRefresh(store, { components: ['bars'], tfs: tfs('1W_CAL_ISO', '1W_CAL_US', '1M_CAL', '1Y_CAL') });
   assert.ok(sum.ok, JSON.stringify(sum.components[0].assets.filter((a) => a.status === 'failed')));
   let checked = 0;
@@ -91,7 +92,7 @@ engineTest('real data: canonical weekly/monthly/yearly bars equal an independent
 
 engineTest('real data: canonical bars equal the pandas reference files (1W ISO, 1W US, 1M)', async ({ store }, t) => {
   if (!existsSync(REF)) return t.skip('shared/data/reference absent');
-  for (const coin of ['bitcoin', 'ethereum', 'wrapped-bitcoin']) await importFile(store, join(SHARED_CMC, `${coin}.csv`));
+  for (const coin of ['bitcoin', 'ethereum', 'wrapped-bitcoin']) await importFile(store, join(SAMPLE, `${coin}.csv`));
   await runRefresh(store, { components: ['bars'], tfs: tfs('1W_CAL_ISO', '1W_CAL_US', '1M_CAL') });
   const ids: Record<string, number> = { bitcoin: 1, ethereum: 1027, 'wrapped-bitcoin': 3717 };
   for (const coin of Object.keys(ids)) {
@@ -128,29 +129,29 @@ async function dump(store: Store, table: string, order: string): Promise<unknown
   });
 }
 
-engineTest('asset-level incremental refresh ends identical to a full rebuild; unchanged assets are skipped', async ({ store }, t) => {
-  if (!existsSync(SHARED_CMC)) return t.skip('shared/data/cmc absent');
+engineTest('asset-level incremental refresh ends identical to a full rebuild; unchanged assets are skipped', async ({ store }) => {
   const sel = tfs('1D', '7D', '1W_CAL_ISO', '1W_CAL_ANCHOR_US', '1M_CAL', '1M_CAL_ANCHOR');
   const periods = [6, 10];
-  await importFile(store, join(SHARED_CMC, 'sei.csv'));
-  await importFile(store, join(SHARED_CMC, 'worldcoin.csv'));
+  const mantle = sampleSlice('mantle', 27);
+  await importFile(store, mantle);
+  await importFile(store, sampleSlice('solana', 49));
   const first = await runRefresh(store, { components: ['bars', 'emas'], tfs: sel, periods });
   assert.ok(first.ok);
-  // A revision of one sei day: only sei must be rebuilt by a plain (default-selection) refresh.
-  const text = readFileSync(join(SHARED_CMC, 'sei.csv'), 'utf8').replace(';0.1203110837;', ';0.1303110837;');
+  // A revision of one mantle day (its last close): only mantle must be rebuilt by a plain (default-selection) refresh.
+  const text = readFileSync(mantle, 'utf8').replace(';0.9494265819;', ';0.9594265819;');
   const { writeFileSync, mkdtempSync } = await import('node:fs');
   const dir = mkdtempSync(join((await import('node:os')).tmpdir(), 'talab-rev-'));
-  writeFileSync(join(dir, 'sei.csv'), text);
-  const rev = await importFile(store, join(dir, 'sei.csv'));
+  writeFileSync(join(dir, 'mantle.csv'), text);
+  const rev = await importFile(store, join(dir, 'mantle.csv'));
   assert.equal(rev.revised, 1);
   const full1 = await runRefresh(store, { components: ['bars', 'emas'] });
   const ids = (c: { assets: { id: number; status: string }[] }, st: string) => c.assets.filter((a) => a.status === st).map((a) => a.id);
   assert.deepEqual(full1.components.map((c) => ids(c, 'built').length), [2, 2], 'first default-selection run builds both');
   const again = await runRefresh(store, { components: ['bars', 'emas'] });
   assert.deepEqual(again.components.map((c) => [ids(c, 'built').length, ids(c, 'current').length]), [[0, 2], [0, 2]]);
-  await importFile(store, join(SHARED_CMC, 'sei.csv')); // revert the revision
+  await importFile(store, mantle); // revert the revision
   const inc = await runRefresh(store, { components: ['bars', 'emas'] });
-  assert.deepEqual(inc.components.map((c) => ids(c, 'built')), [[23149], [23149]], 'only the revised asset is rebuilt');
+  assert.deepEqual(inc.components.map((c) => ids(c, 'built')), [[27075], [27075]], 'only the revised asset is rebuilt');
   const tables = ['price_bars_1d', 'price_bars_multi_tf', 'price_bars_multi_tf_cal_iso', 'price_bars_multi_tf_cal_anchor_us', 'ema_multi_tf', 'ema_multi_tf_v2', 'ema_multi_tf_cal_iso', 'ema_multi_tf_cal_anchor_us'];
   const order: Record<string, string> = {};
   for (const tb of tables) order[tb] = tb.startsWith('ema') ? 'id, tf, period, ts' : tb === 'price_bars_1d' ? 'id, ts' : 'id, tf, bar_seq, time_close';
