@@ -3,7 +3,8 @@
 // ema_multi_tf_cal_iso / _us, i.e. `ema_bar` on their canonical rows. Tolerance 1e-9 relative (the kernel uses
 // TTR's arithmetic, so most values are in fact bit-identical; the count is reported as a diagnostic).
 //
-// The shared data directory is optional outside CI: without it these tests skip, saying why.
+// The reference files are computed outside the repository, for the full real histories: where that data
+// directory (../shared/data next to the repository, or $TALAB_SHARED_DATA) is absent, these tests skip, saying why.
 
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
@@ -13,8 +14,9 @@ import { parse } from 'csv-parse/sync';
 import { emaCal, emaV1 } from '../src/compute/ema/families.js';
 import { DEFAULT_PERIODS, getTimeframe } from '../src/catalog/timeframes.js';
 import type { RowBatch } from '../src/store/columns.js';
+import { SHARED_CMC } from './helpers/engines.js';
 
-const DATA_DIR = process.env.TALAB_SHARED_DATA ?? '/work/shared/data';
+const DATA_DIR = process.env.TALAB_SHARED_DATA ?? join(SHARED_CMC, '..');
 const CMC = join(DATA_DIR, 'cmc');
 const REF = join(DATA_DIR, 'reference');
 const COINS = ['bitcoin', 'ethereum', 'solana', 'wrapped-bitcoin'];
