@@ -12,6 +12,7 @@ import { registerValidate } from './validate.js';
 import { registerBaseline } from './baseline.js';
 import { registerFeatures } from './features.js';
 import { registerTimeframes } from './timeframes.js';
+import { addExamples } from './help.js';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -32,6 +33,7 @@ export function buildProgram(): Command {
   registerFeatures(program);
   registerTimeframes(program);
   registerDemo(program);
+  addExamples(program); // last: it walks every registered command
   return program;
 }
 

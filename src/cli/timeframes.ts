@@ -28,10 +28,7 @@ Kinds: daily = 1D (price_bars_1d); rolling = N-day bars counted in available dai
 cal = full calendar windows only; anchor = calendar windows, partial first and last window kept.
 Weeks exist in a US (Sunday-start) and an ISO (Monday-start) scheme; months and years are the same in both.
 days = nominal length (the d of every EMA formula); min..max = real lengths a bar of that tf can span.
-
-Examples:
-  npx talab timeframes --default
-  npx talab timeframes --kind anchor --json`,
+What each kind means, with examples: docs/concepts.md.`,
     )
     .action((opts: { default?: boolean; kind?: string; json?: boolean }) => {
       const rows = TIMEFRAMES.filter((t) => (!opts.default || t.isDefault) && (!opts.kind || kindOf(t) === opts.kind));

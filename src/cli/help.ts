@@ -1,0 +1,52 @@
+// Examples shown at the end of each command's --help, so that the help of every command is usable on its own.
+// Kept in one place, keyed by command path, and checked by test/cli-help.test.ts: every line must parse with
+// the CLI, and every command must have one.
+import type { Command } from 'commander';
+
+export const EXAMPLES: Readonly<Record<string, readonly string[]>> = {
+  '': [
+    'npx talab import data/sample/*.csv && npx talab refresh --all && npx talab status',
+    'npx talab --db postgres://user:pw@localhost:5432/market refresh --all',
+  ],
+  init: ['npx talab init', 'npx talab --db market.duckdb init'],
+  status: ['npx talab status', 'npx talab status --json'],
+  import: [
+    'npx talab import data/sample/*.csv',
+    'npx talab import --id 1 --symbol BTC btc_2010.csv btc_2011.csv',
+    'npx talab import --dry-run --rejects-out rejects.csv new-export.csv',
+  ],
+  refresh: [
+    'npx talab refresh --all                        # the daily command',
+    'npx talab refresh --all --dry-run              # what would be rebuilt, and why',
+    'npx talab refresh --emas --ids 1 --tfs 1D,7D --periods 20,50',
+    'npx talab refresh --all --full-rebuild --jobs 2 --validate',
+  ],
+  validate: ['npx talab validate', 'npx talab validate --ids 1,1027 --json'],
+  baseline: ['npx talab baseline --ids 1027 --dry-run', 'npx talab baseline --ids 1027 --full'],
+  features: ['npx talab features regimes --builtin && npx talab features build && npx talab features export --out matrix.parquet'],
+  'features regimes': ['npx talab features regimes --builtin', 'npx talab features regimes my_regimes.csv'],
+  'features ingest': ['npx talab features ingest features.csv --json', 'npx talab features ingest features.parquet --require-coverage'],
+  'features build': ['npx talab features build --ids 1,1027', 'npx talab features build --out features.parquet'],
+  'features export': ['npx talab features export --out matrix.parquet', 'npx talab features export --out btc.parquet --symbol BTC'],
+  'features show': ['npx talab features show --symbol BTC --limit 3'],
+  'features delete': ['npx talab features delete --symbol TEST'],
+  demo: ['npx talab demo', 'npx talab --db demo.duckdb demo'],
+  timeframes: ['npx talab timeframes --default', 'npx talab timeframes --kind anchor --json'],
+};
+
+/** The command's path below the program: '' for the program, 'features build' for a subcommand. */
+export function commandPath(cmd: Command): string {
+  const names: string[] = [];
+  for (let c: Command | null = cmd; c?.parent; c = c.parent) names.unshift(c.name());
+  return names.join(' ');
+}
+
+/** Adds the examples to every command that has some and does not print its own. */
+export function addExamples(program: Command): void {
+  const visit = (cmd: Command) => {
+    const lines = EXAMPLES[commandPath(cmd)];
+    if (lines) cmd.addHelpText('after', `\nExamples:\n${lines.map((l) => `  ${l}`).join('\n')}`);
+    cmd.commands.forEach(visit);
+  };
+  visit(program);
+}
