@@ -1,4 +1,4 @@
-// Compute-only throughput of the kernels (no database), and the side-by-side with the predecessor's
+// Compute-only throughput of the kernels (no database), and the side-by-side with the original pipeline's
 // pandas ewm-based EMA on the same closes (skipped, with a message, where python3/pandas is absent).
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -74,7 +74,7 @@ for _ in range(5):  # best of five, as for our kernel
     n = 0
     for _ in range(reps):
         for p in periods:
-            # The predecessor's pre-2026 kernels: a first-value-seeded ewm, warm-up rows trimmed afterwards.
+            # The original pipeline's kernels: a first-value-seeded ewm, warm-up rows trimmed afterwards.
             e = close.ewm(span=p, adjust=False).mean()
             n += len(e) - (p - 1)
     best = min(best, time.perf_counter() - t)

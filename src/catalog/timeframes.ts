@@ -1,4 +1,4 @@
-// The one timeframe catalog (SPEC §4, reference/bars.md §2). Everything that needs to know what a
+// The one timeframe catalog. Everything that needs to know what a
 // timeframe means (bar builders, EMA families, validation, dim_timeframe seeding) reads it from here.
 
 export type BaseUnit = 'D' | 'W' | 'M' | 'Y';
@@ -26,7 +26,7 @@ export interface Timeframe {
   isDefault: boolean;
 }
 
-// Day horizons of the predecessor's seed (bars.md §2.2) plus 365D, which SPEC §4 selects by default.
+// Day horizons of the catalog (the original pipeline's list plus 365D, which the default selection uses).
 const DAY_HORIZONS = [
   1, 2, 3, 4, 5, 7, 10, 14, 15, 20, 21, 25, 28, 30, 40, 42, 45, 50, 56, 60, 63, 70, 84, 90, 100, 105, 140, 147, 150,
   180, 200, 210, 250, 270, 280, 294, 300, 315, 350, 360, 365, 400, 420, 441, 450, 500, 525, 560, 588, 600, 630, 700,
@@ -99,7 +99,7 @@ export function getTimeframe(tf: string): Timeframe | undefined {
   return BY_TF.get(tf);
 }
 
-/** Timeframes that belong in a bar family (bars.md §2.3): months/years go to both schemes' tables. */
+/** Timeframes that belong in a bar family: months/years go to both schemes' tables. */
 export function timeframesForFamily(family: BarFamily, all: readonly Timeframe[] = TIMEFRAMES): Timeframe[] {
   return all.filter((t) => belongsTo(t, family));
 }

@@ -1,4 +1,4 @@
-// The feature matrix's field list, defined once (SPEC §9, ingest.md §1.1–1.2). The DDL of both engines,
+// The feature matrix's field list, defined once. The DDL of both engines,
 // the flat input columns, the staging table, the reader and the Parquet export are all rendered from it.
 import type { ColType } from '../schema/tables.js';
 
@@ -29,7 +29,7 @@ export const GROUPS: FeatureGroup[] = [
   {
     name: 'market_data',
     // volume is DOUBLE, not the reference's INT64: our bars carry fractional quote volume and an integer
-    // column would truncate it (ingest.md D7).
+    // column would truncate it.
     fields: [dbl('open'), dbl('high'), dbl('low'), dbl('close'), dbl('volume'), dbl('vwap'), dbl('realized_vol_1h')],
   },
   {

@@ -1,4 +1,4 @@
-// Golden zone per day (ingest.md §5.3), a pure kernel.
+// Golden zone per day, a pure kernel.
 //
 // Swing and Fibonacci levels follow the reference producer: for day t take the closes of the last 220
 // calendar days, keep the last 126 points (none if fewer than 40), run a 6 % percentage zig-zag and take the
@@ -6,7 +6,7 @@
 // comes first. fib_50 / fib_618 are the 50 % and 61.8 % retracements of that swing.
 //
 // OUR OWN CHOICES — the reference repository has no golden-zone calculator, only field meanings:
-//  * state (ingest.md's inferred rule): up swing — 1 "in zone" when fib_618 ≤ close ≤ fib_50, 2 "deep" when
+//  * state: up swing — 1 "in zone" when fib_618 ≤ close ≤ fib_50, 2 "deep" when
 //    swing_low ≤ close < fib_618, else 0; down swing mirrored — 1 when fib_50 ≤ close ≤ fib_618, 2 when
 //    fib_618 < close ≤ swing_high, else 0.
 //  * vol_decay_slope: least-squares slope of volume (per bar) over the 5 bars before the current zone visit

@@ -1,6 +1,6 @@
-// The ingest pipeline (ingest.md §4): validate → regime coverage → enrich (rows without a regime are skipped
+// The ingest pipeline: validate → regime coverage → enrich (rows without a regime are skipped
 // and listed) → micro-batches loaded in order through a sink, each retried on transient errors only, stopping
-// at the first failure. Batches committed before a failure stay committed and the report lists them (D5);
+// at the first failure. Batches committed before a failure stay committed and the report lists them;
 // their ids are in the ledger, so re-running the same input loads only what is missing.
 import { randomUUID } from 'node:crypto';
 import type { Store } from '../store/store.js';
@@ -79,7 +79,7 @@ export interface FailureReport {
   status: 'failed';
   /** `validation_failed`, or `batch_load_failed: <error>`. */
   reason: string;
-  /** Why validation failed when it was not the quality checks (D9): `no_regime_coverage` or `no_rows`. */
+  /** Why validation failed when it was not the quality checks: `no_regime_coverage` or `no_rows`. */
   detail?: 'no_regime_coverage' | 'no_rows';
   run_id: string;
   validation_report: ValidationReport;

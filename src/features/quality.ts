@@ -1,4 +1,4 @@
-// Data-quality checks on a flat feature input (ingest.md §3), tightened: besides required fields, date range
+// Data-quality checks on a flat feature input, tightened: besides required fields, date range
 // and duplicates, every cell is typed strictly and each non-finite, non-numeric or otherwise invalid value is
 // reported with its row number (rows are 1-based data rows; in a CSV, row N is on line N + 1).
 // The report keeps the original's shapes and messages and adds fields; nothing is coerced silently.
@@ -78,7 +78,7 @@ export interface ParsedRow {
 }
 
 export interface QualityOptions {
-  /** Optional bounds on data_date (inclusive, YYYY-MM-DD); the original had none (ingest.md D11). */
+  /** Optional bounds on data_date (inclusive, YYYY-MM-DD); the original had none. */
   minDate?: string;
   maxDate?: string;
 }
@@ -109,7 +109,7 @@ function parseNumber(v: RawValue, type: FieldType): Cell<number | null> {
   else return { nonNumeric: `${show(v)} is a date, not a number` };
   if (!Number.isFinite(n)) return { nonFinite: true };
   if (type === 'int' || type === 'bigint') {
-    // Strict (D7): 2.7 is an error, not 2.
+    // Strict: 2.7 is an error, not 2.
     if (!Number.isInteger(n)) return { invalid: `${show(v)} is not an integer` };
     if (!Number.isSafeInteger(n) || (type === 'int' && Math.abs(n) > 2_147_483_647)) {
       return { invalid: `${show(v)} is out of the integer range` };
@@ -129,7 +129,7 @@ function parseBool(v: RawValue): Cell<boolean | null> {
   if (typeof v === 'string') {
     const s = v.trim().toLowerCase();
     if (s === '') return { ok: null };
-    // Strict (D7): the original's truthiness made "false" true.
+    // Strict: the original's truthiness made "false" true.
     if (s === 'true' || s === 't' || s === '1') return { ok: true };
     if (s === 'false' || s === 'f' || s === '0') return { ok: false };
     return { invalid: `'${v}' is not a boolean (use true/false or 1/0)` };
@@ -137,7 +137,7 @@ function parseBool(v: RawValue): Cell<boolean | null> {
   return { invalid: `${show(v)} is not a boolean` };
 }
 
-/** Epoch ms of an ISO date or date-time; a time without an offset is UTC (documented, D6). */
+/** Epoch ms of an ISO date or date-time; a time without an offset is UTC. */
 function parseInstant(s: string): number {
   const m = DATETIME.exec(s.trim());
   if (!m || Number.isNaN(dayNumber(m[1]))) return NaN;

@@ -1,4 +1,4 @@
-// Flat → nested (ingest.md §1.3) and micro-batching with deterministic batch ids (§4.3, fixing D2 and D4).
+// Flat → nested and micro-batching with deterministic batch ids.
 import { createHash } from 'node:crypto';
 import { GROUPS, INPUT_FIELDS, type FeatureRecord } from './fields.js';
 import type { ParsedRow } from './quality.js';
@@ -21,7 +21,7 @@ export function toRecord(r: ParsedRow, regime: RegimeEntry): FeatureRecord {
   return {
     symbol: r.symbol!,
     data_date: r.date!,
-    // RFC 3339 with Z (D6); no observation time is NULL rather than the load time, which would be invented data.
+    // RFC 3339 with Z; no observation time is NULL rather than the load time, which would be invented data.
     timestamp: r.timestamp === null ? null : new Date(r.timestamp).toISOString(),
     market_data: group('market_data') as Record<string, number | null>,
     pivots: group('pivots'),
@@ -65,7 +65,7 @@ export function batchId(rows: FeatureRecord[]): string {
 export interface BatchLimits {
   /** Rows per batch (the original's 5,000). */
   batchSize: number;
-  /** Distinct data_date values per batch (BigQuery's 4,000-partition lesson, D4). */
+  /** Distinct data_date values per batch (BigQuery's 4,000-partition lesson). */
   maxDatesPerBatch: number;
 }
 

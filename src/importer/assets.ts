@@ -10,7 +10,7 @@ export interface AssetRef {
   name: string;
 }
 
-// CoinMarketCap ids of common coins (ops.md D.4 fallback map, plus the coins of data/cmc).
+// CoinMarketCap ids of common coins.
 const KNOWN: [string, number, string][] = [
   ['bitcoin', 1, 'BTC'], ['litecoin', 2, 'LTC'], ['xrp', 52, 'XRP'], ['dogecoin', 74, 'DOGE'],
   ['maidsafecoin', 291, 'MAID'], ['tether', 825, 'USDT'], ['ethereum', 1027, 'ETH'], ['bnb', 1839, 'BNB'],

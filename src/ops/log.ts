@@ -1,4 +1,4 @@
-// The refresh's structured log: JSON lines in `.logs/refresh-YYYY-MM-DD.log` (SPEC §8, ops.md §A.14), written
+// The refresh's structured log: JSON lines in `.logs/refresh-YYYY-MM-DD.log`, written
 // synchronously so that the line logged just before the process exits is on disk, with credentials removed
 // twice over: pino's redact paths blank known secret-bearing keys, and a final string pass over every
 // serialized line catches secrets embedded in free text (a connection URL inside an error message, say).

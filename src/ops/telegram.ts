@@ -1,5 +1,4 @@
-// Telegram alerts for the daily refresh (SPEC §8, ops.md §A.15 with its recommendations: severity filter,
-// HTML escaping, and unlike the predecessor, retries). An alert is a side channel: it must never fail the
+// Telegram alerts for the daily refresh, with a severity filter, HTML escaping and retries. An alert is a side channel: it must never fail the
 // refresh nor hold it up, so `send` never throws and gives up at a bounded total deadline, and the bot
 // token (a credential that grants control of the bot) never appears in a result, an error or a log line.
 import { redactSecrets } from './log.js';

@@ -1,4 +1,4 @@
-// Tables of the feature-matrix subsystem (SPEC §9). Kept apart from tables.ts so that subsystem owns them;
+// Tables of the feature-matrix subsystem. Kept apart from tables.ts so that subsystem owns them;
 // ALL_TABLES includes them, so migrations create them on both engines like every other table.
 // The matrix itself (ml_feature_matrix) has STRUCT / composite columns the logical schema cannot express;
 // src/features/schema.ts creates it on first use.
@@ -17,7 +17,7 @@ export const regimeCalendar: Table = {
 
 export const regimeWeights: Table = {
   name: 'regime_weights',
-  doc: 'Training weight of each regime (ingest.md §2.1).',
+  doc: 'Training weight of each regime.',
   key: ['regime'],
   columns: [
     c('regime', 'text', true), c('weight', 'int', true), c('description', 'text'), c('research_rationale', 'text'),

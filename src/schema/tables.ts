@@ -20,7 +20,7 @@ export interface Column {
 export interface Table {
   name: string;
   columns: Column[];
-  /** Primary key; for every per-asset table it starts with `id` (SPEC §2). */
+  /** Primary key; for every per-asset table it starts with `id`. */
   key: string[];
   /** Tables whose rows are a pure function of price_histories (the 12 derived tables). */
   derived?: 'bars' | 'emas';
@@ -100,7 +100,7 @@ const bars1dCore: Column[] = [
 
 export const priceBars1d: Table = {
   name: 'price_bars_1d',
-  doc: 'Validated, repaired daily bars (bars.md §4.1); the only input of every other derived table.',
+  doc: 'Validated, repaired daily bars; the only input of every other derived table.',
   key: ['id', 'ts'],
   derived: 'bars',
   columns: [...bars1dCore, ingestedAt],
@@ -117,7 +117,7 @@ export const priceBars1dRejects: Table = {
   ],
 };
 
-/** Columns of the five snapshot tables (bars.md §3.2), in this order. */
+/** Columns of the five snapshot tables, in this order. */
 export const SNAPSHOT_BAR_COLUMNS: Column[] = [
   c('id', 'int', true), c('tf', 'text', true), c('bar_seq', 'int', true), c('time_close', 'ts', true),
   c('tf_days', 'int', true), c('time_open', 'ts', true), c('time_high', 'ts', true), c('time_low', 'ts', true),
@@ -136,9 +136,9 @@ function snapshotTable(name: string, doc: string): Table {
 }
 
 export const BAR_TABLES = {
-  multi_tf: snapshotTable('price_bars_multi_tf', 'Rolling N-day bars counted in rows from the first day (B4).'),
-  cal_iso: snapshotTable('price_bars_multi_tf_cal_iso', 'Full ISO-week / month / year windows only (B5).'),
-  cal_us: snapshotTable('price_bars_multi_tf_cal_us', 'Full US-week / month / year windows only (B5).'),
+  multi_tf: snapshotTable('price_bars_multi_tf', 'Rolling N-day bars counted in rows from the first day.'),
+  cal_iso: snapshotTable('price_bars_multi_tf_cal_iso', 'Full ISO-week / month / year windows only.'),
+  cal_us: snapshotTable('price_bars_multi_tf_cal_us', 'Full US-week / month / year windows only.'),
   cal_anchor_iso: snapshotTable('price_bars_multi_tf_cal_anchor_iso', 'Global ISO grid, partial first window kept.'),
   cal_anchor_us: snapshotTable('price_bars_multi_tf_cal_anchor_us', 'Global US grid, partial first window kept.'),
 } as const;
@@ -170,7 +170,7 @@ export const EMA_TABLES = {
 export const refreshState: Table = {
   name: 'refresh_state',
   doc: 'Per (asset, derived table): watermark (last source day built), earliest day seen, the earliest day an '
-    + 'upstream change invalidated (dirty_from), daily rows at the last run, last run time and counters (SPEC §7). '
+    + 'upstream change invalidated (dirty_from), daily rows at the last run, last run time and counters. '
     + 'All timeframes and periods of a table move together, so one row per (asset, table) is enough; `carry` '
     + 'holds, for every timeframe (and period) of the default selection, the kernel state after the last row, so '
     + 'the next run continues from it instead of re-reading the history (`carry_key` names its layout); '

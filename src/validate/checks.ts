@@ -185,7 +185,7 @@ export function sourceCoverageCheck(ctx: Ctx, checked: number): Promise<CheckRes
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// Snapshot bar tables (bars.md §3.1, §3.6, §4.2–4.4, §10; SPEC B3, B6)
+// Snapshot bar tables
 
 export function barDuplicateDaysCheck(ctx: Ctx, table: string, checked: number): Promise<CheckResult> {
   return rowCheck(ctx, {
@@ -245,7 +245,7 @@ export function countersCheck(ctx: Ctx, table: string, checked: number): Promise
 }
 
 /**
- * Rows on days that have no daily bar: derived tables are built from price_bars_1d only (SPEC B1, E2).
+ * Rows on days that have no daily bar: derived tables are built from price_bars_1d only.
  * `knownFailures` (from the row-count scan) = 0 skips the anti-join.
  */
 export async function orphansCheck(
@@ -264,7 +264,7 @@ export async function orphansCheck(
 }
 
 /**
- * Rolling bars (bars.md §4.2): the k-th daily row of an asset is in bar ⌊(k−1)/N⌋+1 at position ((k−1) mod N)+1.
+ * Rolling bars: the k-th daily row of an asset is in bar ⌊(k−1)/N⌋+1 at position ((k−1) mod N)+1.
  * With row counts equal to the daily rows this pins every row to its bar.
  */
 export function rollingPositionCheck(ctx: Ctx, table: string, checked: number): Promise<CheckResult> {

@@ -1,9 +1,8 @@
 // Expected row counts of the bar and EMA tables, derived independently of the builders: from the daily bars
-// and the bar tables' canonical rows (selected in SQL), with the table rules of bars.md §4.6 and SPEC §6
+// and the bar tables' canonical rows (selected in SQL), with the table rules of docs/concepts.md
 // applied here. Comparing them with the stored counts (and first/last day) catches missing and extra rows.
 //
-// EMA rule per family (emas.md §3 with our decisions; the predecessor's validate_ema_rowcounts of ops.md
-// §A.13.1 used floor(days/tf_days) over a global date range, which ignores warm-up and listing date):
+// EMA rule per family (docs/concepts.md; the original pipeline's validate_ema_rowcounts used floor(days/tf_days) over a global date range, which ignores warm-up and listing date):
 //   v1     rows = daily rows with ts ≥ T_p, T_p = the p-th canonical close of the tf (1D: the p-th day);
 //   v2     rows = N − d·p + 1 when ⌊N/d⌋ ≥ 3p (compute/ema v2Guard), else none; N daily rows, d nominal days;
 //   cal    rows = daily rows with ts ≥ T_p, T_p = the p-th canonical close that is a daily day;
@@ -25,7 +24,7 @@ import { lowerBound } from '../util/search.js';
 const DAY_MS = 86_400_000;
 const dayOf = (ms: number) => Math.floor(ms / DAY_MS);
 
-/** Which bar table's canonical closes feed an EMA family (SPEC E2; v2 counts daily rows only). */
+/** Which bar table's canonical closes feed an EMA family. */
 export const EMA_SOURCE: Record<EmaFamily, BarFamily | null> = {
   v1: 'multi_tf', v2: null, cal_us: 'cal_us', cal_iso: 'cal_iso', cal_anchor_us: 'cal_anchor_us',
   cal_anchor_iso: 'cal_anchor_iso',
@@ -179,8 +178,8 @@ function totals(rows: GroupRow[]): { rows: number; offGrid: number } {
 // Bars
 
 /**
- * Rows per (id, tf) of a snapshot bar table (bars.md §4.6): every daily row for rolling and anchored bars;
- * for cal bars the daily rows from the first complete window on (SPEC B5: the first window that starts on
+ * Rows per (id, tf) of a snapshot bar table: every daily row for rolling and anchored bars;
+ * for cal bars the daily rows from the first complete window on (the first window that starts on
  * or after the asset's first day). First and last rows must be the first counted day and the last day.
  */
 export async function barRowCounts(
@@ -333,10 +332,10 @@ export async function emaRowCounts(
   return { check: result(ctx, table, rule, '(id, tf, period) keys', cmp), ...totals(rows), badValues, badTfDays };
 }
 
-/** tf_days of every EMA row is the timeframe's nominal days, the d of every formula (SPEC E3). */
+/** tf_days of every EMA row is the timeframe's nominal days, the d of every formula. */
 export async function emaTfDaysCheck(ctx: Ctx, family: EmaFamily, checked: number, knownFailures?: number): Promise<CheckResult> {
   const table = EMA_TABLES[family].name;
-  const description = 'tf_days = the timeframe\'s nominal days (SPEC E3)';
+  const description = 'tf_days = the timeframe\'s nominal days';
   if (knownFailures === 0) {
     return { table, check: 'tf_days', severity: 'error', status: 'pass', description, checked, unit: 'rows', failures: 0, examples: [] };
   }

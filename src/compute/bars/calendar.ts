@@ -1,4 +1,4 @@
-// The global calendar window grid shared by the cal_* and cal_anchor_* bar families (SPEC B5).
+// The global calendar window grid shared by the cal_* and cal_anchor_* bar families.
 //
 // Every window is a pure function of (timeframe, UTC day number), identical for every asset, so a bar's
 // boundaries never depend on where an asset's history starts. That is what makes cal and anchor bars
@@ -114,13 +114,13 @@ export function windowOf(tf: Timeframe, day: number): CalendarWindow {
   return windowByIndex(tf, windowIndexOf(tf, day));
 }
 
-/** The first window that starts on or after `day` (where a `cal` family's history begins, SPEC B5). */
+/** The first window that starts on or after `day` (where a `cal` family's history begins). */
 export function firstWindowStartingOnOrAfter(tf: Timeframe, day: number): CalendarWindow {
   const w = windowOf(tf, day);
   return w.start === day ? w : windowByIndex(tf, w.index + 1);
 }
 
-/** Real length in days of the window holding `day` (SPEC B6 tf_days for calendar timeframes). */
+/** Real length in days of the window holding `day`. */
 export function windowDays(tf: Timeframe, day: number): number {
   const w = windowOf(tf, day);
   return w.end - w.start + 1;

@@ -1,6 +1,6 @@
 // price_histories -> price_bars_1d (+ price_bars_1d_rejects): the repair and acceptance rules of
-// reference/bars.md §4.1 with the SPEC B2 decision that every row failing the filter is logged with a
-// reason (the predecessor silently dropped rows with NULL volume or market cap).
+// Every row failing the filter is logged with a reason, rows with NULL volume or market cap included:
+// nothing is dropped silently.
 //
 // Pure: one asset's rows in, two columnar batches and the run counters out.
 
@@ -52,7 +52,7 @@ export interface Build1dOptions {
   seqBase?: number;
 }
 
-/** Reject reasons in the order they are tested; a row gets the first that matches (bars.md §4.1). */
+/** Reject reasons in the order they are tested; a row gets the first that matches. */
 export const REJECT_REASONS = [
   'null_pk',
   'null_tf_or_bar_seq',
@@ -119,7 +119,7 @@ function rejectReason(
  * Repair, filter and rank one asset's raw daily rows.
  *
  * bar_seq is the dense rank of ts over ALL source rows, rejected ones included, so rejected days leave
- * holes in bar_seq (bars.md §4.1, recommendation §11.5). We keep the holes on purpose: a row's bar_seq then
+ * holes in bar_seq. We keep the holes on purpose: a row's bar_seq then
  * depends only on how many source rows precede it, so a later rejection or repair of one day never
  * renumbers the rest of the table, and the reject row can carry the bar_seq its day would have had.
  *

@@ -1,4 +1,4 @@
-// Snapshot bar kernels for the five multi-timeframe tables (SPEC B3–B7, reference/bars.md §3–4).
+// Snapshot bar kernels for the five multi-timeframe tables.
 //
 // One row per available day per bar: the state of the bar as of that day. Each build is one forward pass
 // over the asset's daily typed arrays with output arrays allocated at their exact final size. A row only
@@ -124,7 +124,7 @@ class SnapshotOut {
     this.countRemaining = new Int32Array(length);
     this.countMissing = new Int32Array(length);
     this.missingStart = new Int32Array(length);
-    this.missingEnd = new Int32Array(length); // always 0: a row exists only when its own day has data (§3.6)
+    this.missingEnd = new Int32Array(length); // always 0: a row exists only when its own day has data
     this.missingInterior = new Int32Array(length);
     this.missingWhere = new Array<string | null>(length).fill(null);
     this.firstMissing = new Float64Array(length).fill(NaN);
@@ -161,7 +161,7 @@ class SnapshotOut {
 }
 
 /**
- * Running OHLCV state of the current bar (bars.md §3.4) plus its missing-day runs (§3.6).
+ * Running OHLCV state of the current bar plus its missing-day runs.
  * Fields are plain numbers so the per-day update stays monomorphic.
  */
 class BarState {
@@ -220,7 +220,7 @@ class BarState {
 
   private add(s: DailySeries, i: number): void {
     // Strict comparisons keep the earliest day on ties (B7); NaN highs/lows are ignored; a NaN
-    // time_high/time_low falls back to the day's close instant (R rule, bars.md §3.4).
+    // time_high/time_low falls back to the day's close instant (the original pipeline's rule).
     const h = s.high[i];
     if (h > this.high || (this.high !== this.high && h === h)) {
       this.high = h;
@@ -256,7 +256,7 @@ class BarState {
     this.lastMissingDay = c[o + 12];
   }
 
-  /** Save the running state (never the §3.5-repaired output values) to carry slots [o, o + BAR_STATE_SLOTS). */
+  /** Save the running state (never the sanity-repaired output values) to carry slots [o, o + BAR_STATE_SLOTS). */
   save(c: Float64Array, o: number): void {
     c[o] = this.timeOpen;
     c[o + 1] = this.open;
@@ -273,7 +273,7 @@ class BarState {
     c[o + 12] = this.lastMissingDay;
   }
 
-  /** Write the OHLCV / time / missing-day columns of output row r (base included) for daily row i, with the §3.5 sanity pass. */
+  /** Write the OHLCV / time / missing-day columns of output row r (base included) for daily row i, with the sanity pass. */
   write(out: SnapshotOut, r: number, s: DailySeries, i: number): void {
     const tc = s.ts[i];
     const o = this.open;
@@ -281,7 +281,7 @@ class BarState {
     let h = this.high;
     let l = this.low;
     let tl = this.timeLow;
-    // §3.5 sanity pass. With validated 1D input none of these fire; they guard against inconsistent
+    // Sanity pass. With validated 1D input none of these fire; they guard against inconsistent
     // daily rows so that every written row satisfies high >= max(o, c) >= min(o, c) >= low.
     const ocMax = o >= c ? o : c;
     const ocMin = o <= c ? o : c;
@@ -343,7 +343,7 @@ class BarState {
 //  12  C_PARTIAL_START  cal: 1 if the current bar is the anchored partial first window, else 0; rolling: NaN
 //  13..25               BarState of the current bar: time_open, open, high, time_high, low, time_low, volume,
 //                       market_cap, prev_day, missing_start, missing_interior, first_missing_day,
-//                       last_missing_day (running values, before the §3.5 sanity pass)
+//                       last_missing_day (running values, before the sanity pass)
 // The carry is a pure function of the timeframe and the rows folded so far: a chain of continuations ends
 // with the same carry, bit for bit, as the full build over the same rows.
 
@@ -434,7 +434,7 @@ function isoDay(day: number): string {
   return new Date(day * DAY_MS).toISOString().slice(0, 10);
 }
 
-/** The kernels assume one row per UTC day, ascending (bars.md §1); fail loudly instead of emitting wrong bars. */
+/** The kernels assume one row per UTC day, ascending; fail loudly instead of emitting wrong bars. */
 function checkSeries(s: DailySeries): void {
   for (let i = 1; i < s.n; i++) {
     if (s.day[i] <= s.day[i - 1]) {
@@ -445,7 +445,7 @@ function checkSeries(s: DailySeries): void {
 }
 
 /**
- * Rolling N-day bars (multi_tf, SPEC B4, bars.md §4.2): row k (1-based) of the asset's daily rows belongs to
+ * Rolling N-day bars (multi_tf): row k (1-based) of the asset's daily rows belongs to
  * bar ⌊(k−1)/N⌋+1 at position ((k−1) mod N)+1. Bars count rows, not calendar days, so a gap lengthens a
  * bar instead of shifting membership. count_days = pos_in_bar = the row position (B6); missing days are the
  * calendar days skipped between the bar's own rows (the gap before a bar's first row belongs to no bar),
@@ -480,7 +480,7 @@ export function buildRolling(series: DailySeries, tf: Timeframe, opts: SnapshotB
     if (pos === N || pos === 0) {
       pos = 1;
       seq++;
-      // §3.3: 1 ms after the previous folded row's close; the asset's first row gets a synthetic open.
+      // time_open: 1 ms after the previous folded row's close; the asset's first row gets a synthetic open.
       // effStart = the row's own day: no "start" run for row-count bars.
       const timeOpen = i > 0 ? series.ts[i - 1] + 1 : folded > 0 ? lastTs + 1 : series.ts[0] - DAY_MS + 1;
       st.reset(series, i, timeOpen, series.day[i]);
@@ -513,11 +513,11 @@ export interface CalendarBuildOptions extends SnapshotBuildOptions {
 }
 
 /**
- * Calendar bars on the global window grid (SPEC B5; grid in calendar.ts).
+ * Calendar bars on the global window grid.
  *
  * - cal (anchored = false): only complete windows. Rows before the first window that starts on or after the
  *   asset's first day are dropped, and that first kept row gets the synthetic time_open, as if the history
- *   began there (bars.md §4.3). bar_seq 1 = that first complete window.
+ *   began there. bar_seq 1 = that first complete window.
  * - anchor (anchored = true): the window holding the first day is kept with is_partial_start = true and its
  *   effective start = the first data day. bar_seq 1 = that window.
  * bar_seq = global window index − index of bar 1 + 1, so windows without data leave holes.
@@ -589,7 +589,7 @@ export function buildCalendar(series: DailySeries, tf: Timeframe, opts: Calendar
       // Only the anchored family can see a window that began before the first data day.
       partialStart = w.start < firstDay ? 1 : 0;
       effStart = partialStart ? firstDay : w.start;
-      // §3.3: 1 ms after the previous folded row's close (once rows are emitted, every row is); the first
+      // time_open: 1 ms after the previous folded row's close (once rows are emitted, every row is); the first
       // emitted row gets a synthetic open.
       const timeOpen = r > 0 ? series.ts[i - 1] + 1 : emitted > 0 ? lastTs + 1 : series.ts[i] - DAY_MS + 1;
       st.reset(series, i, timeOpen, effStart);
@@ -604,8 +604,8 @@ export function buildCalendar(series: DailySeries, tf: Timeframe, opts: Calendar
     out.posInBar[w] = countDays;
     out.countDays[w] = countDays;
     // Days left until the window's scheduled end. Equal to tf_days − count_days except in the anchored
-    // partial first window, where count_days starts at the first data day; there the reference (bars.md
-    // §4.4, §8.4–8.5) keeps window_end − day, which is what makes "remaining = 0" coincide with the
+    // partial first window, where count_days starts at the first data day; there the rule keeps
+    // window_end − day, which is what makes "remaining = 0" coincide with the
     // canonical row in every window.
     out.countRemaining[w] = winEnd - d;
     out.partialStart[w] = partialStart;

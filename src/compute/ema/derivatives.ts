@@ -1,4 +1,4 @@
-// Derivative columns (emas.md §2.3, SPEC E5), computed over one (id, tf, period) output series in ts order.
+// Derivative columns, computed over one (id, tf, period) output series in ts order.
 //
 //   d1_roll / d2_roll (and the _bar twins)  first / second difference over every output row
 //   d1 / d2 (and d1_bar / d2_bar)          first / second difference over canonical rows only (roll = false,

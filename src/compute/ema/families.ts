@@ -1,4 +1,4 @@
-// The four EMA families (emas.md §3 with SPEC §6 decisions), as pure functions from one asset's daily closes
+// The four EMA families, as pure functions from one asset's daily closes
 // (+ one timeframe's canonical closes) to a RowBatch shaped like the EMA table, for one or many periods.
 //
 // Shared shape of every family, per period:
@@ -35,8 +35,8 @@
 // A carry from a call over empty daily rows (or emaCarryInit) holds nothing: continuing from it is a full
 // computation. On an error nothing is written to carryOut.
 //
-// tf_days is Timeframe.daysNominal for every family: SPEC E3 makes the nominal days the `d` of every formula,
-// and storing the d that was actually used keeps a row self-describing (the predecessor's COALESCE(tf_days_min…)
+// tf_days is Timeframe.daysNominal for every family: the nominal days are the `d` of every formula,
+// and storing the d that was actually used keeps a row self-describing (the original pipeline's COALESCE(tf_days_min…)
 // stored 28 for months and 1 for anchors, which is how its bug B4 happened).
 
 import type { RowBatch } from '../../store/columns.js';
@@ -74,7 +74,7 @@ export function v2Alpha(period: number, d: number): number {
   return 2 / (d * period + 1);
 }
 
-/** cal's daily-space α, α_ds = 2/(p·d+1) (the predecessor's ema_alpha_lookup.alpha_ema_dailyspace). */
+/** cal's daily-space α, α_ds = 2/(p·d+1) (the original pipeline's ema_alpha_lookup.alpha_ema_dailyspace). */
 export function calAlpha(period: number, d: number): number {
   return 2 / (period * d + 1);
 }
@@ -84,7 +84,7 @@ export function anchorAlpha(period: number, d: number): number {
   return 1 - Math.pow(1 - 2 / (period + 1), 1 / d);
 }
 
-/** v2's minimum-history guard (emas.md §2.2): floor(N/d) ≥ 3p, otherwise the pair emits nothing. */
+/** v2's minimum-history guard: floor(N/d) ≥ 3p, otherwise the pair emits nothing. */
 export function v2Guard(n: number, d: number, period: number): boolean {
   return Math.floor(n / d) >= 3 * period;
 }
@@ -129,7 +129,7 @@ interface Plan extends PeriodPlan {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// v1 — ema_multi_tf (emas.md §3.1)
+// v1 — ema_multi_tf
 
 /**
  * Bar-space EMA with a one-step preview. The bar EMA E (α = 2/(p+1), SMA seed over the first p bars) runs on
@@ -138,8 +138,8 @@ interface Plan extends PeriodPlan {
  * Rows: every daily row with ts ≥ T_p (the p-th usable bar close). For tf 1D pass the daily series as
  * `canonical`: every row is then canonical and `ema` is the plain daily EMA.
  *
- * One deliberate difference from phase 25: the preview builds on the latest canonical close by ts, even when
- * that close's day is absent from the daily grid (phase 25 forward-filled over grid rows only and so skipped
+ * One deliberate difference from the original pipeline: the preview builds on the latest canonical close by ts, even when
+ * that close's day is absent from the daily grid (the original forward-filled over grid rows only and so skipped
  * it). Bars are built from the same daily rows, so this never arises from our own tables.
  */
 export function emaV1(
@@ -213,14 +213,14 @@ export function emaV1(
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// v2 — ema_multi_tf_v2 (emas.md §3.2)
+// v2 — ema_multi_tf_v2
 
 /**
  * Daily EMA with the horizon-scaled α = 2/(d·p+1), seeded with the mean of the first d·p closes. Canonical
  * (roll = false) every d-th daily row counted from the asset's first row: (i+1) mod d = 0. Rows N − d·p + 1, and
  * none at all unless floor(N/d) ≥ 3p (`v2Guard`). With clean closes the seed row is i = d·p − 1, which is always
  * canonical; should a close ever be NaN inside the first window, rows start where the kernel seeds (never a
- * NULL ema, the column is NOT NULL in the predecessor's DDL).
+ * NULL ema, the column is NOT NULL in the original pipeline's DDL).
  *
  * Note for the refresher: because of the guard, a (tf, period) pair emits nothing until the history is long
  * enough and then emits its whole series at once; rows never change after that (prefix stability holds for
@@ -285,7 +285,7 @@ export function emaV2(
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// cal — ema_multi_tf_cal_us / _iso (emas.md §3.3)
+// cal — ema_multi_tf_cal_us / _iso
 
 /**
  * Dual EMA on full calendar windows. Canonical closes are the daily closes on the canonical timestamps (the
@@ -385,13 +385,13 @@ export function emaCal(
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// cal_anchor — ema_multi_tf_cal_anchor_us / _iso (emas.md §3.4, SPEC E3/E4)
+// cal_anchor — ema_multi_tf_cal_anchor_us / _iso
 
 export interface AnchorOptions extends EmaOptions {
   /**
    * The anchor bar table's is_partial_end for each daily row (aligned with `daily`; 1 = partial or no bar row
    * that day, 0 = a window's scheduled end). It only sets `roll_bar` (and so d1_bar/d2_bar); canonical days are
-   * roll_bar = false regardless. Omitted: roll_bar = roll, which is what SPEC B3 bars imply, since
+   * roll_bar = false regardless. Omitted: roll_bar = roll, which is what snapshot bars imply, since
    * is_partial_end = false exists only on a window's scheduled end day, i.e. exactly on the canonical closes.
    * With a carry: aligned with the call's daily rows (the tail), like everything else.
    */
@@ -402,11 +402,11 @@ export interface AnchorOptions extends EmaOptions {
  * Dual EMA on anchored calendar windows. Canonical closes = the anchor bar table's is_partial_end = false rows
  * (ts, close), i.e. only a window's scheduled end — the partial first window counts, the still-open last one
  * does not. A = bar EMA (α = 2/(p+1)) over those closes. From the first canonical day with a defined A (the
- * seed row) on, with α_eq = 1 − (1 − 2/(p+1))^(1/d), d nominal (SPEC E3; the predecessor used d = 1):
+ * seed row) on, with α_eq = 1 − (1 − 2/(p+1))^(1/d), d nominal:
  *   ema     = A at the seed row, then α_eq·close + (1−α_eq)·ema_prev every day — never snapped again;
  *   ema_bar = A on every canonical day (snap), α_eq·close + (1−α_eq)·ema_bar_prev on the others.
  * roll = "not a canonical day"; roll_bar see AnchorOptions. Rows: every daily row from the seed row on — no
- * NULL-padded rows before it (SPEC E4), and nothing for a period that never seeds.
+ * NULL-padded rows before it, and nothing for a period that never seeds.
  */
 export function emaAnchor(
   daily: DailyCloses,

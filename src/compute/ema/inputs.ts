@@ -8,7 +8,7 @@ import type { Timeframe } from '../../catalog/timeframes.js';
 import { lowerBound } from '../../util/search.js';
 
 /**
- * One asset's daily closes, ascending by ts, one row per available day: the rows of price_bars_1d (SPEC E2).
+ * One asset's daily closes, ascending by ts, one row per available day: the rows of price_bars_1d.
  * A DailySeries (compute/daily.ts) satisfies this as is. `n` defaults to ts.length, so oversized reusable
  * buffers can be passed.
  */
@@ -31,7 +31,7 @@ export interface CanonicalCloses {
 }
 
 /**
- * What a family needs of a timeframe: its label (the `tf` column) and d = `daysNominal` (SPEC E3: always the
+ * What a family needs of a timeframe: its label (the `tf` column) and d = `daysNominal` (always the
  * nominal days — 7 per week, 30 per month, 365 per year — also stored as `tf_days`). A catalog Timeframe fits.
  */
 export type TfSpec = Pick<Timeframe, 'tf' | 'daysNominal'>;

@@ -1,7 +1,7 @@
-// The one EMA kernel (SPEC E1, emas.md §2.1): TA-Lib "classic" = R TTR::EMA.
+// The one EMA kernel: TA-Lib "classic" = R TTR::EMA.
 //
 // Arithmetic is TTR's, operation for operation, so the 1D series reproduces the R reference files bit for bit
-// rather than merely to a tolerance (field.md §2.4: algebraically equal forms round differently):
+// rather than merely to a tolerance:
 //   seed  = Σ (x_i / n)            — TTR accumulates the quotients, not sum-then-divide
 //   step  = x·α + prev·(1 − α)     — also the phase-25 order `alpha*price + (1-alpha)*prev` (× and + commute
 //                                    exactly in IEEE 754, so both spellings give the same bits)
@@ -14,7 +14,7 @@ export function emaAlpha(period: number): number {
 }
 
 /**
- * One EMA update. A NaN input leaves the state unchanged (SPEC E1: NaN carries the previous value), which is
+ * One EMA update. A NaN input leaves the state unchanged (NaN carries the previous value), which is
  * also what makes a gap in a series harmless to everything downstream.
  */
 export function emaStep(prev: number, x: number, alpha: number, oneMinusAlpha: number): number {
