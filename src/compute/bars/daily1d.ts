@@ -1,4 +1,4 @@
-// price_histories -> price_bars_1d (+ price_bars_1d_rejects): the repair and acceptance rules of
+// price_histories -> price_bars_1d (+ price_bars_1d_rejects): repair, then accept or reject each day.
 // Every row failing the filter is logged with a reason, rows with NULL volume or market cap included:
 // nothing is dropped silently.
 //
