@@ -3,22 +3,20 @@
 // ema_multi_tf_cal_iso / _us, i.e. `ema_bar` on their canonical rows. Tolerance 1e-9 relative (the kernel uses
 // TTR's arithmetic, so most values are in fact bit-identical; the count is reported as a diagnostic).
 //
-// The reference files are computed outside the repository, for the full real histories: where that data
-// directory (../shared/data next to the repository, or $TALAB_SHARED_DATA) is absent, these tests skip, saying why.
+// The exports are the bundled data/sample, the reference values data/reference: these tests run everywhere.
 
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { emaCal, emaV1 } from '../src/compute/ema/families.js';
 import { DEFAULT_PERIODS, getTimeframe } from '../src/catalog/timeframes.js';
 import type { RowBatch } from '../src/store/columns.js';
-import { SHARED_CMC } from './helpers/engines.js';
+import { REFERENCE, SAMPLE } from './helpers/engines.js';
 
-const DATA_DIR = process.env.TALAB_SHARED_DATA ?? join(SHARED_CMC, '..');
-const CMC = join(DATA_DIR, 'cmc');
-const REF = join(DATA_DIR, 'reference');
+const CMC = SAMPLE;
+const REF = REFERENCE;
 const COINS = ['bitcoin', 'ethereum', 'solana', 'wrapped-bitcoin'];
 const DAY = 86_400_000;
 const RTOL = 1e-9;
@@ -108,13 +106,8 @@ function weeklyCanonical(daily: Daily, scheme: 'US' | 'ISO'): Float64Array {
   return Float64Array.from(out);
 }
 
-const haveData = existsSync(CMC) && existsSync(REF);
-const SKIP_MSG = `shared data directory ${DATA_DIR} not found (set TALAB_SHARED_DATA); reference tests need `
-  + 'data/cmc and data/reference';
-
 for (const coin of COINS) {
   test(`${coin}: 1D EMA (ema_multi_tf, tf 1D) equals TTR::EMA for the 17 default periods`, (t) => {
-    if (!haveData) return t.skip(SKIP_MSG);
     const daily = loadCmc(coin);
     const ref = loadRef(`${coin}_ema_1d.csv`);
     assert.deepEqual(ref.dates, Array.from(daily.ts, dateOfTs), 'reference days = CMC days');
@@ -128,8 +121,7 @@ for (const coin of COINS) {
 
   for (const scheme of ['ISO', 'US'] as const) {
     test(`${coin}: weekly ${scheme} bar EMA (ema_bar of ema_multi_tf_cal_${scheme.toLowerCase()}) equals TTR::EMA`, (t) => {
-      if (!haveData) return t.skip(SKIP_MSG);
-      const daily = loadCmc(coin);
+        const daily = loadCmc(coin);
       const ref = loadRef(`${coin}_ema_bar_1w_${scheme.toLowerCase()}.csv`);
       const canonical = weeklyCanonical(daily, scheme);
       assert.deepEqual(Array.from(canonical, dateOfTs), ref.dates, 'canonical week closes = reference bar dates');

@@ -1,17 +1,16 @@
 // Bars through the store on both engines: the bundled real data cross-checked against an independent SQL GROUP BY,
 // the reference bar files, and asset-level incremental == full rebuild.
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { getTimeframe, type Timeframe } from '../src/catalog/timeframes.js';
 import { importFile } from '../src/importer/import.js';
 import { runRefresh } from '../src/refresh/run.js';
 import type { Store } from '../src/store/store.js';
-import { engineTest, SAMPLE, SHARED_CMC } from './helpers/engines.js';
+import { engineTest, REFERENCE, SAMPLE } from './helpers/engines.js';
 import { sampleSlice } from './helpers/sample.js';
 
-// pandas-computed bar files for the full real histories: outside the repository, so that one test may skip.
-const REF = join(SHARED_CMC, '../reference');
+const REF = REFERENCE;
 const tfs = (...names: string[]): Timeframe[] => names.map((n) => getTimeframe(n)!);
 const DAY = 86_400_000;
 const iso = (ms: number) => new Date(ms).toISOString().slice(0, 10);
@@ -90,8 +89,7 @@ engineTest('real data: canonical weekly/monthly/yearly bars equal an independent
   assert.ok(checked > 1500, `checked ${checked} complete windows`);
 }, 300_000);
 
-engineTest('real data: canonical bars equal the pandas reference files (1W ISO, 1W US, 1M)', async ({ store }, t) => {
-  if (!existsSync(REF)) return t.skip('shared/data/reference absent');
+engineTest('real data: canonical bars equal the pandas reference files (1W ISO, 1W US, 1M)', async ({ store }) => {
   for (const coin of ['bitcoin', 'ethereum', 'wrapped-bitcoin']) await importFile(store, join(SAMPLE, `${coin}.csv`));
   await runRefresh(store, { components: ['bars'], tfs: tfs('1W_CAL_ISO', '1W_CAL_US', '1M_CAL') });
   const ids: Record<string, number> = { bitcoin: 1, ethereum: 1027, 'wrapped-bitcoin': 3717 };

@@ -1,14 +1,14 @@
 // EMAs through the store on both engines, on the real BTC history: the table values equal the R TTR
 // reference files; re-runs never fail on duplicates; ingested_at is set on insert and on update.
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { getTimeframe } from '../src/catalog/timeframes.js';
 import { importFile } from '../src/importer/import.js';
 import { runRefresh } from '../src/refresh/run.js';
-import { engineTest, SHARED_CMC } from './helpers/engines.js';
+import { engineTest, REFERENCE, SAMPLE } from './helpers/engines.js';
 
-const REF = join(SHARED_CMC, '../reference');
+const REF = REFERENCE;
 const iso = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 const PERIODS = [6, 9, 10, 12, 14, 17, 20, 21, 26, 30, 50, 52, 77, 100, 200, 252, 365];
 
@@ -30,9 +30,8 @@ function close(a: number, b: number): boolean {
   return Math.abs(a - b) <= 1e-9 * Math.max(Math.abs(a), Math.abs(b));
 }
 
-engineTest('BTC: 1D EMA (v1 and v2) and weekly ISO/US ema_bar equal the TTR reference', async ({ store }, t) => {
-  if (!existsSync(REF)) return t.skip('shared/data/reference absent');
-  await importFile(store, join(SHARED_CMC, 'bitcoin.csv'));
+engineTest('BTC: 1D EMA (v1 and v2) and weekly ISO/US ema_bar equal the TTR reference', async ({ store }) => {
+  await importFile(store, join(SAMPLE, 'bitcoin.csv'));
   const sel = ['1D', '1W_CAL_ISO', '1W_CAL_US'].map((n) => getTimeframe(n)!);
   const r = await runRefresh(store, { components: ['bars', 'emas'], tfs: sel, periods: PERIODS });
   assert.ok(r.ok, JSON.stringify(r.components.map((c) => c.assets.filter((a) => a.status === 'failed'))));

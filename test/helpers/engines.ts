@@ -78,3 +78,5 @@ export function engineTest(name: string, body: (db: TestDb, t: TestContext) => P
 
 export const SHARED_CMC = join(import.meta.dirname, '../../../shared/data/cmc');
 export const SAMPLE = join(import.meta.dirname, '../../data/sample');
+/** Values computed outside the project (R, pandas) from the bundled sample: data/reference/README.md. */
+export const REFERENCE = join(import.meta.dirname, '../../data/reference');
