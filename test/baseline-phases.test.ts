@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command, CommanderError } from 'commander';
 import fc from 'fast-check';
+import { compareAgainstSnapshot } from '../src/baseline/against.js';
 import { BASELINE_TABLES, runBaseline } from '../src/baseline/run.js';
 import { KEYS_TABLE, keysTableSql, seriesShape, type SampleConfig } from '../src/baseline/sample.js';
 import { absDiffSql, comparedColumns, matchSql, relDiff, relDiffSql, TOLERANCES, withinTolerance, type ComparedColumn } from '../src/baseline/tolerance.js';
@@ -146,19 +147,19 @@ engineTest('baseline: when a snapshot fails nothing is deleted and nothing rebui
   assert.ok(r.problems.includes('snapshot: injected: no space left for snapshots'));
 }, 180_000);
 
-engineTest('baseline --skip-rebuild: snapshot and compare only; --drop-snapshots drops them after the PASS', async ({ store }, t) => {
+engineTest('baseline: snapshots are dropped after a PASS by default (DuckDB checkpointed), kept with dropSnapshots false', async ({ store }, t) => {
   if (!existsSync(SHARED_CMC)) return t.skip('shared/data/cmc absent');
   await buildTwoAssets(store);
-  const stamp = async () => (await store.query<{ t: number }>('SELECT max(ingested_at) AS t FROM ema_multi_tf'))[0].t;
-  const before = await stamp();
-  const r = await runBaseline(store, { skipRebuild: true, dropSnapshots: true, outputDir: tmpOut() });
+  const r = await runBaseline(store, { outputDir: tmpOut() });
   assert.equal(r.result, 'PASS', r.problems.join('\n'));
   assert.deepEqual(r.phases.map((p) => [p.name, p.status]), [
-    ['snapshot', 'ok'], ['truncate', 'skipped'], ['rebuild', 'skipped'], ['compare', 'ok'], ['cleanup', 'ok'],
+    ['snapshot', 'ok'], ['truncate', 'ok'], ['rebuild', 'ok'], ['compare', 'ok'], ['cleanup', 'ok'],
   ]);
-  assert.equal(await stamp(), before, 'nothing rewritten');
   assert.ok(r.snapshots.every((s) => s.created && !s.kept));
   assert.deepEqual((await tablesInSchema(store)).filter((x) => x.includes('_snapshot_')), []);
+  const kept = await runBaseline(store, { outputDir: null, dropSnapshots: false });
+  assert.equal(kept.result, 'PASS');
+  assert.equal((await tablesInSchema(store)).filter((x) => x.includes('_snapshot_')).length, BASELINE_TABLES.length);
 }, 180_000);
 
 /** The sample the SQL should draw, computed in JS from the rows (md5 from node:crypto). */
@@ -211,17 +212,22 @@ engineTest('baseline sampling: first/last N days per series plus a seeded interi
   const mid = await store.query<{ ts: number }>(`SELECT ts FROM price_bars_1d WHERE id = ${wld} ORDER BY ts LIMIT 1 OFFSET 24`);
   await store.exec(`UPDATE price_bars_1d SET high = high * 1.5 WHERE id = ${wld} AND ts = CAST($1 AS TIMESTAMPTZ)`, [new Date(mid[0].ts).toISOString()]);
   const narrow = { beginningDays: 5, endDays: 5, randomFraction: 0 };
-  const r1 = await runBaseline(store, { skipRebuild: true, sample: narrow, outputDir: null });
+  // Snapshot the perturbed state (the rebuild restores the row, so that baseline fails and keeps its snapshots),
+  // then compare the rebuilt tables with it: a sample without interior misses the row, checksums find it.
+  const r0 = await runBaseline(store, { outputDir: null });
+  assert.equal(r0.result, 'FAIL');
+  const r1 = await compareAgainstSnapshot(store, 'latest', { sample: narrow, outputDir: null });
   const d1 = r1.tables.find((x) => x.table === 'price_bars_1d')!;
   assert.equal(d1.status, 'PASS');
   assert.deepEqual(d1.keys.strata, { beginning: 10, end: 10 });
   assert.equal(d1.keys.union, 76);
-  // The snapshot holds the perturbed row; the rebuild restores it: found with --full.
-  const r2 = await runBaseline(store, { ids: [wld], sample: { ...narrow, full: true }, outputDir: null });
+  const r2 = await compareAgainstSnapshot(store, 'latest', { outputDir: null });
   const d2 = r2.tables.find((x) => x.table === 'price_bars_1d')!;
   assert.equal(d2.status, 'FAIL');
   assert.deepEqual(d2.columns.filter((c) => c.mismatches).map((c) => [c.column, c.severity]), [['high', 'CRITICAL']]);
   assert.equal(d2.columns.find((c) => c.column === 'high')!.top[0].key.ts, new Date(mid[0].ts).toISOString());
+  const r3 = await compareAgainstSnapshot(store, 'latest', { sample: { full: true }, outputDir: null });
+  assert.equal(r3.tables.find((x) => x.table === 'price_bars_1d')!.status, 'FAIL');
 }, 180_000);
 
 engineTest('baseline: the SQL tolerance test and differences agree with the JS reference on every value pair', async ({ store }) => {

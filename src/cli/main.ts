@@ -8,6 +8,7 @@ import { registerInitStatus } from './status.js';
 import { registerRefresh } from './refresh.js';
 import { registerValidate } from './validate.js';
 import { registerBaseline } from './baseline.js';
+import { registerDiff } from './diff.js';
 import { registerFeatures } from './features.js';
 
 export function buildProgram(): Command {
@@ -26,6 +27,7 @@ export function buildProgram(): Command {
   registerRefresh(program);
   registerValidate(program);
   registerBaseline(program);
+  registerDiff(program);
   registerFeatures(program);
   registerDemo(program);
   return program;
