@@ -100,7 +100,7 @@ async function compareOnly(
 export async function compareAgainstSnapshot(store: Store, against: string, opts: CompareOnlyOptions = {}): Promise<BaselineReport> {
   const set = await resolveSnapshot(store, DERIVED_TABLES, against);
   if (!set.complete) {
-    (opts.log ?? (() => undefined))(`note: snapshot set ${set.suffix} is partial (${Object.keys(set.tables).length} of ${DERIVED_TABLES.length} tables); the others are reported SKIPPED`);
+    (opts.log ?? (() => undefined))(`note: snapshot set ${set.suffix} is partial (${Object.keys(set.tables).length} of ${DERIVED_TABLES.length} tables); the others are reported ERROR`);
   }
   const ids = opts.ids ?? await idsIn(store, Object.values(set.tables));
   const pairs: TablePair[] = DERIVED_TABLES.map((t) => ({

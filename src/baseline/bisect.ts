@@ -33,7 +33,7 @@ export interface BisectOptions {
 }
 
 export interface BisectStats {
-  /** Checksum queries run per side. */
+  /** Checksum queries run, both sides counted. */
   queries: number;
   /** Segments whose checksums differed (at any level). */
   differingSegments: number;
@@ -249,7 +249,7 @@ export async function compareByChecksum(
     return {
       column: s.c.name, family: s.c.family, rtol: s.c.tol?.rtol ?? null, atol: s.c.tol?.atol ?? null, compared: both,
       mismatches: s.mismatches, matchRate: both === 0 ? 1 : (both - s.mismatches) / both,
-      maxAbsDiff: s.c.tol ? s.maxAbs ?? (both > 0 ? 0 : null) : null, maxRelDiff: s.c.tol ? s.maxRel ?? (both > 0 ? 0 : null) : null,
+      maxAbsDiff: s.c.tol ? s.maxAbs : null, maxRelDiff: s.c.tol ? s.maxRel : null,
       mismatchMaxRelDiff: s.c.tol ? s.mmRel : null, undefinedDiffs: s.undefinedDiffs, nullDiffs: s.nullDiffs, severity, top: s.top,
     };
   });

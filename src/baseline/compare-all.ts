@@ -60,8 +60,8 @@ export async function compareAll(pairs: TablePair[], opts: CompareAllOptions): P
 
 async function comparePair(p: TablePair, opts: CompareAllOptions): Promise<TableResult> {
   const [lc, rc] = await Promise.all([columnsOf(p.left.store, p.left.table), columnsOf(p.right.store, p.right.table)]);
-  if (!lc) return emptyTableResult(p.table, p.left.table, 'SKIPPED', `${p.left.table} does not exist on the left side`);
-  if (!rc) return emptyTableResult(p.table, p.left.table, 'SKIPPED', `${p.right.table} does not exist on the right side`);
+  if (!lc) return emptyTableResult(p.table, p.left.table, 'ERROR', `table ${p.left.table} does not exist on the left side`);
+  if (!rc) return emptyTableResult(p.table, p.left.table, 'ERROR', `table ${p.right.table} does not exist on the right side`);
   for (const k of p.table.key) {
     if (!lc.includes(k) || !rc.includes(k)) {
       return emptyTableResult(p.table, p.left.table, 'ERROR', `key column ${k} is missing on the ${lc.includes(k) ? 'right' : 'left'} side`);

@@ -17,7 +17,9 @@ import { DiffSink } from './diffs.js';
 import { phaseProgress } from './progress.js';
 import { assetInfo, gitInfo, versions, type AssetInfo, type GitInfo, type Versions } from './metadata.js';
 import { diffsPath, prepareOutputDir, sortFailuresFirst, writeReport, type WrittenReport } from './report.js';
-import { DEFAULT_SAMPLE, idWhere, type SampleConfig } from './sample.js';
+import { segmentSql } from './checksum.js';
+import { DEFAULT_SAMPLE, idWhere, seriesShape, type SampleConfig } from './sample.js';
+import { comparedColumns } from './tolerance.js';
 import {
   createSnapshot, dropSnapshotSet, dropSnapshotSql, freeSuffix, listSnapshots, snapshotName, snapshotSql, timestampSuffix,
 } from './snapshot.js';
@@ -396,7 +398,13 @@ async function runLocked(store: Store, opts: BaselineOptions, c: Resolved): Prom
   await phase('compare', async (p) => {
     if (dryRun) {
       for (const [i, t] of tables.entries()) {
-        if (method === 'checksum') step(p, `checksum bisection of ${t.name} against ${snapshots[i].snapshot}`);
+        if (method === 'checksum') {
+          // The first level of the bisection on each side; deeper levels depend on what differs.
+          const { time, series } = seriesShape(t);
+          const sql = segmentSql(store.dialect, t, snapshots[i].snapshot, comparedColumns(t), series, time, { where: idWhere(ids), params: [] });
+          step(p, `${sql};`);
+          step(p, `${segmentSql(store.dialect, t, t.name, comparedColumns(t), series, time, { where: idWhere(ids), params: [] })};`);
+        }
         else for (const sql of compareSql(store, t, snapshots[i].snapshot, { ids, sample: { ...sample, full: method === 'full' }, topN })) step(p, sql + ';');
       }
       return;
