@@ -186,10 +186,11 @@ engineTest('baseline: perturbed values are found with the right column, key and 
   const d = tableOf(r.tables, 'price_bars_1d');
   const closeCol = d.columns.find((c) => c.column === 'close')!;
   assert.equal(closeCol.mismatches, 0);
-  // A difference far inside the tolerance rounds away in the checksum: that table pulls no row, and its
-  // within-tolerance noise is not measured (the --full method measures it: see the sampling test).
-  assert.equal(closeCol.maxRelDiff, null);
-  assert.equal(d.checksum!.rowsPulled, 0);
+  // A difference far inside the tolerance either rounds away in the checksum (no row pulled, noise not
+  // measured) or straddles a rounding boundary: then its segment is pulled and the row test passes it.
+  assert.equal(d.status, 'PASS');
+  if (d.checksum!.rowsPulled === 0) assert.equal(closeCol.maxRelDiff, null);
+  else assert.ok(closeCol.maxRelDiff! > 5e-8 && closeCol.maxRelDiff! < 2e-7, `within-tolerance difference: ${closeCol.maxRelDiff}`);
 
   const a = tableOf(r.tables, 'price_bars_multi_tf_cal_anchor_us');
   assert.deepEqual(only(a).map((c) => [c.column, c.mismatches, c.severity, c.family]), [['count_days', 1, 'CRITICAL', 'exact']]);

@@ -25,11 +25,24 @@ export interface CompareOnlyOptions {
   outputDir?: string | null;
   log?: (line: string) => void;
   progress?: boolean;
+  /** Columns not compared (default for diff: src_load_ts; for compare: none). */
+  ignoreColumns?: string[];
   now?: Date;
   gitCwd?: string;
 }
 
 const msg = (e: unknown) => (e instanceof Error ? e.message : String(e));
+
+/**
+ * src_load_ts records when the source row was imported: two databases loaded at different times differ
+ * there by design, so `diff` leaves it out unless told otherwise.
+ */
+export const DIFF_DEFAULT_IGNORE = ['src_load_ts'];
+
+function ignoreOf(tool: BaselineReport['tool'], given: string[] | undefined): { name: string; reason: string }[] {
+  if (given) return given.map((name) => ({ name, reason: 'left out with --ignore-columns' }));
+  return tool === 'talab diff' ? DIFF_DEFAULT_IGNORE.map((name) => ({ name, reason: 'import time of the source row: differs between databases loaded at different times (compare it with --ignore-columns "")' })) : [];
+}
 
 /** The schema table a name belongs to: a derived table itself, or one of its snapshots. */
 export function schemaTableOf(name: string): Table | undefined {
@@ -67,7 +80,7 @@ async function compareOnly(
   const ts = Date.now();
   let results;
   try {
-    results = await compareAll(pairs, { method, ids, sample, topN, sink, log, onTable: () => pb.tick() });
+    results = await compareAll(pairs, { method, ids, sample, topN, sink, log, ignore: ignoreOf(tool, opts.ignoreColumns), onTable: () => pb.tick() });
   } finally {
     pb.stop();
   }

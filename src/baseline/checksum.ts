@@ -107,7 +107,8 @@ export function segmentSql(dialect: Dialect, table: Table, from: string, cols: C
   const serList = ser.map((s) => `${s}, `).join('');
   const ints = rowIntsSql(dialect, table, cols, series);
   const tms = epochMsSql(dialect, q(time));
-  const bucket = sq.bucket ? `CAST(floor((tms - ${sq.bucket.lo}) / ${sq.bucket.width}) AS BIGINT)` : '0';
+  // Division of doubles: PostgreSQL's integer division would truncate toward zero where DuckDB's floors.
+  const bucket = sq.bucket ? `CAST(floor(CAST(tms - ${sq.bucket.lo} AS ${DBL}) / ${sq.bucket.width}) AS BIGINT)` : '0';
   // OFFSET 0 keeps PostgreSQL from inlining the inner queries, which would evaluate each value twice;
   // DuckDB computes each projection once anyway, and a LIMIT/OFFSET there would cost it its parallelism.
   const o = dialect === 'postgres' ? ' OFFSET 0' : '';

@@ -27,6 +27,8 @@ export interface CompareAllOptions {
   sample: SampleConfig;
   topN: number;
   sink?: DiffSink;
+  /** Columns left out of the comparison on both sides (reported as skipped, with the reason). */
+  ignore?: { name: string; reason: string }[];
   log?: (line: string) => void;
   /** Called after each table, for progress. */
   onTable?: (done: number, total: number) => void;
@@ -67,9 +69,10 @@ async function comparePair(p: TablePair, opts: CompareAllOptions): Promise<Table
       return emptyTableResult(p.table, p.left.table, 'ERROR', `key column ${k} is missing on the ${lc.includes(k) ? 'right' : 'left'} side`);
     }
   }
-  const all = comparedColumns(p.table);
+  const ignore = (opts.ignore ?? []).filter((x) => !p.table.key.includes(x.name));
+  const all = comparedColumns(p.table).filter((c) => !ignore.some((x) => x.name === c.name));
   const cols: ComparedColumn[] = all.filter((c) => lc.includes(c.name) && rc.includes(c.name));
-  const ignored = new Set([...p.table.key, ...p.table.columns.filter((c) => c.default === 'now()').map((c) => c.name)]);
+  const ignored = new Set([...p.table.key, ...p.table.columns.filter((c) => c.default === 'now()').map((c) => c.name), ...ignore.map((x) => x.name)]);
   const onlyLeft = lc.filter((c) => !rc.includes(c) && !ignored.has(c));
   const onlyRight = rc.filter((c) => !lc.includes(c) && !ignored.has(c));
   let r: TableResult;
@@ -84,6 +87,7 @@ async function comparePair(p: TablePair, opts: CompareAllOptions): Promise<Table
       ids: opts.ids, sample: { ...opts.sample, full: opts.method === 'full' }, topN: opts.topN, cols, sink: opts.sink,
     });
   }
+  for (const x of ignore) if (lc.includes(x.name) || rc.includes(x.name)) r.skippedColumns.push(x);
   if (onlyLeft.length || onlyRight.length) {
     r.columnsOnlyLeft = onlyLeft;
     r.columnsOnlyRight = onlyRight;
