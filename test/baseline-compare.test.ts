@@ -186,11 +186,11 @@ test('diff: the bundled sample built in DuckDB and in PostgreSQL compares equal,
     assert.equal(same.metadata.right!.engine, 'postgres');
 
     const row = await oneRow(p.store, priceBars1d, `id = ${id}`);
-    await p.store.exec(`UPDATE price_bars_1d SET close = close * 1.01, volume = NULL WHERE id = ${id} AND ts = CAST($1 AS TIMESTAMPTZ)`, [tsIso(row.ts)]);
+    await p.store.exec(`UPDATE price_bars_1d SET close = close * 1.01, src_name = NULL WHERE id = ${id} AND ts = CAST($1 AS TIMESTAMPTZ)`, [tsIso(row.ts)]);
     const diff = await diffDatabases({ store: d.store, table: 'price_bars_1d' }, { store: p.store, table: 'price_bars_1d' }, { outputDir: tmpOut() });
     assert.equal(diff.result, 'FAIL');
     const cols = diff.tables[0].columns.filter((c) => c.mismatches);
-    assert.deepEqual(cols.map((c) => [c.column, c.mismatches, c.nullDiffs]), [['close', 1, 0], ['volume', 1, 1]]);
+    assert.deepEqual(cols.map((c) => [c.column, c.mismatches, c.nullDiffs]), [['close', 1, 0], ['src_name', 1, 1]]);
     assert.equal(cols[0].top[0].key.ts, tsIso(row.ts));
     assert.equal(readFileSync(diff.files!.diffs!, 'utf8').trim().split('\n').length, 3);
 
