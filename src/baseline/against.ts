@@ -11,7 +11,7 @@ import { gitInfo, versions, type Versions } from './metadata.js';
 import { phaseProgress } from './progress.js';
 import { diffsPath, prepareOutputDir, sortFailuresFirst } from './report.js';
 import {
-  DEFAULT_OUTPUT_DIR, SEVERITY_META, TOLERANCE_META, finishProblems, finishReport, resolveMethod, resolveSample,
+  DEFAULT_OUTPUT_DIR, SEVERITY_META, checkIds, TOLERANCE_META, finishProblems, finishReport, resolveMethod, resolveSample,
   type BaselineReport, type PhaseResult,
 } from './run.js';
 import type { SampleConfig } from './sample.js';
@@ -111,6 +111,7 @@ async function compareOnly(
  * (a baseline run with --ids snapshots only those), unless ids are given.
  */
 export async function compareAgainstSnapshot(store: Store, against: string, opts: CompareOnlyOptions = {}): Promise<BaselineReport> {
+  if (opts.ids) await checkIds(store, opts.ids);
   const set = await resolveSnapshot(store, DERIVED_TABLES, against);
   if (!set.complete) {
     (opts.log ?? (() => undefined))(`note: snapshot set ${set.suffix} is partial (${Object.keys(set.tables).length} of ${DERIVED_TABLES.length} tables); the others are reported ERROR`);
@@ -130,6 +131,7 @@ export interface DiffSide {
 }
 
 export async function diffDatabases(left: DiffSide, right: DiffSide, opts: CompareOnlyOptions = {}): Promise<BaselineReport> {
+  if (opts.ids) await checkIds(left.store, opts.ids);
   let pairs: TablePair[];
   if (left.table || right.table) {
     const lt = left.table ?? right.table!;

@@ -141,7 +141,7 @@ async function scopedCount(store: Store, table: string, ids?: number[]): Promise
   return Number(r[0].n);
 }
 
-async function checkIds(store: Store, ids: number[]): Promise<void> {
+export async function checkIds(store: Store, ids: number[]): Promise<void> {
   if (ids.length === 0) throw new UserError('--ids: no asset ids given');
   const known = await store.query<{ id: number }>(`SELECT id FROM dim_assets ${idWhere(ids)}`);
   const have = new Set(known.map((r) => r.id));

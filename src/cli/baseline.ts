@@ -88,6 +88,22 @@ async function withStore<T>(cmd: Command, fn: (s: Store) => Promise<T>): Promise
 
 const progressWanted = () => process.stderr.isTTY === true;
 
+/**
+ * The options of `baseline` given to one of its subcommands: commander reads options on either side of a
+ * subcommand name as the parent's, so `baseline compare --output-dir x` sets baseline's --output-dir.
+ * Options that mean nothing to the subcommand are a usage error rather than silently ignored.
+ */
+function sharedFlags(cmd: Command, refused: string[] | 'all'): CompareFlags {
+  const parent = cmd.parent!;
+  const given = parent.options.map((o) => o.attributeName()).filter((k) => parent.getOptionValueSource(k) === 'cli');
+  const bad = refused === 'all' ? given : given.filter((k) => refused.includes(k));
+  if (bad.length) {
+    const flags = bad.map((k) => parent.options.find((o) => o.attributeName() === k)!.long).join(', ');
+    throw new UserError(`baseline ${cmd.name()}: ${flags} ${bad.length > 1 ? 'do' : 'does'} not apply here`);
+  }
+  return parent.opts() as CompareFlags;
+}
+
 export function registerBaseline(program: Command): void {
   const baseline = addCompareOptions(program
     .command('baseline')
@@ -112,12 +128,16 @@ export function registerBaseline(program: Command): void {
       });
     }));
 
-  addCompareOptions(baseline
+  baseline
     .command('compare')
-    .description('Compare the current derived tables with a kept snapshot set, without rebuilding. Exit 0 PASS, 1 FAIL.')
+    .description(
+      'Compare the current derived tables with a kept snapshot set, without rebuilding. Exit 0 PASS, 1 FAIL. ' +
+        "Takes baseline's comparison options: --ids (default: the assets the snapshot holds), --output-dir, --full, " +
+        '--sample and --sample-*, --seed, --top.',
+    )
     .requiredOption('--against <snapshot>', "a snapshot suffix as `talab baseline list` shows it (e.g. 20260205_143022), or 'latest'")
-    .option('--ids <list>', 'compare only these assets (default: the assets the snapshot holds)', idListArg))
-    .action(async (opts: CompareFlags & { against: string }, cmd: Command) => {
+    .action(async (own: { against: string }, cmd: Command) => {
+      const opts = { ...sharedFlags(cmd, ['dryRun', 'keepSnapshots', 'dropSnapshots', 'wait']), ...own };
       const { method, sample } = methodOf(opts);
       await withStore(cmd, async (store) => {
         const report = await compareAgainstSnapshot(store, opts.against, {
@@ -131,6 +151,7 @@ export function registerBaseline(program: Command): void {
     .command('list')
     .description('List the snapshot sets kept in the database: suffix, time taken, tables, rows; partial sets are marked.')
     .action(async (_o: unknown, cmd: Command) => {
+      sharedFlags(cmd, 'all');
       await withStore(cmd, async (store) => {
         const sets = await listSnapshots(store, BASELINE_TABLES, true);
         if (!sets.length) return console.log('no snapshot sets');
@@ -150,6 +171,7 @@ export function registerBaseline(program: Command): void {
     .option('--all', 'drop every snapshot set')
     .action(async (suffixes: string[], opts: { olderThan?: number; all?: boolean }, cmd: Command) => {
       const ways = [suffixes.length > 0, opts.olderThan !== undefined, opts.all === true].filter(Boolean).length;
+      sharedFlags(cmd, 'all');
       if (ways !== 1) throw new UserError('baseline drop: name the snapshot suffixes, or give --older-than <age>, or --all (exactly one of them)');
       await withStore(cmd, async (store) => {
         const sets = await listSnapshots(store, BASELINE_TABLES);

@@ -16,7 +16,7 @@ export function parseSideArg(v: string): { db: string; table?: string } {
   if (i > 0) {
     const table = v.slice(i + 1);
     const db = v.slice(0, i);
-    if (/^[A-Za-z_][A-Za-z0-9_]*$/.test(table) && !/^[a-z][a-z0-9+.-]*$/i.test(db)) return { db, table };
+    if (/^[A-Za-z_][A-Za-z0-9_]*$/.test(table)) return { db, table };
   }
   return { db: v };
 }
