@@ -62,6 +62,22 @@ const num = (v: unknown) => (v === null || v === undefined ? 0 : Number(v));
 export async function compareByChecksum(
   left: Side, right: Side, table: Table, cols: ComparedColumn[], opts: BisectOptions,
 ): Promise<TableResult & { checksum: BisectStats }> {
+  // Both sides in one PostgreSQL database: a second session lets the server scan them in parallel (one
+  // connection runs one query at a time). DuckDB already spreads one query over every core.
+  if (left.store === right.store && left.store.dialect === 'postgres') {
+    const second = await left.store.connect();
+    try {
+      return await bisect(left, { store: second, table: right.table }, table, cols, opts);
+    } finally {
+      await second.close();
+    }
+  }
+  return bisect(left, right, table, cols, opts);
+}
+
+async function bisect(
+  left: Side, right: Side, table: Table, cols: ComparedColumn[], opts: BisectOptions,
+): Promise<TableResult & { checksum: BisectStats }> {
   const t0 = Date.now();
   const leafRows = opts.leafRows ?? 4096;
   const buckets = opts.buckets ?? 16;
