@@ -142,8 +142,14 @@ export function renderText(r: BaselineReport): string {
   for (const t of r.tables) {
     o.push(tableLine(t));
     if (t.status === 'ERROR' || t.status === 'SKIPPED') continue;
-    if (t.missing.count) o.push(`  missing from the rebuild: ${t.missing.count} row(s), e.g. ${t.missing.top.slice(0, 3).map(keyText).join(' | ')}`);
-    if (t.extra.count) o.push(`  extra in the rebuild:     ${t.extra.count} row(s), e.g. ${t.extra.top.slice(0, 3).map(keyText).join(' | ')}`);
+    const rebuilt = r.tool === 'talab baseline';
+    const [missingLabel, extraLabel] = rebuilt ? ['missing from the rebuild:', 'extra in the rebuild:    '] : ['on the left side only:   ', 'on the right side only:  '];
+    if (t.missing.count) o.push(`  ${missingLabel} ${t.missing.count} row(s), e.g. ${t.missing.top.slice(0, 3).map(keyText).join(' | ')}`);
+    if (t.extra.count) o.push(`  ${extraLabel} ${t.extra.count} row(s), e.g. ${t.extra.top.slice(0, 3).map(keyText).join(' | ')}`);
+    if (t.columnsOnlyLeft?.length) o.push(`  columns on the left side only (not compared):  ${t.columnsOnlyLeft.join(', ')}`);
+    if (t.columnsOnlyRight?.length) o.push(`  columns on the right side only (not compared): ${t.columnsOnlyRight.join(', ')}`);
+    for (const c of t.columns.filter((x) => x.nullDiffs > 0)) o.push(`  ${c.column}: ${c.nullDiffs} NULL(s) against a value`);
+    if (t.checksum) o.push(`  checksums: ${t.checksum.queries} queries, ${t.checksum.differingSegments} differing segment(s), ${t.checksum.rowsPulled} row(s) pulled`);
     const shown = t.columns.filter((c) => c.rtol !== null || c.mismatches > 0);
     for (const c of shown) o.push(columnLine(c));
     const exactOk = t.columns.filter((c) => c.rtol === null && c.mismatches === 0).length;
@@ -151,7 +157,7 @@ export function renderText(r: BaselineReport): string {
     for (const c of t.columns.filter((x) => x.top.length)) {
       o.push(`  top mismatches of ${c.column}:`);
       for (const x of c.top) {
-        o.push(`    ${keyText(x.key)}: snapshot ${val(x.baseline)}, rebuilt ${val(x.rebuilt)}` +
+        o.push(`    ${keyText(x.key)}: ${r.tool === 'talab diff' ? 'left' : 'snapshot'} ${val(x.baseline)}, ${r.tool === 'talab diff' ? 'right' : rebuilt ? 'rebuilt' : 'current'} ${val(x.rebuilt)}` +
           (x.absDiff !== null || x.relDiff !== null ? `, abs ${sci(x.absDiff)}, rel ${sci(x.relDiff)}` : ''));
       }
     }
