@@ -7,6 +7,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { Command, CommanderError } from 'commander';
 import fc from 'fast-check';
 import { compareAgainstSnapshot, diffDatabases } from '../src/baseline/against.js';
 import { compareByChecksum } from '../src/baseline/bisect.js';
@@ -16,7 +17,8 @@ import { seriesShape } from '../src/baseline/sample.js';
 import { createSnapshot, listSnapshots, snapshotName } from '../src/baseline/snapshot.js';
 import { comparedColumns, TOLERANCES, withinTolerance } from '../src/baseline/tolerance.js';
 import { changeMiddle, copyTable, generateTable } from '../src/bench/compare.js';
-import { parseSideArg } from '../src/cli/diff.js';
+import { registerBaseline } from '../src/cli/baseline.js';
+import { parseSideArg, registerDiff } from '../src/cli/diff.js';
 import { importFile } from '../src/importer/import.js';
 import { acquireRunLock } from '../src/ops/run-lock.js';
 import { runRefresh } from '../src/refresh/run.js';
@@ -274,3 +276,63 @@ engineTest('a baseline started during a refresh refuses clearly (or waits), and 
   }
   t.diagnostic('PostgreSQL: session advisory lock, shared by refreshes, exclusive for a baseline');
 }, 180_000);
+
+// ---- the CLI ----
+
+async function runCli(...argv: string[]): Promise<{ code: number; out: string }> {
+  const program = new Command().exitOverride().option('--db <target>');
+  program.configureOutput({ writeOut: () => undefined, writeErr: () => undefined });
+  registerBaseline(program);
+  registerDiff(program);
+  const lines: string[] = [];
+  const log = console.log;
+  console.log = (...x: unknown[]) => lines.push(x.join(' '));
+  process.exitCode = undefined;
+  try {
+    await program.parseAsync(['node', 'talab', ...argv]);
+    return { code: Number(process.exitCode ?? 0), out: lines.join('\n') };
+  } catch (e) {
+    if (e instanceof CommanderError) return { code: e.exitCode === 0 ? 0 : 2, out: e.message };
+    if (e instanceof UserError) return { code: e.exitCode, out: e.message };
+    throw e;
+  } finally {
+    console.log = log;
+    process.exitCode = undefined;
+  }
+}
+
+test('CLI: diff of two DuckDB files by DB:table, exit codes; baseline list/drop/compare usage errors', { timeout: 60_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'talab-diff-cli-'));
+  try {
+    const [a, b] = [join(dir, 'a.duckdb'), join(dir, 'b.duckdb')];
+    for (const f of [a, b]) {
+      const s = await openStore(f);
+      await generateTable(s, priceBars1d, 'price_bars_1d', 5000);
+      await s.close();
+    }
+    const out = join(dir, 'out');
+    assert.equal((await runCli('diff', '--left', `${a}:price_bars_1d`, '--right', `${b}:price_bars_1d`, '--output-dir', out)).code, 0);
+    const s = await openStore(b);
+    await changeMiddle(s, 'price_bars_1d', 5000);
+    await s.close();
+    const r = await runCli('diff', '--left', `${a}:price_bars_1d`, '--right', b, '--output-dir', out);
+    assert.equal(r.code, 1, r.out);
+    assert.match(r.out, /RESULT: FAIL/);
+    assert.match(r.out, /diff-\d{8}_\d{6}-diffs\.csv \(1 differing key\(s\)\)/);
+    assert.equal((await runCli('diff', '--left', a, '--right', join(dir, 'nope.duckdb'))).code, 2);
+    assert.equal((await runCli('diff', '--left', a)).code, 2);
+    assert.equal((await runCli('diff', '--left', a, '--right', b, '--sample')).code, 2, 'sampling needs one database');
+    assert.match((await runCli('--db', a, 'baseline', 'compare', '--against', 'latest')).out, /no complete snapshot set/);
+    assert.equal((await runCli('--db', a, 'baseline', 'compare', '--against', 'latest', '--dry-run')).code, 2);
+    assert.equal((await runCli('--db', a, 'baseline', 'drop')).code, 2);
+    assert.equal((await runCli('--db', a, 'baseline', 'drop', '--older-than', 'soon')).code, 2);
+    assert.equal((await runCli('--db', a, 'baseline', 'list', '--top', '3')).code, 2);
+    assert.match((await runCli('--db', a, 'baseline', 'list')).out, /no snapshot sets/);
+    // An output directory that cannot exist fails once, clearly, before anything runs.
+    const bad = await runCli('--db', a, 'baseline', '--output-dir', '/proc/talab/x');
+    assert.equal(bad.code, 2);
+    assert.match(bad.out, /--output-dir \/proc\/talab\/x: cannot write there/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -2,9 +2,9 @@
 // record) and a small self-contained HTML page. File names carry the snapshot suffix, so a report is
 // found next to the snapshot tables it describes.
 import { constants } from 'node:fs';
-import { access, mkdir, writeFile } from 'node:fs/promises';
+import { access, mkdir, stat, writeFile } from 'node:fs/promises';
 import { UserError } from '../util/errors.js';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import type { ColumnResult, KeyValue, Mismatch, TableResult } from './compare.js';
 import { describeMethod, type BaselineReport } from './run.js';
 
@@ -19,7 +19,17 @@ export interface WrittenReport {
 /** Create the output directory now, so an unusable one stops the run before it changes anything. */
 export async function prepareOutputDir(dir: string): Promise<void> {
   try {
-    await mkdir(resolve(dir), { recursive: true });
+    // One level at a time: a recursive mkdir under /proc keeps retrying instead of failing.
+    const missing: string[] = [];
+    let at = resolve(dir);
+    while (!(await stat(at).then(() => true, () => false))) {
+      missing.unshift(at);
+      const up = dirname(at);
+      if (up === at) break;
+      at = up;
+    }
+    for (const d of missing) await mkdir(d);
+    if (!(await stat(resolve(dir))).isDirectory()) throw Object.assign(new Error('not a directory'), { code: 'ENOTDIR' });
     await access(resolve(dir), constants.W_OK);
   } catch (e) {
     throw new UserError(`--output-dir ${dir}: cannot write there (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
