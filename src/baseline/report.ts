@@ -61,7 +61,7 @@ export function renderJson(r: BaselineReport): string {
 }
 
 const pct = (x: number) => `${(x * 100).toFixed(2)} %`;
-/** Tolerances as written in the spec: 1e-5, not 0.00001. */
+/** Tolerances in exponent form: 1e-5, not 0.00001. */
 const tolText = (x: number | null) => (x === null ? '-' : x.toExponential());
 const sec = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 function sci(x: number | null): string {

@@ -1,5 +1,5 @@
-// `talab baseline`: snapshot → truncate → rebuild → compare → report (SPEC §8, ops.md §C), with the
-// predecessor's hazards fixed: truncation is scoped to the selected assets, their refresh state is reset
+// `talab baseline`: snapshot → truncate → rebuild → compare → report, with the usual hazards of such a tool
+// avoided: truncation is scoped to the selected assets, their refresh state is reset
 // so the rebuild really starts from nothing, and both sides are compared on the same keys.
 //
 // It never fails early: each phase is wrapped, its failure recorded, and the run continues wherever the
@@ -292,7 +292,7 @@ async function runLocked(store: Store, opts: BaselineOptions, c: Resolved): Prom
   };
   const bar = (name: string, total: number, unit: string) => phaseProgress(name, total, unit, !!opts.progress && !dryRun);
 
-  // PHASE 1: snapshot every table (the selected assets' rows), keyed by the table's primary key.
+  // Snapshot every table (the selected assets' rows), keyed by the table's primary key.
   const snapshots = tables.map((t) => ({ table: t.name, snapshot: snapshotName(t, suffix), created: false, rows: null as number | null, kept: true }));
   await phase('snapshot', async (p) => {
     const pb = bar('snapshot', tables.length, 'tables');
@@ -317,7 +317,7 @@ async function runLocked(store: Store, opts: BaselineOptions, c: Resolved): Prom
   });
   const allSnapshots = dryRun || snapshots.every((s) => s.created);
 
-  // PHASE 2: delete the selected assets' rows and reset their refresh state, all or nothing.
+  // Truncate: delete the selected assets' rows and reset their refresh state, all or nothing.
   const destructiveSkip = !allSnapshots ? 'not every table could be snapshotted; deleting rows without a copy would make them uncomparable' : undefined;
   const truncPhase = await phase('truncate', async (p) => {
     const stmts = [
@@ -342,7 +342,7 @@ async function runLocked(store: Store, opts: BaselineOptions, c: Resolved): Prom
     log(`  [OK] ${tables.length} tables cleared for ${ids ? `asset(s) ${ids.join(', ')}` : 'all assets'}; refresh state reset`);
   }, destructiveSkip);
 
-  // PHASE 3: rebuild from scratch, bars then EMAs, over the default timeframe and period selection.
+  // Rebuild from scratch, bars then EMAs, over the default timeframe and period selection.
   let rebuild: RefreshSummary | null = null;
   const refreshOpts: RefreshOptions = { components: ['bars', 'emas'], ids, fullRebuild: true };
   const rebuildDesc = `runRefresh({ components: ['bars', 'emas'], ids: ${ids ? `[${ids.join(', ')}]` : 'all assets with source rows'}, fullRebuild: true })`;
@@ -392,7 +392,7 @@ async function runLocked(store: Store, opts: BaselineOptions, c: Resolved): Prom
     }
   }
 
-  // PHASE 4: compare each table with its snapshot.
+  // Compare each table with its snapshot.
   let results: TableResult[] = [];
   const sink = !dryRun && outputDir !== null ? new DiffSink(diffsPath(outputDir, suffix)) : undefined;
   await phase('compare', async (p) => {
@@ -425,7 +425,7 @@ async function runLocked(store: Store, opts: BaselineOptions, c: Resolved): Prom
   const failed = phases.some((p) => p.status === 'failed') || results.some((r) => r.status !== 'PASS');
   const result: BaselineResult = dryRun ? 'DRY RUN' : failed ? 'FAIL' : 'PASS';
 
-  // PHASE 5: snapshot retention. Dropped after a PASS unless --keep-snapshots; a FAIL keeps them.
+  // Cleanup: snapshot retention. Dropped after a PASS unless --keep-snapshots; a FAIL keeps them.
   await phase('cleanup', async (p) => {
     for (const s of snapshots) step(p, `${dropSnapshotSql(s.snapshot)};`);
     if (store.dialect === 'duckdb') step(p, 'CHECKPOINT;');
