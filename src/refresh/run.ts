@@ -1,9 +1,9 @@
 // The refresh orchestration: which assets, bars before EMAs, a freshness gate between them, one transaction
 // per asset and component (data and state together), failures isolated to the asset that failed, parallel
 // workers, shards, a lock, resumable runs. The per-asset rules live in bars.ts / emas.ts / state.ts.
-import { acquireRunLock } from '../ops/run-lock.js';
 import { randomUUID } from 'node:crypto';
 import { DEFAULT_PERIODS, defaultTimeframes, type Timeframe } from '../catalog/timeframes.js';
+import { acquireRunLock } from '../ops/run-lock.js';
 import { q } from '../schema/ddl.js';
 import { refreshRuns, refreshState } from '../schema/tables.js';
 import type { Store } from '../store/store.js';
