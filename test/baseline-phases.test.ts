@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command, CommanderError } from 'commander';
 import fc from 'fast-check';
+import { compareAgainstSnapshot } from '../src/baseline/against.js';
 import { BASELINE_TABLES, runBaseline } from '../src/baseline/run.js';
 import { KEYS_TABLE, keysTableSql, seriesShape, type SampleConfig } from '../src/baseline/sample.js';
 import { absDiffSql, comparedColumns, matchSql, relDiff, relDiffSql, TOLERANCES, withinTolerance, type ComparedColumn } from '../src/baseline/tolerance.js';
@@ -52,19 +53,21 @@ engineTest('baseline --dry-run shows every step and SQL and changes nothing', as
   assert.equal(r.result, 'DRY RUN');
   assert.equal(r.exitCode, 0);
   assert.deepEqual(r.phases.map((p) => [p.name, p.status]), [
-    ['snapshot', 'dry-run'], ['truncate', 'dry-run'], ['rebuild', 'dry-run'], ['compare', 'dry-run'], ['cleanup', 'skipped'],
+    ['snapshot', 'dry-run'], ['truncate', 'dry-run'], ['rebuild', 'dry-run'], ['compare', 'dry-run'], ['cleanup', 'dry-run'],
   ]);
   const steps = (name: string) => r.phases.find((p) => p.name === name)!.steps.join('\n');
   assert.equal((steps('snapshot').match(/^CREATE TABLE /gm) ?? []).length, 12);
   assert.equal((steps('snapshot').match(new RegExp(`^INSERT INTO .* WHERE "id" IN \\(${mnt}\\);$`, 'gm')) ?? []).length, 12);
   assert.equal((steps('truncate').match(new RegExp(`^DELETE FROM .* WHERE "id" IN \\(${mnt}\\);$`, 'gm')) ?? []).length, 14);
   assert.match(steps('rebuild'), new RegExp(`runRefresh\\(\\{ components: \\['bars', 'emas'\\], ids: \\[${mnt}\\], fullRebuild: true \\}\\)`));
-  assert.equal((steps('compare').match(/^CREATE TEMP TABLE /gm) ?? []).length, 12);
+  // The first-level checksum query of every table (the deeper levels depend on what differs).
+  assert.equal((steps('compare').match(/^SELECT .* AS s1, /gm) ?? []).length, 24);
+  assert.equal((steps('cleanup').match(/^DROP TABLE IF EXISTS /gm) ?? []).length, 12);
   // The plan is printed, and the report saved, without touching the database.
   const printed = lines.join('\n');
   assert.match(printed, /PHASE TRUNCATE \(dry run\)/);
   assert.match(printed, /DELETE FROM "ema_multi_tf_cal_anchor_iso"/);
-  assert.match(printed, /FULL|LEFT JOIN/);
+  assert.match(printed, / AS s1, /);
   assert.ok(r.snapshots.every((s) => !s.created));
   assert.deepEqual(readdirSync(out).sort(), [`baseline-${r.suffix}-dry-run.html`, `baseline-${r.suffix}-dry-run.json`, `baseline-${r.suffix}-dry-run.txt`]);
   assert.match(readFileSync(join(out, `baseline-${r.suffix}-dry-run.txt`), 'utf8'), /PLANNED STEPS[\s\S]*CREATE TABLE "price_bars_1d_snapshot_/);
@@ -143,18 +146,18 @@ engineTest('baseline: when a snapshot fails nothing is deleted and nothing rebui
   assert.ok(r.problems.includes('snapshot: injected: no space left for snapshots'));
 }, 180_000);
 
-engineTest('baseline --skip-rebuild: snapshot and compare only; --drop-snapshots drops them after the PASS', async ({ store }) => {
+engineTest('baseline: snapshots are dropped after a PASS by default (DuckDB checkpointed), kept with dropSnapshots false', async ({ store }) => {
   await buildTwoAssets(store);
-  const stamp = async () => (await store.query<{ t: number }>('SELECT max(ingested_at) AS t FROM ema_multi_tf'))[0].t;
-  const before = await stamp();
-  const r = await runBaseline(store, { skipRebuild: true, dropSnapshots: true, outputDir: tmpOut() });
+  const r = await runBaseline(store, { outputDir: tmpOut() });
   assert.equal(r.result, 'PASS', r.problems.join('\n'));
   assert.deepEqual(r.phases.map((p) => [p.name, p.status]), [
-    ['snapshot', 'ok'], ['truncate', 'skipped'], ['rebuild', 'skipped'], ['compare', 'ok'], ['cleanup', 'ok'],
+    ['snapshot', 'ok'], ['truncate', 'ok'], ['rebuild', 'ok'], ['compare', 'ok'], ['cleanup', 'ok'],
   ]);
-  assert.equal(await stamp(), before, 'nothing rewritten');
   assert.ok(r.snapshots.every((s) => s.created && !s.kept));
   assert.deepEqual((await tablesInSchema(store)).filter((x) => x.includes('_snapshot_')), []);
+  const kept = await runBaseline(store, { outputDir: null, dropSnapshots: false });
+  assert.equal(kept.result, 'PASS');
+  assert.equal((await tablesInSchema(store)).filter((x) => x.includes('_snapshot_')).length, BASELINE_TABLES.length);
 }, 180_000);
 
 /** The sample the SQL should draw, computed in JS from the rows (md5 from node:crypto). */
@@ -206,17 +209,22 @@ engineTest('baseline sampling: first/last N days per series plus a seeded interi
   const mid = await store.query<{ ts: number }>(`SELECT ts FROM price_bars_1d WHERE id = ${sol} ORDER BY ts LIMIT 1 OFFSET 24`);
   await store.exec(`UPDATE price_bars_1d SET high = high * 1.5 WHERE id = ${sol} AND ts = CAST($1 AS TIMESTAMPTZ)`, [new Date(mid[0].ts).toISOString()]);
   const narrow = { beginningDays: 5, endDays: 5, randomFraction: 0 };
-  const r1 = await runBaseline(store, { skipRebuild: true, sample: narrow, outputDir: null });
+  // Snapshot the perturbed state (the rebuild restores the row, so that baseline fails and keeps its snapshots),
+  // then compare the rebuilt tables with it: a sample without interior misses the row, checksums find it.
+  const r0 = await runBaseline(store, { outputDir: null });
+  assert.equal(r0.result, 'FAIL');
+  const r1 = await compareAgainstSnapshot(store, 'latest', { sample: narrow, outputDir: null });
   const d1 = r1.tables.find((x) => x.table === 'price_bars_1d')!;
   assert.equal(d1.status, 'PASS');
   assert.deepEqual(d1.keys.strata, { beginning: 10, end: 10 });
   assert.equal(d1.keys.union, 76);
-  // The snapshot holds the perturbed row; the rebuild restores it: found with --full.
-  const r2 = await runBaseline(store, { ids: [sol], sample: { ...narrow, full: true }, outputDir: null });
+  const r2 = await compareAgainstSnapshot(store, 'latest', { outputDir: null });
   const d2 = r2.tables.find((x) => x.table === 'price_bars_1d')!;
   assert.equal(d2.status, 'FAIL');
   assert.deepEqual(d2.columns.filter((c) => c.mismatches).map((c) => [c.column, c.severity]), [['high', 'CRITICAL']]);
   assert.equal(d2.columns.find((c) => c.column === 'high')!.top[0].key.ts, new Date(mid[0].ts).toISOString());
+  const r3 = await compareAgainstSnapshot(store, 'latest', { sample: { full: true }, outputDir: null });
+  assert.equal(r3.tables.find((x) => x.table === 'price_bars_1d')!.status, 'FAIL');
 }, 180_000);
 
 engineTest('baseline: the SQL tolerance test and differences agree with the JS reference on every value pair', async ({ store }) => {
@@ -290,7 +298,7 @@ engineTest('talab baseline CLI: flags, usage errors (exit 2), PASS exit 0', asyn
     }
   };
   const out = tmpOut();
-  const ok = await run('--ids', String(mnt), '--output-dir', out, '--sample-beginning', '3', '--sample-end', '2',
+  const ok = await run('--ids', String(mnt), '--output-dir', out, '--sample', '--sample-beginning', '3', '--sample-end', '2',
     '--sample-random-pct', '10%', '--seed', '5', '--drop-snapshots', '--top', '3');
   assert.equal(ok.code, 0, ok.out);
   assert.match(ok.out, /RESULT: PASS/);
@@ -305,6 +313,8 @@ engineTest('talab baseline CLI: flags, usage errors (exit 2), PASS exit 0', asyn
   assert.equal((await run('--ids', 'x1')).code, 2);
   assert.equal((await run('--sample-random-pct', '5')).code, 2);
   assert.equal((await run('--sample-end', '-1')).code, 2);
+  assert.match((await run('--sample-end', '3')).out, /need --sample/);
+  assert.equal((await run('--sample', '--full')).code, 2);
   assert.equal((await run('--keep-snapshots', '--drop-snapshots')).code, 2);
   const dry = await run('--dry-run', '--output-dir', out);
   assert.equal(dry.code, 0);

@@ -4,6 +4,7 @@
 import { q } from '../schema/ddl.js';
 import type { Table } from '../schema/tables.js';
 import type { Row, Store } from '../store/store.js';
+import type { DiffSink } from './diffs.js';
 import { KEYS_TABLE, keysTableSql, type SampleConfig } from './sample.js';
 import {
   absDiffSql, comparedColumns, matchSql, maxSeverity, relDiffSql, severityOfRel, skippedColumns, type ComparedColumn,
@@ -36,6 +37,8 @@ export interface ColumnResult {
   mismatchMaxRelDiff: number | null;
   /** Mismatches whose difference is undefined: NULL or NaN on one side only. */
   undefinedDiffs: number;
+  /** Mismatches where one side is NULL and the other is not. */
+  nullDiffs: number;
   severity: Severity;
   top: Mismatch[];
 }
@@ -72,6 +75,11 @@ export interface TableResult {
   extra: RowsOneSide;
   columns: ColumnResult[];
   skippedColumns: { name: string; reason: string }[];
+  /** Columns that exist on one side only (not compared; they fail the table). */
+  columnsOnlyLeft?: string[];
+  columnsOnlyRight?: string[];
+  /** Checksum bisection figures, when the table was compared that way. */
+  checksum?: { queries: number; differingSegments: number; rowsPulled: number };
   ms: number;
 }
 
@@ -80,6 +88,10 @@ export interface CompareOptions {
   sample: SampleConfig;
   /** Mismatch rows kept per column (and missing/extra keys per table). */
   topN: number;
+  /** The columns compared (default: every compared column of the schema). */
+  cols?: ComparedColumn[];
+  /** Receives every differing key, not only the top N. */
+  sink?: DiffSink;
 }
 
 /** Every SQL statement the comparison of one table runs (shown by --dry-run). */
@@ -125,6 +137,7 @@ function aggregateSql(table: Table, snap: string, cols: ComparedColumn[]): strin
   cols.forEach((c, i) => {
     const w = both;
     parts.push(`count(*) FILTER (WHERE ${w} AND NOT ${matchSql(c)}) AS mm_${i}`);
+    parts.push(`count(*) FILTER (WHERE ${w} AND (s.${q(c.name)} IS NULL) <> (t.${q(c.name)} IS NULL)) AS null_${i}`);
     if (c.tol) {
       const abs = absDiffSql(c);
       parts.push(`max(${abs}) FILTER (WHERE ${w}) AS maxabs_${i}`);
@@ -136,20 +149,20 @@ function aggregateSql(table: Table, snap: string, cols: ComparedColumn[]): strin
   return `SELECT\n  ${parts.join(',\n  ')}\n${joinSql(table, snap)}`;
 }
 
-function topSql(table: Table, snap: string, c: ComparedColumn, n: number): string {
+function topSql(table: Table, snap: string, c: ComparedColumn, n: number | null): string {
   const keys = table.key.map((k) => `k.${q(k)}`).join(', ');
   const diff = c.tol
     ? `${absDiffSql(c)} AS abs_diff, ${relDiffSql(c)} AS rel_diff`
     : 'NULL AS abs_diff, NULL AS rel_diff';
   const order = c.tol ? `rel_diff DESC NULLS FIRST, abs_diff DESC NULLS FIRST, ${keys}` : keys;
   return `SELECT ${keys}, s.${q(c.name)} AS baseline, t.${q(c.name)} AS rebuilt, ${diff}\n${joinSql(table, snap)}\n` +
-    `WHERE ${inS(table)} AND ${inT(table)} AND NOT ${matchSql(c)}\nORDER BY ${order} LIMIT ${n}`;
+    `WHERE ${inS(table)} AND ${inT(table)} AND NOT ${matchSql(c)}\nORDER BY ${order}${n === null ? '' : ` LIMIT ${n}`}`;
 }
 
-function oneSideSql(table: Table, snap: string, which: 'missing' | 'extra', n: number): string {
+function oneSideSql(table: Table, snap: string, which: 'missing' | 'extra', n: number | null): string {
   const keys = table.key.map((k) => `k.${q(k)}`).join(', ');
   const cond = which === 'missing' ? `${inS(table)} AND NOT ${inT(table)}` : `${inT(table)} AND NOT ${inS(table)}`;
-  return `SELECT ${keys}\n${joinSql(table, snap)}\nWHERE ${cond}\nORDER BY ${keys} LIMIT ${n}`;
+  return `SELECT ${keys}\n${joinSql(table, snap)}\nWHERE ${cond}\nORDER BY ${keys}${n === null ? '' : ` LIMIT ${n}`}`;
 }
 
 const num = (v: unknown): number => (v === null || v === undefined ? 0 : Number(v));
@@ -182,7 +195,7 @@ export function emptyTableResult(table: Table, snap: string, status: TableStatus
 
 export async function compareTable(store: Store, table: Table, snap: string, opts: CompareOptions): Promise<TableResult> {
   const t0 = Date.now();
-  const cols = comparedColumns(table);
+  const cols = opts.cols ?? comparedColumns(table);
   await store.exec(`DROP TABLE IF EXISTS ${q(KEYS_TABLE)}`);
   await store.exec(keysTableSql(store.dialect, table, snap, opts.ids, opts.sample));
   try {
@@ -208,13 +221,28 @@ export async function compareTable(store: Store, table: Table, snap: string, opt
         column: c.name, family: c.family, rtol: c.tol?.rtol ?? null, atol: c.tol?.atol ?? null, compared, mismatches,
         matchRate: compared === 0 ? 1 : (compared - mismatches) / compared,
         maxAbsDiff: c.tol ? numOrNull(agg[`maxabs_${i}`]) : null, maxRelDiff: c.tol ? numOrNull(agg[`maxrel_${i}`]) : null,
-        mismatchMaxRelDiff: c.tol ? numOrNull(agg[`mmrel_${i}`]) : null, undefinedDiffs, severity, top,
+        mismatchMaxRelDiff: c.tol ? numOrNull(agg[`mmrel_${i}`]) : null, undefinedDiffs,
+        nullDiffs: num(agg[`null_${i}`]), severity, top,
       });
     }
     const oneSide = async (which: 'missing' | 'extra', count: number): Promise<RowsOneSide> => ({
       count,
       top: count > 0 && opts.topN > 0 ? (await store.query(oneSideSql(table, snap, which, opts.topN))).map((r) => keyOf(table, r)) : [],
     });
+    if (opts.sink) {
+      // Every differing key for the CSV beside the report, not only the top N.
+      for (const [i, c] of cols.entries()) {
+        if (num(agg[`mm_${i}`]) === 0) continue;
+        for (const r of await store.query(topSql(table, snap, c, null))) {
+          opts.sink.add({ table: table.name, kind: 'mismatch', key: keyOf(table, r), column: c.name, left: cellOf(c, r.baseline),
+            right: cellOf(c, r.rebuilt), absDiff: numOrNull(r.abs_diff), relDiff: numOrNull(r.rel_diff) });
+        }
+      }
+      for (const which of ['missing', 'extra'] as const) {
+        if (num(agg[`n_${which}`]) === 0) continue;
+        for (const r of await store.query(oneSideSql(table, snap, which, null))) opts.sink.add({ table: table.name, kind: which, key: keyOf(table, r) });
+      }
+    }
     const missing = await oneSide('missing', num(agg.n_missing));
     const extra = await oneSide('extra', num(agg.n_extra));
     const sampled = num(counts.n_sampled);

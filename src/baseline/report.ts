@@ -1,15 +1,50 @@
 // The baseline report in three forms: JSON (everything, for tools), text (for people, also the log of
 // record) and a small self-contained HTML page. File names carry the snapshot suffix, so a report is
 // found next to the snapshot tables it describes.
-import { mkdir, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { constants } from 'node:fs';
+import { access, mkdir, stat, writeFile } from 'node:fs/promises';
+import { UserError } from '../util/errors.js';
+import { dirname, join, resolve } from 'node:path';
 import type { ColumnResult, KeyValue, Mismatch, TableResult } from './compare.js';
-import type { BaselineReport } from './run.js';
+import { describeMethod, type BaselineReport } from './run.js';
 
 export interface WrittenReport {
   json: string;
   text: string;
   html: string;
+  /** Every differing key (CSV), when the comparison ran. */
+  diffs?: string;
+}
+
+/** Create the output directory now, so an unusable one stops the run before it changes anything. */
+export async function prepareOutputDir(dir: string): Promise<void> {
+  try {
+    // One level at a time: a recursive mkdir under /proc keeps retrying instead of failing.
+    const missing: string[] = [];
+    let at = resolve(dir);
+    while (!(await stat(at).then(() => true, () => false))) {
+      missing.unshift(at);
+      const up = dirname(at);
+      if (up === at) break;
+      at = up;
+    }
+    for (const d of missing) await mkdir(d);
+    if (!(await stat(resolve(dir))).isDirectory()) throw Object.assign(new Error('not a directory'), { code: 'ENOTDIR' });
+    await access(resolve(dir), constants.W_OK);
+  } catch (e) {
+    throw new UserError(`--output-dir ${dir}: cannot write there (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+}
+
+export function diffsPath(dir: string, suffix: string): string {
+  return join(resolve(dir), `baseline-${suffix}-diffs.csv`);
+}
+
+const STATUS_ORDER = { FAIL: 0, ERROR: 1, SKIPPED: 2, PASS: 3 } as const;
+
+/** Failed tables first, then errors and skips, then passes; otherwise in build order. */
+export function sortFailuresFirst(tables: TableResult[]): TableResult[] {
+  return tables.map((t, i) => ({ t, i })).sort((a, b) => STATUS_ORDER[a.t.status] - STATUS_ORDER[b.t.status] || a.i - b.i).map((x) => x.t);
 }
 
 const RULE = '='.repeat(70);
@@ -26,7 +61,7 @@ export function renderJson(r: BaselineReport): string {
 }
 
 const pct = (x: number) => `${(x * 100).toFixed(2)} %`;
-/** Tolerances as written in the spec: 1e-5, not 0.00001. */
+/** Tolerances in exponent form: 1e-5, not 0.00001. */
 const tolText = (x: number | null) => (x === null ? '-' : x.toExponential());
 const sec = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 function sci(x: number | null): string {
@@ -77,13 +112,13 @@ export function renderText(r: BaselineReport): string {
     `; source days ${m.dateRange.start ?? '-'} .. ${m.dateRange.end ?? '-'}`);
   for (const a of m.assets) o.push(`                 ${a.symbol} (${a.id}): ${a.firstDay ?? '-'} .. ${a.lastDay ?? '-'}, ${a.sourceRows} source rows`);
   const s = m.settings.sample;
-  o.push(`Comparison:      ${s.full ? 'every row (--full)' : `first ${s.beginningDays} d + last ${s.endDays} d of each series + ` +
-    `${(s.randomFraction * 100).toFixed(2)} % of the interior (seed ${s.seed})`}; top ${m.settings.topN} mismatches kept`);
+  o.push(`Comparison:      ${describeMethod(m.settings.method, s)}; top ${m.settings.topN} mismatches kept in this report` +
+    `${r.files?.diffs ? `, all ${r.differingKeys} in ${r.files.diffs}` : ''}`);
   o.push(`Tolerances:      |a−b| ≤ max(rtol·max(|a|,|b|), atol); price/EMA rtol ${tolText(m.tolerances.price.rtol)} atol ` +
     `${tolText(m.tolerances.price.atol)}; volume/market cap rtol ${tolText(m.tolerances.volume.rtol)} atol ` +
     `${tolText(m.tolerances.volume.atol)}; other columns exact`);
   o.push(`Severity:        CRITICAL ${m.severity.critical}; WARNING ${m.severity.warning}; INFO ${m.severity.info}`);
-  o.push(`Settings:        dry run ${m.settings.dryRun}, skip rebuild ${m.settings.skipRebuild}, drop snapshots ${m.settings.dropSnapshots}`);
+  o.push(`Settings:        dry run ${m.settings.dryRun}, drop snapshots after a PASS ${m.settings.dropSnapshots}`);
 
   o.push('', 'PHASES', LINE);
   for (const p of r.phases) {
@@ -117,8 +152,14 @@ export function renderText(r: BaselineReport): string {
   for (const t of r.tables) {
     o.push(tableLine(t));
     if (t.status === 'ERROR' || t.status === 'SKIPPED') continue;
-    if (t.missing.count) o.push(`  missing from the rebuild: ${t.missing.count} row(s), e.g. ${t.missing.top.slice(0, 3).map(keyText).join(' | ')}`);
-    if (t.extra.count) o.push(`  extra in the rebuild:     ${t.extra.count} row(s), e.g. ${t.extra.top.slice(0, 3).map(keyText).join(' | ')}`);
+    const rebuilt = r.tool === 'talab baseline';
+    const [missingLabel, extraLabel] = rebuilt ? ['missing from the rebuild:', 'extra in the rebuild:    '] : ['on the left side only:   ', 'on the right side only:  '];
+    if (t.missing.count) o.push(`  ${missingLabel} ${t.missing.count} row(s), e.g. ${t.missing.top.slice(0, 3).map(keyText).join(' | ')}`);
+    if (t.extra.count) o.push(`  ${extraLabel} ${t.extra.count} row(s), e.g. ${t.extra.top.slice(0, 3).map(keyText).join(' | ')}`);
+    if (t.columnsOnlyLeft?.length) o.push(`  columns on the left side only (not compared):  ${t.columnsOnlyLeft.join(', ')}`);
+    if (t.columnsOnlyRight?.length) o.push(`  columns on the right side only (not compared): ${t.columnsOnlyRight.join(', ')}`);
+    for (const c of t.columns.filter((x) => x.nullDiffs > 0)) o.push(`  ${c.column}: ${c.nullDiffs} NULL(s) against a value`);
+    if (t.checksum) o.push(`  checksums: ${t.checksum.queries} queries, ${t.checksum.differingSegments} differing segment(s), ${t.checksum.rowsPulled} row(s) pulled`);
     const shown = t.columns.filter((c) => c.rtol !== null || c.mismatches > 0);
     for (const c of shown) o.push(columnLine(c));
     const exactOk = t.columns.filter((c) => c.rtol === null && c.mismatches === 0).length;
@@ -126,7 +167,7 @@ export function renderText(r: BaselineReport): string {
     for (const c of t.columns.filter((x) => x.top.length)) {
       o.push(`  top mismatches of ${c.column}:`);
       for (const x of c.top) {
-        o.push(`    ${keyText(x.key)}: snapshot ${val(x.baseline)}, rebuilt ${val(x.rebuilt)}` +
+        o.push(`    ${keyText(x.key)}: ${r.tool === 'talab diff' ? 'left' : 'snapshot'} ${val(x.baseline)}, ${r.tool === 'talab diff' ? 'right' : rebuilt ? 'rebuilt' : 'current'} ${val(x.rebuilt)}` +
           (x.absDiff !== null || x.relDiff !== null ? `, abs ${sci(x.absDiff)}, rel ${sci(x.relDiff)}` : ''));
       }
     }
@@ -184,11 +225,11 @@ export function renderHtml(r: BaselineReport): string {
 `;
 }
 
-export async function writeReport(r: BaselineReport, dir: string): Promise<WrittenReport> {
+export async function writeReport(r: BaselineReport, dir: string, diffs?: string): Promise<WrittenReport> {
   const abs = resolve(dir);
   await mkdir(abs, { recursive: true });
-  const base = join(abs, `baseline-${r.suffix}${r.result === 'DRY RUN' ? '-dry-run' : ''}`);
-  const files = { json: `${base}.json`, text: `${base}.txt`, html: `${base}.html` };
+  const base = join(abs, `${r.tool === 'talab diff' ? 'diff' : 'baseline'}-${r.suffix}${r.result === 'DRY RUN' ? '-dry-run' : ''}`);
+  const files: WrittenReport = { json: `${base}.json`, text: `${base}.txt`, html: `${base}.html`, ...(diffs ? { diffs } : {}) };
   // The JSON names its sibling files, so it is written last with them filled in.
   const withFiles = { ...r, files };
   await writeFile(files.text, renderText(withFiles));
@@ -207,6 +248,9 @@ export function summaryLines(r: BaselineReport): string[] {
     for (const p of r.problems.slice(0, 20)) out.push(`  - ${p}`);
     if (r.problems.length > 20) out.push(`  … ${r.problems.length - 20} more in the report`);
   } else out.push(`RESULT: ${r.result}`);
-  if (r.files) out.push(`report: ${r.files.text}`, `        ${r.files.json}`, `        ${r.files.html}`);
+  if (r.files) {
+    out.push(`report: ${r.files.text}`, `        ${r.files.json}`, `        ${r.files.html}`);
+    if (r.files.diffs) out.push(`        ${r.files.diffs} (${r.differingKeys} differing key(s))`);
+  }
   return out;
 }

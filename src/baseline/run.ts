@@ -1,5 +1,5 @@
-// `talab baseline`: snapshot → truncate → rebuild → compare → report (SPEC §8, ops.md §C), with the
-// predecessor's hazards fixed: truncation is scoped to the selected assets, their refresh state is reset
+// `talab baseline`: snapshot → truncate → rebuild → compare → report, with the usual hazards of such a tool
+// avoided: truncation is scoped to the selected assets, their refresh state is reset
 // so the rebuild really starts from nothing, and both sides are compared on the same keys.
 //
 // It never fails early: each phase is wrapped, its failure recorded, and the run continues wherever the
@@ -10,11 +10,19 @@ import { DERIVED_TABLES, priceBars1dRejects, refreshState, type Table } from '..
 import { runRefresh, type RefreshOptions, type RefreshSummary } from '../refresh/run.js';
 import type { Store } from '../store/store.js';
 import { UserError } from '../util/errors.js';
-import { compareSql, compareTable, emptyTableResult, type TableResult } from './compare.js';
+import { acquireRunLock } from '../ops/run-lock.js';
+import { compareAll, type CompareMethod } from './compare-all.js';
+import { compareSql, emptyTableResult, type TableResult } from './compare.js';
+import { DiffSink } from './diffs.js';
+import { phaseProgress } from './progress.js';
 import { assetInfo, gitInfo, versions, type AssetInfo, type GitInfo, type Versions } from './metadata.js';
-import { writeReport, type WrittenReport } from './report.js';
-import { DEFAULT_SAMPLE, idWhere, type SampleConfig } from './sample.js';
-import { createSnapshot, dropSnapshotSql, freeSuffix, snapshotName, snapshotSql, timestampSuffix } from './snapshot.js';
+import { diffsPath, prepareOutputDir, sortFailuresFirst, writeReport, type WrittenReport } from './report.js';
+import { segmentSql } from './checksum.js';
+import { DEFAULT_SAMPLE, idWhere, seriesShape, type SampleConfig } from './sample.js';
+import { comparedColumns } from './tolerance.js';
+import {
+  createSnapshot, dropSnapshotSet, dropSnapshotSql, freeSuffix, listSnapshots, snapshotName, snapshotSql, timestampSuffix,
+} from './snapshot.js';
 import { CRITICAL_REL, TOLERANCES, WARNING_REL } from './tolerance.js';
 
 export type PhaseName = 'snapshot' | 'truncate' | 'rebuild' | 'compare' | 'cleanup';
@@ -45,8 +53,9 @@ export interface RowCounts {
 export type BaselineResult = 'PASS' | 'FAIL' | 'DRY RUN';
 
 export interface BaselineReport {
-  tool: 'talab baseline';
-  reportVersion: 1;
+  /** Which command wrote the report. */
+  tool: 'talab baseline' | 'talab baseline compare' | 'talab diff';
+  reportVersion: 2;
   result: BaselineResult;
   /** 0 PASS or dry run, 1 FAIL. */
   exitCode: 0 | 1;
@@ -61,9 +70,13 @@ export interface BaselineReport {
     scope: { ids: number[] | 'all' };
     assets: AssetInfo[];
     dateRange: { start: string | null; end: string | null };
+    /** `talab diff` only: the right-hand database (the left one is `database`). */
+    right?: { engine: Store['dialect']; location: string };
     settings: {
       dryRun: boolean;
-      skipRebuild: boolean;
+      /** checksum (every row, by checksum bisection), sample, or full (every row joined in SQL). */
+      method: CompareMethod;
+      /** The sample settings; used by the sample method only. */
       sample: SampleConfig;
       topN: number;
       dropSnapshots: boolean;
@@ -76,10 +89,14 @@ export interface BaselineReport {
   phases: PhaseResult[];
   rowCounts: Record<string, RowCounts>;
   snapshots: { table: string; snapshot: string; created: boolean; rows: number | null; kept: boolean }[];
+  /** Partial snapshot sets (left by a killed baseline) dropped when this run started. */
+  cleanedPartialSnapshots: string[];
   rebuild: RefreshSummary | null;
   tables: TableResult[];
   /** Every problem of the run in one list: phase failures, failed tables, their worst findings. */
   problems: string[];
+  /** Differing keys written to the CSV beside the report (all of them, not only the top N). */
+  differingKeys: number;
   files?: WrittenReport;
 }
 
@@ -93,13 +110,18 @@ export interface BaselineHooks {
 export interface BaselineOptions {
   ids?: number[];
   dryRun?: boolean;
-  skipRebuild?: boolean;
+  /** How tables are compared (default checksum; sample when only sample settings are given). */
+  method?: CompareMethod;
   /** Where the report files go (default .logs/baseline); null writes none. */
   outputDir?: string | null;
   sample?: Partial<SampleConfig>;
   topN?: number;
-  /** Drop the snapshot tables after a PASS (a FAIL always keeps them for investigation). */
+  /** Drop the snapshot tables after a PASS (default true; a FAIL always keeps them for investigation). */
   dropSnapshots?: boolean;
+  /** Seconds to wait for a running refresh to finish (default 0: refuse at once). */
+  waitSeconds?: number;
+  /** Progress bars with ETA on stderr (the CLI turns them on for a terminal). */
+  progress?: boolean;
   now?: Date;
   /** Directory whose git commit is recorded (default: the talab package root). */
   gitCwd?: string;
@@ -119,7 +141,7 @@ async function scopedCount(store: Store, table: string, ids?: number[]): Promise
   return Number(r[0].n);
 }
 
-async function checkIds(store: Store, ids: number[]): Promise<void> {
+export async function checkIds(store: Store, ids: number[]): Promise<void> {
   if (ids.length === 0) throw new UserError('--ids: no asset ids given');
   const known = await store.query<{ id: number }>(`SELECT id FROM dim_assets ${idWhere(ids)}`);
   const have = new Set(known.map((r) => r.id));
@@ -141,25 +163,70 @@ export function resolveSample(s: Partial<SampleConfig> = {}): SampleConfig {
   return cfg;
 }
 
+/** The method the options ask for: explicit, else sample when sample settings are given, else checksum. */
+export function resolveMethod(method: CompareMethod | undefined, sample: Partial<SampleConfig> | undefined): CompareMethod {
+  if (method) return method;
+  if (sample?.full) return 'full';
+  const given = sample && Object.entries(sample).some(([k, v]) => k !== 'full' && v !== undefined);
+  return given ? 'sample' : 'checksum';
+}
+
 export async function runBaseline(store: Store, opts: BaselineOptions = {}): Promise<BaselineReport> {
   const t0 = Date.now();
   const startedAt = (opts.now ?? new Date()).toISOString();
   const log = opts.log ?? (() => undefined);
   const ids = opts.ids ? [...new Set(opts.ids)].sort((a, b) => a - b) : undefined;
   const dryRun = opts.dryRun ?? false;
-  const skipRebuild = opts.skipRebuild ?? false;
+  const method = resolveMethod(opts.method, opts.sample);
   const sample = resolveSample(opts.sample);
   const topN = opts.topN ?? 10;
+  const dropSnapshots = opts.dropSnapshots ?? true;
   if (!Number.isInteger(topN) || topN < 0) throw new UserError(`--top must be a whole number ≥ 0, got ${topN}`);
   const outputDir = opts.outputDir === undefined ? DEFAULT_OUTPUT_DIR : opts.outputDir;
   if (ids) await checkIds(store, ids);
+  // Before anything is written: an unusable output directory is a usage error, not a lost report.
+  if (outputDir !== null) await prepareOutputDir(outputDir);
 
+  const unlock = dryRun ? async () => undefined : await acquireRunLock(store, 'baseline', { waitSeconds: opts.waitSeconds, onWait: log });
+  try {
+    return await runLocked(store, opts, { t0, startedAt, log, ids, dryRun, method, sample, topN, dropSnapshots, outputDir });
+  } finally {
+    await unlock();
+  }
+}
+
+interface Resolved {
+  t0: number;
+  startedAt: string;
+  log: (line: string) => void;
+  ids: number[] | undefined;
+  dryRun: boolean;
+  method: CompareMethod;
+  sample: SampleConfig;
+  topN: number;
+  dropSnapshots: boolean;
+  outputDir: string | null;
+}
+
+async function runLocked(store: Store, opts: BaselineOptions, c: Resolved): Promise<BaselineReport> {
+  const { t0, startedAt, log, ids, dryRun, method, sample, topN, dropSnapshots, outputDir } = c;
   const tables = BASELINE_TABLES;
-  const suffix = dryRun ? timestampSuffix(opts.now ?? new Date()) : await freeSuffix(store, tables, timestampSuffix(opts.now ?? new Date()));
   const problems: string[] = [];
   const phases: PhaseResult[] = [];
   const rowCounts: Record<string, RowCounts> = {};
   for (const t of tables) rowCounts[t.name] = { before: null, snapshot: null, afterTruncate: null, after: null };
+
+  // A baseline killed while it took its snapshots leaves an incomplete set, which no comparison can use:
+  // drop such sets now (complete sets are kept — one may hold the only copy of rows a killed run deleted).
+  const cleanedPartialSnapshots: string[] = [];
+  if (!dryRun) {
+    for (const set of (await listSnapshots(store, tables)).filter((s) => !s.complete)) {
+      await dropSnapshotSet(store, set);
+      cleanedPartialSnapshots.push(set.suffix);
+      log(`dropped the partial snapshot set ${set.suffix} (${Object.keys(set.tables).length} of ${tables.length} tables) left by an interrupted baseline`);
+    }
+  }
+  const suffix = dryRun ? timestampSuffix(opts.now ?? new Date()) : await freeSuffix(store, tables, timestampSuffix(opts.now ?? new Date()));
 
   // Metadata first: a failure here is reported, never fatal.
   const git = await gitInfo(opts.gitCwd);
@@ -187,8 +254,7 @@ export async function runBaseline(store: Store, opts: BaselineOptions = {}): Pro
 
   log(`BASELINE ${dryRun ? '(dry run) ' : ''}on ${store.location}`);
   log(`  assets: ${ids ? assets.map((a) => `${a.symbol} (${a.id})`).join(', ') : `all (${assets.length})`}`);
-  log(`  snapshot suffix: ${suffix}; skip rebuild: ${skipRebuild}; ` +
-    (sample.full ? 'comparing every row' : `sample: first ${sample.beginningDays} d + last ${sample.endDays} d + ${(sample.randomFraction * 100).toFixed(2)} % of the interior (seed ${sample.seed})`));
+  log(`  snapshot suffix: ${suffix}; ${describeMethod(method, sample)}`);
 
   async function phase(
     name: PhaseName, body: (p: PhaseResult) => Promise<void>, skip?: string,
@@ -224,29 +290,35 @@ export async function runBaseline(store: Store, opts: BaselineOptions = {}): Pro
     p.steps.push(s);
     if (dryRun) log(`  ${s.replace(/\n/g, '\n    ')}`);
   };
+  const bar = (name: string, total: number, unit: string) => phaseProgress(name, total, unit, !!opts.progress && !dryRun);
 
-  // PHASE 1: snapshot every table (the selected assets' rows), keyed by the table's primary key.
+  // Snapshot every table (the selected assets' rows), keyed by the table's primary key.
   const snapshots = tables.map((t) => ({ table: t.name, snapshot: snapshotName(t, suffix), created: false, rows: null as number | null, kept: true }));
   await phase('snapshot', async (p) => {
-    for (const [i, t] of tables.entries()) {
-      const s = snapshots[i];
-      for (const sql of snapshotSql(store.dialect, t, s.snapshot, ids)) step(p, sql + ';');
-      if (dryRun) continue;
-      try {
-        s.rows = await createSnapshot(store, t, s.snapshot, ids);
-        s.created = true;
-        rowCounts[t.name].snapshot = s.rows;
-        log(`  [OK] ${s.snapshot}: ${s.rows} rows`);
-      } catch (e) {
-        p.errors.push(`${t.name}: ${msg(e)}`);
+    const pb = bar('snapshot', tables.length, 'tables');
+    try {
+      for (const [i, t] of tables.entries()) {
+        const s = snapshots[i];
+        for (const sql of snapshotSql(store.dialect, t, s.snapshot, ids)) step(p, sql + ';');
+        if (dryRun) continue;
+        try {
+          s.rows = await createSnapshot(store, t, s.snapshot, ids);
+          s.created = true;
+          rowCounts[t.name].snapshot = s.rows;
+          log(`  [OK] ${s.snapshot}: ${s.rows} rows`);
+        } catch (e) {
+          p.errors.push(`${t.name}: ${msg(e)}`);
+        }
+        pb.tick();
       }
+    } finally {
+      pb.stop();
     }
   });
   const allSnapshots = dryRun || snapshots.every((s) => s.created);
 
-  // PHASE 2: delete the selected assets' rows and reset their refresh state, all or nothing.
-  const destructiveSkip = skipRebuild ? '--skip-rebuild'
-    : !allSnapshots ? 'not every table could be snapshotted; deleting rows without a copy would make them uncomparable' : undefined;
+  // Truncate: delete the selected assets' rows and reset their refresh state, all or nothing.
+  const destructiveSkip = !allSnapshots ? 'not every table could be snapshotted; deleting rows without a copy would make them uncomparable' : undefined;
   const truncPhase = await phase('truncate', async (p) => {
     const stmts = [
       ...tables.map((t) => `DELETE FROM ${q(t.name)} ${idWhere(ids)}`.trimEnd()),
@@ -270,20 +342,31 @@ export async function runBaseline(store: Store, opts: BaselineOptions = {}): Pro
     log(`  [OK] ${tables.length} tables cleared for ${ids ? `asset(s) ${ids.join(', ')}` : 'all assets'}; refresh state reset`);
   }, destructiveSkip);
 
-  // PHASE 3: rebuild from scratch, bars then EMAs, over the default timeframe and period selection.
+  // Rebuild from scratch, bars then EMAs, over the default timeframe and period selection.
   let rebuild: RefreshSummary | null = null;
   const refreshOpts: RefreshOptions = { components: ['bars', 'emas'], ids, fullRebuild: true };
   const rebuildDesc = `runRefresh({ components: ['bars', 'emas'], ids: ${ids ? `[${ids.join(', ')}]` : 'all assets with source rows'}, fullRebuild: true })`;
   await phase('rebuild', async (p) => {
     step(p, rebuildDesc);
     if (dryRun) return;
-    rebuild = await runRefresh(store, {
-      ...refreshOpts,
-      onEvent: (e) => {
-        if (e.kind === 'start') log(`  ${e.component}: ${e.assets} asset(s)`);
-        else if (e.kind === 'asset') log(`    ${e.component} ${e.symbol} (${e.id}): ${e.status}${e.reason ? ` — ${e.reason}` : ''} [${e.ms} ms]`);
-      },
-    });
+    let pb = bar('rebuild', 1, 'assets');
+    try {
+      rebuild = await runRefresh(store, {
+        ...refreshOpts,
+        onEvent: (e) => {
+          if (e.kind === 'start') {
+            pb.stop();
+            pb = bar(`rebuild ${e.component}`, e.assets, 'assets');
+            log(`  ${e.component}: ${e.assets} asset(s)`);
+          } else if (e.kind === 'asset') {
+            pb.tick();
+            log(`    ${e.component} ${e.symbol} (${e.id}): ${e.status}${e.reason ? ` — ${e.reason}` : ''} [${e.ms} ms]`);
+          }
+        },
+      });
+    } finally {
+      pb.stop();
+    }
     for (const c of rebuild.components) {
       if (c.error) p.errors.push(`${c.component}: ${c.error}`);
       // "current" after the reset means nothing to build (no source rows); rows that should exist anyway
@@ -309,75 +392,93 @@ export async function runBaseline(store: Store, opts: BaselineOptions = {}): Pro
     }
   }
 
-  // PHASE 4: compare each table with its snapshot.
-  const results: TableResult[] = [];
+  // Compare each table with its snapshot.
+  let results: TableResult[] = [];
+  const sink = !dryRun && outputDir !== null ? new DiffSink(diffsPath(outputDir, suffix)) : undefined;
   await phase('compare', async (p) => {
-    const cmp = { ids, sample, topN };
-    for (const [i, t] of tables.entries()) {
-      const s = snapshots[i];
-      if (dryRun) {
-        for (const sql of compareSql(store, t, s.snapshot, cmp)) step(p, sql + ';');
-        continue;
+    if (dryRun) {
+      for (const [i, t] of tables.entries()) {
+        if (method === 'checksum') {
+          // The first level of the bisection on each side; deeper levels depend on what differs.
+          const { time, series } = seriesShape(t);
+          const sql = segmentSql(store.dialect, t, snapshots[i].snapshot, comparedColumns(t), series, time, { where: idWhere(ids), params: [] });
+          step(p, `${sql};`);
+          step(p, `${segmentSql(store.dialect, t, t.name, comparedColumns(t), series, time, { where: idWhere(ids), params: [] })};`);
+        }
+        else for (const sql of compareSql(store, t, snapshots[i].snapshot, { ids, sample: { ...sample, full: method === 'full' }, topN })) step(p, sql + ';');
       }
-      if (!s.created) {
-        results.push(emptyTableResult(t, s.snapshot, 'SKIPPED', 'its snapshot was not created'));
-        log(`  [SKIP] ${t.name}: its snapshot was not created`);
-        continue;
-      }
-      try {
-        const r = await compareTable(store, t, s.snapshot, cmp);
-        results.push(r);
-        log(`  [${r.status}] ${t.name}: ${(r.matchRate * 100).toFixed(2)} % of ${r.keys.sampled} keys match` +
-          (r.status === 'FAIL' ? ` (${r.severity}; ${r.missing.count} missing, ${r.extra.count} extra, ` +
-            `${r.columns.filter((c) => c.mismatches > 0).map((c) => `${c.column} ×${c.mismatches}`).join(', ') || 'no value mismatches'})` : ''));
-      } catch (e) {
-        results.push(emptyTableResult(t, s.snapshot, 'ERROR', msg(e)));
-        p.errors.push(`${t.name}: ${msg(e)}`);
-      }
+      return;
     }
+    const pairs = tables.map((t, i) => ({ table: t, left: { store, table: snapshots[i].snapshot }, right: { store, table: t.name } }));
+    const made = pairs.filter((_, i) => snapshots[i].created);
+    const pb = bar('compare', made.length, 'tables');
+    try {
+      const done = await compareAll(made, { method, ids, sample, topN, sink, log, onTable: () => pb.tick() });
+      results = tables.map((t, i) => (snapshots[i].created ? done.shift()! : emptyTableResult(t, snapshots[i].snapshot, 'SKIPPED', 'its snapshot was not created')));
+    } finally {
+      pb.stop();
+    }
+    for (const r of results.filter((x) => x.status === 'ERROR')) p.errors.push(`${r.table}: ${r.error}`);
   });
-  for (const r of results) {
-    if (r.status === 'FAIL') problems.push(`${r.table}: ${tableProblem(r)}`);
-    if (r.status === 'SKIPPED') problems.push(`${r.table}: not compared (${r.error})`);
-  }
+  finishProblems(results, problems);
 
   const failed = phases.some((p) => p.status === 'failed') || results.some((r) => r.status !== 'PASS');
   const result: BaselineResult = dryRun ? 'DRY RUN' : failed ? 'FAIL' : 'PASS';
 
-  // PHASE 5: snapshot retention. Kept by default; --drop-snapshots drops them after a PASS only.
+  // Cleanup: snapshot retention. Dropped after a PASS unless --keep-snapshots; a FAIL keeps them.
   await phase('cleanup', async (p) => {
-    for (const s of snapshots) {
-      step(p, `${dropSnapshotSql(s.snapshot)};`);
-      if (dryRun || !s.created) continue;
-      await store.exec(dropSnapshotSql(s.snapshot));
-      s.kept = false;
-    }
+    for (const s of snapshots) step(p, `${dropSnapshotSql(s.snapshot)};`);
+    if (store.dialect === 'duckdb') step(p, 'CHECKPOINT;');
+    if (dryRun) return;
+    const set = { suffix, takenAt: startedAt, complete: true, tables: Object.fromEntries(snapshots.filter((s) => s.created).map((s) => [s.table, s.snapshot])) };
+    await dropSnapshotSet(store, set);
+    for (const s of snapshots) s.kept = false;
     log(`  [OK] ${snapshots.filter((s) => s.created).length} snapshot table(s) dropped`);
-  }, !opts.dropSnapshots ? 'snapshots kept (pass --drop-snapshots to drop them after a PASS)'
-    : result === 'FAIL' ? 'the run failed: snapshots kept for investigation' : undefined);
+  }, !dropSnapshots ? 'snapshots kept (--keep-snapshots)'
+    : result === 'FAIL' ? `the run failed: snapshots kept for investigation (\`talab baseline compare --against ${suffix}\` compares again)` : undefined);
   for (const s of snapshots) if (!s.created) s.kept = false;
 
   const report: BaselineReport = {
-    tool: 'talab baseline', reportVersion: 1, result, exitCode: result === 'FAIL' ? 1 : 0,
+    tool: 'talab baseline', reportVersion: 2, result, exitCode: result === 'FAIL' ? 1 : 0,
     startedAt, finishedAt: new Date().toISOString(), ms: Date.now() - t0, suffix,
     metadata: {
       git, versions: vers, database: { engine: store.dialect, location: store.location },
       scope: { ids: ids ?? 'all' }, assets, dateRange: { start: days[0] ?? null, end: days[days.length - 1] ?? null },
-      settings: { dryRun, skipRebuild, sample, topN, dropSnapshots: opts.dropSnapshots ?? false, outputDir, rebuild: rebuildDesc },
-      tolerances: { ...TOLERANCES, exact: 'IS NOT DISTINCT FROM (NULL = NULL; ints, bools, text, timestamps)' },
-      severity: {
-        critical: `largest relative difference among mismatches > ${CRITICAL_REL * 100} %, a NULL/NaN against a value, ` +
-          'an exact column differing, or missing/extra rows',
-        warning: `largest relative difference among mismatches > ${WARNING_REL.toExponential()}`, info: 'otherwise',
-      },
+      settings: { dryRun, method, sample, topN, dropSnapshots, outputDir, rebuild: rebuildDesc },
+      tolerances: TOLERANCE_META, severity: SEVERITY_META,
     },
-    phases, rowCounts, snapshots, rebuild, tables: results, problems,
+    phases, rowCounts, snapshots, cleanedPartialSnapshots, rebuild, tables: sortFailuresFirst(results), problems,
+    differingKeys: sink?.count ?? 0,
   };
+  return finishReport(report, outputDir, sink);
+}
+
+export const TOLERANCE_META = { ...TOLERANCES, exact: 'IS NOT DISTINCT FROM (NULL = NULL; ints, bools, text, timestamps)' };
+export const SEVERITY_META = {
+  critical: `largest relative difference among mismatches > ${CRITICAL_REL * 100} %, a NULL/NaN against a value, ` +
+    'an exact column differing, missing/extra rows, or a column present on one side only',
+  warning: `largest relative difference among mismatches > ${WARNING_REL.toExponential()}`, info: 'otherwise',
+};
+
+export function describeMethod(method: CompareMethod, sample: SampleConfig): string {
+  if (method === 'checksum') return 'comparing every row by checksum bisection';
+  if (method === 'full') return 'comparing every row joined in SQL (--full)';
+  return `sample: first ${sample.beginningDays} d + last ${sample.endDays} d + ${(sample.randomFraction * 100).toFixed(2)} % of the interior (seed ${sample.seed})`;
+}
+
+export function finishProblems(results: TableResult[], problems: string[]): void {
+  for (const r of results) {
+    if (r.status === 'FAIL') problems.push(`${r.table}: ${tableProblem(r)}`);
+    if (r.status === 'SKIPPED') problems.push(`${r.table}: not compared (${r.error})`);
+  }
+}
+
+/** Write the report files; a report that cannot be saved turns a PASS into a FAIL. */
+export async function finishReport(report: BaselineReport, outputDir: string | null, sink?: DiffSink): Promise<BaselineReport> {
   if (outputDir !== null) {
     try {
-      report.files = await writeReport(report, outputDir);
+      report.files = await writeReport(report, outputDir, sink?.path);
     } catch (e) {
-      // The report could not be saved: the run cannot be called a PASS, and the caller prints the summary.
       report.problems.push(`report: cannot write to ${outputDir}: ${msg(e)}`);
       if (report.result === 'PASS') {
         report.result = 'FAIL';
@@ -390,10 +491,12 @@ export async function runBaseline(store: Store, opts: BaselineOptions = {}): Pro
 
 function tableProblem(r: TableResult): string {
   const parts: string[] = [`${r.severity}`];
-  if (r.missing.count) parts.push(`${r.missing.count} row(s) missing from the rebuild`);
-  if (r.extra.count) parts.push(`${r.extra.count} extra row(s) in the rebuild`);
+  if (r.missing.count) parts.push(`${r.missing.count} row(s) on the left (reference) side only`);
+  if (r.extra.count) parts.push(`${r.extra.count} row(s) on the right side only`);
+  if (r.columnsOnlyLeft?.length) parts.push(`column(s) only on the left: ${r.columnsOnlyLeft.join(', ')}`);
+  if (r.columnsOnlyRight?.length) parts.push(`column(s) only on the right: ${r.columnsOnlyRight.join(', ')}`);
   for (const c of r.columns.filter((x) => x.mismatches > 0)) {
-    parts.push(`${c.column}: ${c.mismatches} mismatch(es), max rel diff ${c.mismatchMaxRelDiff === null ? 'n/a' : c.mismatchMaxRelDiff.toExponential(3)} (${c.severity})`);
+    parts.push(`${c.column}: ${c.mismatches} mismatch(es)${c.nullDiffs ? ` (${c.nullDiffs} NULL against a value)` : ''}, max rel diff ${c.mismatchMaxRelDiff === null ? 'n/a' : c.mismatchMaxRelDiff.toExponential(3)} (${c.severity})`);
   }
   return parts.join('; ');
 }

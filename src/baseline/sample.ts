@@ -1,6 +1,6 @@
 // Which keys are compared. The sample is drawn ONCE from the union of the snapshot's and the live table's
 // keys and then looked up on both sides, so both sides are compared on the same keys and a row present on
-// one side only is still seen (the predecessor sampled each side independently: ops.md §C.6).
+// one side only is still seen (sampling each side independently would compare almost disjoint key sets).
 //
 // Per series — a key minus its time column, e.g. (id, tf, period) — the sample holds the first N days,
 // the last N days and a seeded pseudo-random fraction of the interior. The pseudo-random choice is an md5

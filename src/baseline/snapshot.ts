@@ -3,6 +3,7 @@
 import { createTableSql, q, type Dialect } from '../schema/ddl.js';
 import type { Table } from '../schema/tables.js';
 import type { Store } from '../store/store.js';
+import { UserError } from '../util/errors.js';
 import { idWhere } from './sample.js';
 
 /** Postgres truncates longer identifiers silently, which would make two snapshots collide. */
@@ -62,4 +63,73 @@ export async function createSnapshot(store: Store, table: Table, snap: string, i
 
 export function dropSnapshotSql(snap: string): string {
   return `DROP TABLE IF EXISTS ${q(snap)}`;
+}
+
+export interface SnapshotSet {
+  suffix: string;
+  /** When the set was taken (from its suffix, UTC). */
+  takenAt: string;
+  /** Snapshot table name per derived table present. */
+  tables: Record<string, string>;
+  /** Every derived table has its snapshot; a partial set is what a killed baseline leaves. */
+  complete: boolean;
+  rows?: number;
+}
+
+const SUFFIX_RE = /^(\d{8}_\d{6}(?:_\d+)?)$/;
+
+/**
+ * Every snapshot set in the current schema, oldest first. The LIKE pattern escapes `_` explicitly with
+ * ESCAPE: DuckDB's LIKE has no default escape character, so `'%\_snapshot\_%'` alone matches nothing there.
+ */
+export async function listSnapshots(store: Store, tables: Table[], withRows = false): Promise<SnapshotSet[]> {
+  const r = await store.query<{ table_name: string }>(
+    "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() AND table_name LIKE '%\\_snapshot\\_%' ESCAPE '\\' ORDER BY table_name",
+  );
+  const sets = new Map<string, SnapshotSet>();
+  for (const { table_name: name } of r) {
+    for (const t of tables) {
+      const prefix = `${t.name}_snapshot_`;
+      if (!name.startsWith(prefix)) continue;
+      const suffix = name.slice(prefix.length);
+      if (!SUFFIX_RE.test(suffix)) continue;
+      const s = sets.get(suffix) ?? { suffix, takenAt: suffixTime(suffix), tables: {}, complete: false };
+      s.tables[t.name] = name;
+      sets.set(suffix, s);
+    }
+  }
+  const out = [...sets.values()].sort((a, b) => a.suffix.localeCompare(b.suffix, 'en', { numeric: true }));
+  for (const s of out) {
+    s.complete = tables.every((t) => s.tables[t.name] !== undefined);
+    if (withRows) {
+      let n = 0;
+      for (const name of Object.values(s.tables)) n += Number((await store.query<{ n: number }>(`SELECT count(*) AS n FROM ${q(name)}`))[0].n);
+      s.rows = n;
+    }
+  }
+  return out;
+}
+
+function suffixTime(suffix: string): string {
+  const m = /^(\d{4})(\d{2})(\d{2})_(\d{2})(\d{2})(\d{2})/.exec(suffix)!;
+  return `${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6]}Z`;
+}
+
+/** Drop every table of a set; on DuckDB a CHECKPOINT afterwards lets the file reuse the freed blocks. */
+export async function dropSnapshotSet(store: Store, set: SnapshotSet): Promise<void> {
+  for (const name of Object.values(set.tables)) await store.exec(dropSnapshotSql(name));
+  if (store.dialect === 'duckdb') await store.exec('CHECKPOINT');
+}
+
+/** The newest complete set, or the one named by its suffix. A usage error when there is none. */
+export async function resolveSnapshot(store: Store, tables: Table[], against: string): Promise<SnapshotSet> {
+  const sets = await listSnapshots(store, tables);
+  if (against === 'latest') {
+    const done = sets.filter((s) => s.complete);
+    if (!done.length) throw new UserError('no complete snapshot set in this database (see `talab baseline list`); run `talab baseline --keep-snapshots` first');
+    return done[done.length - 1];
+  }
+  const s = sets.find((x) => x.suffix === against);
+  if (!s) throw new UserError(`no snapshot set ${against} in this database; \`talab baseline list\` shows them`);
+  return s;
 }

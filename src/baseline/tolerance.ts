@@ -1,4 +1,4 @@
-// What "the same value" means when a rebuilt table is compared with its snapshot (SPEC §8, ops.md §C.7):
+// What "the same value" means when a rebuilt table is compared with its snapshot:
 // doubles within a hybrid tolerance per column family, everything else exactly. The column families are
 // read from the schema, so a column added to a derived table is compared without touching this file.
 import { q } from '../schema/ddl.js';
@@ -75,7 +75,7 @@ export function withinTolerance(a: number | null, b: number | null, tol: Toleran
   return Math.abs(a - b) <= Math.max(tol.rtol * Math.max(Math.abs(a), Math.abs(b)), tol.atol);
 }
 
-/** Difference relative to the baseline (snapshot) value, as the predecessor reported it. */
+/** Difference relative to the baseline (snapshot, or left) value. */
 export function relDiff(baseline: number, rebuilt: number): number {
   if (baseline === rebuilt) return 0;
   return Math.abs(baseline - rebuilt) / Math.max(Math.abs(baseline), REL_FLOOR);

@@ -14,6 +14,7 @@ import { EMA_TABLES, type Table } from '../schema/tables.js';
 import { spawnSync } from 'node:child_process';
 import { syntheticHistory } from './synthetic.js';
 import type { RefreshFigures } from './refresh.js';
+import { benchCompare, compareReport, type CompareFigure } from './compare.js';
 import { benchKernels, benchVsPandas, type ComputeFigure } from './compute.js';
 import { parseSourceFile } from '../importer/parse.js';
 import { fileURLToPath } from 'node:url';
@@ -249,6 +250,33 @@ function report(figs: Figure[]): string {
   return out.join('\n');
 }
 
+/** Full compare (checksum bisection) against count(*), on a table generated in each engine. */
+async function compareBench(rows: number, url: string | undefined): Promise<void> {
+  const figs: CompareFigure[] = [];
+  const dir = mkdtempSync(join(tmpdir(), 'talab-bench-cmp-'));
+  try {
+    const d = await openStore(join(dir, 'cmp.duckdb'));
+    try {
+      figs.push(...(await benchCompare(d, rows)));
+    } finally {
+      await d.close();
+    }
+    if (url) {
+      const p = await openStore(url, { pgSchema: `bench_cmp_${process.pid}` });
+      try {
+        figs.push(...(await benchCompare(p, rows)));
+        await p.exec(`DROP SCHEMA ${q(`bench_cmp_${process.pid}`)} CASCADE`);
+      } finally {
+        await p.close();
+      }
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  console.log(`\nfull compare of two ${rows}-row price_bars_1d-shaped tables (${cpus().length} cores)`);
+  console.log(compareReport(figs));
+}
+
 async function main(): Promise<void> {
   const program = new Command()
     .name('npm run bench --')
@@ -262,21 +290,26 @@ async function main(): Promise<void> {
     .option('--jobs-daily-days <n>', '--jobs 1 vs 2 daily runs: days per asset', (v) => Number(v), 1500)
     .option('--wide-assets <n>', 'a second, wider universe for the per-asset daily cost: assets (0 = skip)', (v) => Number(v), 0)
     .option('--wide-days <n>', 'wider universe: days per asset', (v) => Number(v), 3000)
+    .option('--compare-rows <n>', 'full-compare measurement: rows of the generated table (0 = skip)', (v) => Number(v), 2_000_000)
+    .option('--compare-only', 'run only the full-compare measurement')
     .parse(process.argv);
   const opts = program.opts<{
     rows: number; pg?: string; assets: number; days: number; jobsAssets: number; jobsDays: number;
-    jobsDailyAssets: number; jobsDailyDays: number; wideAssets: number; wideDays: number;
+    jobsDailyAssets: number; jobsDailyDays: number; wideAssets: number; wideDays: number; compareRows: number; compareOnly?: boolean;
   }>();
   for (const [flag, v, min] of [
     ['--rows', opts.rows, 1], ['--assets', opts.assets, 1], ['--days', opts.days, 1], ['--jobs-assets', opts.jobsAssets, 0],
     ['--jobs-days', opts.jobsDays, 1], ['--jobs-daily-assets', opts.jobsDailyAssets, 0], ['--jobs-daily-days', opts.jobsDailyDays, 1],
-    ['--wide-assets', opts.wideAssets, 0], ['--wide-days', opts.wideDays, 1],
+    ['--wide-assets', opts.wideAssets, 0], ['--wide-days', opts.wideDays, 1], ['--compare-rows', opts.compareRows, 0],
   ] as const) {
     if (!Number.isInteger(v) || v < min) {
       console.error(`npm run bench: ${flag} must be an integer ≥ ${min}, got ${v}`);
       process.exit(2);
     }
   }
+  const url0 = opts.pg ?? process.env.TALAB_TEST_PG;
+  if (opts.compareRows > 0) await compareBench(opts.compareRows, url0);
+  if (opts.compareOnly) return;
   const figs: Figure[] = [];
   console.log(`talab bench: ${opts.rows} rows of ${TABLE.name}'s shape (${TABLE.columns.length} columns)`);
   const notes: string[] = [];

@@ -10,6 +10,7 @@ import { registerInitStatus } from './status.js';
 import { registerRefresh } from './refresh.js';
 import { registerValidate } from './validate.js';
 import { registerBaseline } from './baseline.js';
+import { registerDiff } from './diff.js';
 import { registerFeatures } from './features.js';
 import { registerTimeframes } from './timeframes.js';
 import { addExamples } from './help.js';
@@ -30,6 +31,7 @@ export function buildProgram(): Command {
   registerRefresh(program);
   registerValidate(program);
   registerBaseline(program);
+  registerDiff(program);
   registerFeatures(program);
   registerTimeframes(program);
   registerDemo(program);

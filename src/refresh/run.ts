@@ -3,6 +3,7 @@
 // workers, shards, a lock, resumable runs. The per-asset rules live in bars.ts / emas.ts / state.ts.
 import { randomUUID } from 'node:crypto';
 import { DEFAULT_PERIODS, defaultTimeframes, type Timeframe } from '../catalog/timeframes.js';
+import { acquireRunLock } from '../ops/run-lock.js';
 import { q } from '../schema/ddl.js';
 import { refreshRuns, refreshState } from '../schema/tables.js';
 import type { Store } from '../store/store.js';
@@ -466,7 +467,19 @@ export async function runRefresh(store: Store, opts: RefreshOptions): Promise<Re
   let assets = await selectAssets(store, opts.ids);
   if (shard.n > 1) assets = assets.filter((a) => shardOf(a.id, shard.n) === shard.k);
 
-  const unlock = opts.dryRun ? async () => undefined : await lockRun(store, shard);
+  // The shared run lock first: a baseline holds it exclusively while it deletes and rebuilds.
+  const unlockRun = opts.dryRun ? async () => undefined : await acquireRunLock(store, 'refresh');
+  let unlockShard: () => Promise<void>;
+  try {
+    unlockShard = opts.dryRun ? async () => undefined : await lockRun(store, shard);
+  } catch (e) {
+    await unlockRun();
+    throw e;
+  }
+  const unlock = async () => {
+    await unlockShard();
+    await unlockRun();
+  };
   let runId = 'dry-run';
   if (!opts.dryRun) {
     try {

@@ -1,0 +1,286 @@
+// Full comparison of two tables by checksum bisection (the method of data-diff): per-series checksums on
+// both sides (checksum.ts), then, only for the series whose checksums differ, checksums of 16 equal time
+// buckets, recursively, until a differing segment is small enough to pull its rows from both sides and
+// compare them with the tolerance rules. An unchanged table costs one aggregate scan per side; one
+// changed value costs a few more scans of its own series and one small row pull.
+//
+// The two sides may live in different databases and on different engines: only checksums and the rows
+// of differing segments cross the wire, and the row-level test runs here, in JS, with the same rules as
+// the SQL comparison (tolerance.ts).
+import { q } from '../schema/ddl.js';
+import type { Table } from '../schema/tables.js';
+import type { Row, Store } from '../store/store.js';
+import type { ColumnResult, KeyValue, Mismatch, TableResult } from './compare.js';
+import { segmentSql, type SegmentQuery } from './checksum.js';
+import type { DiffSink } from './diffs.js';
+import { idWhere, seriesShape } from './sample.js';
+import { maxSeverity, relDiff, severityOfRel, skippedColumns, withinTolerance, type ComparedColumn, type Severity } from './tolerance.js';
+
+export interface Side {
+  store: Store;
+  table: string;
+}
+
+export interface BisectOptions {
+  ids?: number[];
+  topN: number;
+  /** Segments with at most this many rows on each side are compared row by row. */
+  leafRows?: number;
+  buckets?: number;
+  sink?: DiffSink;
+  /** Rows settled so far (matched by checksum or compared row by row), for progress. */
+  onRows?: (settled: number, total: number) => void;
+}
+
+export interface BisectStats {
+  /** Checksum queries run, both sides counted. */
+  queries: number;
+  /** Segments whose checksums differed (at any level). */
+  differingSegments: number;
+  /** Rows pulled from both sides for the row-level test. */
+  rowsPulled: number;
+}
+
+interface Seg {
+  series: unknown[];
+  lo: number;
+  hi: number;
+  nL: number;
+  nR: number;
+}
+
+interface Agg {
+  n: number;
+  s1: number;
+  s2: number;
+  lo: number;
+  hi: number;
+}
+
+const num = (v: unknown) => (v === null || v === undefined ? 0 : Number(v));
+
+export async function compareByChecksum(
+  left: Side, right: Side, table: Table, cols: ComparedColumn[], opts: BisectOptions,
+): Promise<TableResult & { checksum: BisectStats }> {
+  // Both sides in one PostgreSQL database: a second session lets the server scan them in parallel (one
+  // connection runs one query at a time). DuckDB already spreads one query over every core.
+  if (left.store === right.store && left.store.dialect === 'postgres') {
+    const second = await left.store.connect();
+    try {
+      return await bisect(left, { store: second, table: right.table }, table, cols, opts);
+    } finally {
+      await second.close();
+    }
+  }
+  return bisect(left, right, table, cols, opts);
+}
+
+async function bisect(
+  left: Side, right: Side, table: Table, cols: ComparedColumn[], opts: BisectOptions,
+): Promise<TableResult & { checksum: BisectStats }> {
+  const t0 = Date.now();
+  const leafRows = opts.leafRows ?? 4096;
+  const buckets = opts.buckets ?? 16;
+  const { time, series } = seriesShape(table);
+  const stats: BisectStats = { queries: 0, differingSegments: 0, rowsPulled: 0 };
+  const typeOf = (n: string) => table.columns.find((c) => c.name === n)!.type;
+
+  async function segments(side: Side, sq: SegmentQuery): Promise<Map<string, Agg & { series: unknown[] }>> {
+    stats.queries++;
+    const rows = await side.store.query(segmentSql(side.store.dialect, table, side.table, cols, series, time, sq), sq.params);
+    const out = new Map<string, Agg & { series: unknown[] }>();
+    for (const r of rows) {
+      const ser = series.map((s) => r[s]);
+      out.set(JSON.stringify([...ser, num(r._b)]), { series: ser, n: num(r.n), s1: num(r.s1), s2: num(r.s2), lo: num(r.lo), hi: num(r.hi) });
+    }
+    return out;
+  }
+
+  function segWhere(seg: Seg, dialectParams: unknown[]): string {
+    const parts = series.map((s, i) => {
+      dialectParams.push(seg.series[i]);
+      return `${q(s)} = $${dialectParams.length}`;
+    });
+    dialectParams.push(new Date(seg.lo).toISOString());
+    parts.push(`${q(time)} >= CAST($${dialectParams.length} AS TIMESTAMPTZ)`);
+    dialectParams.push(new Date(seg.hi).toISOString());
+    parts.push(`${q(time)} <= CAST($${dialectParams.length} AS TIMESTAMPTZ)`);
+    return `WHERE ${parts.join(' AND ')}`;
+  }
+
+  // ---- accumulators of the result ----
+  let total = 0;
+  let settled = 0;
+  let both = 0;
+  let matched = 0;
+  let missing = 0;
+  let extra = 0;
+  const missingTop: KeyValue[] = [];
+  const extraTop: KeyValue[] = [];
+  const colStats = cols.map((c) => ({
+    c, mismatches: 0, nullDiffs: 0, undefinedDiffs: 0, maxAbs: null as number | null, maxRel: null as number | null,
+    mmRel: null as number | null, top: [] as Mismatch[],
+  }));
+  const progress = (n: number) => {
+    settled += n;
+    opts.onRows?.(settled, total);
+  };
+
+  const keyOf = (r: Row): KeyValue => {
+    const out: KeyValue = {};
+    for (const k of table.key) {
+      const v = r[k];
+      out[k] = v === null || v === undefined ? null : typeOf(k) === 'ts' ? new Date(Number(v)).toISOString() : (v as string | number);
+    }
+    return out;
+  };
+  const cell = (c: ComparedColumn, v: unknown): number | string | boolean | null => {
+    if (v === null || v === undefined) return null;
+    if (c.type === 'ts') return new Date(Number(v)).toISOString();
+    if (typeof v === 'number' || typeof v === 'string' || typeof v === 'boolean') return v;
+    return String(v);
+  };
+
+  async function pull(side: Side, seg: Seg): Promise<Row[]> {
+    const params: unknown[] = [];
+    const sel = [...table.key, ...cols.map((c) => c.name)].map(q).join(', ');
+    const rows = await side.store.query(`SELECT ${sel} FROM ${q(side.table)} ${segWhere(seg, params)}`, params);
+    stats.rowsPulled += rows.length;
+    return rows;
+  }
+
+  async function leaf(seg: Seg): Promise<void> {
+    const [lr, rr] = await Promise.all([pull(left, seg), pull(right, seg)]);
+    const kstr = (r: Row) => JSON.stringify(table.key.map((k) => (r[k] === null || r[k] === undefined ? null : typeOf(k) === 'ts' ? Number(r[k]) : r[k])));
+    const rightBy = new Map(rr.map((r) => [kstr(r), r]));
+    for (const a of lr) {
+      const k = kstr(a);
+      const b = rightBy.get(k);
+      if (!b) {
+        missing++;
+        if (missingTop.length < opts.topN) missingTop.push(keyOf(a));
+        opts.sink?.add({ table: table.name, kind: 'missing', key: keyOf(a) });
+        continue;
+      }
+      rightBy.delete(k);
+      both++;
+      let rowOk = true;
+      for (const s of colStats) {
+        const va = a[s.c.name];
+        const vb = b[s.c.name];
+        const na = va === null || va === undefined;
+        const nb = vb === null || vb === undefined;
+        let ok: boolean;
+        let abs: number | null = null;
+        let rel: number | null = null;
+        if (s.c.tol) {
+          const x = na ? null : Number(va);
+          const y = nb ? null : Number(vb);
+          ok = withinTolerance(x, y, s.c.tol);
+          if (x === y || (x !== null && y !== null && Number.isNaN(x) && Number.isNaN(y))) { abs = 0; rel = 0; }
+          else if (x === null || y === null || Number.isNaN(x) || Number.isNaN(y)) { abs = null; rel = null; }
+          else { abs = Math.abs(x - y); rel = relDiff(x, y); }
+          if (abs !== null) {
+            s.maxAbs = s.maxAbs === null || abs > s.maxAbs ? abs : s.maxAbs;
+            s.maxRel = s.maxRel === null || rel! > s.maxRel ? rel : s.maxRel;
+          }
+        } else {
+          ok = na && nb ? true : na !== nb ? false : String(va) === String(vb);
+        }
+        if (ok) continue;
+        rowOk = false;
+        s.mismatches++;
+        if (na !== nb) s.nullDiffs++;
+        if (s.c.tol && abs === null) s.undefinedDiffs++;
+        if (s.c.tol && rel !== null) s.mmRel = s.mmRel === null || rel > s.mmRel ? rel : s.mmRel;
+        const m: Mismatch = { key: keyOf(a), baseline: cell(s.c, va), rebuilt: cell(s.c, vb), absDiff: abs, relDiff: rel };
+        opts.sink?.add({ table: table.name, kind: 'mismatch', key: m.key, column: s.c.name, left: m.baseline, right: m.rebuilt, absDiff: abs, relDiff: rel });
+        if (opts.topN > 0) {
+          s.top.push(m);
+          if (s.top.length > opts.topN * 4) trimTop(s.top, opts.topN);
+        }
+      }
+      if (rowOk) matched++;
+    }
+    for (const b of rightBy.values()) {
+      extra++;
+      if (extraTop.length < opts.topN) extraTop.push(keyOf(b));
+      opts.sink?.add({ table: table.name, kind: 'extra', key: keyOf(b) });
+    }
+    progress(Math.max(seg.nL, seg.nR));
+  }
+
+  // Level 0: one checksum per series on each side.
+  const top: SegmentQuery = { where: idWhere(opts.ids), params: [] };
+  const [l0, r0] = await Promise.all([segments(left, top), segments(right, top)]);
+  for (const a of l0.values()) total += a.n;
+  for (const [k, b] of r0) if (!l0.has(k)) total += b.n;
+  let work: Seg[] = [];
+  const diffInto = (l: Map<string, Agg & { series: unknown[] }>, r: Map<string, Agg & { series: unknown[] }>, clamp?: Seg, width?: number) => {
+    for (const k of new Set([...l.keys(), ...r.keys()])) {
+      const a = l.get(k);
+      const b = r.get(k);
+      if (a && b && a.n === b.n && a.s1 === b.s1 && a.s2 === b.s2) {
+        both += a.n;
+        matched += a.n;
+        progress(a.n);
+        continue;
+      }
+      stats.differingSegments++;
+      const src = (a ?? b)!;
+      let lo = Math.min(a?.lo ?? Infinity, b?.lo ?? Infinity);
+      let hi = Math.max(a?.hi ?? -Infinity, b?.hi ?? -Infinity);
+      if (clamp && width) {
+        // The bucket's own bounds, so neighbouring segments never overlap.
+        const bi = JSON.parse(k).at(-1) as number;
+        lo = Math.max(clamp.lo + bi * width, lo);
+        hi = Math.min(clamp.lo + (bi + 1) * width - 1, hi);
+      }
+      work.push({ series: src.series, lo, hi, nL: a?.n ?? 0, nR: b?.n ?? 0 });
+    }
+  };
+  diffInto(l0, r0);
+
+  while (work.length) {
+    const next = work;
+    work = [];
+    for (const seg of next) {
+      if (Math.max(seg.nL, seg.nR) <= leafRows || seg.hi <= seg.lo || seg.nL === 0 || seg.nR === 0) {
+        await leaf(seg);
+        continue;
+      }
+      const width = Math.max(1, Math.ceil((seg.hi - seg.lo + 1) / buckets));
+      const params: unknown[] = [];
+      const where = segWhere(seg, params);
+      const sq: SegmentQuery = { where, params, bucket: { lo: seg.lo, width } };
+      const [l, r] = await Promise.all([segments(left, sq), segments(right, sq)]);
+      diffInto(l, r, seg, width);
+    }
+  }
+
+  const columns: ColumnResult[] = colStats.map((s) => {
+    let severity: Severity = 'INFO';
+    if (s.mismatches > 0) severity = s.c.tol && s.undefinedDiffs === 0 ? severityOfRel(s.mmRel) : 'CRITICAL';
+    trimTop(s.top, opts.topN);
+    return {
+      column: s.c.name, family: s.c.family, rtol: s.c.tol?.rtol ?? null, atol: s.c.tol?.atol ?? null, compared: both,
+      mismatches: s.mismatches, matchRate: both === 0 ? 1 : (both - s.mismatches) / both,
+      maxAbsDiff: s.c.tol ? s.maxAbs : null, maxRelDiff: s.c.tol ? s.maxRel : null,
+      mismatchMaxRelDiff: s.c.tol ? s.mmRel : null, undefinedDiffs: s.undefinedDiffs, nullDiffs: s.nullDiffs, severity, top: s.top,
+    };
+  });
+  const failed = missing > 0 || extra > 0 || columns.some((c) => c.mismatches > 0);
+  const severity = maxSeverity([...columns.map((c) => c.severity), ...(missing || extra ? ['CRITICAL' as const] : [])]);
+  const union = both + missing + extra;
+  return {
+    table: table.name, snapshot: right.table === table.name ? left.table : right.table, status: failed ? 'FAIL' : 'PASS', severity,
+    keyColumns: table.key, keys: { union, sampled: union, strata: { checksum: union } }, compared: both, matched,
+    matchRate: union === 0 ? 1 : matched / union, missing: { count: missing, top: missingTop }, extra: { count: extra, top: extraTop },
+    columns, skippedColumns: skippedColumns(table), ms: Date.now() - t0, checksum: stats,
+  };
+}
+
+function trimTop(top: Mismatch[], n: number): void {
+  top.sort((a, b) => (b.relDiff ?? Infinity) - (a.relDiff ?? Infinity) || (b.absDiff ?? Infinity) - (a.absDiff ?? Infinity));
+  top.length = Math.min(top.length, n);
+}

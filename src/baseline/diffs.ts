@@ -1,0 +1,48 @@
+// Every differing key of a comparison, written as CSV beside the JSON report (the report itself keeps
+// only the top N per column). Rows are streamed to the file in batches, so a table that differs
+// everywhere costs disk, not memory.
+import { appendFileSync, writeFileSync } from 'node:fs';
+import type { KeyValue } from './compare.js';
+
+export interface DiffRow {
+  table: string;
+  /** mismatch: a value outside tolerance; missing: on the left only; extra: on the right only. */
+  kind: 'mismatch' | 'missing' | 'extra';
+  key: KeyValue;
+  column?: string;
+  left?: number | string | boolean | null;
+  right?: number | string | boolean | null;
+  absDiff?: number | null;
+  relDiff?: number | null;
+}
+
+export const DIFF_COLUMNS = ['table', 'kind', 'key', 'column', 'left', 'right', 'abs_diff', 'rel_diff'] as const;
+
+function field(v: unknown): string {
+  if (v === undefined || v === null) return '';
+  const s = typeof v === 'number' ? (Number.isInteger(v) ? String(v) : v.toPrecision(17)) : String(v);
+  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+/** The key as `col=value` pairs joined by spaces, e.g. `id=1 tf=7D period=6 ts=2023-09-08T23:59:59.999Z`. */
+export function keyField(k: KeyValue): string {
+  return Object.entries(k).map(([c, v]) => `${c}=${v === null ? 'NULL' : v}`).join(' ');
+}
+
+export class DiffSink {
+  private buf: string[] = [];
+  count = 0;
+  constructor(readonly path: string) {
+    writeFileSync(path, DIFF_COLUMNS.join(',') + '\n');
+  }
+  add(d: DiffRow): void {
+    this.count++;
+    this.buf.push([d.table, d.kind, keyField(d.key), d.column, d.left, d.right, d.absDiff, d.relDiff].map(field).join(',') + '\n');
+    if (this.buf.length >= 10_000) this.flush();
+  }
+  flush(): void {
+    if (!this.buf.length) return;
+    appendFileSync(this.path, this.buf.join(''));
+    this.buf = [];
+  }
+}

@@ -1,0 +1,100 @@
+// Full-compare throughput: checksum bisection of a generated table against an identical copy and
+// against a copy with one changed value in the middle, next to `count(*)` on the same table — the floor
+// any full comparison is measured against. The tables are generated in SQL, so the figures are the
+// database's own work, not the cost of shipping rows from Node.
+import { compareByChecksum } from '../baseline/bisect.js';
+import { comparedColumns } from '../baseline/tolerance.js';
+import { createTableSql, q, type Dialect } from '../schema/ddl.js';
+import { priceBars1d, type Table } from '../schema/tables.js';
+import type { Store } from '../store/store.js';
+
+/** The value a generated row holds in a column of the given type; the same expression on both engines. */
+function genExpr(col: string, type: string, series: number): string {
+  if (col === 'id') return `CAST(1 + (i % ${series}) AS INTEGER)`;
+  if (type === 'ts') return `TIMESTAMPTZ '2000-01-01 00:00:00+00' + CAST(i AS INTEGER) * INTERVAL '1 minute'`;
+  if (type === 'double') return `CAST(i AS DOUBLE PRECISION) * 1.0000031 + ${col.length}.25`;
+  if (type === 'bool') return `(i % 3 = 0)`;
+  if (type === 'text') return `'v' || CAST(i % 7 AS VARCHAR)`;
+  return `CAST(i % 1000 AS INTEGER)`;
+}
+
+/** Create `name` with the table's columns and fill it with `rows` generated rows in `series` series. */
+export async function generateTable(store: Store, table: Table, name: string, rows: number, series = 4): Promise<void> {
+  await store.exec(`DROP TABLE IF EXISTS ${q(name)}`);
+  // Built like the real table (on PostgreSQL with its primary key, which the bisection's range queries use).
+  await store.exec(createTableSql(store.dialect, table, name));
+  const cols = table.columns.filter((c) => c.default !== 'now()');
+  await store.exec(`INSERT INTO ${q(name)} (${cols.map((c) => q(c.name)).join(', ')}) ` +
+    `SELECT ${cols.map((c) => genExpr(c.name, c.type, series)).join(', ')} FROM generate_series(1, ${rows}) AS g(i)`);
+  if (store.dialect === 'postgres') await store.exec(`ANALYZE ${q(name)}`);
+}
+
+export async function copyTable(store: Store, from: string, to: string): Promise<void> {
+  await store.exec(`DROP TABLE IF EXISTS ${q(to)}`);
+  await store.exec(createTableSql(store.dialect, priceBars1d, to));
+  await store.exec(`INSERT INTO ${q(to)} SELECT * FROM ${q(from)}`);
+  if (store.dialect === 'postgres') await store.exec(`ANALYZE ${q(to)}`);
+}
+
+/** Change one value of the row in the middle of the table (by time within series 1). */
+export async function changeMiddle(store: Store, name: string, rows: number, series = 4): Promise<string> {
+  const i = Math.floor(rows / 2 / series) * series; // i % series = 0: series 1
+  const ts = new Date(Date.UTC(2000, 0, 1) + i * 60_000).toISOString();
+  await store.exec(`UPDATE ${q(name)} SET ${q('close')} = ${q('close')} * 1.001 WHERE id = 1 AND ts = CAST($1 AS TIMESTAMPTZ)`, [ts]);
+  return ts;
+}
+
+export interface CompareFigure {
+  engine: Dialect;
+  what: string;
+  rows: number;
+  ms: number;
+}
+
+async function timed(fn: () => Promise<unknown>): Promise<number> {
+  const t = process.hrtime.bigint();
+  await fn();
+  return Number(process.hrtime.bigint() - t) / 1e6;
+}
+
+export async function benchCompare(store: Store, rows: number): Promise<CompareFigure[]> {
+  const table = priceBars1d;
+  const cols = comparedColumns(table);
+  await generateTable(store, table, 'bench_cmp_a', rows);
+  await copyTable(store, 'bench_cmp_a', 'bench_cmp_b');
+  const out: CompareFigure[] = [];
+  const add = (what: string, ms: number) => out.push({ engine: store.dialect, what, rows, ms });
+  // Each measured twice; the second (warm cache) is kept, as a comparison of tables in use would be.
+  for (let k = 0; k < 2; k++) {
+    const c = await timed(() => store.query(`SELECT count(*) AS n FROM ${q('bench_cmp_a')}`));
+    const s = await timed(() => store.query(`SELECT count(*) AS n, sum(${q('close')}) AS s FROM ${q('bench_cmp_a')}`));
+    const u = await timed(async () => {
+      const r = await compareByChecksum({ store, table: 'bench_cmp_a' }, { store, table: 'bench_cmp_b' }, table, cols, { topN: 10 });
+      if (r.status !== 'PASS') throw new Error('bench: identical tables did not compare equal');
+    });
+    if (k === 1) {
+      add('count(*) of one table', c);
+      add('count(*) + sum(close) of one table (reads a column)', s);
+      add('full compare, unchanged (checksums of both tables)', u);
+    }
+  }
+  await changeMiddle(store, 'bench_cmp_b', rows);
+  let pulled = 0;
+  const one = await timed(async () => {
+    const r = await compareByChecksum({ store, table: 'bench_cmp_a' }, { store, table: 'bench_cmp_b' }, table, cols, { topN: 10 });
+    if (r.status !== 'FAIL' || r.columns.find((c) => c.column === 'close')!.mismatches !== 1) throw new Error('bench: the one change was not found');
+    pulled = r.checksum.rowsPulled;
+  });
+  add(`full compare, one value changed (${pulled} rows pulled)`, one);
+  for (const t of ['bench_cmp_a', 'bench_cmp_b']) await store.exec(`DROP TABLE IF EXISTS ${q(t)}`);
+  return out;
+}
+
+export function compareReport(figs: CompareFigure[]): string {
+  const lines = ['| engine | full compare of one table pair | rows | seconds | rows/s | × count(*) |', '|---|---|---:|---:|---:|---:|'];
+  for (const f of figs) {
+    const base = figs.find((x) => x.engine === f.engine && x.what.startsWith('count(*) of'))!;
+    lines.push(`| ${f.engine} | ${f.what} | ${f.rows} | ${(f.ms / 1000).toFixed(3)} | ${Math.round(f.rows / (f.ms / 1000)).toLocaleString('en-US')} | ${(f.ms / base.ms).toFixed(1)} |`);
+  }
+  return lines.join('\n');
+}
