@@ -97,3 +97,58 @@ engineTest('a revision imported after the refresh read the changes stays pending
 });
 
 const engineOf = (s: Store): Engine => (s.dialect === 'postgres' ? 'postgres' : 'duckdb');
+
+engineTest('revisions imported at random moments during refreshes all reach the derived tables by the next refresh', async ({ store }, t) => {
+  const ids = [911, 912];
+  const finals = new Map(ids.map((id, i) => [id, history(120, 31 + i)]));
+  for (const [id, days] of finals) await importDays(store, id, days);
+  let t0 = Date.now();
+  assert.ok((await runRefresh(store, { components: ['bars', 'emas'] })).ok);
+  const span = Math.max(50, Date.now() - t0);
+  let s = 12345;
+  const rnd = () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32);
+  const other = await store.connect();
+  let during = 0;
+  try {
+    for (let trial = 0; trial < 10; trial++) {
+      // A revision to make the refresh do real work, then one more imported at a random moment of it.
+      const id0 = ids[trial % ids.length];
+      const d0 = Math.floor(rnd() * 120);
+      finals.get(id0)![d0] = revise(finals.get(id0)![d0], rnd());
+      await importDays(store, id0, [finals.get(id0)![d0]]);
+      const id = ids[Math.floor(rnd() * ids.length)];
+      const d = Math.floor(rnd() * 120);
+      const delay = rnd() * span * 0.5;
+      let refreshEnd = 0;
+      let imp: Promise<number> | undefined;
+      // The import starts at a random moment counted from the refresh's read of the pending changes: from
+      // there until the bars commit is where a change can be read by neither or both.
+      const hooked = afterChangesRead(store, async () => {
+        imp = new Promise((res) => setTimeout(res, delay)).then(async () => {
+          finals.get(id)![d] = revise(finals.get(id)![d], rnd());
+          await importDays(other, id, [finals.get(id)![d]]);
+          return Date.now();
+        });
+      });
+      const run = runRefresh(hooked, { components: ['bars', 'emas'] }).then((r) => {
+        refreshEnd = Date.now();
+        return r;
+      });
+      const r = await run;
+      const importEnd = await imp!;
+      assert.ok(r.ok, `trial ${trial}: refresh failed`);
+      if (importEnd < refreshEnd) during++;
+      assert.ok((await runRefresh(store, { components: ['bars', 'emas'] })).ok);
+      const pending = await store.query<{ n: number }>('SELECT count(*) AS n FROM price_changes WHERE consumed_at IS NULL');
+      assert.equal(Number(pending[0].n), 0, `trial ${trial}: changes left pending after the next refresh`);
+      for (const [aid, days] of finals) {
+        const got = await store.query<{ close: number }>('SELECT close FROM price_bars_1d WHERE id = $1 ORDER BY ts', [aid]);
+        assert.deepEqual(got.map((g) => Number(g.close)), days.map((x) => x.close), `trial ${trial}: asset ${aid} 1D closes`);
+      }
+    }
+  } finally {
+    await other.close();
+  }
+  t.diagnostic(`imports that finished while a refresh was running: ${during} of 10`);
+  assert.equal(await fullBuildDiff(engineOf(store), store, finals), null);
+});
