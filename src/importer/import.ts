@@ -4,6 +4,7 @@ import { basename } from 'node:path';
 import { importRejects, priceChanges, priceHistories } from '../schema/tables.js';
 import type { RowBatch } from '../store/columns.js';
 import type { Store } from '../store/store.js';
+import { lockAssetForImport } from '../refresh/asset-lock.js';
 import { resolveAsset, type AssetRef } from './assets.js';
 import { parseSourceFile, type Reject, type SourceRow } from './parse.js';
 
@@ -56,6 +57,8 @@ export async function importFile(store: Store, path: string, opts: ImportOptions
   };
 
   await store.transaction(async () => {
+    // Taken before the diff reads, so a concurrent import of the same asset is diffed against this one's rows.
+    const detectedAt = await lockAssetForImport(store, asset.id);
     const bounds = await store.query<{ lo: number | null; hi: number | null }>(
       'SELECT min(ts) AS lo, max(ts) AS hi FROM price_histories WHERE id = $1', [asset.id],
     );
@@ -99,7 +102,7 @@ export async function importFile(store: Store, path: string, opts: ImportOptions
     await store.upsert(priceHistories, historyBatch(asset.id, file, write));
     if (changes.length) {
       // Every changed day is kept (audit); the refresh only needs the earliest unconsumed one per asset.
-      const now = Date.now();
+      const now = detectedAt;
       await store.upsert(priceChanges, {
         length: changes.length,
         cols: {

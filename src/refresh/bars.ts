@@ -283,5 +283,11 @@ async function finishBars(
   // per-asset UPDATE on the daily path.
   const watermark = commonState(f.states, BARS_STATE_TABLES)?.last_src_ts ?? null;
   if (opts.fullRebuild || watermark === null || !(from > Number(watermark))) await markDirty(store, id, EMAS_STATE_TABLES, from);
-  if (f.changeLo !== null) await store.exec('UPDATE price_changes SET consumed_at = now() WHERE id = $1 AND consumed_at IS NULL', [id]);
+  // Only the changes this run read: one imported since then is newer and stays pending for the next run.
+  if (f.changeSeen !== null) {
+    await store.exec(
+      'UPDATE price_changes SET consumed_at = now() WHERE id = $1 AND consumed_at IS NULL AND detected_at <= $2::timestamptz',
+      [id, new Date(f.changeSeen).toISOString()],
+    );
+  }
 }

@@ -20,6 +20,8 @@ export interface BarsFacts {
   raw: { n: number; lo: number; hi: number } | null;
   /** Earliest day of an unconsumed price_changes row (a revision, backfill or gap fill recorded by import). */
   changeLo: number | null;
+  /** Latest detected_at among the unconsumed changes read: only those are consumed when the asset commits. */
+  changeSeen: number | null;
   /** For an asset with bars state: its source rows and stored 1D rows from `from` (the lookback start) on. */
   tail?: { from: number; raw: RawDaily; stored: Row[] };
 }
@@ -58,16 +60,24 @@ function byId<T extends Row>(rows: T[]): Map<number, T[]> {
 
 export async function prefetchBars(store: Store, ids: readonly number[], lookbackDays: number): Promise<Map<number, BarsFacts>> {
   const states = await readStatesMany(store, ids, BARS_STATE_TABLES);
+  // Changes first, source rows after: an import commits its rows and its change records together, so every
+  // change read here has its rows visible to the reads below. A change committed later is dated after the
+  // latest one read (imports of one asset take turns, see importer) and stays pending for the next run.
+  const changes = await store.query<{ id: number; lo: number; seen: number }>(
+    `SELECT id, min(ts) AS lo, max(detected_at) AS seen FROM price_changes
+     WHERE consumed_at IS NULL AND id IN (${idList(ids)}) GROUP BY id`,
+  );
   const ext = await store.query<{ id: number; n: number; lo: number; hi: number }>(
     `SELECT id, count(*) AS n, min(ts) AS lo, max(ts) AS hi FROM price_histories WHERE id IN (${idList(ids)}) GROUP BY id`,
   );
-  const changes = await store.query<{ id: number; lo: number }>(
-    `SELECT id, min(ts) AS lo FROM price_changes WHERE consumed_at IS NULL AND id IN (${idList(ids)}) GROUP BY id`,
-  );
   const out = new Map<number, BarsFacts>();
-  for (const id of ids) out.set(id, { states: states.get(id)!, raw: null, changeLo: null });
+  for (const id of ids) out.set(id, { states: states.get(id)!, raw: null, changeLo: null, changeSeen: null });
   for (const e of ext) out.get(Number(e.id))!.raw = { n: Number(e.n), lo: Number(e.lo), hi: Number(e.hi) };
-  for (const c of changes) out.get(Number(c.id))!.changeLo = Number(c.lo);
+  for (const c of changes) {
+    const f = out.get(Number(c.id))!;
+    f.changeLo = Number(c.lo);
+    f.changeSeen = Number(c.seen);
+  }
 
   // Tails for every asset that has a watermark: the lookback window and anything newer.
   const from = new Map<number, number>();
