@@ -158,7 +158,7 @@ engineTest('rejects are stored with file, line and reason; nothing silently drop
     '5: non-positive price (open 0, high 12, low 9, close 11)',
     '6: high 8 < low 9',
     '7: duplicate day 2025-02-01 (first at line 2)',
-    "9: bad timestamp 'not-a-date' in column timestamp",
+    "9: bad timestamp 'not-a-date' in column timestamp (not an ISO-8601 date or date-time with zone)",
     '10: expected 12 fields, found 3',
   ]);
   const stored = await store.query<{ source_line: number; reason: string }>(

@@ -11,6 +11,8 @@ export interface ImportOptions {
   id?: number;
   symbol?: string;
   dryRun?: boolean;
+  /** Accept crypto rows dated before the Bitcoin genesis block. */
+  allowEarly?: boolean;
 }
 
 export interface FileReport {
@@ -44,7 +46,7 @@ function sameValue(a: unknown, b: number): boolean {
 }
 
 export async function importFile(store: Store, path: string, opts: ImportOptions = {}): Promise<FileReport> {
-  const parsed = await parseSourceFile(path);
+  const parsed = await parseSourceFile(path, { allowEarly: opts.allowEarly });
   const asset = await resolveAsset(store, path, opts);
   const file = basename(path);
   const rows = parsed.rows;
