@@ -31,12 +31,13 @@ export function registerImport(program: Command): void {
     .command('import')
     .description('Load CoinMarketCap exports or plain OHLCV CSV/Parquet files into price_histories (upsert on id, day)')
     .argument('<files...>', 'files to import')
-    .option('--id <n>', 'asset id for every file (default: from the file name)', intArg('--id', 1))
-    .option('--symbol <sym>', 'asset symbol (default: from the file name or dim_assets)')
+    .option('--id <n>', 'asset id for every file, e.g. its CoinMarketCap id (default: resolved from --symbol or the file name)', intArg('--id', 1))
+    .option('--symbol <sym>', 'asset symbol: a stored asset, a built-in coin, or else a new asset with a local id (default: from the file name)')
     .option('--rejects-out <file>', 'write every rejected line (file, line, reason, raw) to this CSV')
+    .option('--force', 'import although the asset\'s stored symbol/name differs (renaming it) or more than 10 % of its stored days would be revised')
     .option('--allow-early', 'accept CoinMarketCap rows dated before 2009-01-03 (never before 1950-01-01)')
     .option('--dry-run', 'parse and compare, write nothing')
-    .action(async (files: string[], opts: { id?: number; symbol?: string; rejectsOut?: string; dryRun?: boolean; allowEarly?: boolean }, cmd) => {
+    .action(async (files: string[], opts: { id?: number; symbol?: string; rejectsOut?: string; dryRun?: boolean; allowEarly?: boolean; force?: boolean }, cmd) => {
       const store = await openStore(dbOf(cmd));
       const reports: FileReport[] = [];
       let failed = 0;
