@@ -74,3 +74,21 @@ engineTest('a known CoinMarketCap id refuses another symbol even before it is st
   const r = await importFile(store, write('monero.csv', cmc(3)), { id: 328, symbol: 'XMR' });
   assert.deepEqual([r.asset.id, r.asset.symbol, r.inserted], [328, 'XMR', 3]);
 });
+
+engineTest('assets: lists ids with their kind and days; rename keeps the id and refuses a taken symbol', async ({ store }) => {
+  await importFile(store, write('bitcoin.csv', cmc(4)));
+  await importFile(store, write('monero.csv', cmc(2)), { symbol: 'XMR' });
+  const { listAssets, renameAsset } = await import('../src/importer/assets.js');
+  const all = await listAssets(store);
+  assert.deepEqual(all.map((a) => [a.id, a.symbol, a.name, a.local, a.days, a.firstDay, a.lastDay]), [
+    [1, 'BTC', 'bitcoin', false, 4, '2025-01-01', '2025-01-04'],
+    [LOCAL_ID_MIN, 'XMR', 'monero', true, 2, '2025-01-01', '2025-01-02'],
+  ]);
+  await assert.rejects(renameAsset(store, LOCAL_ID_MIN, { symbol: 'btc' }), userError(/symbol BTC is already held by asset 1/));
+  await assert.rejects(renameAsset(store, 5, { symbol: 'X' }), userError(/asset 5 does not exist/));
+  const r = await renameAsset(store, LOCAL_ID_MIN, { symbol: 'xmr2', name: 'Monero Classic' });
+  assert.deepEqual([r.id, r.symbol, r.name, r.days], [LOCAL_ID_MIN, 'XMR2', 'monero classic', 2]);
+  // The renamed asset is found by its new symbol on the next import.
+  const again = await importFile(store, write('whatever.csv', cmc(2)), { symbol: 'XMR2' });
+  assert.deepEqual([again.asset.id, again.unchanged], [LOCAL_ID_MIN, 2]);
+});

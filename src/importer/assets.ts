@@ -122,3 +122,46 @@ export async function resolveAsset(store: Store, path: string, flags: ResolveFla
   if (known) return { ...known, isNew: true };
   return { id: await nextLocalId(store), symbol: symbolFromName(fileName), name: fileName, isNew: true };
 }
+
+export interface AssetListing {
+  id: number;
+  symbol: string;
+  name: string | null;
+  local: boolean;
+  days: number;
+  firstDay: string | null;
+  lastDay: string | null;
+}
+
+export async function listAssets(store: Store): Promise<AssetListing[]> {
+  const rows = await store.query<{ id: number; symbol: string; name: string | null; days: number; lo: number | null; hi: number | null }>(
+    `SELECT a.id, a.symbol, a.name, count(p.ts) AS days, min(p.ts) AS lo, max(p.ts) AS hi
+     FROM dim_assets a LEFT JOIN price_histories p ON p.id = a.id
+     GROUP BY a.id, a.symbol, a.name ORDER BY a.id`,
+  );
+  const day = (ms: number | null) => (ms === null || ms === undefined ? null : new Date(Number(ms)).toISOString().slice(0, 10));
+  return rows.map((r) => ({
+    id: Number(r.id), symbol: r.symbol, name: r.name, local: Number(r.id) >= LOCAL_ID_MIN,
+    days: Number(r.days), firstDay: day(r.lo), lastDay: day(r.hi),
+  }));
+}
+
+/** Renames an asset's symbol and/or name; its id and data stay. A symbol held by another asset is refused. */
+export async function renameAsset(store: Store, id: number, to: { symbol?: string; name?: string }): Promise<AssetListing> {
+  const symbol = to.symbol?.trim().toUpperCase();
+  if (symbol !== undefined && !/^[A-Z0-9._-]{1,32}$/.test(symbol)) {
+    throw new UserError(`--symbol '${to.symbol}': use 1-32 letters, digits, '.', '_' or '-'`);
+  }
+  const name = to.name?.trim().toLowerCase();
+  if (name !== undefined && name === '') throw new UserError('--name must not be empty');
+  const cur = await store.query<Stored>('SELECT id, symbol, name FROM dim_assets WHERE id = $1', [id]);
+  if (cur.length === 0) throw new UserError(`asset ${id} does not exist (talab assets lists them)`);
+  if (symbol !== undefined) {
+    const other = await store.query<Stored>('SELECT id, symbol, name FROM dim_assets WHERE upper(symbol) = $1 AND id <> $2', [symbol, id]);
+    if (other.length) throw new UserError(`symbol ${symbol} is already held by asset ${other[0].id} (${other[0].name ?? ''})`);
+  }
+  await store.exec('UPDATE dim_assets SET symbol = $2, name = $3, updated_at = now() WHERE id = $1', [
+    id, symbol ?? cur[0].symbol, name ?? cur[0].name,
+  ]);
+  return (await listAssets(store)).find((a) => a.id === id)!;
+}
