@@ -117,3 +117,25 @@ test('CLI: a file whose every row is rejected exits 1 and says so; a failing fil
   assert.match(r.stdout, /fine\.csv → AB \(id 970\).*1 inserted/);
   assert.doesNotMatch(r.stderr, /\n\s+at /);
 });
+
+test('Binance kline dumps (headerless, ms or µs open time, or with a header) load; bad rows are line-numbered rejects', async () => {
+  const fixture = join(import.meta.dirname, 'fixtures/binance/BTCUSDT-1d-2024-01.csv');
+  const p = await parseSourceFile(fixture);
+  assert.match(p.format, /^binance kline/);
+  assert.deepEqual(p.rows.map((r) => new Date(r.ts).toISOString().slice(0, 10)), ['2024-01-01', '2024-01-02', '2024-01-03', '2024-01-04', '2024-01-05']);
+  assert.deepEqual([p.rows[0].open, p.rows[0].high, p.rows[0].low, p.rows[0].close, p.rows[0].volume], [42283.58, 44184.1, 42180.77, 44179.55, 27174.29903]);
+  assert.ok(Number.isNaN(p.rows[0].marketCap));
+  assert.ok(p.warnings.some((w) => /ignored unknown columns: close_time, quote_volume, count/.test(w)), p.warnings.join('|'));
+  const lines = (await import('node:fs')).readFileSync(fixture, 'utf8').trim().split('\n');
+  const micro = lines[0].replace('1704067200000,', '1704067200000000,');
+  const bad = [micro, lines[1].replace('44179.55', 'x'), '17041536000,1,2,1,1,1,0,0,0,0,0,0', lines[3]];
+  const q = await parseSourceFile(write('BTCUSDT-1d-bad.csv', bad.join('\n')));
+  assert.deepEqual(q.rows.map((r) => r.line), [1, 4]);
+  assert.deepEqual(q.rejects.map((r) => [r.line, r.reason]), [
+    [2, "non-numeric open 'x000000'"],
+    [3, "bad timestamp '17041536000' in column open_time (not epoch milliseconds or microseconds)"],
+  ]);
+  const headed = await parseSourceFile(write('BTCUSDT-futures.csv', ['open_time,open,high,low,close,volume,close_time,quote_volume,count,taker_buy_volume,taker_buy_quote_volume,ignore', ...lines].join('\n')));
+  assert.equal(headed.rows.length, 5);
+  assert.equal(headed.rows[0].line, 2);
+});

@@ -45,15 +45,29 @@ export interface ParsedFile {
 
 type Field =
   | 'timeopen' | 'timeclose' | 'timehigh' | 'timelow' | 'name' | 'open' | 'high' | 'low' | 'close' | 'volume'
-  | 'marketcap' | 'circulatingsupply' | 'timestamp' | 'date' | 'adjclose';
+  | 'marketcap' | 'circulatingsupply' | 'timestamp' | 'date' | 'adjclose' | 'opentimeepoch';
 
 const ALIASES: Record<string, Field> = {
   timeopen: 'timeopen', timeclose: 'timeclose', timehigh: 'timehigh', timelow: 'timelow', name: 'name',
   open: 'open', high: 'high', low: 'low', close: 'close', volume: 'volume', marketcap: 'marketcap',
   market_cap: 'marketcap', circulatingsupply: 'circulatingsupply', circulating_supply: 'circulatingsupply',
   timestamp: 'timestamp', ts: 'timestamp', date: 'date', day: 'date', adjclose: 'adjclose', 'adj close': 'adjclose',
-  adj_close: 'adjclose',
+  adj_close: 'adjclose', open_time: 'opentimeepoch',
 };
+
+// Binance's public kline dumps (data.binance.vision): no header in spot files, this one in futures files.
+// open_time is the UTC day's start in epoch milliseconds (microseconds in spot files from 2025).
+const BINANCE_COLUMNS = [
+  'open_time', 'open', 'high', 'low', 'close', 'volume', 'close_time', 'quote_volume', 'count',
+  'taker_buy_volume', 'taker_buy_quote_volume', 'ignore',
+];
+
+/** Epoch milliseconds (13 digits) or microseconds (16 digits) as milliseconds; NaN for anything else. */
+function parseEpoch(s: string): number {
+  if (/^\d{13}$/.test(s)) return Number(s);
+  if (/^\d{16}$/.test(s)) return Math.floor(Number(s) / 1000);
+  return NaN;
+}
 
 const EXPECTED =
   'CoinMarketCap (timeOpen;timeClose;timeHigh;timeLow;[name;]open;high;low;close;volume;marketCap;[circulatingSupply;]timestamp) ' +
@@ -188,6 +202,9 @@ export async function parseSourceFile(path: string, opts: ParseOptions = {}): Pr
   }
   const { records, tail } = tokenize(path, text, delimiter);
   const rows = records.map((r) => ({ fields: r.record, line: r.info.lines }));
+  if (rows.length && /^\d{13}(\d{3})?$/.test(rows[0].fields[0]?.trim() ?? '') && rows[0].fields.length === BINANCE_COLUMNS.length) {
+    rows.unshift({ fields: BINANCE_COLUMNS, line: 0 }); // a headerless Binance kline dump
+  }
   const parsed = parseRecords(path, delimiter === ';' ? 'csv;' : delimiter === ',' ? 'csv,' : 'tsv', rows, opts, delimiter);
   if (tail) {
     parsed.rejects.push(tail);
@@ -271,7 +288,9 @@ function parseRecords(
       col.set(f, i);
     } else if (h !== '') unknown.push(printable(records[0].fields[i].trim()));
   });
-  const timeCol = col.get('timestamp') ?? col.get('timeclose') ?? col.get('date');
+  const timeCol = col.get('timestamp') ?? col.get('timeclose') ?? col.get('date') ?? col.get('opentimeepoch');
+  const epochTime = timeCol !== undefined && timeCol === col.get('opentimeepoch');
+  const isBinance = col.has('opentimeepoch');
   const missing = (['open', 'high', 'low', 'close'] as Field[]).filter((f) => !col.has(f));
   if (timeCol === undefined || missing.length > 0) {
     const what = [timeCol === undefined ? 'a timestamp/timeClose/date column' : null, ...missing].filter(Boolean);
@@ -286,7 +305,7 @@ function parseRecords(
   if (!col.has('volume')) warnings.push('no volume column: every day will be rejected by the 1D builder (null_volume)');
   if (!col.has('marketcap')) warnings.push('no market cap column: every day will be rejected by the 1D builder (null_market_cap)');
 
-  const isCrypto = isCmc;
+  const isCrypto = isCmc || isBinance;
   const floorText = isCrypto && !opts.allowEarly ? CRYPTO_FLOOR : ANY_FLOOR;
   const floor = Math.floor(Date.parse(floorText + 'T00:00:00Z') / DAY_MS);
   const today = opts.today ?? Math.floor(Date.now() / DAY_MS);
@@ -316,16 +335,17 @@ function parseRecords(
     }
     const get = (f: Field) => (col.has(f) ? fields[col.get(f)!].trim() : '');
     const tsText = fields[timeCol].trim().replace(/^"|"$/g, '');
-    const tsMs = parseTime(tsText);
+    const tsMs = epochTime ? parseEpoch(tsText) : parseTime(tsText);
     if (Number.isNaN(tsMs)) {
+      const why = epochTime ? 'not epoch milliseconds or microseconds' : timeProblem(tsText) ?? 'unreadable';
       rejects.push({
         line, raw,
-        reason: `bad timestamp '${printable(tsText.slice(0, 60))}' in column ${printable(records[0].fields[timeCol].trim())} (${timeProblem(tsText) ?? 'unreadable'})`,
+        reason: `bad timestamp '${printable(tsText.slice(0, 60))}' in column ${printable(records[0].fields[timeCol].trim())} (${why})`,
       });
       continue;
     }
     const day = Math.floor(tsMs / DAY_MS);
-    if (hasNonUtcOffset(tsText)) {
+    if (!epochTime && hasNonUtcOffset(tsText)) {
       offsetRows++;
       if (fmtDay(day) !== tsText.slice(0, 10)) offsetMoved++;
     }
@@ -425,6 +445,6 @@ function parseRecords(
     );
   }
   rows.sort((a, b) => a.day - b.day);
-  const fmt = isCmc ? `cmc ${format}` : col.has('adjclose') ? `yahoo ${format}` : `ohlcv ${format}`;
+  const fmt = isCmc ? `cmc ${format}` : isBinance ? `binance kline ${format}` : col.has('adjclose') ? `yahoo ${format}` : `ohlcv ${format}`;
   return { path, format: fmt, rows, rejects, warnings, lines: records.length - 1 };
 }
