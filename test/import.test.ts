@@ -35,6 +35,7 @@ test('asset names come from CMC-style and project file names', () => {
   assert.equal(assetNameFromFile('Wrapped Bitcoin_11_09_2022-11_09_2023_historical_data_coinmarketcap.csv'), 'wrapped bitcoin');
   assert.equal(assetNameFromFile('wrapped-bitcoin.csv'), 'wrapped bitcoin');
   assert.equal(assetNameFromFile('bitcoin__cmc_raw_circsupply_2010.csv'), 'bitcoin');
+  assert.equal(assetNameFromFile('BTCUSDT-1d-2024-01.csv'), 'btcusdt');
 });
 
 test('parser: each header variant and format of shared/data/cmc', { skip: !existsSync(SHARED_CMC) && 'shared/data/cmc absent' }, async () => {

@@ -29,7 +29,7 @@ export function formatFileReport(r: FileReport): string {
 export function registerImport(program: Command): void {
   program
     .command('import')
-    .description('Load CoinMarketCap exports or plain OHLCV CSV/Parquet files into price_histories (upsert on id, day)')
+    .description('Load CoinMarketCap exports, Yahoo, Binance kline or plain OHLCV CSV/Parquet files into price_histories (upsert on id, day)')
     .argument('<files...>', 'files to import')
     .option('--id <n>', 'asset id for every file, e.g. its CoinMarketCap id (default: resolved from --symbol or the file name)', intArg('--id', 1))
     .option('--symbol <sym>', 'asset symbol: a stored asset, a built-in coin, or else a new asset with a local id (default: from the file name)')

@@ -21,10 +21,11 @@ const KNOWN: [string, number, string][] = [
 ];
 const BY_NAME = new Map(KNOWN.map(([n, id, s]) => [n, { id, symbol: s, name: n }]));
 
-/** "Wrapped Bitcoin_11_09_2022-…" → "wrapped bitcoin"; "bitcoin__cmc_raw_2010.csv" → "bitcoin". */
+/** "Wrapped Bitcoin_11_09_2022-…" → "wrapped bitcoin"; "bitcoin__cmc_raw_2010.csv" → "bitcoin";
+ * "BTCUSDT-1d-2024-01.csv" (a Binance dump) → "btcusdt". */
 export function assetNameFromFile(path: string): string {
   const stem = basename(path).replace(/\.[^.]+$/, '').split('__')[0];
-  const tokens = stem.split('_');
+  const tokens = stem.split(/[_\s-]+/); // "BTCUSDT-1d-2024-01" → "btcusdt": the name stops at the first number
   const kept: string[] = [];
   for (const t of tokens) {
     if (/^\d/.test(t)) break;

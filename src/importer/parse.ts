@@ -1,7 +1,7 @@
 // Reads one source file into validated daily rows plus line-numbered rejects. Recognised formats:
 // CoinMarketCap exports (header variants A–D, `;` or `,`, BOM, quoted or bare, either order, the Excel
-// "whole row in one quoted field" damage), Yahoo daily CSV, plain OHLCV CSV, and Parquet with the same
-// column names (read through DuckDB). CSV tokenising is csv-parse's; this file only maps and validates.
+// "whole row in one quoted field" damage), Yahoo daily CSV, plain OHLCV CSV, Binance daily kline dumps,
+// and Parquet with the same column names (read through DuckDB). CSV tokenising is csv-parse's; this file only maps and validates.
 import { readFileSync, statSync } from 'node:fs';
 import { parse } from 'csv-parse/sync';
 import { DuckDBInstance } from '@duckdb/node-api';
