@@ -35,6 +35,7 @@ test('asset names come from CMC-style and project file names', () => {
   assert.equal(assetNameFromFile('Wrapped Bitcoin_11_09_2022-11_09_2023_historical_data_coinmarketcap.csv'), 'wrapped bitcoin');
   assert.equal(assetNameFromFile('wrapped-bitcoin.csv'), 'wrapped bitcoin');
   assert.equal(assetNameFromFile('bitcoin__cmc_raw_circsupply_2010.csv'), 'bitcoin');
+  assert.equal(assetNameFromFile('BTCUSDT-1d-2024-01.csv'), 'btcusdt');
 });
 
 test('parser: each header variant and format of shared/data/cmc', { skip: !existsSync(SHARED_CMC) && 'shared/data/cmc absent' }, async () => {
@@ -158,7 +159,7 @@ engineTest('rejects are stored with file, line and reason; nothing silently drop
     '5: non-positive price (open 0, high 12, low 9, close 11)',
     '6: high 8 < low 9',
     '7: duplicate day 2025-02-01 (first at line 2)',
-    "9: bad timestamp 'not-a-date' in column timestamp",
+    "9: bad timestamp 'not-a-date' in column timestamp (not an ISO-8601 date or date-time with zone)",
     '10: expected 12 fields, found 3',
   ]);
   const stored = await store.query<{ source_line: number; reason: string }>(

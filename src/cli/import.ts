@@ -1,6 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { importFile, type FileReport } from '../importer/import.js';
+import { printable } from '../importer/parse.js';
 import { openStore } from '../store/open.js';
 import { UserError } from '../util/errors.js';
 import { dbOf, intArg } from './args.js';
@@ -28,13 +29,15 @@ export function formatFileReport(r: FileReport): string {
 export function registerImport(program: Command): void {
   program
     .command('import')
-    .description('Load CoinMarketCap exports or plain OHLCV CSV/Parquet files into price_histories (upsert on id, day)')
+    .description('Load CoinMarketCap exports, Yahoo, Binance kline or plain OHLCV CSV/Parquet files into price_histories (upsert on id, day)')
     .argument('<files...>', 'files to import')
-    .option('--id <n>', 'asset id for every file (default: from the file name)', intArg('--id', 1))
-    .option('--symbol <sym>', 'asset symbol (default: from the file name or dim_assets)')
+    .option('--id <n>', 'asset id for every file, e.g. its CoinMarketCap id (default: resolved from --symbol or the file name)', intArg('--id', 1))
+    .option('--symbol <sym>', 'asset symbol: a stored asset, a built-in coin, or else a new asset with a local id (default: from the file name)')
     .option('--rejects-out <file>', 'write every rejected line (file, line, reason, raw) to this CSV')
+    .option('--force', 'import although the asset\'s stored symbol/name differs (renaming it) or more than 10 % of its stored days would be revised')
+    .option('--allow-early', 'accept CoinMarketCap rows dated before 2009-01-03 (never before 1950-01-01)')
     .option('--dry-run', 'parse and compare, write nothing')
-    .action(async (files: string[], opts: { id?: number; symbol?: string; rejectsOut?: string; dryRun?: boolean }, cmd) => {
+    .action(async (files: string[], opts: { id?: number; symbol?: string; rejectsOut?: string; dryRun?: boolean; allowEarly?: boolean; force?: boolean }, cmd) => {
       const store = await openStore(dbOf(cmd));
       const reports: FileReport[] = [];
       let failed = 0;
@@ -44,10 +47,14 @@ export function registerImport(program: Command): void {
             const r = await importFile(store, f, opts);
             reports.push(r);
             console.log(formatFileReport(r));
+            if (r.read > 0 && r.rejected === r.read) {
+              failed++;
+              console.error(`talab: ${f}: every one of its ${r.read} rows was rejected; nothing loaded`);
+            }
           } catch (e) {
-            if (!(e instanceof UserError)) throw e;
+            // One file's failure (bad input, or a database error on its transaction) never stops the next file.
             failed++;
-            console.error(`talab: ${e.message}`);
+            console.error(`talab: ${e instanceof UserError ? e.message : `${f}: import failed: ${printable((e as Error).message)}`}`);
           }
         }
       } finally {
@@ -55,7 +62,7 @@ export function registerImport(program: Command): void {
       }
       const sum = (k: 'inserted' | 'revised' | 'unchanged' | 'rejected') => reports.reduce((s, r) => s + r[k], 0);
       console.log(
-        `${opts.dryRun ? '[dry run, nothing written] ' : ''}${reports.length} file(s) imported, ${failed} failed: ` +
+        `${opts.dryRun ? '[dry run, nothing written] ' : ''}${files.length} file(s), ${failed} failed: ` +
           `${sum('inserted')} inserted, ${sum('revised')} revised, ${sum('unchanged')} unchanged, ${sum('rejected')} rejected`,
       );
       if (opts.rejectsOut) {

@@ -6,6 +6,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { UserError } from '../util/errors.js';
 import { registerDemo } from './demo.js';
 import { registerImport } from './import.js';
+import { registerAssets } from './assets.js';
 import { registerInitStatus } from './status.js';
 import { registerRefresh } from './refresh.js';
 import { registerValidate } from './validate.js';
@@ -28,6 +29,7 @@ export function buildProgram(): Command {
     .exitOverride();
   registerInitStatus(program);
   registerImport(program);
+  registerAssets(program);
   registerRefresh(program);
   registerValidate(program);
   registerBaseline(program);

@@ -7,12 +7,22 @@ import type { Store } from '../store/store.js';
 import { lockAssetForImport } from '../refresh/asset-lock.js';
 import { resolveAsset, type AssetRef } from './assets.js';
 import { parseSourceFile, type Reject, type SourceRow } from './parse.js';
+import { UserError } from '../util/errors.js';
 
 export interface ImportOptions {
   id?: number;
   symbol?: string;
   dryRun?: boolean;
+  /** Accept crypto rows dated before the Bitcoin genesis block. */
+  allowEarly?: boolean;
+  /** Go ahead although the asset's identity contradicts what is stored, or most stored days would be revised. */
+  force?: boolean;
 }
+
+/** An import revising more stored days than this share (and more than REVISE_FREE days) is most likely the
+ * wrong asset's file; it stops unless forced. Routine corrections touch a handful of days. */
+export const REVISE_SHARE = 0.1;
+export const REVISE_FREE = 5;
 
 export interface FileReport {
   file: string;
@@ -45,7 +55,7 @@ function sameValue(a: unknown, b: number): boolean {
 }
 
 export async function importFile(store: Store, path: string, opts: ImportOptions = {}): Promise<FileReport> {
-  const parsed = await parseSourceFile(path);
+  const parsed = await parseSourceFile(path, { allowEarly: opts.allowEarly });
   const asset = await resolveAsset(store, path, opts);
   const file = basename(path);
   const rows = parsed.rows;
@@ -91,6 +101,16 @@ export async function importFile(store: Store, path: string, opts: ImportOptions
       }
     }
     if (changes.length) report.changedFrom = iso(Math.min(...changes.map((c) => c.ts)));
+    if (!opts.force && report.revised > REVISE_FREE) {
+      const n = await store.query<{ n: number }>('SELECT count(*) AS n FROM price_histories WHERE id = $1', [asset.id]);
+      const stored = Number(n[0]?.n ?? 0);
+      if (report.revised > REVISE_SHARE * stored) {
+        throw new UserError(
+          `${path}: would revise ${report.revised} of the ${stored} stored days of ${asset.symbol} (id ${asset.id}), ` +
+            `more than ${REVISE_SHARE * 100} %: is this the right asset? Nothing written; pass --force if it is`,
+        );
+      }
+    }
     if (opts.dryRun) return;
 
     await store.exec(
