@@ -3,7 +3,8 @@ import { summaryLines } from '../baseline/report.js';
 import { DEFAULT_OUTPUT_DIR, runBaseline } from '../baseline/run.js';
 import { DEFAULT_SAMPLE } from '../baseline/sample.js';
 import { openStore } from '../store/open.js';
-import { dbOf, idListArg, intArg } from './args.js';
+import { ensureDir } from '../util/paths.js';
+import { dbOf, dirArg, idListArg, intArg } from './args.js';
 
 /** A fraction in [0, 1] ("0.05") or a percentage ("5%"). */
 export function fractionArg(v: string): number {
@@ -42,9 +43,9 @@ export function registerBaseline(program: Command): void {
     .option('--ids <list>', 'comma-separated asset ids (default: every asset); other assets are never touched', idListArg)
     .option('--dry-run', 'print every step and SQL statement without changing the database')
     .option('--skip-rebuild', 'snapshot and compare only (no delete, no rebuild)')
-    .option('--output-dir <dir>', 'where the JSON, text and HTML reports go', DEFAULT_OUTPUT_DIR)
-    .option('--sample-beginning <days>', `days compared at the start of each series (default ${DEFAULT_SAMPLE.beginningDays})`, intArg('--sample-beginning'))
-    .option('--sample-end <days>', `days compared at the end of each series (default ${DEFAULT_SAMPLE.endDays})`, intArg('--sample-end'))
+    .option('--output-dir <dir>', 'where the JSON, text and HTML reports go (created if missing)', dirArg('--output-dir'), DEFAULT_OUTPUT_DIR)
+    .option('--sample-beginning <days>', `days compared at the start of each series (default ${DEFAULT_SAMPLE.beginningDays})`, intArg('--sample-beginning', 0, 100_000))
+    .option('--sample-end <days>', `days compared at the end of each series (default ${DEFAULT_SAMPLE.endDays})`, intArg('--sample-end', 0, 100_000))
     .option('--sample-random-pct <fraction>', `share of the interior compared, 0.05 or 5% (default ${DEFAULT_SAMPLE.randomFraction})`, fractionArg)
     .option('--seed <n>', `seed of the interior sample (default ${DEFAULT_SAMPLE.seed})`, intArg('--seed'))
     .option('--full', 'compare every row instead of a sample')
@@ -52,7 +53,8 @@ export function registerBaseline(program: Command): void {
     .addOption(new Option('--drop-snapshots', 'drop the snapshot tables after a PASS (a FAIL keeps them)').conflicts('keepSnapshots'))
     .option('--top <n>', 'mismatching rows listed per column, and missing/extra keys per table', intArg('--top'), 10)
     .action(async (opts: BaselineFlags, cmd: Command) => {
-      const store = await openStore(dbOf(cmd));
+      if (!opts.dryRun) ensureDir('--output-dir', opts.outputDir); // the default too: fail before any change
+      const store = await openStore(dbOf(cmd), { mustExist: true });
       try {
         const report = await runBaseline(store, {
           ids: opts.ids, dryRun: opts.dryRun, skipRebuild: opts.skipRebuild, outputDir: opts.outputDir,

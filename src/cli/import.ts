@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { importFile, type FileReport } from '../importer/import.js';
 import { openStore } from '../store/open.js';
 import { UserError } from '../util/errors.js';
-import { dbOf, intArg } from './args.js';
+import { dbOf, intArg, outFileArg } from './args.js';
 
 const SHOWN_REJECTS = 10;
 
@@ -32,7 +32,7 @@ export function registerImport(program: Command): void {
     .argument('<files...>', 'files to import')
     .option('--id <n>', 'asset id for every file (default: from the file name)', intArg('--id', 1))
     .option('--symbol <sym>', 'asset symbol (default: from the file name or dim_assets)')
-    .option('--rejects-out <file>', 'write every rejected line (file, line, reason, raw) to this CSV')
+    .option('--rejects-out <file>', 'write every rejected line (file, line, reason, raw) to this CSV', outFileArg('--rejects-out'))
     .option('--dry-run', 'parse and compare, write nothing')
     .action(async (files: string[], opts: { id?: number; symbol?: string; rejectsOut?: string; dryRun?: boolean }, cmd) => {
       const store = await openStore(dbOf(cmd));

@@ -6,7 +6,7 @@ import { DEFAULT_PERIODS, defaultTimeframes, type Timeframe } from '../catalog/t
 import { q } from '../schema/ddl.js';
 import { refreshRuns, refreshState } from '../schema/tables.js';
 import type { Store } from '../store/store.js';
-import { UserError } from '../util/errors.js';
+import { EXIT, UserError } from '../util/errors.js';
 import { refreshAssetBars, type AssetBarsResult } from './bars.js';
 import { prefetchFlipDaily, refreshAssetEmas, type AssetEmasResult, type EmasOptions } from './emas.js';
 import { selectAssets } from './load.js';
@@ -212,7 +212,7 @@ async function lockRun(store: Store, shard: Shard): Promise<() => Promise<void>>
     throw new UserError(
       `another talab refresh is running on this database${shard.n > 1 ? ` for shard ${shard.k}/${shard.n}` : ''}; ` +
         'wait for it, or give each machine its own --shard k/n',
-      1,
+      EXIT.database,
     );
   }
   return async () => {
@@ -539,5 +539,5 @@ const SYSTEMIC_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOU
 /** Errors that mean the database went away, as opposed to a problem with one asset's data. */
 export function isSystemic(e: unknown): boolean {
   const err = e as { code?: string; message?: string };
-  return SYSTEMIC_CODES.has(err?.code ?? '') || /Connection terminated|connection error|database has been closed|Connection closed/i.test(err?.message ?? '');
+  return SYSTEMIC_CODES.has(err?.code ?? '') || /Connection terminated|connection error|database has been closed|Connection closed|Query read timeout|timeout exceeded when trying to connect/i.test(err?.message ?? '');
 }
