@@ -12,7 +12,7 @@ import { migrate } from './migrate.js';
 export const DEFAULT_DB = 'talab.duckdb';
 
 export function resolveDbArg(arg?: string): string {
-  return arg ?? process.env.TALAB_DB ?? DEFAULT_DB;
+  return arg ?? (process.env.TALAB_DB || DEFAULT_DB); // an empty TALAB_DB= counts as unset
 }
 
 export interface OpenOptions {
