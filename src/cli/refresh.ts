@@ -179,6 +179,18 @@ export function registerRefresh(program: Command): void {
       }
       const progress = reporter(opts);
       log.logger.info({ argv: process.argv.slice(2) }, 'refresh started');
+      // Ctrl-C or a stop from the scheduler: every group commits whole or not at all, so leaving now loses only
+      // the group in flight (the database rolls it back). Give the terminal back its cursor and say how to go on.
+      const onSignal = (sig: NodeJS.Signals) => {
+        if (process.stderr.isTTY) process.stderr.write('\x1b[?25h\n');
+        log.logger.warn({ signal: sig }, 'refresh interrupted');
+        log.close();
+        process.stderr.write(`talab: refresh interrupted by ${sig}; the group in flight was rolled back, completed groups are kept. ` +
+          'Run the same command with --resume to continue.\n');
+        process.exit(sig === 'SIGINT' ? 130 : 143);
+      };
+      process.once('SIGINT', onSignal);
+      process.once('SIGTERM', onSignal);
       let location = '';
       try {
         const store = await openStore(dbOf(cmd), { mustExist: true });
@@ -238,6 +250,8 @@ export function registerRefresh(program: Command): void {
         }
         throw e;
       } finally {
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
         log.close();
       }
     });

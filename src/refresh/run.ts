@@ -254,7 +254,7 @@ async function startRun(store: Store, o: RefreshOptions): Promise<{ runId: strin
   let runId = '';
   if (o.resume) {
     const prev = await store.query<{ run_id: string }>(
-      `SELECT run_id FROM ${q(refreshRuns.name)} WHERE status IN ('abandoned', 'interrupted', 'failed') AND options = $1 ` +
+      `SELECT run_id FROM ${q(refreshRuns.name)} WHERE status IN ('abandoned', 'failed') AND options = $1 ` +
         'ORDER BY started_at DESC LIMIT 1',
       [key],
     );
