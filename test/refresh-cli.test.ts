@@ -210,7 +210,7 @@ test('one asset whose bars fail: only its EMAs are skipped, exit 1, named in sum
     assert.equal(received[0].body.chat_id, '42');
     assert.match(received[0].body.text, /talab refresh failed/);
     assert.match(received[0].body.text, /SEI \(23149\)/);
-    const logs = readdirSync(join(tmpdir(), '.logs')).map((f) => readFileSync(join(tmpdir(), '.logs', f), 'utf8')).join('');
+    const logs = readdirSync(join(tmpdir(), '.logs')).filter((f) => f.endsWith('.log')).map((f) => readFileSync(join(tmpdir(), '.logs', f), 'utf8')).join('');
     assert.doesNotMatch(logs, /SECRET/, 'the token never reaches the log');
   } finally {
     server.close();
