@@ -210,7 +210,7 @@ test('one asset whose bars fail: only its EMAs are skipped, exit 1, named in sum
     assert.equal(received[0].body.chat_id, '42');
     assert.match(received[0].body.text, /talab refresh failed/);
     assert.match(received[0].body.text, /MNT \(27075\)/);
-    const logs = readdirSync(join(tmpdir(), '.logs')).map((f) => readFileSync(join(tmpdir(), '.logs', f), 'utf8')).join('');
+    const logs = readdirSync(join(tmpdir(), '.logs')).filter((f) => f.endsWith('.log')).map((f) => readFileSync(join(tmpdir(), '.logs', f), 'utf8')).join('');
     assert.doesNotMatch(logs, /SECRET/, 'the token never reaches the log');
   } finally {
     server.close();
@@ -326,7 +326,7 @@ test('DuckDB: a second process on the same file fails fast with a clear message'
   try {
     const t0 = Date.now();
     const r = await talab(['--db', db, 'refresh', '--all']);
-    assert.equal(r.code, 1, r.out + r.err);
+    assert.equal(r.code, 3, r.out + r.err); // locked database: exit 3, not a component failure
     assert.match(r.err, /is in use by another process \(pid \d+\); DuckDB allows one writer per file/);
     assert.ok(Date.now() - t0 < 15_000, 'fails fast');
   } finally {

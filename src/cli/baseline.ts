@@ -9,7 +9,8 @@ import { dropSnapshotSet, listSnapshots } from '../baseline/snapshot.js';
 import { openStore } from '../store/open.js';
 import type { Store } from '../store/store.js';
 import { UserError } from '../util/errors.js';
-import { dbOf, idListArg, intArg } from './args.js';
+import { ensureDir } from '../util/paths.js';
+import { dbOf, dirArg, idListArg, intArg } from './args.js';
 
 /** A fraction in [0, 1] ("0.05") or a percentage ("5%"). */
 export function fractionArg(v: string): number {
@@ -53,11 +54,11 @@ interface BaselineFlags extends CompareFlags {
 /** The comparison options shared by baseline, baseline compare and diff. */
 export function addCompareOptions(cmd: Command): Command {
   return cmd
-    .option('--output-dir <dir>', 'where the JSON, text and HTML reports and the CSV of every differing key go', DEFAULT_OUTPUT_DIR)
+    .option('--output-dir <dir>', 'where the JSON, text and HTML reports and the CSV of every differing key go', dirArg('--output-dir'), DEFAULT_OUTPUT_DIR)
     .addOption(new Option('--full', 'compare every row joined in SQL instead of by checksums (one database only)').conflicts('sample'))
     .option('--sample', 'compare a sample instead of every row (one database only; see the --sample-* options)')
-    .option('--sample-beginning <days>', `with --sample: days compared at the start of each series (default ${DEFAULT_SAMPLE.beginningDays})`, intArg('--sample-beginning'))
-    .option('--sample-end <days>', `with --sample: days compared at the end of each series (default ${DEFAULT_SAMPLE.endDays})`, intArg('--sample-end'))
+    .option('--sample-beginning <days>', `with --sample: days compared at the start of each series (default ${DEFAULT_SAMPLE.beginningDays})`, intArg('--sample-beginning', 0, 100_000))
+    .option('--sample-end <days>', `with --sample: days compared at the end of each series (default ${DEFAULT_SAMPLE.endDays})`, intArg('--sample-end', 0, 100_000))
     .option('--sample-random-pct <fraction>', `with --sample: share of the interior compared, 0.05 or 5% (default ${DEFAULT_SAMPLE.randomFraction})`, fractionArg)
     .option('--seed <n>', `with --sample: seed of the interior sample (default ${DEFAULT_SAMPLE.seed})`, intArg('--seed'))
     .option('--top <n>', 'mismatching rows listed per column, and one-side keys per table, in the report', intArg('--top'), 10);
@@ -78,7 +79,7 @@ export function printReport(report: BaselineReport, outputDir: string | null): v
 }
 
 async function withStore<T>(cmd: Command, fn: (s: Store) => Promise<T>): Promise<T> {
-  const store = await openStore(dbOf(cmd));
+  const store = await openStore(dbOf(cmd), { mustExist: true });
   try {
     return await fn(store);
   } finally {
@@ -119,6 +120,7 @@ export function registerBaseline(program: Command): void {
     .option('--wait <seconds>', 'wait this long for a running refresh to finish instead of refusing at once', intArg('--wait'))
     .action(async (opts: BaselineFlags, cmd: Command) => {
       const { method, sample } = methodOf(opts);
+      if (!opts.dryRun) ensureDir('--output-dir', opts.outputDir); // the default too: fail before any change
       await withStore(cmd, async (store) => {
         const report = await runBaseline(store, {
           ids: opts.ids, dryRun: opts.dryRun, outputDir: opts.outputDir, method, sample, topN: opts.top,

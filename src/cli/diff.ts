@@ -23,7 +23,7 @@ export function parseSideArg(v: string): { db: string; table?: string } {
 
 async function openSide(label: string, db: string): Promise<Store> {
   if (!/^postgres(ql)?:\/\//i.test(db) && !existsSync(db)) throw new UserError(`${label} ${db}: no such DuckDB file`);
-  return openStore(db);
+  return openStore(db, { mustExist: true });
 }
 
 export function registerDiff(program: Command): void {

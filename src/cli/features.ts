@@ -13,7 +13,7 @@ import { ensureFeatureSchema } from '../features/schema.js';
 import { openStore } from '../store/open.js';
 import type { Store } from '../store/store.js';
 import { UserError } from '../util/errors.js';
-import { dbOf, idListArg, intArg } from './args.js';
+import { dbOf, idListArg, intArg, outFileArg } from './args.js';
 
 const SHOWN = 10;
 
@@ -53,7 +53,7 @@ function addIngestOptions(cmd: Command): Command {
     .option('--min-date <date>', 'reject rows dated before this YYYY-MM-DD', dateArg('--min-date'))
     .option('--max-date <date>', 'reject rows dated after this YYYY-MM-DD', dateArg('--max-date'))
     .option('--force', 'load batches even if the ledger says they were loaded (rows are upserted, never duplicated)')
-    .option('--report-out <file>', 'write the full JSON report to this file')
+    .option('--report-out <file>', 'write the full JSON report to this file', outFileArg('--report-out'))
     .option('--json', 'print the full JSON report instead of the summary');
 }
 
@@ -146,7 +146,7 @@ function formatRegimes(s: RegimeLoadSummary): string {
 }
 
 async function withStore<T>(cmd: Command, fn: (store: Store) => Promise<T>): Promise<T> {
-  const store = await openStore(dbOf(cmd));
+  const store = await openStore(dbOf(cmd), { mustExist: true });
   try {
     await ensureFeatureSchema(store);
     return await fn(store);
@@ -199,7 +199,7 @@ export function registerFeatures(program: Command): void {
       .command('build')
       .description('Compute market_data, pivots and golden_zone from price_bars_1d; write a flat file (--out) or ingest directly')
       .option('--ids <list>', 'comma-separated asset ids (default: every asset with daily bars)', idListArg)
-      .option('--out <file>', 'write the flat rows here (.csv or .parquet) instead of ingesting them'),
+      .option('--out <file>', 'write the flat rows here (.csv or .parquet) instead of ingesting them', outFileArg('--out')),
   ).action(async (f: IngestFlags & { ids?: number[]; out?: string }, cmd: Command) => {
     await withStore(cmd, async (store) => {
       const built = await buildFeatures(store, { ids: f.ids });
@@ -216,7 +216,7 @@ export function registerFeatures(program: Command): void {
   features
     .command('export')
     .description('Write ml_feature_matrix to Parquet, nested groups kept as Parquet groups')
-    .requiredOption('--out <file>', 'output .parquet file')
+    .requiredOption('--out <file>', 'output .parquet file', outFileArg('--out'))
     .option('--symbol <sym>', 'only this symbol')
     .action(async (opts: { out: string; symbol?: string }, cmd: Command) => {
       await withStore(cmd, async (store) => {

@@ -4,7 +4,7 @@ import { importFile, type FileReport } from '../importer/import.js';
 import { printable } from '../importer/parse.js';
 import { openStore } from '../store/open.js';
 import { UserError } from '../util/errors.js';
-import { dbOf, intArg } from './args.js';
+import { dbOf, intArg, outFileArg } from './args.js';
 
 const SHOWN_REJECTS = 10;
 
@@ -33,7 +33,7 @@ export function registerImport(program: Command): void {
     .argument('<files...>', 'files to import')
     .option('--id <n>', 'asset id for every file, e.g. its CoinMarketCap id (default: resolved from --symbol or the file name)', intArg('--id', 1))
     .option('--symbol <sym>', 'asset symbol: a stored asset, a built-in coin, or else a new asset with a local id (default: from the file name)')
-    .option('--rejects-out <file>', 'write every rejected line (file, line, reason, raw) to this CSV')
+    .option('--rejects-out <file>', 'write every rejected line (file, line, reason, raw) to this CSV', outFileArg('--rejects-out'))
     .option('--force', 'import although the asset\'s stored symbol/name differs (renaming it) or more than 10 % of its stored days would be revised')
     .option('--allow-early', 'accept CoinMarketCap rows dated before 2009-01-03 (never before 1950-01-01)')
     .option('--dry-run', 'parse and compare, write nothing')

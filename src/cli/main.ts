@@ -2,8 +2,12 @@
 // The `talab` command: parses arguments, calls the library, reports. No business rules live here.
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+// Exit codes (src/util/errors.ts EXIT): 0 ok, 1 a component failed, 2 usage, 3 database unreachable or locked.
 import { Command, CommanderError, Option } from 'commander';
-import { UserError } from '../util/errors.js';
+import { isSystemic } from '../refresh/run.js';
+import { EXIT, redactUrl, UserError } from '../util/errors.js';
+import { redactSecrets } from '../ops/log.js';
+import { printable } from '../util/text.js';
 import { registerDemo } from './demo.js';
 import { registerImport } from './import.js';
 import { registerAssets } from './assets.js';
@@ -25,6 +29,7 @@ export function buildProgram(): Command {
     .addOption(
       new Option('--db <target>', 'DuckDB file path or postgres:// URL (default: $TALAB_DB or ./talab.duckdb)'),
     )
+    .addHelpText('after', '\nExit codes: 0 ok, 1 a component failed, 2 usage error, 3 database unreachable or locked.')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
   registerInitStatus(program);
@@ -41,22 +46,34 @@ export function buildProgram(): Command {
   return program;
 }
 
+/** One line for the user: credentials removed, control characters shown as escapes. */
+const clean = (s: string) => printable(redactSecrets(redactUrl(s)));
+
+/** A database error (a PostgreSQL error has a five-character SQLSTATE) rather than a bug of ours. */
+function isDatabaseError(e: unknown): boolean {
+  const code = (e as { code?: unknown })?.code;
+  return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) && 'severity' in (e as object);
+}
+
+export function exitFor(e: unknown): { code: number; message: string } {
+  if (e instanceof CommanderError) return { code: e.exitCode === 0 ? EXIT.ok : EXIT.usage, message: '' };
+  if (e instanceof UserError) return { code: e.exitCode, message: clean(e.message) };
+  const err = e as Error;
+  if (isSystemic(e)) return { code: EXIT.failure, message: clean(`the database connection was lost: ${err.message}`) };
+  if (isDatabaseError(e)) return { code: EXIT.failure, message: clean(`database error: ${err.message} (${(e as { code: string }).code})`) };
+  return { code: EXIT.failure, message: clean(`internal error: ${err?.stack ?? String(e)}`) };
+}
+
 async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
   try {
     await program.parseAsync(argv);
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (e) {
-    if (e instanceof CommanderError) {
-      // help and version exit 0; every other parse problem is a usage error (already printed).
-      return e.exitCode === 0 ? 0 : 2;
-    }
-    if (e instanceof UserError) {
-      process.stderr.write(`talab: ${e.message}\n`);
-      return e.exitCode;
-    }
-    process.stderr.write(`talab: internal error: ${(e as Error).stack ?? String(e)}\n`);
-    return 1;
+    const { code, message } = exitFor(e);
+    // help, version and parse problems were already printed by commander
+    if (message) process.stderr.write(`talab: ${message}\n`);
+    return code;
   }
 }
 

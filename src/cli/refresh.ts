@@ -7,9 +7,11 @@ import { runRefresh, type Component, type RefreshEvent, type RefreshOptions, typ
 import { openDailyLog } from '../ops/log.js';
 import { createAlerter, formatRefreshFailure, formatValidationFailure } from '../ops/telegram.js';
 import { openStore } from '../store/open.js';
-import { UserError } from '../util/errors.js';
+import { selectAssets } from '../refresh/load.js';
+import type { Store } from '../store/store.js';
+import { EXIT, UserError } from '../util/errors.js';
 import { formatReport, runValidation } from '../validate/run.js';
-import { dbOf, idListArg, intArg } from './args.js';
+import { dbOf, dirArg, idListArg, intArg } from './args.js';
 
 function parseTf(n: string, flag: string): Timeframe {
   const tf = getTimeframe(n) ?? getTimeframe(n.toUpperCase());
@@ -17,8 +19,12 @@ function parseTf(n: string, flag: string): Timeframe {
   return tf;
 }
 
+/** Longer than any daily history (≈ 270 years): a larger period is a typo, not a request. */
+const MAX_PERIOD = 100_000;
+
 function parsePeriod(p: string, flag: string): number {
   if (!/^\d+$/.test(p) || Number(p) < 1) throw new InvalidArgumentError(`${flag}: '${p}' is not a positive integer period`);
+  if (Number(p) > MAX_PERIOD) throw new InvalidArgumentError(`${flag}: period ${p} is beyond ${MAX_PERIOD} days`);
   return Number(p);
 }
 
@@ -122,6 +128,19 @@ function reporter(opts: CliOpts): (e: RefreshEvent) => void {
   };
 }
 
+/** Unknown --ids are a usage error (as in validate and baseline); nothing at all to refresh is a failure. */
+async function checkSelection(store: Store, ids?: number[]): Promise<void> {
+  const have = new Set((await selectAssets(store)).map((a) => a.id));
+  if (ids) {
+    const known = new Set((await store.query<{ id: number }>('SELECT id FROM dim_assets')).map((r) => Number(r.id)));
+    const unknown = ids.filter((id) => !known.has(id));
+    if (unknown.length) throw new UserError(`--ids: unknown asset id(s) ${unknown.join(', ')} (not in dim_assets of ${store.location}; see \`talab status\`)`);
+    if (!ids.some((id) => have.has(id))) throw new UserError(`--ids: no price history for asset(s) ${ids.join(', ')} in ${store.location}: nothing to refresh`, EXIT.failure);
+  } else if (have.size === 0) {
+    throw new UserError(`no assets with price history in ${store.location}: nothing to refresh (import data first: talab import FILE…)`, EXIT.failure);
+  }
+}
+
 export function registerRefresh(program: Command): void {
   program
     .command('refresh')
@@ -141,12 +160,12 @@ export function registerRefresh(program: Command): void {
     .option('--continue-on-error', 'when a whole step fails (e.g. the database drops), still run the next one')
     .option('--skip-stale-check', 'run EMAs even for assets whose bars are behind their source')
     .addOption(new Option('--staleness-hours <h>', "how far an asset's bars may lag its source's last day before its EMAs are skipped").default(48).argParser(hoursArg))
-    .addOption(new Option('--lookback-days <n>', 'days before the watermark the 1D builder re-reads and compares').default(3).argParser(intArg('--lookback-days', 0)))
+    .addOption(new Option('--lookback-days <n>', 'days before the watermark the 1D builder re-reads and compares').default(3).argParser(intArg('--lookback-days', 0, 100_000)))
     .addOption(new Option('--jobs <n>', 'assets in flight at once, each on its own database session (PostgreSQL builds: each on its own worker thread)').default(availableParallelism(), 'the number of CPU cores').argParser(intArg('--jobs', 1)))
     .option('--shard <k/n>', 'process only assets with hash(id) mod n = k', shardArg)
     .option('--validate', 'run `talab validate` on the refreshed assets afterwards; exit 1 if it finds errors')
     .option('--alert-on-error', 'send a Telegram alert (TELEGRAM_BOT_TOKEN, TELEGRAM_CHAT_ID) on failures and validation errors')
-    .option('--log-dir <dir>', 'where refresh-YYYY-MM-DD.log files go (files older than 30 days are removed)', '.logs')
+    .option('--log-dir <dir>', 'where refresh-YYYY-MM-DD.log files go (files older than 30 days are removed)', dirArg('--log-dir'), '.logs')
     .action(async (opts: CliOpts, cmd: Command) => {
       const modes = [opts.all, opts.bars, opts.emas].filter(Boolean).length;
       if (modes !== 1) throw new UserError('refresh needs exactly one of --all, --bars, --emas (see talab refresh --help)', 2);
@@ -160,9 +179,21 @@ export function registerRefresh(program: Command): void {
       }
       const progress = reporter(opts);
       log.logger.info({ argv: process.argv.slice(2) }, 'refresh started');
+      // Ctrl-C or a stop from the scheduler: every group commits whole or not at all, so leaving now loses only
+      // the group in flight (the database rolls it back). Give the terminal back its cursor and say how to go on.
+      const onSignal = (sig: NodeJS.Signals) => {
+        if (process.stderr.isTTY) process.stderr.write('\x1b[?25h\n');
+        log.logger.warn({ signal: sig }, 'refresh interrupted');
+        log.close();
+        process.stderr.write(`talab: refresh interrupted by ${sig}; the group in flight was rolled back, completed groups are kept. ` +
+          'Run the same command with --resume to continue.\n');
+        process.exit(sig === 'SIGINT' ? 130 : 143);
+      };
+      process.once('SIGINT', onSignal);
+      process.once('SIGTERM', onSignal);
       let location = '';
       try {
-        const store = await openStore(dbOf(cmd));
+        const store = await openStore(dbOf(cmd), { mustExist: true });
         location = store.location;
         try {
           const ro: RefreshOptions = {
@@ -178,6 +209,7 @@ export function registerRefresh(program: Command): void {
               } else log.logger.info({ component: e.component, event: e.kind }, `${e.component} ${e.kind}`);
             },
           };
+          await checkSelection(store, opts.ids);
           if (opts.dryRun && !opts.quiet) {
             console.log(`database: ${store.location}`);
             console.log(`components: ${components.join(' then ')}${opts.shard ? `, shard ${opts.shard.k}/${opts.shard.n}` : ''}`);
@@ -218,6 +250,8 @@ export function registerRefresh(program: Command): void {
         }
         throw e;
       } finally {
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
         log.close();
       }
     });

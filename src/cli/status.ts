@@ -23,7 +23,7 @@ export function registerInitStatus(program: Command): void {
     .description('Per asset: first/last day, rows per table, freshness')
     .option('--json', 'machine-readable output')
     .action(async (opts: { json?: boolean }, cmd) => {
-      const store = await openStore(dbOf(cmd));
+      const store = await openStore(dbOf(cmd), { mustExist: true });
       try {
         const status = await collectStatus(store);
         if (opts.json) {

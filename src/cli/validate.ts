@@ -1,6 +1,5 @@
-import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
-import { openStore, resolveDbArg } from '../store/open.js';
+import { openStore } from '../store/open.js';
 import { UserError } from '../util/errors.js';
 import { formatReport, runValidation } from '../validate/run.js';
 import { dbOf, idListArg, intArg } from './args.js';
@@ -17,12 +16,7 @@ export function registerValidate(program: Command): void {
     .option('--examples <n>', 'failing keys shown per check (default 5; --json keeps 20)', intArg('--examples', 0))
     .option('--verbose', 'describe every check, not only the failing ones')
     .action(async (opts: { ids?: number[]; json?: boolean; examples?: number; verbose?: boolean }, cmd) => {
-      const db = resolveDbArg(dbOf(cmd)).trim();
-      // Opening a DuckDB path creates the file; validating a database that was never there would "pass".
-      if (db !== ':memory:' && !/^[a-z][a-z0-9+.-]*:\/\//i.test(db) && !existsSync(db)) {
-        throw new UserError(`no database at ${db}: nothing to validate (give --db or set TALAB_DB)`);
-      }
-      const store = await openStore(dbOf(cmd));
+      const store = await openStore(dbOf(cmd), { mustExist: true });
       try {
         if (opts.ids) {
           const known = await store.query<{ id: number }>('SELECT id FROM dim_assets');
@@ -33,10 +27,14 @@ export function registerValidate(program: Command): void {
         const report = await runValidation(store, { ids: opts.ids, maxExamples: opts.examples ?? (opts.json ? 20 : 5) });
         if (opts.json) console.log(JSON.stringify(report, null, 2));
         else {
-          if (report.assets === 0) console.log(`no assets in ${store.location}: import data first (talab import FILE…)`);
           console.log(formatReport(report, { examples: opts.examples ?? 5, verbose: opts.verbose }));
         }
         if (!report.ok) process.exitCode = 1;
+        // Nothing checked is not a pass: a job pointed at an empty database must not report success.
+        if (report.assets === 0) {
+          console.error(`talab: no assets in ${store.location}: nothing was validated (import data first: talab import FILE…)`);
+          process.exitCode = 1;
+        }
       } finally {
         await store.close();
       }

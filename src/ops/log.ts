@@ -3,9 +3,11 @@
 // twice over: pino's redact paths blank known secret-bearing keys, and a final string pass over every
 // serialized line catches secrets embedded in free text (a connection URL inside an error message, say).
 // What the user sees on the console is the caller's reporter; this logger only mirrors to stderr when asked.
-import { mkdirSync, readdirSync, statSync, unlinkSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import pino, { type DestinationStream, type Level, type Logger } from 'pino';
+import { UserError } from '../util/errors.js';
+import { ensureDir } from '../util/paths.js';
 
 export const DEFAULT_LOG_PREFIX = 'refresh-';
 export const DEFAULT_LOG_MAX_AGE_DAYS = 30;
@@ -20,7 +22,8 @@ export const REDACT_PATHS: readonly string[] = [
 const CENSOR = '***';
 
 // scheme://user:password@host → scheme://user:***@host, anywhere in a text.
-const URL_PASSWORD = /([a-z][a-z0-9+.-]*:\/\/[^\s:/@"']*:)[^\s@"']*@/gi;
+// The password may itself hold an unescaped '@': the host starts after the last '@' before the path.
+const URL_PASSWORD = /([a-z][a-z0-9+.-]*:\/\/[^\s:/@"']*:)[^\s/?#"']*@/gi;
 // libpq keyword/value strings: password=secret or password='se cret'.
 const KV_PASSWORD = /\b(password\s*=\s*)('(?:[^'\\]|\\.)*'|[^\s'"\\]+)/gi;
 // Telegram bot tokens (digits ':' 30+ url-safe chars), bare or inside an API path /bot<token>/.
@@ -103,19 +106,56 @@ function humanLine(json: string): string {
 }
 
 /**
+ * The log file as a synchronous append-only sink. A failed write (disk full, file system gone) is reported
+ * once on stderr and logging stops: the log is a record of the run, never a reason for the run to stop or
+ * to retry in a loop, which is what a retrying stream does on a full disk.
+ */
+function logFile(file: string, stderr: { write(s: string): unknown }): DestinationStream & { close(): void } {
+  let fd: number | null;
+  try {
+    fd = openSync(file, 'a');
+  } catch (e) {
+    throw new UserError(`cannot open the log file ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  return {
+    write(s: string) {
+      if (fd === null) return;
+      try {
+        const buf = Buffer.from(s);
+        for (let off = 0; off < buf.length; ) off += writeSync(fd, buf, off);
+      } catch (e) {
+        stderr.write(`talab: warning: cannot write the log ${file} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); ` +
+          'the run goes on without its log\n');
+        try {
+          closeSync(fd);
+        } catch {
+          // already unusable; nothing more to release
+        }
+        fd = null;
+      }
+    },
+    close() {
+      if (fd === null) return;
+      try {
+        closeSync(fd);
+      } catch {
+        // closing a file whose writes failed may fail too; nothing is lost by ignoring it
+      }
+      fd = null;
+    },
+  };
+}
+
+/**
  * Open (append) today's log file and return a pino logger writing JSON lines to it. Writes are synchronous:
  * a refresh logs little, and a line that is lost because the process exited first is worse than a few
  * microseconds per line.
  */
 export function createFileLogger(opts: LoggerOptions = {}): FileLogger {
   const dir = resolve(opts.dir ?? join(process.cwd(), '.logs'));
-  try {
-    mkdirSync(dir, { recursive: true });
-  } catch (e) {
-    throw new Error(`cannot create log directory ${dir}: ${(e as Error).message}`);
-  }
+  ensureDir('--log-dir', dir);
   const file = join(dir, logFileName(opts.date, opts.prefix));
-  const dest = pino.destination({ dest: file, sync: true, append: true, mkdir: true });
+  const dest = logFile(file, opts.stderr ?? process.stderr);
   const secrets = [...envSecrets(), ...(opts.secrets ?? [])];
   let stream: DestinationStream = dest;
   if (opts.mirrorToStderr) {
@@ -142,12 +182,7 @@ export function createFileLogger(opts: LoggerOptions = {}): FileLogger {
       if (closed) return;
       closed = true;
       logger.level = 'silent';
-      try {
-        dest.flushSync();
-      } catch {
-        // sync destinations have nothing buffered; flushSync throws only when there is nothing to flush to
-      }
-      dest.end();
+      dest.close();
     },
   };
 }

@@ -7,7 +7,7 @@ import { acquireRunLock } from '../ops/run-lock.js';
 import { q } from '../schema/ddl.js';
 import { refreshRuns, refreshState } from '../schema/tables.js';
 import type { Store } from '../store/store.js';
-import { UserError } from '../util/errors.js';
+import { EXIT, UserError } from '../util/errors.js';
 import { refreshAssetBars, type AssetBarsResult } from './bars.js';
 import { prefetchFlipDaily, refreshAssetEmas, type AssetEmasResult, type EmasOptions } from './emas.js';
 import { selectAssets } from './load.js';
@@ -213,7 +213,7 @@ async function lockRun(store: Store, shard: Shard): Promise<() => Promise<void>>
     throw new UserError(
       `another talab refresh is running on this database${shard.n > 1 ? ` for shard ${shard.k}/${shard.n}` : ''}; ` +
         'wait for it, or give each machine its own --shard k/n',
-      1,
+      EXIT.database,
     );
   }
   return async () => {
@@ -229,19 +229,52 @@ function optionsKey(o: RefreshOptions): string {
   });
 }
 
+const RUN_LOCK_SQL = "hashtext('talab-run:' || $1)";
+
+/**
+ * Runs left `running` by a process that died (killed, power lost) are marked `abandoned`. On DuckDB the file
+ * admits one writing process, so any `running` row is such a leftover; on PostgreSQL each run holds a session
+ * lock on its id for its lifetime, and a row whose lock can be taken has no live owner.
+ */
+async function markAbandoned(store: Store): Promise<void> {
+  const running = await store.query<{ run_id: string }>(`SELECT run_id FROM ${q(refreshRuns.name)} WHERE status = 'running'`);
+  for (const { run_id } of running) {
+    if (store.dialect === 'postgres') {
+      const r = await store.query<{ ok: boolean }>(`SELECT pg_try_advisory_lock(${RUN_LOCK_SQL}) AS ok`, [run_id]);
+      if (!r[0].ok) continue; // its process is alive
+      await store.query(`SELECT pg_advisory_unlock(${RUN_LOCK_SQL}) AS ok`, [run_id]);
+    }
+    await store.exec(`UPDATE ${q(refreshRuns.name)} SET status = 'abandoned', finished_at = now() WHERE run_id = $1 AND status = 'running'`, [run_id]);
+  }
+}
+
 /** With --resume: the last unfinished run with the same options, whose finished assets are skipped. */
 async function startRun(store: Store, o: RefreshOptions): Promise<{ runId: string; resumed: boolean }> {
   const key = optionsKey(o);
+  await markAbandoned(store);
+  let runId = '';
   if (o.resume) {
     const prev = await store.query<{ run_id: string }>(
-      `SELECT run_id FROM ${q(refreshRuns.name)} WHERE status = 'running' AND options = $1 ORDER BY started_at DESC LIMIT 1`,
+      `SELECT run_id FROM ${q(refreshRuns.name)} WHERE status IN ('abandoned', 'failed') AND options = $1 ` +
+        'ORDER BY started_at DESC LIMIT 1',
       [key],
     );
-    if (prev.length) return { runId: prev[0].run_id, resumed: true };
+    if (prev.length) runId = prev[0].run_id;
   }
-  const runId = randomUUID();
-  await store.exec(`INSERT INTO ${q(refreshRuns.name)} (run_id, options, status) VALUES ($1, $2, 'running')`, [runId, key]);
-  return { runId, resumed: false };
+  const resumed = runId !== '';
+  if (!resumed) runId = randomUUID();
+  if (store.dialect === 'postgres') await store.query(`SELECT pg_advisory_lock(${RUN_LOCK_SQL}) AS ok`, [runId]);
+  if (resumed) await store.exec(`UPDATE ${q(refreshRuns.name)} SET status = 'running', finished_at = NULL WHERE run_id = $1`, [runId]);
+  else await store.exec(`INSERT INTO ${q(refreshRuns.name)} (run_id, options, status) VALUES ($1, $2, 'running')`, [runId, key]);
+  return { runId, resumed };
+}
+
+/** Best effort: a run that ends by an exception is `failed` (if the database is gone, the next start marks it `abandoned`). */
+async function abortRun(store: Store, runId: string, why: string): Promise<void> {
+  await store.exec(
+    `UPDATE ${q(refreshRuns.name)} SET finished_at = now(), status = 'failed', summary = $2 WHERE run_id = $1 AND status = 'running'`,
+    [runId, JSON.stringify({ error: why })],
+  ).catch(() => undefined);
 }
 
 async function finishRun(store: Store, runId: string, s: RefreshSummary): Promise<void> {
@@ -536,7 +569,13 @@ export async function runRefresh(store: Store, opts: RefreshOptions): Promise<Re
     summary.ok = summary.components.every((c) => !c.error && c.assets.every((a) => a.status !== 'failed'));
     if (!opts.dryRun) await finishRun(store, runId, summary);
     return summary;
+  } catch (e) {
+    if (!opts.dryRun) await abortRun(store, runId, (e as Error).message);
+    throw e;
   } finally {
+    if (!opts.dryRun && store.dialect === 'postgres') {
+      await store.query(`SELECT pg_advisory_unlock(${RUN_LOCK_SQL}) AS ok`, [runId]).catch(() => undefined);
+    }
     await pool?.close();
     for (const s of sessions.slice(1)) await s.close();
     try {
@@ -552,5 +591,5 @@ const SYSTEMIC_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOU
 /** Errors that mean the database went away, as opposed to a problem with one asset's data. */
 export function isSystemic(e: unknown): boolean {
   const err = e as { code?: string; message?: string };
-  return SYSTEMIC_CODES.has(err?.code ?? '') || /Connection terminated|connection error|database has been closed|Connection closed/i.test(err?.message ?? '');
+  return SYSTEMIC_CODES.has(err?.code ?? '') || /Connection terminated|connection error|database has been closed|Connection closed|Query read timeout|timeout exceeded when trying to connect/i.test(err?.message ?? '');
 }

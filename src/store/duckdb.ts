@@ -7,7 +7,7 @@ import type { ColType, Table } from '../schema/tables.js';
 import type { RowBatch } from './columns.js';
 import { chunkTypes, CHUNK_ROWS, directlyAppendable, fillChunk } from './duckdb-chunks.js';
 import { normRow, type Row, type Store } from './store.js';
-import { UserError } from '../util/errors.js';
+import { EXIT, UserError } from '../util/errors.js';
 
 /** Name under which a database file is attached (every session USEs it). */
 const CATALOG = 'talab';
@@ -74,7 +74,7 @@ export class DuckDbStore implements Store {
         const msg = (e as Error).message;
         // DuckDB allows one writing process per file; say so plainly (this is also the refresh lock on DuckDB).
         const pid = /PID (\d+)/.exec(msg)?.[1];
-        if (/lock/i.test(msg)) throw new UserError(`${path} is in use by another process${pid ? ` (pid ${pid})` : ''}; DuckDB allows one writer per file`, 1);
+        if (/lock/i.test(msg)) throw new UserError(`${path} is in use by another process${pid ? ` (pid ${pid})` : ''}; DuckDB allows one writer per file`, EXIT.database);
         throw e;
       }
     }

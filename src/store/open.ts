@@ -1,7 +1,9 @@
-// Chooses and opens an engine from --db / TALAB_DB: a postgres:// URL or a DuckDB file path.
-import { existsSync, statSync } from 'node:fs';
+// Chooses and opens an engine from --db / TALAB_DB: a postgres:// URL or a DuckDB file path. Anything else
+// is refused here, before an engine could silently make something of it (an existing CSV opened as DuckDB
+// would become an empty in-memory database).
+import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { UserError } from '../util/errors.js';
+import { EXIT, redactUrl, UserError } from '../util/errors.js';
 import { DuckDbStore } from './duckdb.js';
 import { PostgresStore } from './postgres.js';
 import type { Store } from './store.js';
@@ -10,7 +12,7 @@ import { migrate } from './migrate.js';
 export const DEFAULT_DB = 'talab.duckdb';
 
 export function resolveDbArg(arg?: string): string {
-  return arg ?? process.env.TALAB_DB ?? DEFAULT_DB;
+  return arg ?? (process.env.TALAB_DB || DEFAULT_DB); // an empty TALAB_DB= counts as unset
 }
 
 export interface OpenOptions {
@@ -18,29 +20,78 @@ export interface OpenOptions {
   pgSchema?: string;
   /** Create/upgrade the schema and seed dim_timeframe (default true). */
   migrate?: boolean;
+  /**
+   * Refuse a database that does not exist yet (no DuckDB file; no talab tables in the PostgreSQL schema)
+   * instead of creating it. Commands that only make sense on existing data set it, so that a job run from the
+   * wrong directory or with TALAB_DB unset fails instead of reporting on an empty new database.
+   */
+  mustExist?: boolean;
 }
+
+const PG_URL = /^postgres(ql)?:\/\//i;
+const DUCKDB_EXT = /\.(duckdb|db)$/i;
+
+/** A DuckDB file carries "DUCK" at byte 8 of its header. */
+function isDuckDbFile(path: string): boolean {
+  const fd = openSync(path, 'r');
+  try {
+    const head = Buffer.alloc(12);
+    const n = readSync(fd, head, 0, 12, 0);
+    return n === 12 && head.toString('latin1', 8, 12) === 'DUCK';
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** What kind of target `--db` names, or a usage error saying why it names none. */
+export function classifyDb(db: string): 'postgres' | 'memory' | 'duckdb-existing' | 'duckdb-new' {
+  if (PG_URL.test(db)) return 'postgres';
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(db)) {
+    throw new UserError(`unsupported database URL '${redactUrl(db)}': use a DuckDB file path or postgres://…`);
+  }
+  if (db === ':memory:') return 'memory';
+  const path = resolve(db);
+  if (existsSync(path)) {
+    const st = statSync(path);
+    if (st.isDirectory()) throw new UserError(`--db ${db} is a directory; give a DuckDB file path such as ${db}/talab.duckdb`);
+    if (!st.isFile()) throw new UserError(`--db ${db} is not a regular file`);
+    if (st.size > 0 && !isDuckDbFile(path)) {
+      throw new UserError(`--db ${db} exists and is not a DuckDB database; give a .duckdb file or a postgres:// URL`);
+    }
+    if (st.size === 0 && !DUCKDB_EXT.test(path)) {
+      throw new UserError(`--db ${db} is an empty file without a .duckdb or .db name; give a DuckDB file or a postgres:// URL`);
+    }
+    return 'duckdb-existing';
+  }
+  if (!DUCKDB_EXT.test(path)) {
+    throw new UserError(`--db ${db}: a new DuckDB file must be named *.duckdb or *.db (or give a postgres:// URL)`);
+  }
+  if (!existsSync(dirname(path))) throw new UserError(`--db ${db}: directory ${dirname(path)} does not exist`);
+  return 'duckdb-new';
+}
+
+const NO_DATABASE = 'run `talab init` (or `talab import FILE…`) to create it, or check --db / TALAB_DB';
 
 export async function openStore(dbArg?: string, opts: OpenOptions = {}): Promise<Store> {
   const db = resolveDbArg(dbArg).trim();
   if (db === '') throw new UserError('--db is empty: give a DuckDB file path or a postgres:// URL');
+  const kind = classifyDb(db);
   let store: Store;
-  if (/^postgres(ql)?:\/\//i.test(db)) {
+  if (kind === 'postgres') {
     store = await PostgresStore.open(db, opts.pgSchema);
-  } else if (/^[a-z][a-z0-9+.-]*:\/\//i.test(db)) {
-    throw new UserError(`unsupported database URL '${db.replace(/\/\/.*@/, '//***@')}': use a DuckDB file path or postgres://…`);
-  } else {
-    const path = db === ':memory:' ? db : resolve(db);
-    if (path !== ':memory:') {
-      if (existsSync(path) && statSync(path).isDirectory()) {
-        throw new UserError(`--db ${db} is a directory; give a DuckDB file path such as ${db}/talab.duckdb`);
-      }
-      if (!existsSync(dirname(path))) throw new UserError(`--db ${db}: directory ${dirname(path)} does not exist`);
+    const found = await store.query<{ ok: boolean }>("SELECT to_regclass('schema_migrations') IS NOT NULL AS ok");
+    if (opts.mustExist && !found[0].ok) {
+      await store.close();
+      throw new UserError(`no talab database in ${store.location}: ${NO_DATABASE}`);
     }
+  } else {
+    if (kind === 'duckdb-new' && opts.mustExist) throw new UserError(`no database at ${resolve(db)}: ${NO_DATABASE}`);
+    const path = kind === 'memory' ? db : resolve(db);
     try {
       store = await DuckDbStore.open(path);
     } catch (e) {
       if (e instanceof UserError) throw e;
-      throw new UserError(`cannot open DuckDB database ${db}: ${(e as Error).message}`);
+      throw new UserError(`cannot open DuckDB database ${db}: ${(e as Error).message}`, EXIT.database);
     }
   }
   if (opts.migrate !== false) {

@@ -7,7 +7,8 @@ import pg from 'pg';
 import copyStreams from 'pg-copy-streams';
 import { onConflictUpdate, q } from '../schema/ddl.js';
 import type { ColType, Table } from '../schema/tables.js';
-import { redactUrl, UserError } from '../util/errors.js';
+import { EXIT, redactUrl, UserError } from '../util/errors.js';
+import { pgTimeouts, type PgTimeouts } from './pg-timeouts.js';
 import type { RowBatch } from './columns.js';
 import { normRow, type Row, type Store } from './store.js';
 
@@ -25,26 +26,56 @@ export class PostgresStore implements Store {
     readonly location: string,
     private readonly url: string,
     private readonly schema?: string,
+    private readonly timeouts: PgTimeouts = pgTimeouts(url),
   ) {}
 
   /** `schema` (optional) isolates a test run: it is created if missing and put first on the search_path. */
   static async open(url: string, schema?: string): Promise<PostgresStore> {
-    const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 10_000 });
+    const t = pgTimeouts(url);
+    let client: pg.Client;
+    try {
+      client = new pg.Client({
+        connectionString: url, connectionTimeoutMillis: t.connectMs, keepAlive: true, keepAliveInitialDelayMillis: 10_000,
+        // Server side: a statement running too long, a session idle inside a transaction. Client side: an
+        // answer that never comes (a frozen network), a little after the server would have given up.
+        statement_timeout: t.statementMs || undefined, query_timeout: t.statementMs ? t.statementMs + 5_000 : undefined,
+        idle_in_transaction_session_timeout: t.idleMs || undefined,
+      });
+    } catch (e) {
+      throw new UserError(`invalid PostgreSQL URL ${redactUrl(url)}: ${(e as Error).message}`);
+    }
     client.on('error', () => undefined); // a dropped connection surfaces on the next query instead
     try {
       await client.connect();
     } catch (e) {
+      await client.end().catch(() => undefined);
       const err = e as NodeJS.ErrnoException;
-      const why = err.code === 'ECONNREFUSED' ? 'connection refused' : err.message;
-      throw new UserError(`cannot connect to PostgreSQL at ${redactUrl(url)}: ${why}`);
+      if (err.code === 'ERR_INVALID_URL' || err instanceof TypeError) throw new UserError(`invalid PostgreSQL URL ${redactUrl(url)}: ${err.message}`);
+      // The server answered but refuses us (unknown database or role, bad password): a usage problem.
+      if (/^(3D000|28000|28P01|42704)$/.test(err.code ?? '')) throw new UserError(`PostgreSQL at ${redactUrl(url)}: ${err.message}`);
+      const why = err.code === 'ECONNREFUSED' ? 'connection refused' : /timeout/i.test(err.message) ? `no answer within ${t.connectMs / 1000} s` : err.message;
+      throw new UserError(`cannot connect to PostgreSQL at ${redactUrl(url)}: ${why}`, EXIT.database);
     }
-    await client.query("SET TIME ZONE 'UTC'");
-    await client.query('SET client_min_messages = warning');
-    if (schema) {
-      await client.query(`CREATE SCHEMA IF NOT EXISTS ${q(schema)}`);
-      await client.query(`SET search_path TO ${q(schema)}`);
+    try {
+      await client.query("SET TIME ZONE 'UTC'");
+      await client.query('SET client_min_messages = warning');
+      if (schema) {
+        await client.query(`CREATE SCHEMA IF NOT EXISTS ${q(schema)}`);
+        await client.query(`SET search_path TO ${q(schema)}`);
+      } else {
+        const r = await client.query<{ s: string | null; p: string }>("SELECT current_schema() AS s, current_setting('search_path') AS p");
+        if (r.rows[0].s === null) {
+          throw new UserError(
+            `PostgreSQL at ${redactUrl(url)}: search_path '${r.rows[0].p}' names no existing schema; create it (CREATE SCHEMA …) or fix the URL's options`,
+          );
+        }
+      }
+    } catch (e) {
+      await client.end().catch(() => undefined);
+      if (e instanceof UserError) throw e;
+      throw new UserError(`PostgreSQL at ${redactUrl(url)}: ${(e as Error).message}`, EXIT.database);
     }
-    return new PostgresStore(client, redactUrl(url) + (schema ? ` (schema ${schema})` : ''), url, schema);
+    return new PostgresStore(client, redactUrl(url) + (schema ? ` (schema ${schema})` : ''), url, schema, t);
   }
 
   openArgs(): { db: string; pgSchema?: string } {
@@ -80,7 +111,18 @@ export class PostgresStore implements Store {
   private async copyInto(target: string, table: Table, batch: RowBatch): Promise<void> {
     const names = table.columns.map((c) => q(c.name)).join(', ');
     const stream = this.client.query(copyStreams.from(`COPY ${q(target)} (${names}) FROM STDIN`));
-    await pipeline(Readable.from(copyText(table, batch)), stream);
+    // COPY is outside the driver's query timeout: a frozen connection would hold it forever. Past the
+    // statement timeout the connection is cut, which fails the COPY and then the session, as a lost connection.
+    const ms = this.timeouts.statementMs ? this.timeouts.statementMs + 5_000 : 0;
+    const timer = ms ? setTimeout(() => stream.destroy(new Error(`Connection terminated: COPY into ${target} got no answer within ${ms / 1000} s`)), ms) : undefined;
+    try {
+      await pipeline(Readable.from(copyText(table, batch)), stream);
+    } catch (e) {
+      if (timer) (this.client as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
+      throw e;
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   async append(table: Table, batch: RowBatch, opts?: { into?: string }): Promise<number> {
