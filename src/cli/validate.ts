@@ -22,7 +22,7 @@ export function registerValidate(program: Command): void {
       if (db !== ':memory:' && !/^[a-z][a-z0-9+.-]*:\/\//i.test(db) && !existsSync(db)) {
         throw new UserError(`no database at ${db}: nothing to validate (give --db or set TALAB_DB)`);
       }
-      const store = await openStore(dbOf(cmd));
+      const store = await openStore(dbOf(cmd), { readOnlyRetryMs: 3000 });
       try {
         if (opts.ids) {
           const known = await store.query<{ id: number }>('SELECT id FROM dim_assets');

@@ -18,6 +18,26 @@ export interface OpenOptions {
   pgSchema?: string;
   /** Create/upgrade the schema and seed dim_timeframe (default true). */
   migrate?: boolean;
+  /**
+   * DuckDB only: open the file read-only (shared lock, no migration), retrying for up to this many ms while a
+   * writer holds it. Readers such as status and validate use it so they never take the writer's lock.
+   */
+  readOnlyRetryMs?: number;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Opens a DuckDB file read-only, retrying briefly while another process holds the write lock. */
+async function openDuckReader(path: string, retryMs: number): Promise<DuckDbStore> {
+  const until = Date.now() + retryMs;
+  for (;;) {
+    try {
+      return await DuckDbStore.open(path, true);
+    } catch (e) {
+      if (!(e instanceof UserError) || !/in use by another process/.test(e.message) || Date.now() >= until) throw e;
+      await sleep(100);
+    }
+  }
 }
 
 export async function openStore(dbArg?: string, opts: OpenOptions = {}): Promise<Store> {
@@ -37,13 +57,16 @@ export async function openStore(dbArg?: string, opts: OpenOptions = {}): Promise
       if (!existsSync(dirname(path))) throw new UserError(`--db ${db}: directory ${dirname(path)} does not exist`);
     }
     try {
-      store = await DuckDbStore.open(path);
+      const readOnly = opts.readOnlyRetryMs !== undefined && path !== ':memory:';
+      if (readOnly && !existsSync(path)) throw new UserError(`--db ${db}: no such database file; run \`talab import\` first`);
+      store = readOnly ? await openDuckReader(path, opts.readOnlyRetryMs!) : await DuckDbStore.open(path);
     } catch (e) {
       if (e instanceof UserError) throw e;
       throw new UserError(`cannot open DuckDB database ${db}: ${(e as Error).message}`);
     }
   }
-  if (opts.migrate !== false) {
+  // A read-only DuckDB file cannot be migrated; readers read whatever schema the last writer left.
+  if (opts.migrate !== false && !(store.dialect === 'duckdb' && opts.readOnlyRetryMs !== undefined && db !== ':memory:')) {
     try {
       await migrate(store);
     } catch (e) {
