@@ -9,7 +9,7 @@ export function registerInitStatus(program: Command): void {
     .command('init')
     .description('Create or upgrade the schema and seed dim_timeframe (safe to re-run)')
     .action(async (_opts, cmd) => {
-      const store = await openStore(dbOf(cmd));
+      const store = await openStore(dbOf(cmd), { readOnlyRetryMs: 3000 });
       try {
         const n = await store.query<{ n: number }>('SELECT count(*) AS n FROM dim_timeframe');
         console.log(`${store.location}: schema ready (${await store.engineVersion()}), ${n[0].n} timeframes in dim_timeframe`);
@@ -23,7 +23,7 @@ export function registerInitStatus(program: Command): void {
     .description('Per asset: first/last day, rows per table, freshness')
     .option('--json', 'machine-readable output')
     .action(async (opts: { json?: boolean }, cmd) => {
-      const store = await openStore(dbOf(cmd), { mustExist: true });
+      const store = await openStore(dbOf(cmd), { mustExist: true, readOnlyRetryMs: 3000 });
       try {
         const status = await collectStatus(store);
         if (opts.json) {

@@ -16,7 +16,7 @@ export function registerValidate(program: Command): void {
     .option('--examples <n>', 'failing keys shown per check (default 5; --json keeps 20)', intArg('--examples', 0))
     .option('--verbose', 'describe every check, not only the failing ones')
     .action(async (opts: { ids?: number[]; json?: boolean; examples?: number; verbose?: boolean }, cmd) => {
-      const store = await openStore(dbOf(cmd), { mustExist: true });
+      const store = await openStore(dbOf(cmd), { mustExist: true, readOnlyRetryMs: 3000 });
       try {
         if (opts.ids) {
           const known = await store.query<{ id: number }>('SELECT id FROM dim_assets');

@@ -55,7 +55,7 @@ export class DuckDbStore implements Store {
    * takes a row group size, and DuckDB does not keep it in the file: every open must ask again (see
    * ROW_GROUP_SIZE). ':memory:' is opened as is.
    */
-  static async open(path: string): Promise<DuckDbStore> {
+  static async open(path: string, readOnly = false): Promise<DuckDbStore> {
     const memory = path === ':memory:';
     const instance = await DuckDBInstance.create(':memory:', {
       memory_limit: duckdbMemoryLimit(),
@@ -66,7 +66,10 @@ export class DuckDbStore implements Store {
     if (!memory) {
       try {
         await conn.run(
-          `ATTACH '${path.replace(/'/g, "''")}' AS ${CATALOG} (ROW_GROUP_SIZE ${ROW_GROUP_SIZE}, STORAGE_VERSION '${STORAGE_VERSION}')`,
+          `ATTACH '${path.replace(/'/g, "''")}' AS ${CATALOG} ${
+            // A reader takes DuckDB's shared lock: any number of readers at once, and no schema changes.
+            readOnly ? '(READ_ONLY)' : `(ROW_GROUP_SIZE ${ROW_GROUP_SIZE}, STORAGE_VERSION '${STORAGE_VERSION}')`
+          }`,
         );
       } catch (e) {
         conn.closeSync();
@@ -74,7 +77,13 @@ export class DuckDbStore implements Store {
         const msg = (e as Error).message;
         // DuckDB allows one writing process per file; say so plainly (this is also the refresh lock on DuckDB).
         const pid = /PID (\d+)/.exec(msg)?.[1];
-        if (/lock/i.test(msg)) throw new UserError(`${path} is in use by another process${pid ? ` (pid ${pid})` : ''}; DuckDB allows one writer per file`, EXIT.database);
+        if (/lock/i.test(msg)) {
+          throw new UserError(
+            `${path} is in use by another process${pid ? ` (pid ${pid})` : ''}; DuckDB allows one writer per file: ` +
+              'wait for that process to finish (or stop it) and run again',
+            EXIT.database,
+          );
+        }
         throw e;
       }
     }

@@ -26,6 +26,26 @@ export interface OpenOptions {
    * wrong directory or with TALAB_DB unset fails instead of reporting on an empty new database.
    */
   mustExist?: boolean;
+  /**
+   * DuckDB only: open the file read-only (shared lock, no migration), retrying for up to this many ms while a
+   * writer holds it. Readers such as status and validate use it so they never take the writer's lock.
+   */
+  readOnlyRetryMs?: number;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Opens a DuckDB file read-only, retrying briefly while another process holds the write lock. */
+async function openDuckReader(path: string, retryMs: number): Promise<DuckDbStore> {
+  const until = Date.now() + retryMs;
+  for (;;) {
+    try {
+      return await DuckDbStore.open(path, true);
+    } catch (e) {
+      if (!(e instanceof UserError) || !/in use by another process/.test(e.message) || Date.now() >= until) throw e;
+      await sleep(100);
+    }
+  }
 }
 
 const PG_URL = /^postgres(ql)?:\/\//i;
@@ -70,7 +90,7 @@ export function classifyDb(db: string): 'postgres' | 'memory' | 'duckdb-existing
   return 'duckdb-new';
 }
 
-const NO_DATABASE = 'run `talab init` (or `talab import FILE…`) to create it, or check --db / TALAB_DB';
+const NO_DATABASE = 'run `npx talab init` (or `npx talab import FILE…`) to create it, or check --db / TALAB_DB';
 
 export async function openStore(dbArg?: string, opts: OpenOptions = {}): Promise<Store> {
   const db = resolveDbArg(dbArg).trim();
@@ -88,13 +108,16 @@ export async function openStore(dbArg?: string, opts: OpenOptions = {}): Promise
     if (kind === 'duckdb-new' && opts.mustExist) throw new UserError(`no database at ${resolve(db)}: ${NO_DATABASE}`);
     const path = kind === 'memory' ? db : resolve(db);
     try {
-      store = await DuckDbStore.open(path);
+      const readOnly = opts.readOnlyRetryMs !== undefined && path !== ':memory:';
+      if (readOnly && !existsSync(path)) throw new UserError(`--db ${db}: no such database file; run \`talab import\` first`);
+      store = readOnly ? await openDuckReader(path, opts.readOnlyRetryMs!) : await DuckDbStore.open(path);
     } catch (e) {
       if (e instanceof UserError) throw e;
       throw new UserError(`cannot open DuckDB database ${db}: ${(e as Error).message}`, EXIT.database);
     }
   }
-  if (opts.migrate !== false) {
+  // A read-only DuckDB file cannot be migrated; readers read whatever schema the last writer left.
+  if (opts.migrate !== false && !(store.dialect === 'duckdb' && opts.readOnlyRetryMs !== undefined && db !== ':memory:')) {
     try {
       await migrate(store);
     } catch (e) {
