@@ -386,6 +386,51 @@ engineTest('bad input: missing column, NaN/Infinity, strings in numbers, duplica
   }
 });
 
+engineTest('--max-bad-rows: the good rows load, the bad ones are listed with their file lines; more than N loads nothing', async ({ store }) => {
+  const t = tmp();
+  try {
+    await loadTrumpRegimes(store, t.dir);
+    // Line 1 header, 2-3 good, 4 blank (skipped), 5 NaN close, 6-7 a quoted value spanning two lines but good,
+    // 8 a non-numeric volume, 9 good, 10 and 11 share a key, 12 an empty symbol.
+    const lines = [
+      HEAD, ...GOOD, '', 'ZL,2024-12-04,50,51,49,NaN,1000,50,true,1', 'ZL,2024-12-05,50,51,49,50,1000,50,true,"1',
+      '"', 'ZL,2024-12-06,50,51,49,50,12x,50,true,1', 'ZL,2024-12-07,50,51,49,50,1000,50,true,1',
+      'ZL,2024-12-08,50,51,49,50,1000,50,true,1', 'ZL,2024-12-08,50,51,49,51,1000,50,true,1', ',2024-12-09,50,51,49,50,1000,50,true,1',
+    ];
+    // Without the option one bad row fails the whole file.
+    const strict = await ingestCsv(store, t.dir, 'mixed.csv', lines) as FailureReport;
+    assert.equal(strict.reason, 'validation_failed');
+    assert.equal(await countMatrix(store), 0);
+
+    const tooMany = await ingestCsv(store, t.dir, 'mixed.csv', lines, { maxBadRows: 4 }) as FailureReport;
+    assert.equal(tooMany.status, 'failed');
+    assert.equal(tooMany.reason, 'validation_failed');
+    assert.equal(tooMany.validation_report.rejected_row_count, 5);
+    assert.equal(await countMatrix(store), 0, 'over the limit nothing is loaded');
+
+    const r = await ingestCsv(store, t.dir, 'mixed.csv', lines, { maxBadRows: 5 }) as SuccessReport;
+    assert.equal(r.status, 'success', JSON.stringify(r.validation_report.rejected_rows));
+    assert.equal(r.rows_loaded, 4);
+    assert.equal(r.validation_report.rows_processed, 9);
+    assert.deepEqual(
+      r.validation_report.rejected_rows!.map((x) => `${x.row}@${x.line}:${x.symbol ?? ''}:${x.data_date}`),
+      ['3@5:ZL:2024-12-04', '5@8:ZL:2024-12-06', '7@10:ZL:2024-12-08', '8@11:ZL:2024-12-08', '9@12::2024-12-09'],
+    );
+    assert.match(r.validation_report.rejected_rows![0].problems.join(), /close: non-finite value 'NaN'/);
+    assert.match(r.validation_report.rejected_rows![1].problems.join(), /volume: '12x' is not a number/);
+    assert.match(r.validation_report.rejected_rows![2].problems.join(), /also on row\(s\) 8/);
+    assert.match(r.validation_report.rejected_rows![4].problems.join(), /symbol is empty/);
+    const loaded = await readMatrix(store);
+    assert.deepEqual(loaded.map((x) => x.data_date), ['2024-12-02', '2024-12-03', '2024-12-05', '2024-12-07']);
+
+    // A missing required column is not a row problem: no limit lets it through.
+    const noSym = await ingestCsv(store, t.dir, 'nosym.csv', ['data_date,close', '2024-12-02,50'], { maxBadRows: 100 }) as FailureReport;
+    assert.equal(noSym.reason, 'validation_failed');
+  } finally {
+    t.done();
+  }
+});
+
 engineTest('bad input: dates outside regime coverage are skipped and listed, or fail with --require-coverage', async ({ store }) => {
   const t = tmp();
   try {

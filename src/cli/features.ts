@@ -40,6 +40,7 @@ interface IngestFlags {
   minDate?: string;
   maxDate?: string;
   force?: boolean;
+  maxBadRows?: number;
   reportOut?: string;
   json?: boolean;
 }
@@ -52,6 +53,8 @@ function addIngestOptions(cmd: Command): Command {
     .option('--require-coverage', 'fail when any date has no regime (default: skip and list those rows)')
     .option('--min-date <date>', 'reject rows dated before this YYYY-MM-DD', dateArg('--min-date'))
     .option('--max-date <date>', 'reject rows dated after this YYYY-MM-DD', dateArg('--max-date'))
+    .option('--max-bad-rows <n>', 'load the good rows when at most N rows are bad, and list the bad ones with their line ' +
+      'numbers (default: any bad row fails the whole file)', intArg('--max-bad-rows', 0))
     .option('--force', 'load batches even if the ledger says they were loaded (rows are upserted, never duplicated)')
     .option('--report-out <file>', 'write the full JSON report to this file')
     .option('--json', 'print the full JSON report instead of the summary');
@@ -60,7 +63,7 @@ function addIngestOptions(cmd: Command): Command {
 function ingestOptions(f: IngestFlags): IngestOptions {
   return {
     batchSize: f.batchSize, maxDatesPerBatch: f.maxDatesPerBatch, requireCoverage: f.requireCoverage, minDate: f.minDate,
-    maxDate: f.maxDate, force: f.force, ...(f.retryDeadline ? { retry: { deadlineMs: f.retryDeadline * 1000 } } : {}),
+    maxDate: f.maxDate, force: f.force, maxBadRows: f.maxBadRows, ...(f.retryDeadline ? { retry: { deadlineMs: f.retryDeadline * 1000 } } : {}),
     onEvent: (e) => {
       // Retries are the one thing worth seeing while a long ingest runs; they go to stderr, beside the report.
       if (e.kind === 'retry') {
@@ -81,25 +84,38 @@ function cellLines<T extends { row: number; column: string; value: string; probl
 export function formatIngestReport(source: string, r: IngestReport): string {
   const v = r.validation_report;
   const out: string[] = [];
+  // Rows set aside under --max-bad-rows are listed once, row by row, below instead of check by check.
+  const rejectedAndLoaded = !!v.rejected_row_count && v.overall_valid;
   const req = v.required_fields;
-  if (req.missing_fields.length) out.push(`  missing required column(s): ${req.missing_fields.join(', ')}`);
-  for (const [c, n] of Object.entries(req.null_counts)) {
-    if (n) out.push(`  ${c} is empty in ${n} row(s): rows ${req.null_rows.filter((x) => x.column === c).slice(0, SHOWN).map((x) => x.row).join(', ')}${n > SHOWN ? ', …' : ''}`);
+  if (!rejectedAndLoaded) {
+    if (req.missing_fields.length) out.push(`  missing required column(s): ${req.missing_fields.join(', ')}`);
+    for (const [c, n] of Object.entries(req.null_counts)) {
+      if (n) out.push(`  ${c} is empty in ${n} row(s): rows ${req.null_rows.filter((x) => x.column === c).slice(0, SHOWN).map((x) => x.row).join(', ')}${n > SHOWN ? ', …' : ''}`);
+    }
+    if ('error' in v.date_range) out.push(`  date range: ${v.date_range.error}`);
+    else if (!v.date_range.is_valid) {
+      out.push(`  ${v.date_range.out_of_range_count} row(s) outside ${v.date_range.bounds.min ?? '…'}..${v.date_range.bounds.max ?? '…'}: ` +
+        v.date_range.out_of_range_rows.slice(0, SHOWN).map((x) => `row ${x.row} (${x.data_date})`).join(', '));
+    }
+    if ('error' in v.duplicates) { if (!req.missing_fields.length) out.push(`  duplicates: ${v.duplicates.error}`); }
+    else if (!v.duplicates.is_valid) {
+      out.push(`  ${v.duplicates.duplicate_count} row(s) share a (symbol, data_date): ` +
+        v.duplicates.duplicate_rows.slice(0, SHOWN).map((x) => `row ${x.row} (${x.symbol} ${x.data_date})`).join(', '));
+    }
+    out.push(...cellLines('non-finite values (NaN/Infinity)', v.non_finite));
+    out.push(...cellLines('non-numeric values', v.non_numeric));
+    out.push(...cellLines('invalid values', v.invalid_values));
   }
-  if ('error' in v.date_range) out.push(`  date range: ${v.date_range.error}`);
-  else if (!v.date_range.is_valid) {
-    out.push(`  ${v.date_range.out_of_range_count} row(s) outside ${v.date_range.bounds.min ?? '…'}..${v.date_range.bounds.max ?? '…'}: ` +
-      v.date_range.out_of_range_rows.slice(0, SHOWN).map((x) => `row ${x.row} (${x.data_date})`).join(', '));
-  }
-  if ('error' in v.duplicates) { if (!req.missing_fields.length) out.push(`  duplicates: ${v.duplicates.error}`); }
-  else if (!v.duplicates.is_valid) {
-    out.push(`  ${v.duplicates.duplicate_count} row(s) share a (symbol, data_date): ` +
-      v.duplicates.duplicate_rows.slice(0, SHOWN).map((x) => `row ${x.row} (${x.symbol} ${x.data_date})`).join(', '));
-  }
-  out.push(...cellLines('non-finite values (NaN/Infinity)', v.non_finite));
-  out.push(...cellLines('non-numeric values', v.non_numeric));
-  out.push(...cellLines('invalid values', v.invalid_values));
   if (v.ignored_columns.length) out.push(`  ignored column(s), not recognised: ${v.ignored_columns.join(', ')}`);
+  if (v.rejected_row_count) {
+    const loadedAnyway = v.overall_valid;
+    out.push(`  ${v.rejected_row_count} bad row(s)${loadedAnyway ? ' REJECTED, the other rows loaded:' : ', more than --max-bad-rows allows'}`);
+    for (const x of (v.rejected_rows ?? []).slice(0, loadedAnyway ? SHOWN : 0)) {
+      out.push(`    row ${x.row}${x.line !== undefined ? ` (line ${x.line})` : ''}${x.symbol ? ` ${x.symbol}` : ''}` +
+        `${x.data_date ? ` ${x.data_date}` : ''}: ${x.problems.join('; ')}`);
+    }
+    if (loadedAnyway && v.rejected_row_count > SHOWN) out.push(`    … ${v.rejected_row_count - SHOWN} more (--report-out FILE has up to 1000)`);
+  }
   const cov = v.regime_coverage;
   if (cov && cov.uncovered_row_count) {
     out.push(`  regime coverage ${cov.coverage_pct.toFixed(1)} %: ${cov.uncovered_row_count} row(s) on ${cov.missing_dates.length} date(s) ` +
