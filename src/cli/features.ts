@@ -3,7 +3,8 @@ import { writeFileSync } from 'node:fs';
 import { InvalidArgumentError, type Command } from 'commander';
 import { buildFeatures } from '../features/build.js';
 import { isValidDate } from '../features/dates.js';
-import { exportParquet } from '../features/export.js';
+import { exportMatrix, GROUP_NAMES, type ExportLayout } from '../features/export.js';
+import type { GroupName } from '../features/fields.js';
 import { writeFlatFile } from '../features/flatfile.js';
 import { ingestFile, ingestRows, type IngestOptions, type IngestReport } from '../features/ingest.js';
 import { deleteSymbol, readMatrix } from '../features/matrix.js';
@@ -30,6 +31,20 @@ function secondsArg(name: string): (v: string) => number {
     if (!/^\d+(\.\d+)?$/.test(v.trim()) || !(n > 0)) throw new InvalidArgumentError(`${name} must be a positive number of seconds, got '${v}'`);
     return n;
   };
+}
+
+function groupListArg(v: string): GroupName[] {
+  const names = v.split(',').map((x) => x.trim()).filter((x) => x !== '');
+  const bad = names.filter((x) => !(GROUP_NAMES as string[]).includes(x));
+  if (bad.length || names.length === 0) {
+    throw new InvalidArgumentError(`--groups: unknown group '${bad[0] ?? v}' (known: ${GROUP_NAMES.join(', ')})`);
+  }
+  return names as GroupName[];
+}
+
+function layoutArg(v: string): ExportLayout {
+  if (v !== 'nested' && v !== 'flat') throw new InvalidArgumentError(`--layout must be nested or flat, got '${v}'`);
+  return v;
 }
 
 interface IngestFlags {
@@ -231,12 +246,22 @@ export function registerFeatures(program: Command): void {
 
   features
     .command('export')
-    .description('Write ml_feature_matrix to Parquet, nested groups kept as Parquet groups')
-    .requiredOption('--out <file>', 'output .parquet file')
-    .option('--symbol <sym>', 'only this symbol')
-    .action(async (opts: { out: string; symbol?: string }, cmd: Command) => {
+    .description('Write ml_feature_matrix rows to Parquet (groups nested, or flat with --layout flat) or CSV (flat, ' +
+      'columns named group.field); --from/--to/--ids/--groups select what goes out')
+    .requiredOption('--out <file>', 'output file, .parquet or .csv')
+    .option('--from <date>', 'first data_date, YYYY-MM-DD (inclusive)', dateArg('--from'))
+    .option('--to <date>', 'last data_date, YYYY-MM-DD (inclusive)', dateArg('--to'))
+    .option('--ids <list>', 'comma-separated asset ids (their symbols in dim_assets)', idListArg)
+    .option('--symbol <sym>', 'only this symbol (with --ids: also this symbol)')
+    .option('--groups <list>', `comma-separated groups (default all: ${GROUP_NAMES.join(',')})`, groupListArg)
+    .option('--layout <layout>', 'nested (Parquet default) or flat (CSV default and only choice)', layoutArg)
+    .action(async (opts: { out: string; from?: string; to?: string; ids?: number[]; symbol?: string; groups?: GroupName[];
+      layout?: ExportLayout }, cmd: Command) => {
       await withStore(cmd, async (store) => {
-        const r = await exportParquet(store, opts.out, { symbol: opts.symbol });
+        const r = await exportMatrix(store, opts.out, {
+          from: opts.from, to: opts.to, ids: opts.ids, symbols: opts.symbol === undefined ? undefined : [opts.symbol],
+          groups: opts.groups, layout: opts.layout,
+        });
         console.log(`features export: ${r.rows} row(s) written to ${r.path}`);
       });
     });
