@@ -45,7 +45,7 @@ const ensured = new WeakMap<Store, FeatureGroup[]>();
 
 /**
  * Create ml_feature_matrix (and on Postgres its composite types) if missing, and bring an existing one up to the
- * field list. Fields appended to a group since the table was made are added in place — ALTER TYPE … ADD
+ * field list. A new group becomes a new column; fields appended to a group since the table was made are added in place — ALTER TYPE … ADD
  * ATTRIBUTE on PostgreSQL, a STRUCT widened on DuckDB — and are NULL in the rows already there. Any other
  * difference (a field removed, renamed, retyped or reordered) is refused: it would change what stored rows mean.
  * `groups` is the field list to reach (tests pass an older one to build the "before" table).
@@ -70,13 +70,19 @@ export async function ensureFeatureSchema(store: Store, groups: FeatureGroup[] =
       }
     }
     await store.exec(createMatrixSql(store.dialect, groups));
+    const rows = await store.query<{ column_name: string; data_type: string }>(
+      `SELECT column_name, data_type FROM information_schema.columns
+       WHERE table_name = $1 AND table_schema = current_schema() AND table_catalog = current_database()`,
+      [MATRIX_TABLE],
+    );
+    const have = new Map(rows.map((r) => [r.column_name, r.data_type]));
+    // A whole group added since the table was made: a new column, NULL in the rows already there.
+    for (const g of groups) {
+      if (have.has(g.name)) continue;
+      await store.exec(`ALTER TABLE ${q(MATRIX_TABLE)} ADD COLUMN ${q(g.name)} ${groupColumnType(store.dialect, g)}`);
+      if (store.dialect === 'duckdb') have.set(g.name, duckStructType(g));
+    }
     if (store.dialect === 'duckdb') {
-      const rows = await store.query<{ column_name: string; data_type: string }>(
-        `SELECT column_name, data_type FROM information_schema.columns
-         WHERE table_name = $1 AND table_schema = current_schema() AND table_catalog = current_database()`,
-        [MATRIX_TABLE],
-      );
-      const have = new Map(rows.map((r) => [r.column_name, r.data_type]));
       const norm = (s: string) => s.replace(/["\s]/g, '');
       for (const g of groups) {
         const got = have.get(g.name);
