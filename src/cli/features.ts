@@ -1,4 +1,4 @@
-// `talab features …`: the feature matrix (SPEC §9). Parses, calls src/features, reports.
+// `talab features …`: the feature matrix. Parses, calls src/features, reports.
 import { writeFileSync } from 'node:fs';
 import { InvalidArgumentError, type Command } from 'commander';
 import { buildFeatures } from '../features/build.js';

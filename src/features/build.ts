@@ -11,7 +11,7 @@ import type { FlatInput, RawValue } from './flatfile.js';
 import { computeGoldenZone } from './goldenzone.js';
 import { computePivots } from './pivots.js';
 
-/** Rolling window of the daily VWAP proxy Σ(close·volume)/Σ(volume) (ingest.md §5.1); our choice of 20 bars. */
+/** Rolling window of the daily VWAP proxy Σ(close·volume)/Σ(volume); our choice of 20 bars. */
 export const VWAP_BARS = 20;
 
 export function rollingVwap(close: Float64Array, volume: Float64Array, bars = VWAP_BARS): Float64Array {

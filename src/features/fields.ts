@@ -1,4 +1,4 @@
-// The feature matrix's field list, defined once (SPEC §9, ingest.md §1.1–1.2). The DDL of both engines,
+// The feature matrix's field list, defined once. The DDL of both engines,
 // the flat input columns, the staging table, the reader and the Parquet export are all rendered from it.
 import type { ColType } from '../schema/tables.js';
 

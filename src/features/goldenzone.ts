@@ -1,4 +1,4 @@
-// Golden zone per day (ingest.md §5.3), a pure kernel.
+// Golden zone per day, a pure kernel.
 //
 // Swing and Fibonacci levels follow the reference producer: for day t take the closes of the last 220
 // calendar days, keep the last 126 points (none if fewer than 40), run a 6 % percentage zig-zag and take the

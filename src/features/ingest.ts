@@ -1,4 +1,4 @@
-// The ingest pipeline (ingest.md §4): validate → regime coverage → enrich (rows without a regime are skipped
+// The ingest pipeline: validate → regime coverage → enrich (rows without a regime are skipped
 // and listed) → micro-batches loaded in order through a sink, each retried on transient errors only, stopping
 // at the first failure. Batches committed before a failure stay committed and the report lists them (D5);
 // their ids are in the ledger, so re-running the same input loads only what is missing.

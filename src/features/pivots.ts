@@ -1,4 +1,4 @@
-// Classic floor pivots per day (ingest.md §5.2), a pure kernel. Levels of day t come from the previous
+// Classic floor pivots per day, a pure kernel. Levels of day t come from the previous
 // session (row t−1: H, L, C); the price is day t's close. The weekly pivot uses the true previous ISO week
 // (Monday–Sunday before day t's week; fixing D12's "last 7 rows" window).
 import { isoWeekStart } from './dates.js';

@@ -1,4 +1,4 @@
-// Data-quality checks on a flat feature input (ingest.md §3), tightened: besides required fields, date range
+// Data-quality checks on a flat feature input, tightened: besides required fields, date range
 // and duplicates, every cell is typed strictly and each non-finite, non-numeric or otherwise invalid value is
 // reported with its row number (rows are 1-based data rows; in a CSV, row N is on line N + 1).
 // The report keeps the original's shapes and messages and adds fields; nothing is coerced silently.

@@ -1,4 +1,4 @@
-// Regime tables (ingest.md §2): the source is data — date ranges with weights — loaded from a CSV file and
+// Regime tables: the source is data — date ranges with weights — loaded from a CSV file and
 // materialised into one regime_calendar row per day; the cache reads calendar ⋈ weights once per run and
 // answers exact-date lookups and coverage.
 import { readFileSync, statSync } from 'node:fs';
@@ -22,7 +22,7 @@ export interface RegimeRange {
 }
 
 /**
- * The registry of ingest.md §2.5(b) (weights on the 50–1000 scale). `baseline` is the catch-all: it overlaps
+ * The built-in registry (weights on the 50–1000 scale). `baseline` is the catch-all: it overlaps
  * every other range, and the materialiser gives the narrower range priority.
  */
 export const BUILTIN_REGIMES_CSV = `regime,start,end,weight,description
@@ -220,7 +220,7 @@ export async function regimeStatus(
 
 export interface RegimeEntry {
   name: string;
-  /** 0 when the calendar names a regime that has no weights row (ingest.md §2.2). */
+  /** 0 when the calendar names a regime that has no weights row. */
   weight: number;
   validFrom: string | null;
   validTo: string | null;

@@ -1,4 +1,4 @@
-// Retry of batch loads (ingest.md §4.6, fixing D1): the intended policy made explicit — truncated exponential
+// Retry of batch loads (the original declared it but never applied it): the intended policy made explicit — truncated exponential
 // backoff with full jitter (before retry n sleep U[0, min(initial·multiplierⁿ, max)]), an overall deadline
 // checked between attempts, and retries on transient errors only. p-retry's randomisation is a [1, 2]
 // factor, not full jitter, and it has no deadline, hence this small loop with an injectable clock.

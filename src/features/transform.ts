@@ -1,4 +1,4 @@
-// Flat → nested (ingest.md §1.3) and micro-batching with deterministic batch ids (§4.3, fixing D2 and D4).
+// Flat → nested and micro-batching with deterministic batch ids.
 import { createHash } from 'node:crypto';
 import { GROUPS, INPUT_FIELDS, type FeatureRecord } from './fields.js';
 import type { ParsedRow } from './quality.js';
