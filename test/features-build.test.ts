@@ -8,7 +8,7 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { Command } from 'commander';
 import { registerFeatures } from '../src/cli/features.js';
 import { buildFeatures } from '../src/features/build.js';
-import { exportParquet } from '../src/features/export.js';
+import { exportMatrix } from '../src/features/export.js';
 import { INPUT_COLUMNS } from '../src/features/fields.js';
 import { writeFlatFile } from '../src/features/flatfile.js';
 import { ingestFile, ingestRows, type SuccessReport } from '../src/features/ingest.js';
@@ -114,7 +114,7 @@ engineTest('build → flat CSV and Parquet → ingest: the same matrix as ingest
     }
 
     const out = join(dir, 'matrix.parquet');
-    assert.deepEqual(await exportParquet(store, out), { rows: 399, path: out });
+    assert.deepEqual(await exportMatrix(store, out), { rows: 399, path: out });
     const inst = await DuckDBInstance.create(':memory:');
     const c = await inst.connect();
     try {
@@ -138,7 +138,38 @@ engineTest('build → flat CSV and Parquet → ingest: the same matrix as ingest
       c.closeSync();
       inst.closeSync();
     }
-    await assert.rejects(exportParquet(store, join(dir, 'x.csv')), UserError);
+    await assert.rejects(exportMatrix(store, join(dir, 'x.txt')), UserError);
+    await assert.rejects(exportMatrix(store, join(dir, 'x.csv'), { layout: 'nested' }), /CSV cannot hold nested/);
+    await assert.rejects(exportMatrix(store, join(dir, 'x.csv'), { ids: [424242] }), /no asset with id 424242/);
+
+    // A date range, by asset id, two groups, flat: exactly those days, dotted column names, the stored values.
+    const from = first[10].data_date;
+    const to = first[40].data_date;
+    const want = first.filter((r) => r.data_date >= from && r.data_date <= to);
+    assert.equal(want.length, 31);
+    const inst2 = await DuckDBInstance.create(':memory:');
+    const c2 = await inst2.connect();
+    for (const ext of ['csv', 'parquet']) {
+      const f = join(dir, `range.${ext}`);
+      const r = await exportMatrix(store, f, { ids: [ETH], from, to, groups: ['market_data', 'pivots'], layout: 'flat' });
+      assert.equal(r.rows, 31, ext);
+      const reader = ext === 'csv' ? `read_csv('${f}', header = true)` : `read_parquet('${f}')`;
+      const cols = (await c2.runAndReadAll(`DESCRIBE SELECT * FROM ${reader}`)).getRowObjectsJS().map((x) => x.column_name as string);
+      assert.deepEqual(cols.slice(0, 5), ['symbol', 'data_date', 'timestamp', 'market_data.open', 'market_data.high'], ext);
+      assert.ok(cols.includes('pivots.price_above_P') && !cols.some((x) => x.startsWith('policy') || x.startsWith('golden_zone')), ext);
+      const rows = (await c2.runAndReadAll(
+        `SELECT CAST(data_date AS VARCHAR) AS d, "market_data.close" AS cl, "pivots.P" AS p FROM ${reader} ORDER BY data_date`,
+      )).getRowObjectsJS();
+      assert.deepEqual(rows.map((x) => x.d), want.map((x) => x.data_date), ext);
+      rows.forEach((x, i) => {
+        assert.equal(x.cl, want[i].market_data.close, ext);
+        assert.equal(x.p, want[i].pivots.P, ext);
+      });
+    }
+    c2.closeSync();
+    inst2.closeSync();
+    const none = await exportMatrix(store, join(dir, 'none.parquet'), { symbols: ['NOPE'], from });
+    assert.equal(none.rows, 0);
     await assert.rejects(buildFeatures(store, { ids: [999999] }), /no daily bars/);
   } finally {
     rmSync(dir, { recursive: true, force: true });

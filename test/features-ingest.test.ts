@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { dayNumber, isoDate } from '../src/features/dates.js';
-import { INPUT_FIELDS, type FeatureRecord } from '../src/features/fields.js';
+import { GROUPS, INPUT_FIELDS, type FeatureRecord } from '../src/features/fields.js';
 import { flatInputFromObjects, type RawValue } from '../src/features/flatfile.js';
 import { ingestFile, ingestRows, type FailureReport, type IngestReport, type SuccessReport } from '../src/features/ingest.js';
 import { countMatrix, deleteSymbol, readMatrix } from '../src/features/matrix.js';
@@ -386,6 +386,51 @@ engineTest('bad input: missing column, NaN/Infinity, strings in numbers, duplica
   }
 });
 
+engineTest('--max-bad-rows: the good rows load, the bad ones are listed with their file lines; more than N loads nothing', async ({ store }) => {
+  const t = tmp();
+  try {
+    await loadTrumpRegimes(store, t.dir);
+    // Line 1 header, 2-3 good, 4 blank (skipped), 5 NaN close, 6-7 a quoted value spanning two lines but good,
+    // 8 a non-numeric volume, 9 good, 10 and 11 share a key, 12 an empty symbol.
+    const lines = [
+      HEAD, ...GOOD, '', 'ZL,2024-12-04,50,51,49,NaN,1000,50,true,1', 'ZL,2024-12-05,50,51,49,50,1000,50,true,"1',
+      '"', 'ZL,2024-12-06,50,51,49,50,12x,50,true,1', 'ZL,2024-12-07,50,51,49,50,1000,50,true,1',
+      'ZL,2024-12-08,50,51,49,50,1000,50,true,1', 'ZL,2024-12-08,50,51,49,51,1000,50,true,1', ',2024-12-09,50,51,49,50,1000,50,true,1',
+    ];
+    // Without the option one bad row fails the whole file.
+    const strict = await ingestCsv(store, t.dir, 'mixed.csv', lines) as FailureReport;
+    assert.equal(strict.reason, 'validation_failed');
+    assert.equal(await countMatrix(store), 0);
+
+    const tooMany = await ingestCsv(store, t.dir, 'mixed.csv', lines, { maxBadRows: 4 }) as FailureReport;
+    assert.equal(tooMany.status, 'failed');
+    assert.equal(tooMany.reason, 'validation_failed');
+    assert.equal(tooMany.validation_report.rejected_row_count, 5);
+    assert.equal(await countMatrix(store), 0, 'over the limit nothing is loaded');
+
+    const r = await ingestCsv(store, t.dir, 'mixed.csv', lines, { maxBadRows: 5 }) as SuccessReport;
+    assert.equal(r.status, 'success', JSON.stringify(r.validation_report.rejected_rows));
+    assert.equal(r.rows_loaded, 4);
+    assert.equal(r.validation_report.rows_processed, 9);
+    assert.deepEqual(
+      r.validation_report.rejected_rows!.map((x) => `${x.row}@${x.line}:${x.symbol ?? ''}:${x.data_date}`),
+      ['3@5:ZL:2024-12-04', '5@8:ZL:2024-12-06', '7@10:ZL:2024-12-08', '8@11:ZL:2024-12-08', '9@12::2024-12-09'],
+    );
+    assert.match(r.validation_report.rejected_rows![0].problems.join(), /close: non-finite value 'NaN'/);
+    assert.match(r.validation_report.rejected_rows![1].problems.join(), /volume: '12x' is not a number/);
+    assert.match(r.validation_report.rejected_rows![2].problems.join(), /also on row\(s\) 8/);
+    assert.match(r.validation_report.rejected_rows![4].problems.join(), /symbol is empty/);
+    const loaded = await readMatrix(store);
+    assert.deepEqual(loaded.map((x) => x.data_date), ['2024-12-02', '2024-12-03', '2024-12-05', '2024-12-07']);
+
+    // A missing required column is not a row problem: no limit lets it through.
+    const noSym = await ingestCsv(store, t.dir, 'nosym.csv', ['data_date,close', '2024-12-02,50'], { maxBadRows: 100 }) as FailureReport;
+    assert.equal(noSym.reason, 'validation_failed');
+  } finally {
+    t.done();
+  }
+});
+
 engineTest('bad input: dates outside regime coverage are skipped and listed, or fail with --require-coverage', async ({ store }) => {
   const t = tmp();
   try {
@@ -435,7 +480,7 @@ engineTest('batches respect --max-dates-per-batch and the ledger spans them', as
   }
 });
 
-engineTest('an existing matrix built from a different field list is reported, never altered', async ({ store }) => {
+engineTest('an existing matrix whose fields were removed, renamed or retyped is reported, never altered', async ({ store }) => {
   if (store.dialect === 'duckdb') {
     await store.exec(`CREATE TABLE ml_feature_matrix (symbol VARCHAR NOT NULL, data_date DATE NOT NULL, "timestamp" TIMESTAMPTZ,
       market_data STRUCT(open DOUBLE), pivots STRUCT("P" DOUBLE), policy STRUCT(x DOUBLE), golden_zone STRUCT(state INTEGER),
@@ -443,5 +488,64 @@ engineTest('an existing matrix built from a different field list is reported, ne
   } else {
     await store.exec('CREATE TYPE ml_feature_pivots AS ("P" double precision, is_above_P boolean)');
   }
-  await assert.rejects(ensureFeatureSchema(store), (e: unknown) => e instanceof UserError && /different field list/.test(e.message));
+  await assert.rejects(ensureFeatureSchema(store), (e: unknown) => e instanceof UserError && /only fields appended/.test(e.message));
+  // The refusal rolled back everything, including groups that could have been widened.
+  if (store.dialect === 'duckdb') {
+    const t = await store.query<{ data_type: string }>(
+      `SELECT data_type FROM information_schema.columns WHERE table_name = 'ml_feature_matrix' AND column_name = 'market_data'`);
+    assert.equal(t[0].data_type.replace(/["\s]/g, ''), 'STRUCT(openDOUBLE)');
+  }
+});
+
+engineTest('schema evolution: a field appended to a group, or a new group, is added in place; existing rows keep their values, NULL in it', async ({ store }) => {
+  // The "before" version: pivots without its last field, golden_zone without its last two, no regime group.
+  const older = GROUPS.filter((g) => g.name !== 'regime').map((g) => g.name === 'pivots' ? { ...g, fields: g.fields.slice(0, -1) }
+    : g.name === 'golden_zone' ? { ...g, fields: g.fields.slice(0, -2) } : g);
+  await ensureFeatureSchema(store, older);
+  const pivotFields = async () => store.dialect === 'duckdb'
+    ? (await store.query<{ data_type: string }>(`SELECT data_type FROM information_schema.columns
+        WHERE table_name = 'ml_feature_matrix' AND column_name = 'pivots' AND table_schema = current_schema()`))[0].data_type.includes('price_above_P')
+    : Number((await store.query<{ n: number }>(`SELECT count(*) AS n FROM pg_attribute
+        WHERE attrelid = 'ml_feature_pivots'::regclass AND attname = 'price_above_P' AND NOT attisdropped`))[0].n) === 1;
+  assert.equal(await pivotFields(), false, 'the "before" table lacks the field');
+  const pv = older.find((g) => g.name === 'pivots')!;
+  const gz = older.find((g) => g.name === 'golden_zone')!;
+  if (store.dialect === 'duckdb') {
+    const pack = (g: typeof pv, vals: Record<string, string>) =>
+      `struct_pack(${g.fields.map((f) => `"${f.name}" := ${vals[f.name] ?? 'NULL'}`).join(', ')})`;
+    await store.exec(`INSERT INTO ml_feature_matrix (symbol, data_date, pivots, golden_zone, ingestion_ts) VALUES
+      ('OLD', DATE '2024-01-01', ${pack(pv, { P: '1.5::DOUBLE' })}, ${pack(gz, { state: '2::INTEGER', fib_50: '3.25::DOUBLE' })}, now()),
+      ('OLD', DATE '2024-01-02', NULL, NULL, now())`);
+  } else {
+    const row = (g: typeof pv, vals: Record<string, string>) =>
+      `ROW(${g.fields.map((f) => vals[f.name] ?? 'NULL').join(', ')})::ml_feature_${g.name}`;
+    await store.exec(`INSERT INTO ml_feature_matrix (symbol, data_date, pivots, golden_zone, ingestion_ts) VALUES
+      ('OLD', DATE '2024-01-01', ${row(pv, { P: '1.5' })}, ${row(gz, { state: '2', fib_50: '3.25' })}, now()),
+      ('OLD', DATE '2024-01-02', NULL, NULL, now())`);
+  }
+  await ensureFeatureSchema(store); // the current field list: widens both groups
+  assert.equal(await pivotFields(), true);
+  const [a, b] = await readMatrix(store, { symbol: 'OLD' });
+  assert.equal(a.pivots.P, 1.5);
+  assert.equal(a.pivots.price_above_P, null);
+  assert.equal(a.golden_zone.state, 2);
+  assert.equal(a.golden_zone.fib_50, 3.25);
+  assert.equal(a.golden_zone.vol_decay_slope, null);
+  assert.equal(a.golden_zone.qualified_trigger, null);
+  assert.equal(b.pivots.P, null);
+  assert.equal(a.regime.name ?? null, null, 'the added group is NULL in old rows');
+  // The widened table takes rows with the new fields, through the ordinary ingest.
+  const t = tmp();
+  try {
+    await loadTrumpRegimes(store, t.dir);
+    const r = await ingestCsv(store, t.dir, 'new.csv', [HEAD, ...GOOD]) as SuccessReport;
+    assert.equal(r.status, 'success');
+    const rows = await readMatrix(store, { symbol: 'ZL' });
+    assert.deepEqual(rows.map((x) => x.pivots.price_above_P), [true, false]);
+  } finally {
+    t.done();
+  }
+  // Running it again is a no-op on a fresh handle too.
+  await ensureFeatureSchema(store, [...GROUPS]);
+  assert.equal(await countMatrix(store), 4);
 });

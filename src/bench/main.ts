@@ -16,6 +16,7 @@ import { syntheticHistory } from './synthetic.js';
 import type { RefreshFigures } from './refresh.js';
 import { benchCompare, compareReport, type CompareFigure } from './compare.js';
 import { benchKernels, benchVsPandas, type ComputeFigure } from './compute.js';
+import { benchFeatureIngest } from './features.js';
 import { parseSourceFile } from '../importer/parse.js';
 import { fileURLToPath } from 'node:url';
 import type { RowBatch } from '../store/columns.js';
@@ -292,15 +293,16 @@ async function main(): Promise<void> {
     .option('--wide-days <n>', 'wider universe: days per asset', (v) => Number(v), 3000)
     .option('--compare-rows <n>', 'full-compare measurement: rows of the generated table (0 = skip)', (v) => Number(v), 2_000_000)
     .option('--compare-only', 'run only the full-compare measurement')
+    .option('--feature-rows <n>', 'feature-matrix ingest, end to end from a CSV: rows (0 = skip)', (v) => Number(v), 100_000)
     .parse(process.argv);
   const opts = program.opts<{
     rows: number; pg?: string; assets: number; days: number; jobsAssets: number; jobsDays: number;
-    jobsDailyAssets: number; jobsDailyDays: number; wideAssets: number; wideDays: number; compareRows: number; compareOnly?: boolean;
+    jobsDailyAssets: number; jobsDailyDays: number; wideAssets: number; wideDays: number; compareRows: number; compareOnly?: boolean; featureRows: number;
   }>();
   for (const [flag, v, min] of [
     ['--rows', opts.rows, 1], ['--assets', opts.assets, 1], ['--days', opts.days, 1], ['--jobs-assets', opts.jobsAssets, 0],
     ['--jobs-days', opts.jobsDays, 1], ['--jobs-daily-assets', opts.jobsDailyAssets, 0], ['--jobs-daily-days', opts.jobsDailyDays, 1],
-    ['--wide-assets', opts.wideAssets, 0], ['--wide-days', opts.wideDays, 1], ['--compare-rows', opts.compareRows, 0],
+    ['--wide-assets', opts.wideAssets, 0], ['--wide-days', opts.wideDays, 1], ['--compare-rows', opts.compareRows, 0], ['--feature-rows', opts.featureRows, 0],
   ] as const) {
     if (!Number.isInteger(v) || v < min) {
       console.error(`npm run bench: ${flag} must be an integer ≥ ${min}, got ${v}`);
@@ -329,6 +331,13 @@ async function main(): Promise<void> {
   figs.sort((a, b) => (a.engine < b.engine ? -1 : a.engine > b.engine ? 1 : 0));
   console.log(report(figs));
   for (const n of notes) console.log(n);
+
+  if (opts.featureRows > 0) {
+    console.log('\n| features ingest (CSV → ml_feature_matrix, end to end) | rows | seconds | rows/s |\n|---|---:|---:|---:|');
+    for (const f of await benchFeatureIngest(opts.featureRows, url)) {
+      console.log(`| ${f.engine} | ${f.rows} | ${(f.ms / 1000).toFixed(2)} | ${Math.round(f.rows / (f.ms / 1000)).toLocaleString('en-US')} |`);
+    }
+  }
 
   const compute: ComputeFigure[] = benchKernels(syntheticHistory(1, opts.days).batch, 1000);
   const btc = await parseSourceFile(fileURLToPath(new URL('../../data/sample/bitcoin.csv', import.meta.url)));

@@ -3,7 +3,8 @@ import { writeFileSync } from 'node:fs';
 import { InvalidArgumentError, type Command } from 'commander';
 import { buildFeatures } from '../features/build.js';
 import { isValidDate } from '../features/dates.js';
-import { exportParquet } from '../features/export.js';
+import { exportMatrix, GROUP_NAMES, type ExportLayout } from '../features/export.js';
+import type { GroupName } from '../features/fields.js';
 import { writeFlatFile } from '../features/flatfile.js';
 import { ingestFile, ingestRows, type IngestOptions, type IngestReport } from '../features/ingest.js';
 import { deleteSymbol, readMatrix } from '../features/matrix.js';
@@ -32,6 +33,20 @@ function secondsArg(name: string): (v: string) => number {
   };
 }
 
+function groupListArg(v: string): GroupName[] {
+  const names = v.split(',').map((x) => x.trim()).filter((x) => x !== '');
+  const bad = names.filter((x) => !(GROUP_NAMES as string[]).includes(x));
+  if (bad.length || names.length === 0) {
+    throw new InvalidArgumentError(`--groups: unknown group '${bad[0] ?? v}' (known: ${GROUP_NAMES.join(', ')})`);
+  }
+  return names as GroupName[];
+}
+
+function layoutArg(v: string): ExportLayout {
+  if (v !== 'nested' && v !== 'flat') throw new InvalidArgumentError(`--layout must be nested or flat, got '${v}'`);
+  return v;
+}
+
 interface IngestFlags {
   batchSize?: number;
   maxDatesPerBatch?: number;
@@ -40,6 +55,7 @@ interface IngestFlags {
   minDate?: string;
   maxDate?: string;
   force?: boolean;
+  maxBadRows?: number;
   reportOut?: string;
   json?: boolean;
 }
@@ -52,6 +68,8 @@ function addIngestOptions(cmd: Command): Command {
     .option('--require-coverage', 'fail when any date has no regime (default: skip and list those rows)')
     .option('--min-date <date>', 'reject rows dated before this YYYY-MM-DD', dateArg('--min-date'))
     .option('--max-date <date>', 'reject rows dated after this YYYY-MM-DD', dateArg('--max-date'))
+    .option('--max-bad-rows <n>', 'load the good rows when at most N rows are bad, and list the bad ones with their line ' +
+      'numbers (default: any bad row fails the whole file)', intArg('--max-bad-rows', 0))
     .option('--force', 'load batches even if the ledger says they were loaded (rows are upserted, never duplicated)')
     .option('--report-out <file>', 'write the full JSON report to this file', outFileArg('--report-out'))
     .option('--json', 'print the full JSON report instead of the summary');
@@ -60,7 +78,7 @@ function addIngestOptions(cmd: Command): Command {
 function ingestOptions(f: IngestFlags): IngestOptions {
   return {
     batchSize: f.batchSize, maxDatesPerBatch: f.maxDatesPerBatch, requireCoverage: f.requireCoverage, minDate: f.minDate,
-    maxDate: f.maxDate, force: f.force, ...(f.retryDeadline ? { retry: { deadlineMs: f.retryDeadline * 1000 } } : {}),
+    maxDate: f.maxDate, force: f.force, maxBadRows: f.maxBadRows, ...(f.retryDeadline ? { retry: { deadlineMs: f.retryDeadline * 1000 } } : {}),
     onEvent: (e) => {
       // Retries are the one thing worth seeing while a long ingest runs; they go to stderr, beside the report.
       if (e.kind === 'retry') {
@@ -81,25 +99,38 @@ function cellLines<T extends { row: number; column: string; value: string; probl
 export function formatIngestReport(source: string, r: IngestReport): string {
   const v = r.validation_report;
   const out: string[] = [];
+  // Rows set aside under --max-bad-rows are listed once, row by row, below instead of check by check.
+  const rejectedAndLoaded = !!v.rejected_row_count && v.overall_valid;
   const req = v.required_fields;
-  if (req.missing_fields.length) out.push(`  missing required column(s): ${req.missing_fields.join(', ')}`);
-  for (const [c, n] of Object.entries(req.null_counts)) {
-    if (n) out.push(`  ${c} is empty in ${n} row(s): rows ${req.null_rows.filter((x) => x.column === c).slice(0, SHOWN).map((x) => x.row).join(', ')}${n > SHOWN ? ', …' : ''}`);
+  if (!rejectedAndLoaded) {
+    if (req.missing_fields.length) out.push(`  missing required column(s): ${req.missing_fields.join(', ')}`);
+    for (const [c, n] of Object.entries(req.null_counts)) {
+      if (n) out.push(`  ${c} is empty in ${n} row(s): rows ${req.null_rows.filter((x) => x.column === c).slice(0, SHOWN).map((x) => x.row).join(', ')}${n > SHOWN ? ', …' : ''}`);
+    }
+    if ('error' in v.date_range) out.push(`  date range: ${v.date_range.error}`);
+    else if (!v.date_range.is_valid) {
+      out.push(`  ${v.date_range.out_of_range_count} row(s) outside ${v.date_range.bounds.min ?? '…'}..${v.date_range.bounds.max ?? '…'}: ` +
+        v.date_range.out_of_range_rows.slice(0, SHOWN).map((x) => `row ${x.row} (${x.data_date})`).join(', '));
+    }
+    if ('error' in v.duplicates) { if (!req.missing_fields.length) out.push(`  duplicates: ${v.duplicates.error}`); }
+    else if (!v.duplicates.is_valid) {
+      out.push(`  ${v.duplicates.duplicate_count} row(s) share a (symbol, data_date): ` +
+        v.duplicates.duplicate_rows.slice(0, SHOWN).map((x) => `row ${x.row} (${x.symbol} ${x.data_date})`).join(', '));
+    }
+    out.push(...cellLines('non-finite values (NaN/Infinity)', v.non_finite));
+    out.push(...cellLines('non-numeric values', v.non_numeric));
+    out.push(...cellLines('invalid values', v.invalid_values));
   }
-  if ('error' in v.date_range) out.push(`  date range: ${v.date_range.error}`);
-  else if (!v.date_range.is_valid) {
-    out.push(`  ${v.date_range.out_of_range_count} row(s) outside ${v.date_range.bounds.min ?? '…'}..${v.date_range.bounds.max ?? '…'}: ` +
-      v.date_range.out_of_range_rows.slice(0, SHOWN).map((x) => `row ${x.row} (${x.data_date})`).join(', '));
-  }
-  if ('error' in v.duplicates) { if (!req.missing_fields.length) out.push(`  duplicates: ${v.duplicates.error}`); }
-  else if (!v.duplicates.is_valid) {
-    out.push(`  ${v.duplicates.duplicate_count} row(s) share a (symbol, data_date): ` +
-      v.duplicates.duplicate_rows.slice(0, SHOWN).map((x) => `row ${x.row} (${x.symbol} ${x.data_date})`).join(', '));
-  }
-  out.push(...cellLines('non-finite values (NaN/Infinity)', v.non_finite));
-  out.push(...cellLines('non-numeric values', v.non_numeric));
-  out.push(...cellLines('invalid values', v.invalid_values));
   if (v.ignored_columns.length) out.push(`  ignored column(s), not recognised: ${v.ignored_columns.join(', ')}`);
+  if (v.rejected_row_count) {
+    const loadedAnyway = v.overall_valid;
+    out.push(`  ${v.rejected_row_count} bad row(s)${loadedAnyway ? ' REJECTED, the other rows loaded:' : ', more than --max-bad-rows allows'}`);
+    for (const x of (v.rejected_rows ?? []).slice(0, loadedAnyway ? SHOWN : 0)) {
+      out.push(`    row ${x.row}${x.line !== undefined ? ` (line ${x.line})` : ''}${x.symbol ? ` ${x.symbol}` : ''}` +
+        `${x.data_date ? ` ${x.data_date}` : ''}: ${x.problems.join('; ')}`);
+    }
+    if (loadedAnyway && v.rejected_row_count > SHOWN) out.push(`    … ${v.rejected_row_count - SHOWN} more (--report-out FILE has up to 1000)`);
+  }
   const cov = v.regime_coverage;
   if (cov && cov.uncovered_row_count) {
     out.push(`  regime coverage ${cov.coverage_pct.toFixed(1)} %: ${cov.uncovered_row_count} row(s) on ${cov.missing_dates.length} date(s) ` +
@@ -215,12 +246,22 @@ export function registerFeatures(program: Command): void {
 
   features
     .command('export')
-    .description('Write ml_feature_matrix to Parquet, nested groups kept as Parquet groups')
-    .requiredOption('--out <file>', 'output .parquet file', outFileArg('--out'))
-    .option('--symbol <sym>', 'only this symbol')
-    .action(async (opts: { out: string; symbol?: string }, cmd: Command) => {
+    .description('Write ml_feature_matrix rows to Parquet (groups nested, or flat with --layout flat) or CSV (flat, ' +
+      'columns named group.field); --from/--to/--ids/--groups select what goes out')
+    .requiredOption('--out <file>', 'output file, .parquet or .csv', outFileArg('--out'))
+    .option('--from <date>', 'first data_date, YYYY-MM-DD (inclusive)', dateArg('--from'))
+    .option('--to <date>', 'last data_date, YYYY-MM-DD (inclusive)', dateArg('--to'))
+    .option('--ids <list>', 'comma-separated asset ids (their symbols in dim_assets)', idListArg)
+    .option('--symbol <sym>', 'only this symbol (with --ids: also this symbol)')
+    .option('--groups <list>', `comma-separated groups (default all: ${GROUP_NAMES.join(',')})`, groupListArg)
+    .option('--layout <layout>', 'nested (Parquet default) or flat (CSV default and only choice)', layoutArg)
+    .action(async (opts: { out: string; from?: string; to?: string; ids?: number[]; symbol?: string; groups?: GroupName[];
+      layout?: ExportLayout }, cmd: Command) => {
       await withStore(cmd, async (store) => {
-        const r = await exportParquet(store, opts.out, { symbol: opts.symbol });
+        const r = await exportMatrix(store, opts.out, {
+          from: opts.from, to: opts.to, ids: opts.ids, symbols: opts.symbol === undefined ? undefined : [opts.symbol],
+          groups: opts.groups, layout: opts.layout,
+        });
         console.log(`features export: ${r.rows} row(s) written to ${r.path}`);
       });
     });

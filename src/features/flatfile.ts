@@ -17,6 +17,8 @@ export interface FlatInput {
   source: string;
   columns: string[];
   rows: RawValue[][];
+  /** For a CSV, the file line each row starts on (blank lines and quoted line breaks make it differ from row + 1). */
+  lines?: number[];
 }
 
 export function flatInputFromObjects(source: string, objs: Record<string, RawValue | undefined>[]): FlatInput {
@@ -47,18 +49,26 @@ function readCsv(path: string): FlatInput {
   const text = readFileSync(path, 'utf8').replace(/^\uFEFF/, '');
   const headerLine = text.slice(0, text.search(/\r?\n|$/));
   const delimiter = [',', ';', '\t'].map((d) => [d, headerLine.split(d).length] as const).sort((a, b) => b[1] - a[1])[0][0];
-  let records: string[][];
+  let parsed: { record: string[]; info: { lines: number }; raw: string }[];
   try {
-    records = parse(text, { delimiter, skip_empty_lines: true }) as string[][];
+    parsed = parse(text, { delimiter, skip_empty_lines: true, info: true, raw: true }) as unknown as typeof parsed;
   } catch (e) {
     const err = e as Error & { lines?: number };
     throw new UserError(`${path}: line ${err.lines ?? '?'}: cannot read as CSV: ${err.message}`);
   }
-  if (records.length === 0) throw new UserError(`${path}: file is empty`);
-  const columns = records[0].map((h) => h.trim());
+  if (parsed.length === 0) throw new UserError(`${path}: file is empty`);
+  const columns = parsed[0].record.map((h) => h.trim());
   // An empty CSV field is the only NULL spelling; every other text is typed (and judged) by quality.ts.
-  const rows = records.slice(1).map((r) => columns.map((_, i) => (r[i] === undefined || r[i] === '' ? null : r[i])));
-  return { source: path, columns, rows };
+  const rows = parsed.slice(1).map(({ record: r }) => columns.map((_, i) => (r[i] === undefined || r[i] === '' ? null : r[i])));
+  // The parser counts lines up to the end of a record; its raw text (less skipped blank lines before it and its
+  // own line end) holds the line breaks inside quoted fields, which put the start that many lines earlier.
+  const lines = parsed.slice(1).map(({ info, raw }) => {
+    const body = raw.replace(/^[\r\n]+/, '').replace(/\r?\n$/, '');
+    let inner = 0;
+    for (let i = body.indexOf('\n'); i !== -1; i = body.indexOf('\n', i + 1)) inner++;
+    return info.lines - inner;
+  });
+  return { source: path, columns, rows, lines };
 }
 
 async function readParquet(path: string): Promise<FlatInput> {

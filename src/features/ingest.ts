@@ -29,6 +29,12 @@ export interface IngestOptions extends QualityOptions, Partial<BatchLimits> {
   /** The regime cache; default read from the store once for this run. */
   regimes?: RegimeCache;
   runId?: string;
+  /**
+   * Load the good rows when at most this many rows are bad, and list the bad ones (row, file line, what is
+   * wrong) in the report; more bad rows than this fail validation and load nothing. Without it, one bad row
+   * fails the whole input. A missing required column is never a row problem.
+   */
+  maxBadRows?: number;
   onEvent?: (e: IngestEvent) => void;
 }
 
@@ -43,7 +49,19 @@ export interface CoverageReport extends Coverage {
   uncovered_rows: KeyRef[];
 }
 
+export interface RejectedRow {
+  row: number;
+  /** The line the row starts on in a CSV file; absent for Parquet and in-memory input. */
+  line?: number;
+  symbol: string | null;
+  data_date: string | null;
+  problems: string[];
+}
+
 export interface ValidationReport extends QualityReport {
+  /** With maxBadRows: how many rows were set aside, and (up to 1000 of) which. */
+  rejected_row_count?: number;
+  rejected_rows?: RejectedRow[];
   regime_coverage?: CoverageReport;
   rows_processed?: number;
   rows_enriched?: number;
@@ -102,12 +120,31 @@ const seconds = (t0: number) => (Date.now() - t0) / 1000;
 export async function ingestRows(store: Store, input: FlatInput, opts: IngestOptions = {}): Promise<IngestReport> {
   const t0 = Date.now();
   const runId = opts.runId ?? randomUUID();
-  const { report: quality, rows } = checkQuality(input, opts);
+  const { report: quality, rows: parsed, badRows } = checkQuality(input, opts);
   const report: ValidationReport = quality;
+  report.rows_processed = parsed.length;
   const failed = (detail?: FailureReport['detail']): FailureReport => ({
     status: 'failed', reason: 'validation_failed', ...(detail ? { detail } : {}), run_id: runId,
     validation_report: report, rows_loaded: 0, duration_seconds: seconds(t0),
   });
+  let rows = parsed;
+  if (opts.maxBadRows !== undefined && badRows.size > 0) {
+    const rejected: RejectedRow[] = [];
+    for (const r of parsed) {
+      const problems = badRows.get(r.row);
+      if (problems && rejected.length < MAX_LISTED) {
+        rejected.push({
+          row: r.row, ...(input.lines ? { line: input.lines[r.row - 1] } : {}), symbol: r.symbol, data_date: r.date, problems,
+        });
+      }
+    }
+    report.rejected_row_count = badRows.size;
+    report.rejected_rows = rejected;
+    if (quality.required_fields.missing_fields.length === 0 && badRows.size <= opts.maxBadRows) {
+      rows = parsed.filter((r) => !badRows.has(r.row));
+      quality.overall_valid = true;
+    }
+  }
   if (!quality.overall_valid) return failed();
 
   const cache = opts.regimes ?? (await RegimeCache.load(store));
@@ -126,7 +163,6 @@ export async function ingestRows(store: Store, input: FlatInput, opts: IngestOpt
   report.regime_coverage = {
     ...cov, is_valid: cov.missing_dates.length === 0, uncovered_row_count: uncoveredCount, uncovered_rows: uncovered,
   };
-  report.rows_processed = rows.length;
   report.rows_enriched = records.length;
   report.rows_skipped = uncoveredCount;
   if (opts.requireCoverage && uncoveredCount > 0) return failed('no_regime_coverage');

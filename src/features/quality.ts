@@ -193,7 +193,18 @@ class Cells<T> {
   }
 }
 
-export function checkQuality(input: FlatInput, opts: QualityOptions = {}): { report: QualityReport; rows: ParsedRow[] } {
+/** Every row with at least one problem, with what is wrong in it (complete, unlike the capped lists above). */
+export type BadRows = Map<number, string[]>;
+
+export function checkQuality(
+  input: FlatInput, opts: QualityOptions = {},
+): { report: QualityReport; rows: ParsedRow[]; badRows: BadRows } {
+  const badRows: BadRows = new Map();
+  const bad = (row: number, problem: string) => {
+    const l = badRows.get(row);
+    if (l) l.push(problem);
+    else badRows.set(row, [problem]);
+  };
   const colIdx = new Map(input.columns.map((c, i) => [c, i]));
   const recognised = new Set(INPUT_COLUMNS);
   const ignored = input.columns.filter((c) => !recognised.has(c));
@@ -213,9 +224,16 @@ export function checkQuality(input: FlatInput, opts: QualityOptions = {}): { rep
 
   const take = <T>(cell: Cell<T>, row: number, column: string, raw: RawValue): T | null => {
     if ('ok' in cell) return cell.ok;
-    if ('nonFinite' in cell) nonFinite.add({ row, column, value: show(raw) });
-    else if ('nonNumeric' in cell) nonNumeric.add({ row, column, value: show(raw), problem: cell.nonNumeric });
-    else invalid.add({ row, column, value: show(raw), problem: cell.invalid });
+    if ('nonFinite' in cell) {
+      nonFinite.add({ row, column, value: show(raw) });
+      bad(row, `${column}: non-finite value '${show(raw)}'`);
+    } else if ('nonNumeric' in cell) {
+      nonNumeric.add({ row, column, value: show(raw), problem: cell.nonNumeric });
+      bad(row, `${column}: ${cell.nonNumeric}`);
+    } else {
+      invalid.add({ row, column, value: show(raw), problem: cell.invalid });
+      bad(row, `${column}: ${cell.invalid}`);
+    }
     return null;
   };
 
@@ -229,6 +247,7 @@ export function checkQuality(input: FlatInput, opts: QualityOptions = {}): { rep
       if (v === null || (typeof v === 'string' && v.trim() === '')) {
         nullCounts[c]++;
         if (nullRows.length < MAX_LISTED) nullRows.push({ row, column: c });
+        bad(row, `${c} is empty`);
       }
     }
     const timestamp = iTs === undefined ? null : take(parseTimestamp(raw[iTs]), row, 'timestamp', raw[iTs]);
@@ -240,6 +259,7 @@ export function checkQuality(input: FlatInput, opts: QualityOptions = {}): { rep
       const out = take<number | boolean | null>(cell, row, x.column, v);
       if (x.column === 'golden_zone_state' && out !== null && out !== 0 && out !== 1 && out !== 2) {
         invalid.add({ row, column: x.column, value: show(v), problem: `${show(v)} is not a golden-zone state (0, 1 or 2)` });
+        bad(row, `${x.column}: ${show(v)} is not a golden-zone state (0, 1 or 2)`);
         return null;
       }
       return out;
@@ -265,6 +285,7 @@ export function checkQuality(input: FlatInput, opts: QualityOptions = {}): { rep
       if (r.date === null) continue;
       if ((opts.minDate && r.date < opts.minDate) || (opts.maxDate && r.date > opts.maxDate)) {
         outCount++;
+        bad(r.row, `data_date ${r.date} is outside ${opts.minDate ?? '…'}..${opts.maxDate ?? '…'}`);
         if (out.length < MAX_LISTED) out.push({ row: r.row, symbol: r.symbol ?? '', data_date: r.date });
       }
     }
@@ -294,6 +315,8 @@ export function checkQuality(input: FlatInput, opts: QualityOptions = {}): { rep
     for (const g of groups.values()) {
       if (g.length < 2) continue;
       count += g.length;
+      // Which of the colliding rows is right cannot be told from the file: all of them are bad.
+      for (const r of g) bad(r.row, `(${r.symbol}, ${r.date}) also on row(s) ${g.filter((o) => o !== r).map((o) => o.row).join(', ')}`);
       for (const r of g) if (flagged.length < MAX_LISTED) flagged.push({ row: r.row, symbol: r.symbol!, data_date: r.date! });
     }
     flagged.sort((a, b) => a.row - b.row);
@@ -307,5 +330,5 @@ export function checkQuality(input: FlatInput, opts: QualityOptions = {}): { rep
   };
   report.overall_valid = required.is_valid && dateRange.is_valid && duplicates.is_valid && report.non_finite.is_valid &&
     report.non_numeric.is_valid && report.invalid_values.is_valid;
-  return { report, rows };
+  return { report, rows, badRows };
 }

@@ -27,13 +27,13 @@ export function compositeTypeSql(g: FeatureGroup): string {
     .join(', ')})`;
 }
 
-export function createMatrixSql(d: Dialect): string {
+export function createMatrixSql(d: Dialect, groups: FeatureGroup[] = GROUPS): string {
   const ts = sqlType(d, 'ts');
   const cols = [
     `${q('symbol')} ${sqlType(d, 'text')} NOT NULL`,
     `${q('data_date')} DATE NOT NULL`,
     `${q('timestamp')} ${ts}`,
-    ...GROUPS.map((g) => `${q(g.name)} ${groupColumnType(d, g)}`),
+    ...groups.map((g) => `${q(g.name)} ${groupColumnType(d, g)}`),
     `${q('regime_name')} ${sqlType(d, 'text')}`,
     `${q('ingestion_ts')} ${ts} NOT NULL DEFAULT now()`,
     `PRIMARY KEY (${q('symbol')}, ${q('data_date')})`,
@@ -41,40 +41,76 @@ export function createMatrixSql(d: Dialect): string {
   return `CREATE TABLE IF NOT EXISTS ${q(MATRIX_TABLE)} (\n  ${cols.join(',\n  ')}\n)`;
 }
 
-const ensured = new WeakSet<Store>();
+const ensured = new WeakMap<Store, FeatureGroup[]>();
 
-/** Create ml_feature_matrix (and on Postgres its composite types) if missing, and check an existing one matches. */
-export async function ensureFeatureSchema(store: Store): Promise<void> {
-  if (ensured.has(store)) return;
+/**
+ * Create ml_feature_matrix (and on Postgres its composite types) if missing, and bring an existing one up to the
+ * field list. A new group becomes a new column; fields appended to a group since the table was made are added in place — ALTER TYPE … ADD
+ * ATTRIBUTE on PostgreSQL, a STRUCT widened on DuckDB — and are NULL in the rows already there. Any other
+ * difference (a field removed, renamed, retyped or reordered) is refused: it would change what stored rows mean.
+ * `groups` is the field list to reach (tests pass an older one to build the "before" table).
+ */
+export async function ensureFeatureSchema(store: Store, groups: FeatureGroup[] = GROUPS): Promise<void> {
+  if (ensured.get(store) === groups) return;
   await store.transaction(async () => {
     if (store.dialect === 'postgres') {
-      for (const g of GROUPS) {
+      for (const g of groups) {
         const attrs = await compositeAttributes(store, compositeTypeName(g.name));
-        if (attrs === null) await store.exec(compositeTypeSql(g));
-        else checkFields(g, attrs.map((a) => `${a.name} ${a.type}`), g.fields.map((x) => `${x.name} ${pgTypeName(x.type)}`));
-      }
-    }
-    await store.exec(createMatrixSql(store.dialect));
-    if (store.dialect === 'duckdb') {
-      const rows = await store.query<{ column_name: string; data_type: string }>(
-        `SELECT column_name, data_type FROM information_schema.columns
-         WHERE table_name = $1 AND table_schema = current_schema() AND table_catalog = current_database()`,
-        [MATRIX_TABLE],
-      );
-      const have = new Map(rows.map((r) => [r.column_name, r.data_type]));
-      for (const g of GROUPS) {
-        const norm = (s: string) => s.replace(/["\s]/g, '');
-        const got = have.get(g.name);
-        if (got === undefined || norm(got) !== norm(duckStructType(g))) {
-          throw new UserError(
-            `${MATRIX_TABLE}.${g.name} has type ${got ?? '(missing)'} but this version expects ${duckStructType(g)}; ` +
-              `the table was created by a different field list: export it, drop it and re-ingest`,
-          );
+        if (attrs === null) {
+          await store.exec(compositeTypeSql(g));
+          continue;
+        }
+        const have = attrs.map((a) => `${a.name} ${a.type}`);
+        const want = g.fields.map((x) => `${x.name} ${pgTypeName(x.type)}`);
+        if (have.join(',') === want.join(',')) continue;
+        if (!isPrefix(have, want)) refuseComposite(g, have, want);
+        for (const x of g.fields.slice(have.length)) {
+          await store.exec(`ALTER TYPE ${q(compositeTypeName(g.name))} ADD ATTRIBUTE ${q(x.name)} ${sqlType('postgres', x.type)}`);
         }
       }
     }
+    await store.exec(createMatrixSql(store.dialect, groups));
+    const rows = await store.query<{ column_name: string; data_type: string }>(
+      `SELECT column_name, data_type FROM information_schema.columns
+       WHERE table_name = $1 AND table_schema = current_schema() AND table_catalog = current_database()`,
+      [MATRIX_TABLE],
+    );
+    const have = new Map(rows.map((r) => [r.column_name, r.data_type]));
+    // A whole group added since the table was made: a new column, NULL in the rows already there.
+    for (const g of groups) {
+      if (have.has(g.name)) continue;
+      await store.exec(`ALTER TABLE ${q(MATRIX_TABLE)} ADD COLUMN ${q(g.name)} ${groupColumnType(store.dialect, g)}`);
+      if (store.dialect === 'duckdb') have.set(g.name, duckStructType(g));
+    }
+    if (store.dialect === 'duckdb') {
+      const norm = (s: string) => s.replace(/["\s]/g, '');
+      for (const g of groups) {
+        const got = have.get(g.name);
+        if (got !== undefined && norm(got) === norm(duckStructType(g))) continue;
+        // Which leading part of the field list the stored STRUCT is, if any: the rest is appended.
+        const k = got === undefined ? -1
+          : g.fields.findIndex((_, i) => i > 0 && norm(got) === norm(duckStructType({ ...g, fields: g.fields.slice(0, i) })));
+        if (k <= 0) {
+          throw new UserError(
+            `${MATRIX_TABLE}.${g.name} has type ${got ?? '(missing)'} but this version expects ${duckStructType(g)}; ` +
+              `only fields appended to a group can be added in place: export the table, drop it and re-ingest`,
+          );
+        }
+        const fields = g.fields.map((x, i) => `${q(x.name)} := ` +
+          (i < k ? `struct_extract(${q(g.name)}, '${x.name}')` : `CAST(NULL AS ${sqlType('duckdb', x.type)})`));
+        // A NULL group stays NULL rather than becoming a STRUCT of NULLs.
+        await store.exec(
+          `ALTER TABLE ${q(MATRIX_TABLE)} ALTER COLUMN ${q(g.name)} SET DATA TYPE ${duckStructType(g)} ` +
+            `USING CASE WHEN ${q(g.name)} IS NULL THEN NULL ELSE struct_pack(${fields.join(', ')}) END`,
+        );
+      }
+    }
   });
-  ensured.add(store);
+  ensured.set(store, groups);
+}
+
+function isPrefix(have: string[], want: string[]): boolean {
+  return have.length < want.length && have.every((x, i) => x === want[i]);
 }
 
 function pgTypeName(t: string): string {
@@ -96,11 +132,10 @@ async function compositeAttributes(store: Store, typeName: string): Promise<{ na
   );
 }
 
-function checkFields(g: FeatureGroup, have: string[], want: string[]): void {
-  if (have.join(',') !== want.join(',')) {
-    throw new UserError(
-      `composite type ${compositeTypeName(g.name)} has fields (${have.join(', ')}) but this version expects ` +
-        `(${want.join(', ')}); it was created by a different field list: export the matrix, drop it and the type, re-ingest`,
-    );
-  }
+function refuseComposite(g: FeatureGroup, have: string[], want: string[]): never {
+  throw new UserError(
+    `composite type ${compositeTypeName(g.name)} has fields (${have.join(', ')}) but this version expects ` +
+      `(${want.join(', ')}); only fields appended to a group can be added in place: export the matrix, drop it and ` +
+      `the type, re-ingest`,
+  );
 }
