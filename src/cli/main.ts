@@ -9,6 +9,8 @@ import { registerRefresh } from './refresh.js';
 import { registerValidate } from './validate.js';
 import { registerBaseline } from './baseline.js';
 import { registerFeatures } from './features.js';
+import { registerFreshness } from './freshness.js';
+import { registerDaily } from './daily.js';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -27,6 +29,8 @@ export function buildProgram(): Command {
   registerValidate(program);
   registerBaseline(program);
   registerFeatures(program);
+  registerFreshness(program);
+  registerDaily(program);
   registerDemo(program);
   return program;
 }

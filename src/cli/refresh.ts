@@ -5,6 +5,8 @@ import cliProgress from 'cli-progress';
 import { getTimeframe, type Timeframe } from '../catalog/timeframes.js';
 import { runRefresh, type Component, type RefreshEvent, type RefreshOptions, type RefreshSummary, type Shard } from '../refresh/run.js';
 import { openDailyLog } from '../ops/log.js';
+import { createAlerts } from '../ops/alert.js';
+import { checkFreshness, formatFreshness, formatFreshnessAlert } from '../ops/freshness.js';
 import { createAlerter, formatRefreshFailure, formatValidationFailure } from '../ops/telegram.js';
 import { openStore } from '../store/open.js';
 import { UserError } from '../util/errors.js';
@@ -84,7 +86,7 @@ interface CliOpts {
   all?: boolean; bars?: boolean; emas?: boolean; ids?: number[]; tfs?: Timeframe[]; periods?: number[];
   tfPeriodCombos?: { tf: Timeframe; period: number }[]; fullRebuild?: boolean; resume?: boolean; dryRun?: boolean;
   verbose?: boolean; quiet?: boolean; continueOnError?: boolean; skipStaleCheck?: boolean; stalenessHours: number;
-  lookbackDays: number; jobs?: number; shard?: Shard; validate?: boolean; alertOnError?: boolean; logDir: string;
+  lookbackDays: number; jobs?: number; shard?: Shard; validate?: boolean; maxAgeDays?: number; alertOnError?: boolean; logDir: string;
 }
 
 /** Progress: a bar with rate and ETA per component on a terminal, plain lines otherwise. */
@@ -145,6 +147,7 @@ export function registerRefresh(program: Command): void {
     .addOption(new Option('--jobs <n>', 'assets in flight at once, each on its own database session (PostgreSQL builds: each on its own worker thread)').default(availableParallelism(), 'the number of CPU cores').argParser(intArg('--jobs', 1)))
     .option('--shard <k/n>', 'process only assets with hash(id) mod n = k', shardArg)
     .option('--validate', 'run `talab validate` on the refreshed assets afterwards; exit 1 if it finds errors')
+    .option('--max-age-days <n>', "with --validate: also check that every asset's newest source day is at most this many days old (UTC); exit 1 and alert when not", intArg('--max-age-days', 0))
     .option('--alert-on-error', 'send a Telegram alert (TELEGRAM_BOT_TOKEN, TELEGRAM_CHAT_ID) on failures and validation errors')
     .option('--log-dir <dir>', 'where refresh-YYYY-MM-DD.log files go (files older than 30 days are removed)', '.logs')
     .action(async (opts: CliOpts, cmd: Command) => {
@@ -152,12 +155,15 @@ export function registerRefresh(program: Command): void {
       if (modes !== 1) throw new UserError('refresh needs exactly one of --all, --bars, --emas (see talab refresh --help)', 2);
       if (opts.verbose && opts.quiet) throw new UserError('--verbose and --quiet exclude each other', 2);
       if (opts.tfPeriodCombos && (opts.tfs || opts.periods)) throw new UserError('--tf-period-combos replaces --tfs/--periods; give one or the other', 2);
+      if (opts.maxAgeDays !== undefined && !opts.validate) throw new UserError('--max-age-days is part of --validate; give both (or run talab freshness)', 2);
       const components: Component[] = opts.all ? ['bars', 'emas'] : opts.bars ? ['bars'] : ['emas'];
       const log = openDailyLog({ dir: opts.logDir });
       const alerter = opts.alertOnError ? createAlerter(process.env, { log: log.logger }) : null;
       if (alerter && !alerter.enabled) {
         console.error(`talab: --alert-on-error: alerts are off (${alerter.configErrors.join('; ') || 'set TELEGRAM_BOT_TOKEN and TELEGRAM_CHAT_ID'})`);
       }
+      // Freshness alerts go to every configured channel (Telegram and the webhook).
+      const alerts = opts.alertOnError ? createAlerts(process.env, { log: log.logger }) : null;
       const progress = reporter(opts);
       log.logger.info({ argv: process.argv.slice(2) }, 'refresh started');
       let location = '';
@@ -205,6 +211,15 @@ export function registerRefresh(program: Command): void {
             if (alerter && (report.errors > 0 || report.warnings > 0)) {
               const m = formatValidationFailure(report);
               await alerter.send(m.severity, m.title, m.lines);
+            }
+            if (opts.maxAgeDays !== undefined) {
+              const fr = await checkFreshness(store, { maxAgeDays: opts.maxAgeDays, ids: opts.ids });
+              console.log(formatFreshness(fr));
+              log.logger.info({ stale: fr.stale, assets: fr.assets }, fr.ok ? 'freshness ok' : 'freshness failed');
+              if (!fr.ok) {
+                process.exitCode = 1;
+                if (alerts) await alerts.send(formatFreshnessAlert(fr, store.location));
+              }
             }
           }
         } finally {

@@ -1,0 +1,40 @@
+// The --json shapes shared by several commands. One key style (snake_case) whatever the internal names;
+// docs/json.md and docs/schemas/*.json describe them, and the tests hold the outputs to those schemas.
+import type { Alerts } from '../ops/alert.js';
+import type { RefreshSummary } from '../refresh/run.js';
+import type { ValidationReport } from '../validate/report.js';
+
+export function refreshJson(s: RefreshSummary) {
+  return {
+    run_id: s.runId, dry_run: s.dryRun, ok: s.ok, tables: s.tables, timeframes: s.timeframes, periods: s.periods,
+    threads: s.threads, checkpoint_ms: s.checkpointMs,
+    components: s.components.map((c) => ({
+      component: c.component, ms: c.ms, rows: c.rows, repairs: c.repairs, rejects: c.rejects, missing_days: c.gaps,
+      error: c.error ?? null,
+      counts: {
+        built: c.assets.filter((a) => a.status === 'built').length,
+        planned: c.assets.filter((a) => a.status === 'planned').length,
+        current: c.assets.filter((a) => a.status === 'current').length,
+        skipped: c.assets.filter((a) => a.status === 'skipped').length,
+        failed: c.assets.filter((a) => a.status === 'failed').length,
+      },
+      assets: c.assets.map((a) => ({
+        id: a.id, symbol: a.symbol, status: a.status, reason: a.reason, from: a.from ?? null, continued: a.continued ?? false, ms: a.ms,
+      })),
+    })),
+  };
+}
+
+/** The validation verdict with the checks that did not pass (the whole report is `talab validate --json`). */
+export function validationJson(r: ValidationReport) {
+  return {
+    ok: r.ok, assets: r.assets, errors: r.errors, warnings: r.warnings, ms: r.ms,
+    problems: r.checks.filter((c) => c.status !== 'pass').map((c) => ({
+      table: c.table, check: c.check, severity: c.severity, status: c.status, failures: c.failures,
+    })),
+  };
+}
+
+export function alertsJson(a: Alerts | null) {
+  return (a?.sent ?? []).map((s) => ({ channel: s.channel, severity: s.severity, title: s.title, sent: s.sent, error: s.error ?? null }));
+}
