@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { alertsOffReason, createAlerts } from '../ops/alert.js';
 import { checkFreshness, formatFreshness, formatFreshnessAlert } from '../ops/freshness.js';
 import { openStore, resolveDbArg } from '../store/open.js';
+import { alertsJson } from './json.js';
 import { dayArg, dbOf, idListArg, intArg, requireExistingDb } from './args.js';
 
 export const DEFAULT_MAX_AGE_DAYS = 2;
@@ -27,7 +28,7 @@ export function registerFreshness(program: Command): void {
         if (opts.json) {
           console.log(JSON.stringify({
             database: store.location, ...report,
-            alerts: (alerts?.sent ?? []).map((a) => ({ channel: a.channel, sent: a.sent, error: a.error ?? null })),
+            alerts: alertsJson(alerts),
           }, null, 2));
         } else console.log(formatFreshness(report));
         if (!report.ok) process.exitCode = 1;
