@@ -9,7 +9,6 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { test } from 'node:test';
-import { importFile } from '../src/importer/import.js';
 import { webhookBody, createWebhookAlerter } from '../src/ops/webhook.js';
 import { engineTest, SAMPLE, type TestDb } from './helpers/engines.js';
 import { validateJson } from './helpers/json-schema.js';
@@ -92,10 +91,17 @@ test('webhook alerter: retries a 5xx, gives up at once on a 404, honours the lev
 });
 
 engineTest('freshness: ok when recent, exit 1 and a webhook alert when the newest day is too old; --json fits its schema', async (db) => {
-  await importFile(db.store, join(SAMPLE, 'mantle.csv'));
   await db.store.close();
   const rx = await receiver();
   try {
+    const imp = await talab(['--db', dbOf(db), 'import', '--json', join(SAMPLE, 'mantle.csv'), join(SAMPLE, 'missing.csv')]);
+    assert.equal(imp.code, 1, imp.err);
+    const ij = JSON.parse(imp.out);
+    assert.deepEqual(validateJson(ij, schema('import')), []);
+    assert.equal(ij.totals.imported, 1);
+    assert.equal(ij.files[0].last_day, MANTLE_LAST);
+    assert.match(ij.failures[0].file, /missing\.csv/);
+
     const ok = await talab(['--db', dbOf(db), 'freshness', '--max-age-days', '2', '--as-of', '2024-05-03', '--alert'], { TALAB_ALERT_WEBHOOK_URL: rx.url });
     assert.equal(ok.code, 0, ok.err);
     assert.match(ok.out, /freshness: ok/);
@@ -156,6 +162,17 @@ engineTest('daily: inbox files to done/ and failed/, refresh, validate, freshnes
     assert.equal(late.code, 1);
     assert.match(late.out, /STALE/);
     assert.match((rx.bodies.at(-1) as { text: string }).text, /older than 2 day/);
+
+    const runs = await talab(['--db', dbOf(db), 'runs', '--json']);
+    assert.equal(runs.code, 0, runs.err);
+    const rj = JSON.parse(runs.out);
+    assert.deepEqual(validateJson(rj, schema('runs')), []);
+    assert.deepEqual(rj.runs.map((x: { kind: string; status: string }) => `${x.kind}:${x.status}`),
+      // Newest start first: each daily run started before the refresh it ran.
+      ['refresh:finished', 'daily:failed', 'refresh:finished', 'daily:finished', 'refresh:finished', 'daily:failed']);
+    assert.ok(rj.runs[4].rows > 0);
+    assert.ok(rj.runs[5].rows > rj.runs[4].rows, 'a daily run counts imported and refreshed rows');
+    assert.match(rj.runs[5].detail, /import broken\.csv/);
 
     const missing = await talab(['--db', dbOf(db), 'daily', '--inbox', join(inbox, 'nope')]);
     assert.equal(missing.code, 2);

@@ -4,6 +4,7 @@ import { alertsOffReason, createAlerts } from '../ops/alert.js';
 import { runDaily } from '../ops/daily.js';
 import { formatFreshness } from '../ops/freshness.js';
 import { openDailyLog } from '../ops/log.js';
+import { recordRun } from '../ops/runs.js';
 import { openStore, resolveDbArg } from '../store/open.js';
 import { UserError } from '../util/errors.js';
 import { formatReport } from '../validate/run.js';
@@ -26,6 +27,7 @@ export function registerDaily(program: Command): void {
     .option('--log-dir <dir>', 'where the daily log files go', '.logs')
     .option('--json', 'one JSON document on stdout instead of the text report (docs/json.md)')
     .action(async (opts: { inbox: string; maxAgeDays?: number; asOf?: string; jobs?: number; logDir: string; json?: boolean }, cmd: Command) => {
+      const startedAt = new Date();
       requireExistingDb(resolveDbArg(dbOf(cmd)).trim(), 'refresh');
       const log = openDailyLog({ dir: opts.logDir });
       const alerts = createAlerts(process.env, { log: log.logger });
@@ -45,6 +47,17 @@ export function registerDaily(program: Command): void {
             },
           });
           log.logger.info({ ok: r.ok }, r.ok ? 'daily ok' : 'daily failed');
+          const written = (o: Record<string, number>) => Object.values(o).reduce((a, b) => a + b, 0);
+          const problems = [
+            ...r.imports.filter((i) => i.status === 'failed').map((i) => `import ${i.file}: ${i.error}`),
+            ...(r.refresh.ok ? [] : ['refresh failed']), ...(r.validation.ok ? [] : [`validation: ${r.validation.errors} error(s)`]),
+            ...(r.freshness.ok ? [] : [`freshness: ${r.freshness.stale} stale`]),
+          ];
+          await recordRun(store, {
+            kind: 'daily', startedAt, status: r.ok ? 'finished' : 'failed',
+            rows: r.imports.reduce((s, i) => s + i.inserted + i.revised, 0) + r.refresh.components.reduce((s, c) => s + written(c.rows), 0),
+            summary: { files: r.imports.length, refresh_run_id: r.refresh.runId, detail: problems.length ? problems.join('; ') : null },
+          });
           if (opts.json) {
             console.log(JSON.stringify({
               database: store.location, ok: r.ok, inbox: opts.inbox, imports: r.imports, refresh: refreshJson(r.refresh),

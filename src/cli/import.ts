@@ -1,6 +1,8 @@
 import { writeFileSync } from 'node:fs';
+import { basename } from 'node:path';
 import type { Command } from 'commander';
 import { importFile, type FileReport } from '../importer/import.js';
+import { recordRun } from '../ops/runs.js';
 import { openStore } from '../store/open.js';
 import { UserError } from '../util/errors.js';
 import { dbOf, intArg } from './args.js';
@@ -34,36 +36,95 @@ export function registerImport(program: Command): void {
     .option('--symbol <sym>', 'asset symbol (default: from the file name or dim_assets)')
     .option('--rejects-out <file>', 'write every rejected line (file, line, reason, raw) to this CSV')
     .option('--dry-run', 'parse and compare, write nothing')
-    .action(async (files: string[], opts: { id?: number; symbol?: string; rejectsOut?: string; dryRun?: boolean }, cmd) => {
+    .option('--json', 'one JSON document on stdout instead of the text report (docs/json.md)')
+    .action(async (files: string[], opts: { id?: number; symbol?: string; rejectsOut?: string; dryRun?: boolean; json?: boolean }, cmd) => {
+      const startedAt = new Date();
       const store = await openStore(dbOf(cmd));
       const reports: FileReport[] = [];
-      let failed = 0;
+      const failures: { file: string; error: string }[] = [];
+      const say = (s: string) => {
+        if (!opts.json) console.log(s);
+      };
+      const sum = (k: 'inserted' | 'revised' | 'unchanged' | 'rejected') => reports.reduce((s, r) => s + r[k], 0);
+      // A bar on stderr for many files on a terminal; the per-file lines stay on stdout.
+      const bar = files.length > 1 && process.stderr.isTTY && !opts.json ? fileBar(files.length) : null;
       try {
         for (const f of files) {
           try {
             const r = await importFile(store, f, opts);
             reports.push(r);
-            console.log(formatFileReport(r));
+            bar?.clear();
+            say(formatFileReport(r));
           } catch (e) {
             if (!(e instanceof UserError)) throw e;
-            failed++;
+            failures.push({ file: f, error: e.message });
+            bar?.clear();
             console.error(`talab: ${e.message}`);
           }
+          bar?.tick(basename(f));
+        }
+        if (!opts.dryRun) {
+          await recordRun(store, {
+            kind: 'import', startedAt, status: failures.length ? 'failed' : 'finished', rows: sum('inserted') + sum('revised'),
+            summary: {
+              files: files.length, failed: failures.length, inserted: sum('inserted'), revised: sum('revised'),
+              unchanged: sum('unchanged'), rejected: sum('rejected'),
+              detail: failures.length ? `${failures.length} file(s) failed — ${failures[0].error}` : null,
+            },
+          });
         }
       } finally {
+        bar?.stop();
         await store.close();
       }
-      const sum = (k: 'inserted' | 'revised' | 'unchanged' | 'rejected') => reports.reduce((s, r) => s + r[k], 0);
-      console.log(
-        `${opts.dryRun ? '[dry run, nothing written] ' : ''}${reports.length} file(s) imported, ${failed} failed: ` +
+      say(
+        `${opts.dryRun ? '[dry run, nothing written] ' : ''}${reports.length} file(s) imported, ${failures.length} failed: ` +
           `${sum('inserted')} inserted, ${sum('revised')} revised, ${sum('unchanged')} unchanged, ${sum('rejected')} rejected`,
       );
       if (opts.rejectsOut) {
         const out = ['file,line,reason,raw'];
         for (const r of reports) for (const rj of r.rejects) out.push([r.file, String(rj.line), rj.reason, rj.raw].map(csvField).join(','));
         writeFileSync(opts.rejectsOut, out.join('\n') + '\n');
-        console.log(`rejects written to ${opts.rejectsOut} (${out.length - 1})`);
+        say(`rejects written to ${opts.rejectsOut} (${out.length - 1})`);
       }
-      if (failed) process.exitCode = 1;
+      if (opts.json) {
+        console.log(JSON.stringify({
+          dry_run: !!opts.dryRun, ok: failures.length === 0,
+          totals: { files: files.length, imported: reports.length, failed: failures.length, inserted: sum('inserted'), revised: sum('revised'), unchanged: sum('unchanged'), rejected: sum('rejected') },
+          files: reports.map((r) => ({
+            file: r.file, format: r.format, asset_id: r.asset.id, symbol: r.asset.symbol, first_day: r.firstDay, last_day: r.lastDay,
+            read: r.read, inserted: r.inserted, revised: r.revised, unchanged: r.unchanged, rejected: r.rejected,
+            changed_from: r.changedFrom, warnings: r.warnings,
+            rejects: r.rejects.map((rj) => ({ line: rj.line, reason: rj.reason })),
+          })),
+          failures,
+        }, null, 2));
+      }
+      if (failures.length) process.exitCode = 1;
     });
+}
+
+/** Files done / total with an ETA shown as '—' until the first file has finished. */
+function fileBar(total: number) {
+  const t0 = Date.now();
+  let done = 0;
+  const width = Math.min(80, process.stderr.columns || 80) - 1;
+  const draw = (last: string) => {
+    const left = done ? Math.round(((Date.now() - t0) / done) * (total - done) / 1000) : null;
+    const line = `import ${done}/${total} | ETA ${left === null ? '—' : `${left}s`} | ${last}`;
+    process.stderr.write(`\r${line.slice(0, width).padEnd(width)}`);
+  };
+  draw('');
+  return {
+    tick(last: string) {
+      done++;
+      draw(last);
+    },
+    clear() {
+      process.stderr.write(`\r${' '.repeat(width)}\r`);
+    },
+    stop() {
+      process.stderr.write('\n');
+    },
+  };
 }

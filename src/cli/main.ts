@@ -11,6 +11,7 @@ import { registerBaseline } from './baseline.js';
 import { registerFeatures } from './features.js';
 import { registerFreshness } from './freshness.js';
 import { registerDaily } from './daily.js';
+import { registerRuns } from './runs.js';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -31,6 +32,7 @@ export function buildProgram(): Command {
   registerFeatures(program);
   registerFreshness(program);
   registerDaily(program);
+  registerRuns(program);
   registerDemo(program);
   return program;
 }
