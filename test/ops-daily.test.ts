@@ -102,6 +102,13 @@ engineTest('freshness: ok when recent, exit 1 and a webhook alert when the newes
     assert.equal(ij.files[0].last_day, MANTLE_LAST);
     assert.match(ij.failures[0].file, /missing\.csv/);
 
+    const rf = await talab(['--db', dbOf(db), 'refresh', '--all', '--jobs', '2', '--validate', '--max-age-days', '100000', '--json', '--log-dir', join(tmpdir(), 'talab-logs')]);
+    assert.equal(rf.code, 0, rf.err);
+    const rfj = JSON.parse(rf.out);
+    assert.deepEqual(validateJson(rfj, schema('refresh')), []);
+    assert.equal(rfj.refresh.components[1].counts.built, 1);
+    assert.equal(rfj.freshness.ok, true);
+
     const ok = await talab(['--db', dbOf(db), 'freshness', '--max-age-days', '2', '--as-of', '2024-05-03', '--alert'], { TALAB_ALERT_WEBHOOK_URL: rx.url });
     assert.equal(ok.code, 0, ok.err);
     assert.match(ok.out, /freshness: ok/);

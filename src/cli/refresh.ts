@@ -12,6 +12,7 @@ import { openStore } from '../store/open.js';
 import { UserError } from '../util/errors.js';
 import { formatReport, runValidation } from '../validate/run.js';
 import { dbOf, idListArg, intArg } from './args.js';
+import { refreshJson, validationJson } from './json.js';
 
 function parseTf(n: string, flag: string): Timeframe {
   const tf = getTimeframe(n) ?? getTimeframe(n.toUpperCase());
@@ -86,7 +87,7 @@ interface CliOpts {
   all?: boolean; bars?: boolean; emas?: boolean; ids?: number[]; tfs?: Timeframe[]; periods?: number[];
   tfPeriodCombos?: { tf: Timeframe; period: number }[]; fullRebuild?: boolean; resume?: boolean; dryRun?: boolean;
   verbose?: boolean; quiet?: boolean; continueOnError?: boolean; skipStaleCheck?: boolean; stalenessHours: number;
-  lookbackDays: number; jobs?: number; shard?: Shard; validate?: boolean; maxAgeDays?: number; alertOnError?: boolean; logDir: string;
+  lookbackDays: number; jobs?: number; shard?: Shard; validate?: boolean; maxAgeDays?: number; json?: boolean; alertOnError?: boolean; logDir: string;
 }
 
 /** Progress: a bar with rate and ETA per component on a terminal, plain lines otherwise. */
@@ -149,6 +150,7 @@ export function registerRefresh(program: Command): void {
     .option('--validate', 'run `talab validate` on the refreshed assets afterwards; exit 1 if it finds errors')
     .option('--max-age-days <n>', "with --validate: also check that every asset's newest source day is at most this many days old (UTC); exit 1 and alert when not", intArg('--max-age-days', 0))
     .option('--alert-on-error', 'send a Telegram alert (TELEGRAM_BOT_TOKEN, TELEGRAM_CHAT_ID) on failures and validation errors')
+    .option('--json', 'one JSON document on stdout (summary, validation, freshness) instead of the text report; progress stays off (docs/json.md)')
     .option('--log-dir <dir>', 'where refresh-YYYY-MM-DD.log files go (files older than 30 days are removed)', '.logs')
     .action(async (opts: CliOpts, cmd: Command) => {
       const modes = [opts.all, opts.bars, opts.emas].filter(Boolean).length;
@@ -164,7 +166,11 @@ export function registerRefresh(program: Command): void {
       }
       // Freshness alerts go to every configured channel (Telegram and the webhook).
       const alerts = opts.alertOnError ? createAlerts(process.env, { log: log.logger }) : null;
-      const progress = reporter(opts);
+      const progress = reporter(opts.json ? { ...opts, quiet: true } : opts);
+      const say = (text: string) => {
+        if (!opts.json) console.log(text);
+      };
+      const doc: Record<string, unknown> = {};
       log.logger.info({ argv: process.argv.slice(2) }, 'refresh started');
       let location = '';
       try {
@@ -185,16 +191,18 @@ export function registerRefresh(program: Command): void {
             },
           };
           if (opts.dryRun && !opts.quiet) {
-            console.log(`database: ${store.location}`);
-            console.log(`components: ${components.join(' then ')}${opts.shard ? `, shard ${opts.shard.k}/${opts.shard.n}` : ''}`);
+            say(`database: ${store.location}`);
+            say(`components: ${components.join(' then ')}${opts.shard ? `, shard ${opts.shard.k}/${opts.shard.n}` : ''}`);
           }
           const summary = await runRefresh(store, ro);
           if (opts.dryRun) {
-            console.log(`tables: ${summary.tables.join(', ')}`);
-            console.log(`timeframes: ${summary.timeframes.join(', ')}`);
-            if (components.includes('emas')) console.log(`periods: ${summary.periods.join(', ')}`);
+            say(`tables: ${summary.tables.join(', ')}`);
+            say(`timeframes: ${summary.timeframes.join(', ')}`);
+            if (components.includes('emas')) say(`periods: ${summary.periods.join(', ')}`);
           }
-          console.log(formatSummary(summary));
+          say(formatSummary(summary));
+          doc.database = store.location;
+          doc.refresh = refreshJson(summary);
           log.logger.info({ summary }, summary.ok ? 'refresh ok' : 'refresh failed');
           if (!summary.ok) {
             process.exitCode = 1;
@@ -205,7 +213,8 @@ export function registerRefresh(program: Command): void {
           }
           if (opts.validate && !opts.dryRun) {
             const report = await runValidation(store, { ids: opts.ids });
-            console.log(formatReport(report));
+            say(formatReport(report));
+            doc.validation = validationJson(report);
             log.logger.info({ errors: report.errors, warnings: report.warnings }, report.ok ? 'validation ok' : 'validation failed');
             if (!report.ok) process.exitCode = 1;
             if (alerter && (report.errors > 0 || report.warnings > 0)) {
@@ -214,7 +223,8 @@ export function registerRefresh(program: Command): void {
             }
             if (opts.maxAgeDays !== undefined) {
               const fr = await checkFreshness(store, { maxAgeDays: opts.maxAgeDays, ids: opts.ids });
-              console.log(formatFreshness(fr));
+              say(formatFreshness(fr));
+              doc.freshness = fr;
               log.logger.info({ stale: fr.stale, assets: fr.assets }, fr.ok ? 'freshness ok' : 'freshness failed');
               if (!fr.ok) {
                 process.exitCode = 1;
@@ -222,6 +232,7 @@ export function registerRefresh(program: Command): void {
               }
             }
           }
+          if (opts.json) console.log(JSON.stringify({ ok: process.exitCode !== 1, ...doc }, null, 2));
         } finally {
           await store.close();
         }
