@@ -5,9 +5,9 @@ import cliProgress from 'cli-progress';
 import { getTimeframe, type Timeframe } from '../catalog/timeframes.js';
 import { runRefresh, type Component, type RefreshEvent, type RefreshOptions, type RefreshSummary, type Shard } from '../refresh/run.js';
 import { openDailyLog } from '../ops/log.js';
-import { createAlerts } from '../ops/alert.js';
+import { alertsOffReason, createAlerts } from '../ops/alert.js';
 import { checkFreshness, formatFreshness, formatFreshnessAlert } from '../ops/freshness.js';
-import { createAlerter, formatRefreshFailure, formatValidationFailure } from '../ops/telegram.js';
+import { formatRefreshFailure, formatValidationFailure } from '../ops/telegram.js';
 import { openStore } from '../store/open.js';
 import { UserError } from '../util/errors.js';
 import { formatReport, runValidation } from '../validate/run.js';
@@ -149,7 +149,7 @@ export function registerRefresh(program: Command): void {
     .option('--shard <k/n>', 'process only assets with hash(id) mod n = k', shardArg)
     .option('--validate', 'run `talab validate` on the refreshed assets afterwards; exit 1 if it finds errors')
     .option('--max-age-days <n>', "with --validate: also check that every asset's newest source day is at most this many days old (UTC); exit 1 and alert when not", intArg('--max-age-days', 0))
-    .option('--alert-on-error', 'send a Telegram alert (TELEGRAM_BOT_TOKEN, TELEGRAM_CHAT_ID) on failures and validation errors')
+    .option('--alert-on-error', 'alert on failures, validation errors and stale sources: Telegram (TELEGRAM_BOT_TOKEN, TELEGRAM_CHAT_ID) and/or a webhook (TALAB_ALERT_WEBHOOK_URL)')
     .option('--json', 'one JSON document on stdout (summary, validation, freshness) instead of the text report; progress stays off (docs/json.md)')
     .option('--log-dir <dir>', 'where refresh-YYYY-MM-DD.log files go (files older than 30 days are removed)', '.logs')
     .action(async (opts: CliOpts, cmd: Command) => {
@@ -160,12 +160,9 @@ export function registerRefresh(program: Command): void {
       if (opts.maxAgeDays !== undefined && !opts.validate) throw new UserError('--max-age-days is part of --validate; give both (or run talab freshness)', 2);
       const components: Component[] = opts.all ? ['bars', 'emas'] : opts.bars ? ['bars'] : ['emas'];
       const log = openDailyLog({ dir: opts.logDir });
-      const alerter = opts.alertOnError ? createAlerter(process.env, { log: log.logger }) : null;
-      if (alerter && !alerter.enabled) {
-        console.error(`talab: --alert-on-error: alerts are off (${alerter.configErrors.join('; ') || 'set TELEGRAM_BOT_TOKEN and TELEGRAM_CHAT_ID'})`);
-      }
-      // Freshness alerts go to every configured channel (Telegram and the webhook).
+      // Every alert goes to each configured channel (Telegram, TALAB_ALERT_WEBHOOK_URL).
       const alerts = opts.alertOnError ? createAlerts(process.env, { log: log.logger }) : null;
+      if (alerts && !alerts.enabled) console.error(`talab: --alert-on-error: alerts are off (${alertsOffReason(alerts)})`);
       const progress = reporter(opts.json ? { ...opts, quiet: true } : opts);
       const say = (text: string) => {
         if (!opts.json) console.log(text);
@@ -206,9 +203,9 @@ export function registerRefresh(program: Command): void {
           log.logger.info({ summary }, summary.ok ? 'refresh ok' : 'refresh failed');
           if (!summary.ok) {
             process.exitCode = 1;
-            if (alerter) {
+            if (alerts) {
               const m = formatRefreshFailure({ ...summary, database: store.location });
-              await alerter.send(m.severity, m.title, m.lines);
+              await alerts.send(m);
             }
           }
           if (opts.validate && !opts.dryRun) {
@@ -217,9 +214,9 @@ export function registerRefresh(program: Command): void {
             doc.validation = validationJson(report);
             log.logger.info({ errors: report.errors, warnings: report.warnings }, report.ok ? 'validation ok' : 'validation failed');
             if (!report.ok) process.exitCode = 1;
-            if (alerter && (report.errors > 0 || report.warnings > 0)) {
+            if (alerts && (report.errors > 0 || report.warnings > 0)) {
               const m = formatValidationFailure(report);
-              await alerter.send(m.severity, m.title, m.lines);
+              await alerts.send(m);
             }
             if (opts.maxAgeDays !== undefined) {
               const fr = await checkFreshness(store, { maxAgeDays: opts.maxAgeDays, ids: opts.ids });
@@ -238,9 +235,9 @@ export function registerRefresh(program: Command): void {
         }
       } catch (e) {
         log.logger.error({ err: e }, `refresh aborted: ${(e as Error).message}`);
-        if (alerter) {
+        if (alerts) {
           const m = formatRefreshFailure({ components: [], fatal: (e as Error).message, database: location || dbOf(cmd) });
-          await alerter.send(m.severity, m.title, m.lines);
+          await alerts.send(m);
         }
         throw e;
       } finally {
