@@ -9,6 +9,8 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { test } from 'node:test';
+import { importFile } from '../src/importer/import.js';
+import { runRefresh, type RefreshEvent } from '../src/refresh/run.js';
 import { webhookBody, createWebhookAlerter } from '../src/ops/webhook.js';
 import { engineTest, SAMPLE, type TestDb } from './helpers/engines.js';
 import { validateJson } from './helpers/json-schema.js';
@@ -186,5 +188,29 @@ engineTest('daily: inbox files to done/ and failed/, refresh, validate, freshnes
     assert.match(missing.err, /no such directory/);
   } finally {
     await rx.close();
+  }
+});
+
+engineTest('refresh events: each asset reported when its computation finishes, before the group commit, then a commit event', async (db) => {
+  await importFile(db.store, join(SAMPLE, 'mantle.csv'));
+  await importFile(db.store, join(SAMPLE, 'ethereum.csv'));
+  for (const jobs of [1, 2]) {
+    const events: RefreshEvent[] = [];
+    const s = await runRefresh(db.store, { components: ['bars', 'emas'], fullRebuild: true, jobs, onEvent: (e) => events.push(e) });
+    assert.ok(s.ok);
+    for (const c of ['bars', 'emas'] as const) {
+      const mine = events.filter((e) => e.component === c);
+      const computed = mine.filter((e) => e.kind === 'computed').map((e) => (e as { id: number }).id).sort();
+      const reported = mine.filter((e) => e.kind === 'asset').map((e) => (e as { id: number }).id).sort();
+      assert.deepEqual(computed, reported, `${c}: every asset computed once`);
+      for (const e of mine.filter((x) => x.kind === 'asset')) {
+        const id = (e as { id: number }).id;
+        assert.ok(mine.findIndex((x) => x.kind === 'computed' && x.id === id) < mine.indexOf(e), `${c} ${id}: computed before committed`);
+      }
+      const commits = mine.filter((e) => e.kind === 'commit') as Extract<RefreshEvent, { kind: 'commit' }>[];
+      assert.ok(commits.length >= 1, `${c}: a commit event`);
+      assert.equal(commits.reduce((n, e) => n + e.assets, 0), reported.length);
+      assert.equal(commits.reduce((n, e) => n + e.rows, 0), Object.values(s.components.find((x) => x.component === c)!.rows).reduce((a, b) => a + b, 0));
+    }
   }
 });

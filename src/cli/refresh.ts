@@ -1,7 +1,6 @@
 // `talab refresh`: flag parsing, progress and the summary. The work is src/refresh/run.ts.
 import { availableParallelism } from 'node:os';
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import cliProgress from 'cli-progress';
 import { getTimeframe, type Timeframe } from '../catalog/timeframes.js';
 import { runRefresh, type Component, type RefreshEvent, type RefreshOptions, type RefreshSummary, type Shard } from '../refresh/run.js';
 import { openDailyLog } from '../ops/log.js';
@@ -90,39 +89,79 @@ interface CliOpts {
   lookbackDays: number; jobs?: number; shard?: Shard; validate?: boolean; maxAgeDays?: number; json?: boolean; alertOnError?: boolean; logDir: string;
 }
 
-/** Progress: a bar with rate and ETA per component on a terminal, plain lines otherwise. */
+/**
+ * Progress on a terminal (stdout and stderr both TTYs, so a cron log or a pipe never gets control codes): one
+ * line per component redrawn as each asset's computation finishes — counts, rate, ETA ('—' until the first
+ * asset has finished) — cut to the terminal width (at most 80 columns); each group commit is a line of its own
+ * above it. Otherwise plain lines: failures, skips, and each asset of small runs (every event with --verbose).
+ */
 function reporter(opts: CliOpts): (e: RefreshEvent) => void {
   if (opts.quiet) return () => undefined;
-  const tty = process.stderr.isTTY && !opts.verbose;
-  let bar: cliProgress.SingleBar | null = null;
-  let done = 0;
+  const tty = !!process.stdout.isTTY && !!process.stderr.isTTY && !opts.verbose;
+  const width = () => Math.min(80, process.stderr.columns || 80) - 1;
+  let component = '';
+  let computed = 0;
+  let committed = 0;
   let total = 0;
+  let t0 = 0;
+  let last = '';
+  let drawn = false;
+  const bar = () => {
+    const secs = (Date.now() - t0) / 1000;
+    const eta = computed === 0 ? '—' : fmtEta(((total - computed) * secs) / computed);
+    const rate = computed === 0 ? '—' : (computed / Math.max(secs, 0.001)).toFixed(1);
+    const line = `${component.padEnd(5)} ${computed}/${total} computed, ${committed} committed | ${rate}/s | ETA ${eta} | ${last}`;
+    process.stderr.write(`\r${line.slice(0, width()).padEnd(width())}`);
+    drawn = true;
+  };
+  const above = (text: string) => {
+    if (drawn) process.stderr.write(`\r${' '.repeat(width())}\r`);
+    process.stderr.write(`${text.slice(0, width())}\n`);
+    if (drawn) bar();
+  };
   return (e) => {
     if (e.kind === 'start') {
+      ({ component } = e);
       total = e.assets;
-      done = 0;
-      if (tty) {
-        bar = new cliProgress.SingleBar({
-          format: `${e.component.padEnd(5)} [{bar}] {value}/{total} assets | {rate} assets/s | ETA {eta_formatted} | {last}`,
-          stream: process.stderr, hideCursor: true,
-        }, cliProgress.Presets.shades_classic);
-        bar.start(e.assets, 0, { rate: '0.0', last: '' });
-      } else console.log(`${e.component}: ${e.assets} asset(s)`);
+      computed = 0;
+      committed = 0;
+      t0 = Date.now();
+      last = '';
+      if (tty) bar();
+      else console.log(`${e.component}: ${e.assets} asset(s)`);
       return;
     }
     if (e.kind === 'end') {
-      bar?.stop();
-      bar = null;
+      if (tty && drawn) process.stderr.write('\n');
+      drawn = false;
       return;
     }
-    done++;
-    if (bar) {
-      const secs = Math.max(0.001, (Date.now() - (bar as unknown as { startTime: number }).startTime) / 1000);
-      bar.update(done, { rate: (done / secs).toFixed(1), last: `${e.symbol} ${e.status}` });
+    if (e.kind === 'computed') {
+      computed++;
+      last = `${e.symbol} ${e.status}`;
+      if (tty) bar();
+      else if (opts.verbose) console.log(`  ${e.component} ${e.symbol} (${e.id}): computed, ${e.status} [${fmtMs(e.ms)}] ${computed}/${total}`);
+      return;
+    }
+    if (e.kind === 'commit') {
+      committed += e.assets;
+      const text = `  ${e.component}: committed ${e.assets} asset(s), ${e.rows} rows [${fmtMs(e.ms)}] ${committed}/${total}`;
+      if (tty) above(text);
+      else if (opts.verbose) console.log(text);
+      return;
+    }
+    if (tty) {
+      if (e.status === 'failed') above(`  ${e.component} ${e.symbol} (${e.id}): FAILED — ${e.reason ?? ''}`);
     } else if (opts.verbose || e.status === 'failed' || (e.status === 'built' && total <= 50) || e.status === 'skipped') {
-      console.log(`  ${e.component} ${e.symbol} (${e.id}): ${e.status}${e.reason ? ` — ${e.reason}` : ''} [${fmtMs(e.ms)}, ${e.rows} rows] ${done}/${total}`);
+      console.log(`  ${e.component} ${e.symbol} (${e.id}): ${e.status}${e.reason ? ` — ${e.reason}` : ''} [${fmtMs(e.ms)}, ${e.rows} rows] ${committed}/${total}`);
     }
   };
+}
+
+function fmtEta(secs: number): string {
+  if (secs < 60) return `${Math.ceil(secs)}s`;
+  if (secs < 3600) return `${Math.floor(secs / 60)}m${String(Math.round(secs % 60)).padStart(2, '0')}s`;
+  return `${Math.floor(secs / 3600)}h${String(Math.round((secs % 3600) / 60)).padStart(2, '0')}m`;
 }
 
 export function registerRefresh(program: Command): void {
@@ -181,10 +220,12 @@ export function registerRefresh(program: Command): void {
             jobs: opts.jobs, shard: opts.shard,
             onEvent: (e) => {
               progress(e);
+              if (e.kind === 'computed') return;
               if (e.kind === 'asset') {
                 const level = e.status === 'failed' ? 'error' : 'info';
                 log.logger[level]({ component: e.component, id: e.id, symbol: e.symbol, status: e.status, reason: e.reason, ms: e.ms, rows: e.rows }, `${e.component} ${e.symbol}: ${e.status}`);
-              } else log.logger.info({ component: e.component, event: e.kind }, `${e.component} ${e.kind}`);
+              } else if (e.kind === 'commit') log.logger.info({ component: e.component, event: 'commit', assets: e.assets, rows: e.rows, ms: e.ms }, `${e.component} commit`);
+              else log.logger.info({ component: e.component, event: e.kind }, `${e.component} ${e.kind}`);
             },
           };
           if (opts.dryRun && !opts.quiet) {
