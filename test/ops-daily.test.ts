@@ -111,6 +111,13 @@ engineTest('freshness: ok when recent, exit 1 and a webhook alert when the newes
     assert.equal(rfj.refresh.components[1].counts.built, 1);
     assert.equal(rfj.freshness.ok, true);
 
+    const bl = await talab(['--db', dbOf(db), 'baseline', '--json', '--output-dir', mkdtempSync(join(tmpdir(), 'talab-bl-'))]);
+    assert.equal(bl.code, 0, bl.err);
+    const blj = JSON.parse(bl.out);
+    assert.deepEqual(validateJson(blj, schema('baseline')), []);
+    assert.equal(blj.result, 'PASS');
+    assert.equal(blj.tables.length, 12);
+
     const ok = await talab(['--db', dbOf(db), 'freshness', '--max-age-days', '2', '--as-of', '2024-05-03', '--alert'], { TALAB_ALERT_WEBHOOK_URL: rx.url });
     assert.equal(ok.code, 0, ok.err);
     assert.match(ok.out, /freshness: ok/);

@@ -3,6 +3,7 @@ import { summaryLines } from '../baseline/report.js';
 import { DEFAULT_OUTPUT_DIR, runBaseline } from '../baseline/run.js';
 import { DEFAULT_SAMPLE } from '../baseline/sample.js';
 import { openStore } from '../store/open.js';
+import { baselineJson } from './json.js';
 import { dbOf, idListArg, intArg } from './args.js';
 
 /** A fraction in [0, 1] ("0.05") or a percentage ("5%"). */
@@ -30,6 +31,7 @@ interface BaselineFlags {
   dropSnapshots?: boolean;
   keepSnapshots?: boolean;
   top: number;
+  json?: boolean;
 }
 
 export function registerBaseline(program: Command): void {
@@ -50,6 +52,7 @@ export function registerBaseline(program: Command): void {
     .option('--full', 'compare every row instead of a sample')
     .addOption(new Option('--keep-snapshots', 'keep the snapshot tables (default)').conflicts('dropSnapshots'))
     .addOption(new Option('--drop-snapshots', 'drop the snapshot tables after a PASS (a FAIL keeps them)').conflicts('keepSnapshots'))
+    .option('--json', 'one JSON summary on stdout (result, phases, tables, problems, report files) instead of the text (docs/json.md)')
     .option('--top <n>', 'mismatching rows listed per column, and missing/extra keys per table', intArg('--top'), 10)
     .action(async (opts: BaselineFlags, cmd: Command) => {
       const store = await openStore(dbOf(cmd));
@@ -60,9 +63,11 @@ export function registerBaseline(program: Command): void {
             full: opts.full, beginningDays: opts.sampleBeginning, endDays: opts.sampleEnd,
             randomFraction: opts.sampleRandomPct, seed: opts.seed,
           },
-          topN: opts.top, dropSnapshots: opts.dropSnapshots === true, log: (l) => console.log(l),
+          // With --json the step log goes to stderr: stdout carries the one document.
+          topN: opts.top, dropSnapshots: opts.dropSnapshots === true, log: (l) => (opts.json ? console.error(l) : console.log(l)),
         });
-        for (const l of summaryLines(report)) console.log(l);
+        if (opts.json) console.log(JSON.stringify(baselineJson(report), null, 2));
+        else for (const l of summaryLines(report)) console.log(l);
         if (!report.files && opts.outputDir) console.error(`talab: the report could not be written to ${opts.outputDir}`);
         process.exitCode = report.exitCode;
       } finally {

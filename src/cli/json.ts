@@ -1,5 +1,6 @@
 // The --json shapes shared by several commands. One key style (snake_case) whatever the internal names;
 // docs/json.md and docs/schemas/*.json describe them, and the tests hold the outputs to those schemas.
+import type { BaselineReport } from '../baseline/run.js';
 import type { Alerts } from '../ops/alert.js';
 import type { RefreshSummary } from '../refresh/run.js';
 import type { ValidationReport } from '../validate/report.js';
@@ -37,4 +38,16 @@ export function validationJson(r: ValidationReport) {
 
 export function alertsJson(a: Alerts | null) {
   return (a?.sent ?? []).map((s) => ({ channel: s.channel, severity: s.severity, title: s.title, sent: s.sent, error: s.error ?? null }));
+}
+
+/** The verdict of a baseline run; the full report (every finding) is the JSON file it names. */
+export function baselineJson(r: BaselineReport) {
+  return {
+    result: r.result, ok: r.exitCode === 0, exit_code: r.exitCode, started_at: r.startedAt, finished_at: r.finishedAt, ms: r.ms,
+    database: r.metadata.database.location, engine: r.metadata.database.engine,
+    phases: r.phases.map((p) => ({ name: p.name, status: p.status, ms: p.ms, errors: p.errors.length, reason: p.reason ?? null })),
+    tables: r.tables.map((t) => ({ table: t.table, status: t.status, severity: t.severity, compared: t.compared, error: t.error ?? null })),
+    problems: r.problems,
+    report_files: r.files ? { json: r.files.json, text: r.files.text, html: r.files.html } : null,
+  };
 }
