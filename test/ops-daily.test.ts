@@ -111,6 +111,22 @@ engineTest('freshness: ok when recent, exit 1 and a webhook alert when the newes
     assert.equal(rfj.refresh.components[1].counts.built, 1);
     assert.equal(rfj.freshness.ok, true);
 
+    // validate and status --json: one key style everywhere (their shapes are described in docs/json.md).
+    for (const cmd of ['validate', 'status']) {
+      const r = await talab(['--db', dbOf(db), cmd, '--json']);
+      assert.equal(r.code, 0, r.err);
+      const camel: string[] = [];
+      const walk = (v: unknown, path: string): void => {
+        if (Array.isArray(v)) v.forEach((x, i) => walk(x, `${path}[${i}]`));
+        else if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) {
+          if (!/^[a-z0-9_]+$/.test(k)) camel.push(`${path}.${k}`);
+          walk(x, `${path}.${k}`);
+        }
+      };
+      walk(JSON.parse(r.out), '$');
+      assert.deepEqual(camel, [], `${cmd} --json keys`);
+    }
+
     const bl = await talab(['--db', dbOf(db), 'baseline', '--json', '--output-dir', mkdtempSync(join(tmpdir(), 'talab-bl-'))]);
     assert.equal(bl.code, 0, bl.err);
     const blj = JSON.parse(bl.out);

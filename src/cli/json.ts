@@ -51,3 +51,13 @@ export function baselineJson(r: BaselineReport) {
     report_files: r.files ? { json: r.files.json, text: r.files.text, html: r.files.html } : null,
   };
 }
+
+/**
+ * Object keys camelCase → snake_case, recursively. For documents whose shape belongs to another module
+ * (validation report, status): fields added there come out in the one key style without touching this file.
+ */
+export function snakeKeys(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(snakeKeys);
+  if (v === null || typeof v !== 'object') return v;
+  return Object.fromEntries(Object.entries(v).map(([k, x]) => [k.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toLowerCase(), snakeKeys(x)]));
+}
