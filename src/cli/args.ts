@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 // Argument parsers shared by the subcommands: each turns a bad value into a usage error (exit 2), at parse
 // time, before the command opens the database or writes anything.
 import { InvalidArgumentError, type Command } from 'commander';
@@ -53,4 +54,21 @@ export function dirArg(flag: string): (v: string) => string {
 
 export function dbOf(cmd: Command): string | undefined {
   return cmd.optsWithGlobals().db as string | undefined;
+}
+
+export function dayArg(name: string): (v: string) => string {
+  return (v: string) => {
+    const s = v.trim();
+    if (!/^\d{4}-\d{2}-\d{2}$/.test(s) || new Date(`${s}T00:00:00Z`).toISOString().slice(0, 10) !== s) {
+      throw new InvalidArgumentError(`${name} must be a date YYYY-MM-DD, got '${v}'`);
+    }
+    return s;
+  };
+}
+
+/** Commands that only read refuse a DuckDB path that does not exist: opening it would create an empty file. */
+export function requireExistingDb(db: string, what: string): void {
+  if (db !== ':memory:' && !/^[a-z][a-z0-9+.-]*:\/\//i.test(db) && !existsSync(db)) {
+    throw new UserError(`no database at ${db}: nothing to ${what} (give --db or set TALAB_DB)`);
+  }
 }

@@ -11,6 +11,7 @@ import type { Store } from '../store/store.js';
 import { UserError } from '../util/errors.js';
 import { ensureDir } from '../util/paths.js';
 import { dbOf, dirArg, idListArg, intArg } from './args.js';
+import { baselineJson } from './json.js';
 
 /** A fraction in [0, 1] ("0.05") or a percentage ("5%"). */
 export function fractionArg(v: string): number {
@@ -42,6 +43,7 @@ export interface CompareFlags {
   seed?: number;
   full?: boolean;
   top: number;
+  json?: boolean;
 }
 
 interface BaselineFlags extends CompareFlags {
@@ -49,6 +51,7 @@ interface BaselineFlags extends CompareFlags {
   dropSnapshots?: boolean;
   keepSnapshots?: boolean;
   wait?: number;
+  json?: boolean;
 }
 
 /** The comparison options shared by baseline, baseline compare and diff. */
@@ -72,8 +75,10 @@ export function methodOf(o: CompareFlags): { method: CompareMethod; sample: Part
   return { method, sample: { beginningDays: o.sampleBeginning, endDays: o.sampleEnd, randomFraction: o.sampleRandomPct, seed: o.seed } };
 }
 
-export function printReport(report: BaselineReport, outputDir: string | null): void {
-  for (const l of summaryLines(report)) console.log(l);
+export function printReport(report: BaselineReport, outputDir: string | null, json = false): void {
+  // With --json the step log went to stderr: stdout carries the one document.
+  if (json) console.log(JSON.stringify(baselineJson(report), null, 2));
+  else for (const l of summaryLines(report)) console.log(l);
   if (!report.files && outputDir) console.error(`talab: the report could not be written to ${outputDir}`);
   process.exitCode = report.exitCode;
 }
@@ -118,15 +123,16 @@ export function registerBaseline(program: Command): void {
     .addOption(new Option('--keep-snapshots', 'keep the snapshot tables after a PASS (a FAIL always keeps them)').conflicts('dropSnapshots'))
     .addOption(new Option('--drop-snapshots', 'drop the snapshot tables after a PASS (the default)').conflicts('keepSnapshots'))
     .option('--wait <seconds>', 'wait this long for a running refresh to finish instead of refusing at once', intArg('--wait'))
+    .option('--json', 'one JSON summary on stdout (result, phases, tables, problems, report files) instead of the text (docs/json.md)')
     .action(async (opts: BaselineFlags, cmd: Command) => {
       const { method, sample } = methodOf(opts);
       if (!opts.dryRun) ensureDir('--output-dir', opts.outputDir); // the default too: fail before any change
       await withStore(cmd, async (store) => {
         const report = await runBaseline(store, {
           ids: opts.ids, dryRun: opts.dryRun, outputDir: opts.outputDir, method, sample, topN: opts.top,
-          dropSnapshots: opts.keepSnapshots !== true, waitSeconds: opts.wait, progress: progressWanted(), log: (l) => console.log(l),
+          dropSnapshots: opts.keepSnapshots !== true, waitSeconds: opts.wait, progress: progressWanted(), log: (l) => (opts.json ? console.error(l) : console.log(l)),
         });
-        printReport(report, opts.outputDir);
+        printReport(report, opts.outputDir, opts.json);
       });
     }));
 

@@ -234,10 +234,16 @@ export function registerFeatures(program: Command): void {
   ).action(async (f: IngestFlags & { ids?: number[]; out?: string }, cmd: Command) => {
     await withStore(cmd, async (store) => {
       const built = await buildFeatures(store, { ids: f.ids });
-      for (const a of built.assets) console.log(`  ${a.symbol} (${a.id}): ${a.rows} day(s) ${a.from ?? ''}..${a.to ?? ''}`);
+      // With --json stdout carries the one JSON document and nothing else.
+      if (!f.json) for (const a of built.assets) console.log(`  ${a.symbol} (${a.id}): ${a.rows} day(s) ${a.from ?? ''}..${a.to ?? ''}`);
       if (f.out) {
         await writeFlatFile(built.input, f.out);
-        console.log(`features build: ${built.input.rows.length} row(s) for ${built.assets.length} asset(s) written to ${f.out}`);
+        if (f.json) {
+          console.log(JSON.stringify({
+            out: f.out, rows: built.input.rows.length,
+            assets: built.assets.map((a) => ({ id: a.id, symbol: a.symbol, rows: a.rows, from: a.from ?? null, to: a.to ?? null })),
+          }, null, 2));
+        } else console.log(`features build: ${built.input.rows.length} row(s) for ${built.assets.length} asset(s) written to ${f.out}`);
       } else {
         emit('features build', await ingestRows(store, built.input, ingestOptions(f)), f);
       }

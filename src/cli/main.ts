@@ -19,6 +19,9 @@ import { registerDiff } from './diff.js';
 import { registerFeatures } from './features.js';
 import { registerTimeframes } from './timeframes.js';
 import { addExamples } from './help.js';
+import { registerFreshness } from './freshness.js';
+import { registerDaily } from './daily.js';
+import { registerRuns } from './runs.js';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -41,6 +44,9 @@ export function buildProgram(): Command {
   registerDiff(program);
   registerFeatures(program);
   registerTimeframes(program);
+  registerFreshness(program);
+  registerDaily(program);
+  registerRuns(program);
   registerDemo(program);
   addExamples(program); // last: it walks every registered command
   return program;

@@ -1,17 +1,19 @@
 // `talab refresh`: flag parsing, progress and the summary. The work is src/refresh/run.ts.
 import { availableParallelism } from 'node:os';
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import cliProgress from 'cli-progress';
 import { getTimeframe, type Timeframe } from '../catalog/timeframes.js';
 import { runRefresh, type Component, type RefreshEvent, type RefreshOptions, type RefreshSummary, type Shard } from '../refresh/run.js';
 import { openDailyLog } from '../ops/log.js';
-import { createAlerter, formatRefreshFailure, formatValidationFailure } from '../ops/telegram.js';
+import { alertsOffReason, createAlerts } from '../ops/alert.js';
+import { checkFreshness, formatFreshness, formatFreshnessAlert } from '../ops/freshness.js';
+import { formatRefreshFailure, formatValidationFailure } from '../ops/telegram.js';
 import { openStore } from '../store/open.js';
 import { selectAssets } from '../refresh/load.js';
 import type { Store } from '../store/store.js';
 import { EXIT, UserError } from '../util/errors.js';
 import { formatReport, runValidation } from '../validate/run.js';
 import { dbOf, dirArg, idListArg, intArg } from './args.js';
+import { refreshJson, validationJson } from './json.js';
 
 function parseTf(n: string, flag: string): Timeframe {
   const tf = getTimeframe(n) ?? getTimeframe(n.toUpperCase());
@@ -90,40 +92,74 @@ interface CliOpts {
   all?: boolean; bars?: boolean; emas?: boolean; ids?: number[]; tfs?: Timeframe[]; periods?: number[];
   tfPeriodCombos?: { tf: Timeframe; period: number }[]; fullRebuild?: boolean; resume?: boolean; dryRun?: boolean;
   verbose?: boolean; quiet?: boolean; continueOnError?: boolean; skipStaleCheck?: boolean; stalenessHours: number;
-  lookbackDays: number; jobs?: number; shard?: Shard; validate?: boolean; alertOnError?: boolean; logDir: string;
+  lookbackDays: number; jobs?: number; shard?: Shard; validate?: boolean; maxAgeDays?: number; json?: boolean; alertOnError?: boolean; logDir: string;
 }
 
-/** Progress: a bar with rate and ETA per component on a terminal, plain lines otherwise. */
+/**
+ * Progress on a terminal (stdout and stderr both TTYs, so a cron log or a pipe never gets control codes): one
+ * line per component redrawn as each asset's computation finishes — counts, rate, ETA ('—' until the first
+ * asset has finished) — cut to the terminal width (at most 80 columns); each group commit is a line of its own
+ * above it. Otherwise plain lines: failures, skips, and each asset of small runs (every event with --verbose).
+ */
 function reporter(opts: CliOpts): (e: RefreshEvent) => void {
   if (opts.quiet) return () => undefined;
-  const tty = process.stderr.isTTY && !opts.verbose;
-  let bar: cliProgress.SingleBar | null = null;
-  let done = 0;
+  const tty = !!process.stdout.isTTY && !!process.stderr.isTTY && !opts.verbose;
+  const width = () => Math.min(80, process.stderr.columns || 80) - 1;
+  let component = '';
+  let computed = 0;
+  let committed = 0;
   let total = 0;
+  let t0 = 0;
+  let last = '';
+  let drawn = false;
+  const bar = () => {
+    const secs = (Date.now() - t0) / 1000;
+    const eta = computed === 0 ? '—' : fmtEta(((total - computed) * secs) / computed);
+    const rate = computed === 0 ? '—' : (computed / Math.max(secs, 0.001)).toFixed(1);
+    const line = `${component.padEnd(5)} ${computed}/${total} computed, ${committed} committed | ${rate}/s | ETA ${eta} | ${last}`;
+    process.stderr.write(`\r${line.slice(0, width()).padEnd(width())}`);
+    drawn = true;
+  };
+  const above = (text: string) => {
+    if (drawn) process.stderr.write(`\r${' '.repeat(width())}\r`);
+    process.stderr.write(`${text.slice(0, width())}\n`);
+    if (drawn) bar();
+  };
   return (e) => {
     if (e.kind === 'start') {
+      ({ component } = e);
       total = e.assets;
-      done = 0;
-      if (tty) {
-        bar = new cliProgress.SingleBar({
-          format: `${e.component.padEnd(5)} [{bar}] {value}/{total} assets | {rate} assets/s | ETA {eta_formatted} | {last}`,
-          stream: process.stderr, hideCursor: true,
-        }, cliProgress.Presets.shades_classic);
-        bar.start(e.assets, 0, { rate: '0.0', last: '' });
-      } else console.log(`${e.component}: ${e.assets} asset(s)`);
+      computed = 0;
+      committed = 0;
+      t0 = Date.now();
+      last = '';
+      if (tty) bar();
+      else console.log(`${e.component}: ${e.assets} asset(s)`);
       return;
     }
     if (e.kind === 'end') {
-      bar?.stop();
-      bar = null;
+      if (tty && drawn) process.stderr.write('\n');
+      drawn = false;
       return;
     }
-    done++;
-    if (bar) {
-      const secs = Math.max(0.001, (Date.now() - (bar as unknown as { startTime: number }).startTime) / 1000);
-      bar.update(done, { rate: (done / secs).toFixed(1), last: `${e.symbol} ${e.status}` });
+    if (e.kind === 'computed') {
+      computed++;
+      last = `${e.symbol} ${e.status}`;
+      if (tty) bar();
+      else if (opts.verbose) console.log(`  ${e.component} ${e.symbol} (${e.id}): computed, ${e.status} [${fmtMs(e.ms)}] ${computed}/${total}`);
+      return;
+    }
+    if (e.kind === 'commit') {
+      committed += e.assets;
+      const text = `  ${e.component}: committed ${e.assets} asset(s), ${e.rows} rows [${fmtMs(e.ms)}] ${committed}/${total}`;
+      if (tty) above(text);
+      else if (opts.verbose) console.log(text);
+      return;
+    }
+    if (tty) {
+      if (e.status === 'failed') above(`  ${e.component} ${e.symbol} (${e.id}): FAILED — ${e.reason ?? ''}`);
     } else if (opts.verbose || e.status === 'failed' || (e.status === 'built' && total <= 50) || e.status === 'skipped') {
-      console.log(`  ${e.component} ${e.symbol} (${e.id}): ${e.status}${e.reason ? ` — ${e.reason}` : ''} [${fmtMs(e.ms)}, ${e.rows} rows] ${done}/${total}`);
+      console.log(`  ${e.component} ${e.symbol} (${e.id}): ${e.status}${e.reason ? ` — ${e.reason}` : ''} [${fmtMs(e.ms)}, ${e.rows} rows] ${committed}/${total}`);
     }
   };
 }
@@ -139,6 +175,12 @@ async function checkSelection(store: Store, ids?: number[]): Promise<void> {
   } else if (have.size === 0) {
     throw new UserError(`no assets with price history in ${store.location}: nothing to refresh (import data first: talab import FILE…)`, EXIT.failure);
   }
+}
+
+function fmtEta(secs: number): string {
+  if (secs < 60) return `${Math.ceil(secs)}s`;
+  if (secs < 3600) return `${Math.floor(secs / 60)}m${String(Math.round(secs % 60)).padStart(2, '0')}s`;
+  return `${Math.floor(secs / 3600)}h${String(Math.round((secs % 3600) / 60)).padStart(2, '0')}m`;
 }
 
 export function registerRefresh(program: Command): void {
@@ -164,20 +206,26 @@ export function registerRefresh(program: Command): void {
     .addOption(new Option('--jobs <n>', 'assets in flight at once, each on its own database session (PostgreSQL builds: each on its own worker thread)').default(availableParallelism(), 'the number of CPU cores').argParser(intArg('--jobs', 1)))
     .option('--shard <k/n>', 'process only assets with hash(id) mod n = k', shardArg)
     .option('--validate', 'run `talab validate` on the refreshed assets afterwards; exit 1 if it finds errors')
-    .option('--alert-on-error', 'send a Telegram alert (TELEGRAM_BOT_TOKEN, TELEGRAM_CHAT_ID) on failures and validation errors')
+    .option('--max-age-days <n>', "with --validate: also check that every asset's newest source day is at most this many days old (UTC); exit 1 and alert when not", intArg('--max-age-days', 0))
+    .option('--alert-on-error', 'alert on failures, validation errors and stale sources: Telegram (TELEGRAM_BOT_TOKEN, TELEGRAM_CHAT_ID) and/or a webhook (TALAB_ALERT_WEBHOOK_URL)')
+    .option('--json', 'one JSON document on stdout (summary, validation, freshness) instead of the text report; progress stays off (docs/json.md)')
     .option('--log-dir <dir>', 'where refresh-YYYY-MM-DD.log files go (files older than 30 days are removed)', dirArg('--log-dir'), '.logs')
     .action(async (opts: CliOpts, cmd: Command) => {
       const modes = [opts.all, opts.bars, opts.emas].filter(Boolean).length;
       if (modes !== 1) throw new UserError('refresh needs exactly one of --all, --bars, --emas (see talab refresh --help)', 2);
       if (opts.verbose && opts.quiet) throw new UserError('--verbose and --quiet exclude each other', 2);
       if (opts.tfPeriodCombos && (opts.tfs || opts.periods)) throw new UserError('--tf-period-combos replaces --tfs/--periods; give one or the other', 2);
+      if (opts.maxAgeDays !== undefined && !opts.validate) throw new UserError('--max-age-days is part of --validate; give both (or run talab freshness)', 2);
       const components: Component[] = opts.all ? ['bars', 'emas'] : opts.bars ? ['bars'] : ['emas'];
       const log = openDailyLog({ dir: opts.logDir });
-      const alerter = opts.alertOnError ? createAlerter(process.env, { log: log.logger }) : null;
-      if (alerter && !alerter.enabled) {
-        console.error(`talab: --alert-on-error: alerts are off (${alerter.configErrors.join('; ') || 'set TELEGRAM_BOT_TOKEN and TELEGRAM_CHAT_ID'})`);
-      }
-      const progress = reporter(opts);
+      // Every alert goes to each configured channel (Telegram, TALAB_ALERT_WEBHOOK_URL).
+      const alerts = opts.alertOnError ? createAlerts(process.env, { log: log.logger }) : null;
+      if (alerts && !alerts.enabled) console.error(`talab: --alert-on-error: alerts are off (${alertsOffReason(alerts)})`);
+      const progress = reporter(opts.json ? { ...opts, quiet: true } : opts);
+      const say = (text: string) => {
+        if (!opts.json) console.log(text);
+      };
+      const doc: Record<string, unknown> = {};
       log.logger.info({ argv: process.argv.slice(2) }, 'refresh started');
       // Ctrl-C or a stop from the scheduler: every group commits whole or not at all, so leaving now loses only
       // the group in flight (the database rolls it back). Give the terminal back its cursor and say how to go on.
@@ -203,50 +251,66 @@ export function registerRefresh(program: Command): void {
             jobs: opts.jobs, shard: opts.shard,
             onEvent: (e) => {
               progress(e);
+              if (e.kind === 'computed') return;
               if (e.kind === 'asset') {
                 const level = e.status === 'failed' ? 'error' : 'info';
                 log.logger[level]({ component: e.component, id: e.id, symbol: e.symbol, status: e.status, reason: e.reason, ms: e.ms, rows: e.rows }, `${e.component} ${e.symbol}: ${e.status}`);
-              } else log.logger.info({ component: e.component, event: e.kind }, `${e.component} ${e.kind}`);
+              } else if (e.kind === 'commit') log.logger.info({ component: e.component, event: 'commit', assets: e.assets, rows: e.rows, ms: e.ms }, `${e.component} commit`);
+              else log.logger.info({ component: e.component, event: e.kind }, `${e.component} ${e.kind}`);
             },
           };
           await checkSelection(store, opts.ids);
           if (opts.dryRun && !opts.quiet) {
-            console.log(`database: ${store.location}`);
-            console.log(`components: ${components.join(' then ')}${opts.shard ? `, shard ${opts.shard.k}/${opts.shard.n}` : ''}`);
+            say(`database: ${store.location}`);
+            say(`components: ${components.join(' then ')}${opts.shard ? `, shard ${opts.shard.k}/${opts.shard.n}` : ''}`);
           }
           const summary = await runRefresh(store, ro);
           if (opts.dryRun) {
-            console.log(`tables: ${summary.tables.join(', ')}`);
-            console.log(`timeframes: ${summary.timeframes.join(', ')}`);
-            if (components.includes('emas')) console.log(`periods: ${summary.periods.join(', ')}`);
+            say(`tables: ${summary.tables.join(', ')}`);
+            say(`timeframes: ${summary.timeframes.join(', ')}`);
+            if (components.includes('emas')) say(`periods: ${summary.periods.join(', ')}`);
           }
-          console.log(formatSummary(summary));
+          say(formatSummary(summary));
+          doc.database = store.location;
+          doc.refresh = refreshJson(summary);
           log.logger.info({ summary }, summary.ok ? 'refresh ok' : 'refresh failed');
           if (!summary.ok) {
             process.exitCode = 1;
-            if (alerter) {
+            if (alerts) {
               const m = formatRefreshFailure({ ...summary, database: store.location });
-              await alerter.send(m.severity, m.title, m.lines);
+              await alerts.send(m);
             }
           }
           if (opts.validate && !opts.dryRun) {
             const report = await runValidation(store, { ids: opts.ids });
-            console.log(formatReport(report));
+            say(formatReport(report));
+            doc.validation = validationJson(report);
             log.logger.info({ errors: report.errors, warnings: report.warnings }, report.ok ? 'validation ok' : 'validation failed');
             if (!report.ok) process.exitCode = 1;
-            if (alerter && (report.errors > 0 || report.warnings > 0)) {
+            if (alerts && (report.errors > 0 || report.warnings > 0)) {
               const m = formatValidationFailure(report);
-              await alerter.send(m.severity, m.title, m.lines);
+              await alerts.send(m);
+            }
+            if (opts.maxAgeDays !== undefined) {
+              const fr = await checkFreshness(store, { maxAgeDays: opts.maxAgeDays, ids: opts.ids });
+              say(formatFreshness(fr));
+              doc.freshness = fr;
+              log.logger.info({ stale: fr.stale, assets: fr.assets }, fr.ok ? 'freshness ok' : 'freshness failed');
+              if (!fr.ok) {
+                process.exitCode = 1;
+                if (alerts) await alerts.send(formatFreshnessAlert(fr, store.location));
+              }
             }
           }
+          if (opts.json) console.log(JSON.stringify({ ok: process.exitCode !== 1, ...doc }, null, 2));
         } finally {
           await store.close();
         }
       } catch (e) {
         log.logger.error({ err: e }, `refresh aborted: ${(e as Error).message}`);
-        if (alerter) {
+        if (alerts) {
           const m = formatRefreshFailure({ components: [], fatal: (e as Error).message, database: location || dbOf(cmd) });
-          await alerter.send(m.severity, m.title, m.lines);
+          await alerts.send(m);
         }
         throw e;
       } finally {

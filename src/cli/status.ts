@@ -3,6 +3,7 @@ import { collectStatus } from '../refresh/status.js';
 import { DERIVED_TABLES } from '../schema/tables.js';
 import { openStore } from '../store/open.js';
 import { dbOf } from './args.js';
+import { snakeKeys } from './json.js';
 
 export function registerInitStatus(program: Command): void {
   program
@@ -27,7 +28,7 @@ export function registerInitStatus(program: Command): void {
       try {
         const status = await collectStatus(store);
         if (opts.json) {
-          console.log(JSON.stringify({ database: store.location, assets: status }, null, 2));
+          console.log(JSON.stringify({ database: store.location, assets: snakeKeys(status) }, null, 2));
           return;
         }
         console.log(`database: ${store.location}`);

@@ -3,6 +3,7 @@ import { openStore } from '../store/open.js';
 import { UserError } from '../util/errors.js';
 import { formatReport, runValidation } from '../validate/run.js';
 import { dbOf, idListArg, intArg } from './args.js';
+import { snakeKeys } from './json.js';
 
 export function registerValidate(program: Command): void {
   program
@@ -12,7 +13,7 @@ export function registerValidate(program: Command): void {
         + 'gaps are warnings)',
     )
     .option('--ids <list>', 'comma-separated asset ids (default: every asset)', idListArg)
-    .option('--json', 'machine-readable report: {ok, checks: [{table, check, status, failures, examples}], …}')
+    .option('--json', 'machine-readable report: {ok, started_at, checks: [{table, check, status, failures, examples}], …} (docs/json.md)')
     .option('--examples <n>', 'failing keys shown per check (default 5; --json keeps 20)', intArg('--examples', 0))
     .option('--verbose', 'describe every check, not only the failing ones')
     .action(async (opts: { ids?: number[]; json?: boolean; examples?: number; verbose?: boolean }, cmd) => {
@@ -25,7 +26,7 @@ export function registerValidate(program: Command): void {
           if (unknown.length) throw new UserError(`--ids: unknown asset id(s) ${unknown.join(', ')} (not in dim_assets of ${store.location})`);
         }
         const report = await runValidation(store, { ids: opts.ids, maxExamples: opts.examples ?? (opts.json ? 20 : 5) });
-        if (opts.json) console.log(JSON.stringify(report, null, 2));
+        if (opts.json) console.log(JSON.stringify(snakeKeys(report), null, 2));
         else {
           console.log(formatReport(report, { examples: opts.examples ?? 5, verbose: opts.verbose }));
         }

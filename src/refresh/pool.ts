@@ -116,7 +116,7 @@ export class StepPool {
         if (m.kind === 'failed') throw new Error(m.message);
         return m.kind === 'done' ? m : undefined;
       }, (m) => {
-        if (m.kind === 'event' && m.event.kind === 'asset') onEvent?.(m.event);
+        if (m.kind === 'event' && (m.event.kind === 'asset' || m.event.kind === 'computed' || m.event.kind === 'commit')) onEvent?.(m.event);
       });
       w.postMessage({ kind: 'step', component, assets: mine, ctx: wire } satisfies ToWorker);
       return done;

@@ -50,7 +50,11 @@ export type AssetStatus = 'built' | 'current' | 'skipped' | 'failed' | 'planned'
 export type RefreshEvent =
   | { kind: 'start'; component: Component; assets: number }
   | { kind: 'asset'; component: Component; id: number; symbol: string; status: AssetStatus; reason?: string; ms: number; rows: number }
-  | { kind: 'end'; component: Component; ms: number };
+  | { kind: 'end'; component: Component; ms: number }
+  /** An asset's computation finished (its writes may still wait for the group commit). */
+  | { kind: 'computed'; component: Component; id: number; symbol: string; status: AssetStatus; ms: number }
+  /** A group of assets committed: then each gets its final 'asset' event. */
+  | { kind: 'commit'; component: Component; assets: number; rows: number; ms: number };
 
 export interface AssetOutcome {
   id: number;
@@ -372,6 +376,7 @@ export async function runStep(
         if (isSystemic(e)) throw e;
         fail(p, e);
       }
+      opts.onEvent?.({ kind: 'computed', component, id: a.id, symbol: a.symbol, status: p.out.status, ms: Date.now() - p.t0 });
       return p;
     };
     const fail = (p: Prepared, e: unknown) => {
@@ -382,6 +387,7 @@ export async function runStep(
     };
     /** Commit the group's writes in one transaction; if that fails, asset by asset to isolate the culprit. */
     const commit = async (s: Store, group: Prepared[]): Promise<void> => {
+      const c0 = Date.now();
       const writing = group.filter((p) => p.deferred && p.deferred.ops.length > 0 && p.out.status !== 'failed');
       try {
         if (writing.length) await replay(s, writing.map((p) => p.deferred!.ops));
@@ -396,6 +402,11 @@ export async function runStep(
           }
         }
       }
+      let groupRows = 0;
+      for (const p of group) {
+        if (p.r && p.out.status !== 'failed') for (const v of Object.values(p.r.rows)) groupRows += v;
+      }
+      opts.onEvent?.({ kind: 'commit', component, assets: group.length, rows: groupRows, ms: Date.now() - c0 });
       for (const p of group) {
         let written = 0;
         if (p.r && p.out.status !== 'failed') {

@@ -196,6 +196,17 @@ export const refreshRuns: Table = {
   ],
 };
 
+export const opsRuns: Table = {
+  name: 'runs',
+  doc: 'One row per `talab import` and `talab daily` run (refresh runs are in refresh_runs): kind, outcome, rows '
+    + 'written and a JSON summary; `talab runs` lists both.',
+  key: ['run_id'],
+  columns: [
+    c('run_id', 'text', true), c('kind', 'text', true), c('started_at', 'ts', true), c('finished_at', 'ts', true),
+    c('status', 'text', true), c('rows', 'bigint', true), c('summary', 'text'),
+  ],
+};
+
 export const schemaMigrations: Table = {
   name: 'schema_migrations',
   doc: 'Applied schema versions; `talab init` is safe to run any number of times.',
@@ -207,7 +218,7 @@ export const DERIVED_TABLES: Table[] = [priceBars1d, ...Object.values(BAR_TABLES
 
 export const ALL_TABLES: Table[] = [
   schemaMigrations, dimAssets, dimTimeframe, priceHistories, priceChanges, importRejects, priceBars1dRejects,
-  ...DERIVED_TABLES, refreshState, refreshRuns, ...FEATURE_TABLES,
+  ...DERIVED_TABLES, refreshState, refreshRuns, opsRuns, ...FEATURE_TABLES,
 ];
 
 const BY_NAME = new Map(ALL_TABLES.map((t) => [t.name, t]));

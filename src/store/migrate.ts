@@ -6,12 +6,13 @@ import { ALL_TABLES, dimTimeframe, refreshState, schemaMigrations, type Table } 
 import type { Store } from './store.js';
 
 /** Bump when the schema changes, and say what the version adds. */
-export const SCHEMA_VERSION = 4;
+export const SCHEMA_VERSION = 5;
 const VERSIONS: Record<number, string> = {
   1: 'initial schema',
   2: 'refresh_state.carry_key, carry (kernel state for incremental continuation), rows_ahead',
   3: 'DuckDB: refresh_state rewritten once without the replaced rows its upserts used to leave behind',
   4: 'refresh_state.carry as BLOB / bytea (the packed bytes instead of their base64 text), stored uncompressed on DuckDB',
+  5: 'runs: the history of import and daily runs beside refresh_runs (talab runs)',
 };
 
 export async function migrate(store: Store): Promise<void> {
