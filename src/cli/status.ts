@@ -10,7 +10,7 @@ export function registerInitStatus(program: Command): void {
     .command('init')
     .description('Create or upgrade the schema and seed dim_timeframe (safe to re-run)')
     .action(async (_opts, cmd) => {
-      const store = await openStore(dbOf(cmd), { readOnlyRetryMs: 3000 });
+      const store = await openStore(dbOf(cmd));
       try {
         const n = await store.query<{ n: number }>('SELECT count(*) AS n FROM dim_timeframe');
         console.log(`${store.location}: schema ready (${await store.engineVersion()}), ${n[0].n} timeframes in dim_timeframe`);

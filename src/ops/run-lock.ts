@@ -4,7 +4,7 @@
 // advisory lock, released at the end of the run or when the connection dies (a killed run leaves no lock
 // behind). On DuckDB the file admits one writing process, which already excludes the two.
 import type { Store } from '../store/store.js';
-import { UserError } from '../util/errors.js';
+import { EXIT, UserError } from '../util/errors.js';
 
 export type RunKind = 'refresh' | 'baseline';
 
@@ -23,7 +23,7 @@ function busyMessage(kind: RunKind): string {
     : 'a talab baseline is running on this database; the refresh did not start: wait for the baseline to finish';
 }
 
-/** Take the run lock for `kind`; returns its release. Throws a UserError (exit 1) when it stays busy. */
+/** Take the run lock for `kind`; returns its release. Throws a UserError (exit 3, locked) when it stays busy. */
 export async function acquireRunLock(store: Store, kind: RunKind, opts: RunLockOptions = {}): Promise<() => Promise<void>> {
   if (store.dialect !== 'postgres') return async () => undefined;
   const [tryFn, unlockFn] = kind === 'baseline'
@@ -33,7 +33,7 @@ export async function acquireRunLock(store: Store, kind: RunKind, opts: RunLockO
   for (;;) {
     const r = await store.query<{ ok: boolean }>(`SELECT ${tryFn}(${KEY_SQL}) AS ok`);
     if (r[0].ok) break;
-    if (Date.now() >= deadline) throw new UserError(busyMessage(kind), 1);
+    if (Date.now() >= deadline) throw new UserError(busyMessage(kind), EXIT.database);
     if (!told) {
       opts.onWait?.(`${busyMessage(kind).split(';')[0]}; waiting up to ${opts.waitSeconds} s for it`);
       told = true;
