@@ -226,7 +226,7 @@ test('CLI: bad files and bad --db values are one clear line each, never a stack 
     [['--db', db, 'import', write('u2.csv', 'a;b\n1;2\n')], 1, /u2\.csv: line 1: unrecognised header/],
     [['--db', tmp, 'status'], 2, /is a directory/],
     [['--db', join(tmp, 'no/such/dir/x.duckdb'), 'status'], 2, /directory .* does not exist/],
-    [['--db', 'postgres://nobody:secret@127.0.0.1:1/db', 'status'], 2, /cannot connect to PostgreSQL at postgres:\/\/nobody:\*\*\*@127\.0\.0\.1:1\/db/],
+    [['--db', 'postgres://nobody:secret@127.0.0.1:1/db', 'status'], 3, /cannot connect to PostgreSQL at postgres:\/\/nobody:\*\*\*@127\.0\.0\.1:1\/db/],
     [['--db', db, 'import', '--id', 'x', 'f.csv'], 2, /--id must be an integer/],
   ];
   for (const [args, code, re] of cases) {
