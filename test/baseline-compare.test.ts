@@ -7,7 +7,6 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { Command, CommanderError } from 'commander';
 import fc from 'fast-check';
 import { compareAgainstSnapshot, diffDatabases } from '../src/baseline/against.js';
 import { compareByChecksum } from '../src/baseline/bisect.js';
@@ -27,6 +26,7 @@ import { EMA_TABLES, priceBars1d, type Table } from '../src/schema/tables.js';
 import { openStore } from '../src/store/open.js';
 import type { Store } from '../src/store/store.js';
 import { UserError } from '../src/util/errors.js';
+import { runInProcess } from './helpers/cli-in-process.js';
 import { engineTest, freshDb, PG_URL, SAMPLE } from './helpers/engines.js';
 
 const tmpOut = () => mkdtempSync(join(tmpdir(), 'talab-compare-'));
@@ -280,25 +280,7 @@ engineTest('a baseline started during a refresh refuses clearly (or waits), and 
 // ---- the CLI ----
 
 async function runCli(...argv: string[]): Promise<{ code: number; out: string }> {
-  const program = new Command().exitOverride().option('--db <target>');
-  program.configureOutput({ writeOut: () => undefined, writeErr: () => undefined });
-  registerBaseline(program);
-  registerDiff(program);
-  const lines: string[] = [];
-  const log = console.log;
-  console.log = (...x: unknown[]) => lines.push(x.join(' '));
-  process.exitCode = undefined;
-  try {
-    await program.parseAsync(['node', 'talab', ...argv]);
-    return { code: Number(process.exitCode ?? 0), out: lines.join('\n') };
-  } catch (e) {
-    if (e instanceof CommanderError) return { code: e.exitCode === 0 ? 0 : 2, out: e.message };
-    if (e instanceof UserError) return { code: e.exitCode, out: e.message };
-    throw e;
-  } finally {
-    console.log = log;
-    process.exitCode = undefined;
-  }
+  return runInProcess((p) => { registerBaseline(p); registerDiff(p); }, argv);
 }
 
 test('CLI: diff of two DuckDB files by DB:table, exit codes; baseline list/drop/compare usage errors', { timeout: 60_000 }, async () => {

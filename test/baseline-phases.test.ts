@@ -7,7 +7,6 @@ import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Command, CommanderError } from 'commander';
 import fc from 'fast-check';
 import { compareAgainstSnapshot } from '../src/baseline/against.js';
 import { BASELINE_TABLES, runBaseline } from '../src/baseline/run.js';
@@ -17,7 +16,7 @@ import { registerBaseline } from '../src/cli/baseline.js';
 import { createTableSql, q } from '../src/schema/ddl.js';
 import { priceBars1d, priceBars1dRejects, refreshState, type Table } from '../src/schema/tables.js';
 import type { Store } from '../src/store/store.js';
-import { UserError } from '../src/util/errors.js';
+import { runInProcess } from './helpers/cli-in-process.js';
 import { engineTest } from './helpers/engines.js';
 import { buildTwoAssets } from './helpers/baseline.js';
 
@@ -277,26 +276,8 @@ engineTest('talab baseline CLI: flags, usage errors (exit 2), PASS exit 0', asyn
   const { mnt } = await buildTwoAssets(store);
   await store.close();
   const db = pgSchema ? `${dbArg}${dbArg.includes('?') ? '&' : '?'}options=-c%20search_path%3D${pgSchema}` : dbArg;
-  const run = async (...args: string[]): Promise<{ code: number; out: string }> => {
-    const program = new Command().exitOverride().option('--db <target>');
-    program.configureOutput({ writeOut: () => undefined, writeErr: () => undefined });
-    registerBaseline(program);
-    const lines: string[] = [];
-    const log = console.log;
-    console.log = (...x: unknown[]) => lines.push(x.join(' '));
-    process.exitCode = undefined;
-    try {
-      await program.parseAsync(['node', 'talab', '--db', db, 'baseline', ...args]);
-      return { code: Number(process.exitCode ?? 0), out: lines.join('\n') };
-    } catch (e) {
-      if (e instanceof CommanderError) return { code: e.exitCode === 0 ? 0 : 2, out: e.message };
-      if (e instanceof UserError) return { code: e.exitCode, out: e.message };
-      throw e;
-    } finally {
-      console.log = log;
-      process.exitCode = undefined;
-    }
-  };
+  const run = (...args: string[]) => runInProcess(registerBaseline, ['--db', db, 'baseline', ...args]);
+
   const out = tmpOut();
   const ok = await run('--ids', String(mnt), '--output-dir', out, '--sample', '--sample-beginning', '3', '--sample-end', '2',
     '--sample-random-pct', '10%', '--seed', '5', '--drop-snapshots', '--top', '3');
