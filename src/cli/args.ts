@@ -1,4 +1,3 @@
-import { existsSync } from 'node:fs';
 // Argument parsers shared by the subcommands: each turns a bad value into a usage error (exit 2), at parse
 // time, before the command opens the database or writes anything.
 import { InvalidArgumentError, type Command } from 'commander';
@@ -64,11 +63,4 @@ export function dayArg(name: string): (v: string) => string {
     }
     return s;
   };
-}
-
-/** Commands that only read refuse a DuckDB path that does not exist: opening it would create an empty file. */
-export function requireExistingDb(db: string, what: string): void {
-  if (db !== ':memory:' && !/^[a-z][a-z0-9+.-]*:\/\//i.test(db) && !existsSync(db)) {
-    throw new UserError(`no database at ${db}: nothing to ${what} (give --db or set TALAB_DB)`);
-  }
 }

@@ -5,10 +5,10 @@ import { runDaily } from '../ops/daily.js';
 import { formatFreshness } from '../ops/freshness.js';
 import { openDailyLog } from '../ops/log.js';
 import { recordRun } from '../ops/runs.js';
-import { openStore, resolveDbArg } from '../store/open.js';
+import { openStore } from '../store/open.js';
 import { UserError } from '../util/errors.js';
 import { formatReport } from '../validate/run.js';
-import { dayArg, dbOf, dirArg, intArg, requireExistingDb } from './args.js';
+import { dayArg, dbOf, dirArg, intArg } from './args.js';
 import { DEFAULT_MAX_AGE_DAYS } from './freshness.js';
 import { alertsJson, refreshJson, validationJson } from './json.js';
 import { formatSummary } from './refresh.js';
@@ -28,7 +28,6 @@ export function registerDaily(program: Command): void {
     .option('--json', 'one JSON document on stdout instead of the text report (docs/json.md)')
     .action(async (opts: { inbox: string; maxAgeDays?: number; asOf?: string; jobs?: number; logDir: string; json?: boolean }, cmd: Command) => {
       const startedAt = new Date();
-      requireExistingDb(resolveDbArg(dbOf(cmd)).trim(), 'refresh');
       const log = openDailyLog({ dir: opts.logDir });
       const alerts = createAlerts(process.env, { log: log.logger });
       if (!alerts.enabled) console.error(`talab daily: alerts are off (${alertsOffReason(alerts)})`);
@@ -36,7 +35,7 @@ export function registerDaily(program: Command): void {
         if (!opts.json) console.log(s);
       };
       try {
-        const store = await openStore(dbOf(cmd));
+        const store = await openStore(dbOf(cmd), { mustExist: true });
         try {
           log.logger.info({ argv: process.argv.slice(2) }, 'daily started');
           const r = await runDaily(store, {

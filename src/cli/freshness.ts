@@ -2,9 +2,9 @@
 import type { Command } from 'commander';
 import { alertsOffReason, createAlerts } from '../ops/alert.js';
 import { checkFreshness, formatFreshness, formatFreshnessAlert } from '../ops/freshness.js';
-import { openStore, resolveDbArg } from '../store/open.js';
+import { openStore } from '../store/open.js';
 import { alertsJson } from './json.js';
-import { dayArg, dbOf, idListArg, intArg, requireExistingDb } from './args.js';
+import { dayArg, dbOf, idListArg, intArg } from './args.js';
 
 export const DEFAULT_MAX_AGE_DAYS = 2;
 
@@ -18,10 +18,9 @@ export function registerFreshness(program: Command): void {
     .option('--alert', 'send an alert (Telegram and/or TALAB_ALERT_WEBHOOK_URL) when an asset is stale')
     .option('--json', 'machine-readable report (docs/json.md)')
     .action(async (opts: { maxAgeDays?: number; asOf?: string; ids?: number[]; alert?: boolean; json?: boolean }, cmd: Command) => {
-      requireExistingDb(resolveDbArg(dbOf(cmd)).trim(), 'check');
       const alerts = opts.alert ? createAlerts(process.env) : null;
       if (alerts && !alerts.enabled) console.error(`talab: --alert: alerts are off (${alertsOffReason(alerts)})`);
-      const store = await openStore(dbOf(cmd));
+      const store = await openStore(dbOf(cmd), { mustExist: true });
       try {
         const report = await checkFreshness(store, { maxAgeDays: opts.maxAgeDays ?? DEFAULT_MAX_AGE_DAYS, asOf: opts.asOf, ids: opts.ids });
         if (!report.ok && alerts) await alerts.send(formatFreshnessAlert(report, store.location));

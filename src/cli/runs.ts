@@ -1,8 +1,8 @@
 // `talab runs`: the run history, newest first.
 import { InvalidArgumentError, type Command } from 'commander';
 import { listRuns, RUN_KINDS, type RunKind } from '../ops/runs.js';
-import { openStore, resolveDbArg } from '../store/open.js';
-import { dbOf, intArg, requireExistingDb } from './args.js';
+import { openStore } from '../store/open.js';
+import { dbOf, intArg } from './args.js';
 
 function kindArg(v: string): RunKind {
   if (!(RUN_KINDS as readonly string[]).includes(v)) throw new InvalidArgumentError(`--kind must be one of ${RUN_KINDS.join(', ')}, got '${v}'`);
@@ -19,8 +19,7 @@ export function registerRuns(program: Command): void {
     .option('--kind <kind>', `only one kind: ${RUN_KINDS.join(', ')}`, kindArg)
     .option('--json', 'machine-readable list (docs/json.md)')
     .action(async (opts: { limit?: number; kind?: RunKind; json?: boolean }, cmd: Command) => {
-      requireExistingDb(resolveDbArg(dbOf(cmd)).trim(), 'list');
-      const store = await openStore(dbOf(cmd));
+      const store = await openStore(dbOf(cmd), { mustExist: true });
       try {
         const runs = await listRuns(store, { limit: opts.limit ?? 20, kind: opts.kind });
         if (opts.json) {
