@@ -6,7 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { importFile } from '../src/importer/import.js';
-import { parseSourceFile, printable } from '../src/importer/parse.js';
+import { parseSourceFile } from '../src/importer/parse.js';
+import { printable } from '../src/util/text.js';
 import { UserError } from '../src/util/errors.js';
 import { engineTest } from './helpers/engines.js';
 

@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import type { Command } from 'commander';
 import { importFile, type FileReport } from '../importer/import.js';
-import { printable } from '../importer/parse.js';
+import { printable } from '../util/text.js';
 import { recordRun } from '../ops/runs.js';
 import { openStore } from '../store/open.js';
 import { UserError } from '../util/errors.js';

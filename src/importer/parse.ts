@@ -7,6 +7,7 @@ import { parse } from 'csv-parse/sync';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { DAY_MS, dayCloseMs } from '../compute/daily.js';
 import { UserError } from '../util/errors.js';
+import { printable } from '../util/text.js';
 
 export interface SourceRow {
   line: number;
@@ -113,15 +114,6 @@ function parseTime(s: string): number {
 function hasNonUtcOffset(s: string): boolean {
   const m = TIME_RE.exec(s);
   return !!m && !!m[7] && !/^(Z|[+-]00:?00)$/.test(m[7]);
-}
-
-/** Unprintable characters as \xNN / \uNNNN escapes: rejects and messages must never carry raw control
- * bytes (PostgreSQL refuses NUL in text; a terminal would act on escape sequences). */
-export function printable(s: string): string {
-  return s.replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\ufffd\u2028\u2029]/g, (c) => {
-    const n = c.charCodeAt(0);
-    return n < 0x100 ? `\\x${n.toString(16).padStart(2, '0')}` : `\\u${n.toString(16).padStart(4, '0')}`;
-  });
 }
 
 /** Earliest day a crypto source may hold: the Bitcoin genesis block. */
