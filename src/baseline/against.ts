@@ -7,7 +7,7 @@ import type { Store } from '../store/store.js';
 import { UserError } from '../util/errors.js';
 import { compareAll, idsIn, type CompareMethod, type TablePair } from './compare-all.js';
 import { DiffSink } from './diffs.js';
-import { gitInfo, versions, type Versions } from './metadata.js';
+import { provenance } from './metadata.js';
 import { phaseProgress } from './progress.js';
 import { diffsPath, prepareOutputDir, sortFailuresFirst } from './report.js';
 import {
@@ -31,7 +31,6 @@ export interface CompareOnlyOptions {
   gitCwd?: string;
 }
 
-const msg = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
 /**
  * src_load_ts records when the source row was imported: two databases loaded at different times differ
@@ -66,14 +65,7 @@ async function compareOnly(
   const outputDir = opts.outputDir === undefined ? DEFAULT_OUTPUT_DIR : opts.outputDir;
   if (outputDir !== null) await prepareOutputDir(outputDir);
   const problems: string[] = [];
-  const git = await gitInfo(opts.gitCwd);
-  if (git.error) problems.push(`metadata: git commit unknown: ${git.error}`);
-  let vers: Versions | null = null;
-  try {
-    vers = await versions(left);
-  } catch (e) {
-    problems.push(`metadata: versions unknown: ${msg(e)}`);
-  }
+  const { git, vers } = await provenance(left, opts.gitCwd, problems);
   const sink = outputDir !== null ? new DiffSink(diffsPath(outputDir, suffix).replace(/baseline-([^/\\]*)$/, `${tool === 'talab diff' ? 'diff' : 'baseline'}-$1`)) : undefined;
   const p: PhaseResult = { name: 'compare', status: 'ok', ms: 0, errors: [], steps: pairs.map((x) => `${x.left.table} ⇄ ${x.right.table}`) };
   const pb = phaseProgress('compare', pairs.length, 'tables', !!opts.progress);

@@ -95,6 +95,21 @@ export async function versions(store: Store): Promise<Versions> {
   return { talab: readVersion(join(root, 'package.json')) ?? 'unknown', node: process.version, engine, drivers };
 }
 
+/**
+ * The report's provenance: git commit and versions. What cannot be found is added to `problems` and left
+ * null: a report is never lost for want of its metadata.
+ */
+export async function provenance(store: Store, gitCwd: string | undefined, problems: string[]): Promise<{ git: GitInfo; vers: Versions | null }> {
+  const git = await gitInfo(gitCwd);
+  if (git.error) problems.push(`metadata: git commit unknown: ${git.error}`);
+  try {
+    return { git, vers: await versions(store) };
+  } catch (e) {
+    problems.push(`metadata: versions unknown: ${e instanceof Error ? e.message : String(e)}`);
+    return { git, vers: null };
+  }
+}
+
 const day = (ms: number | null) => (ms === null ? null : new Date(Number(ms)).toISOString().slice(0, 10));
 
 /** The assets in scope with their source date ranges: the given ids, or every asset in dim_assets. */

@@ -15,7 +15,7 @@ import { compareAll, type CompareMethod } from './compare-all.js';
 import { compareSql, emptyTableResult, type TableResult } from './compare.js';
 import { DiffSink } from './diffs.js';
 import { phaseProgress } from './progress.js';
-import { assetInfo, gitInfo, versions, type AssetInfo, type GitInfo, type Versions } from './metadata.js';
+import { assetInfo, provenance, type AssetInfo, type GitInfo, type Versions } from './metadata.js';
 import { diffsPath, prepareOutputDir, sortFailuresFirst, writeReport, type WrittenReport } from './report.js';
 import { segmentSql } from './checksum.js';
 import { DEFAULT_SAMPLE, idWhere, seriesShape, type SampleConfig } from './sample.js';
@@ -229,14 +229,7 @@ async function runLocked(store: Store, opts: BaselineOptions, c: Resolved): Prom
   const suffix = dryRun ? timestampSuffix(opts.now ?? new Date()) : await freeSuffix(store, tables, timestampSuffix(opts.now ?? new Date()));
 
   // Metadata first: a failure here is reported, never fatal.
-  const git = await gitInfo(opts.gitCwd);
-  if (git.error) problems.push(`metadata: git commit unknown: ${git.error}`);
-  let vers: Versions | null = null;
-  try {
-    vers = await versions(store);
-  } catch (e) {
-    problems.push(`metadata: versions unknown: ${msg(e)}`);
-  }
+  const { git, vers } = await provenance(store, opts.gitCwd, problems);
   let assets: AssetInfo[] = [];
   try {
     assets = await assetInfo(store, ids);
