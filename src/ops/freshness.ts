@@ -1,9 +1,8 @@
 // Is every asset's source still updating? The newest day in price_histories per asset against a date.
+import { dayOf } from '../compute/daily.js';
 import { priceHistories } from '../schema/tables.js';
 import type { Store } from '../store/store.js';
 import type { AlertMessage } from './telegram.js';
-
-const DAY_MS = 86_400_000;
 
 export interface FreshnessAsset {
   id: number;
@@ -44,7 +43,7 @@ export async function checkFreshness(
   const want = opts.ids ? new Set(opts.ids) : null;
   const results: FreshnessAsset[] = rows.filter((r) => !want || want.has(Number(r.id))).map((r) => {
     const hi = r.hi === null ? null : Number(r.hi);
-    const age = hi === null ? null : Math.floor((asOfMs - Date.parse(`${iso(hi)}T00:00:00Z`)) / DAY_MS);
+    const age = hi === null ? null : dayOf(asOfMs) - dayOf(hi);
     return { id: Number(r.id), symbol: r.symbol, last_day: hi === null ? null : iso(hi), age_days: age, stale: age === null || age > opts.maxAgeDays };
   });
   results.sort((a, b) => (Number(b.stale) - Number(a.stale)) || (b.stale ? (b.age_days ?? Infinity) - (a.age_days ?? Infinity) : 0) || a.id - b.id);
