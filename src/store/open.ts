@@ -96,28 +96,33 @@ export async function openStore(dbArg?: string, opts: OpenOptions = {}): Promise
   const db = resolveDbArg(dbArg).trim();
   if (db === '') throw new UserError('--db is empty: give a DuckDB file path or a postgres:// URL');
   const kind = classifyDb(db);
+  // Only an existing DuckDB file is opened read-only, and then not migrated: readers read whatever schema the
+  // last writer left.
+  const readOnly = kind !== 'postgres' && kind !== 'memory' && opts.readOnlyRetryMs !== undefined;
   let store: Store;
   if (kind === 'postgres') {
     store = await PostgresStore.open(db, opts.pgSchema);
-    const found = await store.query<{ ok: boolean }>("SELECT to_regclass('schema_migrations') IS NOT NULL AS ok");
-    if (opts.mustExist && !found[0].ok) {
-      await store.close();
-      throw new UserError(`no talab database in ${store.location}: ${NO_DATABASE}`);
+    if (opts.mustExist) {
+      const found = await store.query<{ ok: boolean }>("SELECT to_regclass('schema_migrations') IS NOT NULL AS ok");
+      if (!found[0].ok) {
+        await store.close();
+        throw new UserError(`no talab database in ${store.location}: ${NO_DATABASE}`);
+      }
     }
   } else {
-    if (kind === 'duckdb-new' && opts.mustExist) throw new UserError(`no database at ${resolve(db)}: ${NO_DATABASE}`);
+    if (kind === 'duckdb-new') {
+      if (opts.mustExist) throw new UserError(`no database at ${resolve(db)}: ${NO_DATABASE}`);
+      if (readOnly) throw new UserError(`--db ${db}: no such database file; run \`npx talab import\` first`);
+    }
     const path = kind === 'memory' ? db : resolve(db);
     try {
-      const readOnly = opts.readOnlyRetryMs !== undefined && path !== ':memory:';
-      if (readOnly && !existsSync(path)) throw new UserError(`--db ${db}: no such database file; run \`talab import\` first`);
       store = readOnly ? await openDuckReader(path, opts.readOnlyRetryMs!) : await DuckDbStore.open(path);
     } catch (e) {
       if (e instanceof UserError) throw e;
       throw new UserError(`cannot open DuckDB database ${db}: ${(e as Error).message}`, EXIT.database);
     }
   }
-  // A read-only DuckDB file cannot be migrated; readers read whatever schema the last writer left.
-  if (opts.migrate !== false && !(store.dialect === 'duckdb' && opts.readOnlyRetryMs !== undefined && db !== ':memory:')) {
+  if (opts.migrate !== false && !readOnly) {
     try {
       await migrate(store);
     } catch (e) {
