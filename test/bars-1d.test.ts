@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { build1d, dailyFrom1d, rawDailyFromRows, REJECT_REASONS } from '../src/compute/bars/daily1d.js';
 import { priceBars1d, priceBars1dRejects } from '../src/schema/tables.js';
-import { rowAt, type RowBatch } from '../src/store/columns.js';
+import { rowAt, type RowBatch } from '../src/columnar/columns.js';
 
 const H = 3_600_000;
 const day0 = (md: string): number => {

@@ -13,7 +13,7 @@ import {
 import { BAR_CARRY_LEN, buildBarsForTimeframe, windowOf } from '../src/compute/bars/index.js';
 import { buildCalendar, buildRolling } from '../src/compute/bars/snapshots.js';
 import { dailyFromRows, dayCloseMs, type DailySeries } from '../src/compute/daily.js';
-import { rowAt, rowsFrom, type RowBatch } from '../src/store/columns.js';
+import { rowAt, rowsFrom, type RowBatch } from '../src/columnar/columns.js';
 import { makeSeries, sliceSeries } from './helpers/series.js';
 
 const DAY = 86_400_000;

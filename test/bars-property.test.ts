@@ -13,7 +13,7 @@ import { getTimeframe, type BarFamily, type Timeframe } from '../src/catalog/tim
 import { buildBarsForFamily } from '../src/compute/bars/index.js';
 import { buildCalendar, buildRolling } from '../src/compute/bars/snapshots.js';
 import { dayCloseMs, type DailySeries } from '../src/compute/daily.js';
-import { rowAt, type RowBatch } from '../src/store/columns.js';
+import { rowAt, type RowBatch } from '../src/columnar/columns.js';
 import { makeSeries, sliceSeries, type HistorySpec } from './helpers/series.js';
 
 const DAY = 86_400_000;

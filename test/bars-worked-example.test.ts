@@ -17,7 +17,7 @@ import { build1d, dailyFrom1d, rawDailyFromRows } from '../src/compute/bars/dail
 import { buildBarsForFamily, SNAPSHOT_OUTPUT_COLUMNS } from '../src/compute/bars/index.js';
 import { buildCalendar, buildRolling } from '../src/compute/bars/snapshots.js';
 import type { DailySeries } from '../src/compute/daily.js';
-import { rowAt, type RowBatch } from '../src/store/columns.js';
+import { rowAt, type RowBatch } from '../src/columnar/columns.js';
 
 const ID = 1;
 

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BASELINE_TABLES, runBaseline } from '../src/baseline/run.js';
+import { BASELINE_TABLES, runBaseline } from '../src/baseline/baseline.js';
 import type { TableResult } from '../src/baseline/compare.js';
 import { q } from '../src/schema/ddl.js';
 import { BAR_TABLES, EMA_TABLES, priceBars1d, priceBars1dRejects, refreshState, type Table } from '../src/schema/tables.js';

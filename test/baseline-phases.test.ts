@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { compareAgainstSnapshot } from '../src/baseline/against.js';
-import { BASELINE_TABLES, runBaseline } from '../src/baseline/run.js';
+import { BASELINE_TABLES, runBaseline } from '../src/baseline/baseline.js';
 import { KEYS_TABLE, keysTableSql, seriesShape, type SampleConfig } from '../src/baseline/sample.js';
 import { absDiffSql, comparedColumns, matchSql, relDiff, relDiffSql, TOLERANCES, withinTolerance, type ComparedColumn } from '../src/baseline/tolerance.js';
 import { registerBaseline } from '../src/cli/baseline.js';

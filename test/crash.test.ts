@@ -8,7 +8,7 @@ import { join, resolve } from 'node:path';
 import { test } from 'node:test';
 import { importFile } from '../src/importer/import.js';
 import { parseSourceFile } from '../src/importer/parse.js';
-import { runRefresh } from '../src/refresh/run.js';
+import { runRefresh } from '../src/refresh/runner.js';
 import { openStore } from '../src/store/open.js';
 import { ENGINES, freshDb, PG_URL, type Engine, type TestDb } from './helpers/engines.js';
 import { samplePath, sampleSlice } from './helpers/sample.js';

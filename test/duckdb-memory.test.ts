@@ -4,7 +4,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { duckdbMemoryLimit } from '../src/store/duckdb.js';
+import { duckdbMemoryLimit } from '../src/store/duckdb/store.js';
 import { openStore } from '../src/store/open.js';
 import { UserError } from '../src/util/errors.js';
 

@@ -11,7 +11,7 @@ import {
   emaV1, emaV2, v2Guard, type EmaOptions, type TfSpec,
 } from '../src/compute/ema/families.js';
 import { ema, emaFold, type EmaState } from '../src/compute/ema/kernel.js';
-import type { RowBatch } from '../src/store/columns.js';
+import type { RowBatch } from '../src/columnar/columns.js';
 import { groups, sameRow } from './helpers/ema-rows.js';
 
 const DAY = 86_400_000;

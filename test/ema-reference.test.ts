@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { emaCal, emaV1 } from '../src/compute/ema/families.js';
 import { DEFAULT_PERIODS, getTimeframe } from '../src/catalog/timeframes.js';
-import type { RowBatch } from '../src/store/columns.js';
+import type { RowBatch } from '../src/columnar/columns.js';
 import { REFERENCE, SAMPLE } from './helpers/engines.js';
 
 const CMC = SAMPLE;

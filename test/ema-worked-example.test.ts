@@ -16,7 +16,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { emaAnchor, emaCal, emaV1, emaV2 } from '../src/compute/ema/families.js';
 import { getTimeframe, type Timeframe } from '../src/catalog/timeframes.js';
-import { rowAt, type RowBatch } from '../src/store/columns.js';
+import { rowAt, type RowBatch } from '../src/columnar/columns.js';
 
 const DAY = 86_400_000;
 const FIRST_DAY = Date.UTC(2024, 0, 3) / DAY;

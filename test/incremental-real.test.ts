@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { importFile } from '../src/importer/import.js';
 import { parseSourceFile } from '../src/importer/parse.js';
-import { runRefresh } from '../src/refresh/run.js';
+import { runRefresh } from '../src/refresh/runner.js';
 import { engineTest, freshDb, SAMPLE, SHARED_CMC, type Engine } from './helpers/engines.js';
 import { diffDerivedSql, writeCmcRows } from './helpers/history.js';
 

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { importFile } from '../src/importer/import.js';
-import { runRefresh } from '../src/refresh/run.js';
+import { runRefresh } from '../src/refresh/runner.js';
 import { ENGINES, freshDb, PG_URL } from './helpers/engines.js';
 import { diffDumps, dumpDerived, historyArb, writeCsv, type Day } from './helpers/history.js';
 

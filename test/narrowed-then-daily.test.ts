@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { getTimeframe } from '../src/catalog/timeframes.js';
 import { importFile } from '../src/importer/import.js';
 import { parseSourceFile } from '../src/importer/parse.js';
-import { runRefresh } from '../src/refresh/run.js';
+import { runRefresh } from '../src/refresh/runner.js';
 import { engineTest, freshDb, SAMPLE } from './helpers/engines.js';
 import { diffDumps, dumpDerived, writeCmcRows } from './helpers/history.js';
 

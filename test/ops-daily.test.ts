@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { test } from 'node:test';
 import { importFile } from '../src/importer/import.js';
-import { runRefresh, type RefreshEvent } from '../src/refresh/run.js';
+import { runRefresh, type RefreshEvent } from '../src/refresh/runner.js';
 import { webhookBody, createWebhookAlerter } from '../src/ops/webhook.js';
 import { engineTest, SAMPLE, type TestDb } from './helpers/engines.js';
 import { validateJson } from './helpers/json-schema.js';

@@ -10,7 +10,7 @@ import { join, resolve } from 'node:path';
 import { test } from 'node:test';
 import pg from 'pg';
 import { importFile } from '../src/importer/import.js';
-import { runRefresh, shardOf, type RefreshEvent } from '../src/refresh/run.js';
+import { runRefresh, shardOf, type RefreshEvent } from '../src/refresh/runner.js';
 import { openStore } from '../src/store/open.js';
 import type { Store } from '../src/store/store.js';
 import { freshDb, PG_URL, SAMPLE } from './helpers/engines.js';

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { getTimeframe } from '../src/catalog/timeframes.js';
 import { importFile } from '../src/importer/import.js';
-import { runRefresh } from '../src/refresh/run.js';
+import { runRefresh } from '../src/refresh/runner.js';
 import { engineTest, REFERENCE, SAMPLE } from './helpers/engines.js';
 
 const REF = REFERENCE;

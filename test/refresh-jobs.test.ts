@@ -2,7 +2,7 @@
 // threads with their own connections (refresh/pool.ts); on DuckDB, sessions of one thread.
 import assert from 'node:assert/strict';
 import { syntheticHistory } from '../src/bench/synthetic.js';
-import { runRefresh, type RefreshEvent, type RefreshSummary } from '../src/refresh/run.js';
+import { runRefresh, type RefreshEvent, type RefreshSummary } from '../src/refresh/runner.js';
 import { priceHistories } from '../src/schema/tables.js';
 import { engineTest, freshDb } from './helpers/engines.js';
 import { diffDumps, dumpDerived, seedSynthetic } from './helpers/history.js';

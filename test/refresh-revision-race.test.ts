@@ -5,7 +5,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { importFile } from '../src/importer/import.js';
-import { runRefresh } from '../src/refresh/run.js';
+import { runRefresh } from '../src/refresh/runner.js';
 import type { Store } from '../src/store/store.js';
 import { engineTest, freshDb, type Engine } from './helpers/engines.js';
 import { diffDumps, dumpDerived, writeCsv, type Day } from './helpers/history.js';

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { concatBatches, RowSink, type RowBatch } from '../src/store/columns.js';
+import { concatBatches, RowSink, type RowBatch } from '../src/columnar/columns.js';
 
 const spec = { id: 'i32', tf: 'text', v: 'f64', flag: 'u8' } as const;
 

@@ -1,12 +1,12 @@
 // Store.append writes every column type exactly as given: NaN and null as NULL, epoch ms as instants (also
 // before 1970), 64-bit integers, short (inline) and long (heap) strings repeated or not, absent columns as
 // their defaults, across DataChunk boundaries. The DuckDB engine fills vectors column-wise by hand
-// (store/duckdb-chunks.ts), so this checks its layout against what the database reads back.
+// (store/duckdb/chunks.ts), so this checks its layout against what the database reads back.
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import type { Table } from '../src/schema/tables.js';
 import { createTableSql } from '../src/schema/ddl.js';
-import type { RowBatch } from '../src/store/columns.js';
+import type { RowBatch } from '../src/columnar/columns.js';
 import { engineTest } from './helpers/engines.js';
 
 const T: Table = {

@@ -2,7 +2,7 @@
 // get them with their chunk in one query (prefetchFlipDaily), and the tables still equal a full build.
 import assert from 'node:assert/strict';
 import { syntheticHistory } from '../src/bench/synthetic.js';
-import { runRefresh } from '../src/refresh/run.js';
+import { runRefresh } from '../src/refresh/runner.js';
 import { priceHistories } from '../src/schema/tables.js';
 import type { Store } from '../src/store/store.js';
 import { engineTest, freshDb } from './helpers/engines.js';

@@ -5,13 +5,13 @@ import assert from 'node:assert/strict';
 import { Command } from 'commander';
 import { registerValidate } from '../src/cli/validate.js';
 import { importFile } from '../src/importer/import.js';
-import { runRefresh } from '../src/refresh/run.js';
+import { runRefresh } from '../src/refresh/runner.js';
 import { q } from '../src/schema/ddl.js';
 import { SNAPSHOT_BAR_COLUMNS } from '../src/schema/tables.js';
 import type { Store } from '../src/store/store.js';
 import { UserError } from '../src/util/errors.js';
 import type { CheckResult, ValidationReport } from '../src/validate/report.js';
-import { formatReport, runValidation } from '../src/validate/run.js';
+import { formatReport, runValidation } from '../src/validate/validate.js';
 import { engineTest, type TestDb } from './helpers/engines.js';
 import { samplePath, sampleSlice } from './helpers/sample.js';
 

@@ -13,7 +13,7 @@ import { diffsPath, prepareOutputDir, sortFailuresFirst } from './report.js';
 import {
   DEFAULT_OUTPUT_DIR, SEVERITY_META, checkIds, TOLERANCE_META, finishProblems, finishReport, resolveMethod, resolveSample,
   type BaselineReport, type PhaseResult,
-} from './run.js';
+} from './baseline.js';
 import type { SampleConfig } from './sample.js';
 import { listSnapshots, resolveSnapshot, timestampSuffix } from './snapshot.js';
 

@@ -6,7 +6,7 @@ import { access, mkdir, stat, writeFile } from 'node:fs/promises';
 import { UserError } from '../util/errors.js';
 import { dirname, join, resolve } from 'node:path';
 import type { ColumnResult, KeyValue, Mismatch, TableResult } from './compare.js';
-import { describeMethod, type BaselineReport } from './run.js';
+import { describeMethod, type BaselineReport } from './baseline.js';
 
 export interface WrittenReport {
   json: string;

@@ -9,7 +9,7 @@ import { build1d, dailyFrom1d, type RawDaily } from '../compute/bars/daily1d.js'
 import { buildBarsForFamily } from '../compute/bars/index.js';
 import { ema } from '../compute/ema/kernel.js';
 import { emaV1, emaV2 } from '../compute/ema/index.js';
-import type { RowBatch } from '../store/columns.js';
+import type { RowBatch } from '../columnar/columns.js';
 
 export interface ComputeFigure {
   what: string;

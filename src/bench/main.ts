@@ -19,7 +19,7 @@ import { benchKernels, benchVsPandas, type ComputeFigure } from './compute.js';
 import { benchFeatureIngest } from './features.js';
 import { parseSourceFile } from '../importer/parse.js';
 import { fileURLToPath } from 'node:url';
-import type { RowBatch } from '../store/columns.js';
+import type { RowBatch } from '../columnar/columns.js';
 import { openStore } from '../store/open.js';
 import type { Store } from '../store/store.js';
 

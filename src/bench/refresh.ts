@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { Command } from 'commander';
 import pg from 'pg';
 import { priceHistories } from '../schema/tables.js';
-import { runRefresh, type RefreshSummary } from '../refresh/run.js';
+import { runRefresh, type RefreshSummary } from '../refresh/runner.js';
 import { openStore } from '../store/open.js';
 import { syntheticHistory } from './synthetic.js';
 

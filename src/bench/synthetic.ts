@@ -1,5 +1,5 @@
 // Seeded synthetic data for the bench (no side effects: importable from scripts and tests).
-import type { RowBatch } from '../store/columns.js';
+import type { RowBatch } from '../columnar/columns.js';
 
 const DAY = 86_400_000;
 

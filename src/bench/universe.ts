@@ -19,7 +19,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, InvalidArgumentError } from 'commander';
-import { runRefresh, type RefreshSummary } from '../refresh/run.js';
+import { runRefresh, type RefreshSummary } from '../refresh/runner.js';
 import { BAR_TABLES, EMA_TABLES, priceHistories } from '../schema/tables.js';
 import { openStore } from '../store/open.js';
 import { syntheticHistory } from './synthetic.js';

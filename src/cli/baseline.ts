@@ -3,7 +3,7 @@ import { InvalidArgumentError, Option, type Command } from 'commander';
 import { compareAgainstSnapshot } from '../baseline/against.js';
 import { COMPARE_METHODS, type CompareMethod } from '../baseline/compare-all.js';
 import { summaryLines } from '../baseline/report.js';
-import { BASELINE_TABLES, DEFAULT_OUTPUT_DIR, runBaseline, type BaselineReport } from '../baseline/run.js';
+import { BASELINE_TABLES, DEFAULT_OUTPUT_DIR, runBaseline, type BaselineReport } from '../baseline/baseline.js';
 import { DEFAULT_SAMPLE, type SampleConfig } from '../baseline/sample.js';
 import { dropSnapshotSet, listSnapshots } from '../baseline/snapshot.js';
 import { openStore } from '../store/open.js';

@@ -7,7 +7,7 @@ import { openDailyLog } from '../ops/log.js';
 import { recordRun } from '../ops/runs.js';
 import { openStore } from '../store/open.js';
 import { UserError } from '../util/errors.js';
-import { formatReport } from '../validate/run.js';
+import { formatReport } from '../validate/validate.js';
 import { dayArg, dbOf, dirArg, intArg } from './args.js';
 import { DEFAULT_MAX_AGE_DAYS } from './freshness.js';
 import { alertsJson, refreshJson, validationJson } from './json.js';

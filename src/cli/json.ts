@@ -1,8 +1,8 @@
 // The --json shapes shared by several commands. One key style (snake_case) whatever the internal names;
 // docs/json.md and docs/schemas/*.json describe them, and the tests hold the outputs to those schemas.
-import type { BaselineReport } from '../baseline/run.js';
+import type { BaselineReport } from '../baseline/baseline.js';
 import type { Alerts } from '../ops/alert.js';
-import type { RefreshSummary } from '../refresh/run.js';
+import type { RefreshSummary } from '../refresh/runner.js';
 import type { ValidationReport } from '../validate/report.js';
 
 export function refreshJson(s: RefreshSummary) {

@@ -4,7 +4,7 @@ import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 // Exit codes (src/util/errors.ts EXIT): 0 ok, 1 a component failed, 2 usage, 3 database unreachable or locked.
 import { Command, CommanderError, Option } from 'commander';
-import { isSystemic } from '../refresh/run.js';
+import { isSystemic } from '../refresh/runner.js';
 import { EXIT, redactUrl, UserError } from '../util/errors.js';
 import { redactSecrets } from '../ops/log.js';
 import { printable } from '../util/text.js';

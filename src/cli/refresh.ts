@@ -1,8 +1,8 @@
-// `talab refresh`: flag parsing, progress and the summary. The work is src/refresh/run.ts.
+// `talab refresh`: flag parsing, progress and the summary. The work is src/refresh/runner.ts.
 import { availableParallelism } from 'node:os';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { getTimeframe, type Timeframe } from '../catalog/timeframes.js';
-import { runRefresh, type Component, type RefreshEvent, type RefreshOptions, type RefreshSummary, type Shard } from '../refresh/run.js';
+import { runRefresh, type Component, type RefreshEvent, type RefreshOptions, type RefreshSummary, type Shard } from '../refresh/runner.js';
 import { openDailyLog } from '../ops/log.js';
 import { alertsOffReason, createAlerts } from '../ops/alert.js';
 import { checkFreshness, formatFreshness, formatFreshnessAlert } from '../ops/freshness.js';
@@ -11,7 +11,7 @@ import { openStore } from '../store/open.js';
 import { selectAssets } from '../refresh/load.js';
 import type { Store } from '../store/store.js';
 import { EXIT, UserError } from '../util/errors.js';
-import { formatReport, runValidation } from '../validate/run.js';
+import { formatReport, runValidation } from '../validate/validate.js';
 import { dbOf, dirArg, idListArg, intArg } from './args.js';
 import { refreshJson, validationJson } from './json.js';
 

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { openStore } from '../store/open.js';
 import { UserError } from '../util/errors.js';
-import { formatReport, runValidation } from '../validate/run.js';
+import { formatReport, runValidation } from '../validate/validate.js';
 import { dbOf, idListArg, intArg } from './args.js';
 import { snakeKeys } from './json.js';
 

@@ -6,7 +6,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { q } from '../schema/ddl.js';
-import { DuckDbStore } from '../store/duckdb.js';
+import { DuckDbStore } from '../store/duckdb/store.js';
 import type { Store } from '../store/store.js';
 import { UserError } from '../util/errors.js';
 import { GROUPS, MATRIX_TABLE, type GroupName } from './fields.js';

@@ -4,8 +4,8 @@
 // rebuild the nested objects, so both engines return the same FeatureRecord shape.
 import { q, sqlType } from '../schema/ddl.js';
 import type { Table } from '../schema/tables.js';
-import { featureBatches } from '../schema/features.js';
-import type { RowBatch } from '../store/columns.js';
+import { featureBatches } from '../schema/feature-tables.js';
+import type { RowBatch } from '../columnar/columns.js';
 import type { Store } from '../store/store.js';
 import { flatName, GROUPS, MATRIX_TABLE, type FeatureRecord } from './fields.js';
 import { compositeTypeName, duckStructType, ensureFeatureSchema } from './schema.js';

@@ -4,7 +4,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { parse } from 'csv-parse/sync';
 import { q } from '../schema/ddl.js';
-import { regimeCalendar, regimeWeights } from '../schema/features.js';
+import { regimeCalendar, regimeWeights } from '../schema/feature-tables.js';
 import type { Store } from '../store/store.js';
 import { UserError } from '../util/errors.js';
 import { dayNumber, isoDate } from './dates.js';

@@ -2,7 +2,7 @@
 // ledger in one transaction, so a batch whose commit happened but whose acknowledgement was lost is found
 // in the ledger on retry and not loaded twice. Tests put failing doubles in front of it.
 import { q } from '../schema/ddl.js';
-import { featureBatches } from '../schema/features.js';
+import { featureBatches } from '../schema/feature-tables.js';
 import type { Store } from '../store/store.js';
 import { prepareWrites, writeRecords } from './matrix.js';
 import type { FeatureBatch } from './transform.js';

@@ -2,7 +2,7 @@
 // upserts new and changed days, records revisions/backfills for the refresh, and logs rejects.
 import { basename } from 'node:path';
 import { importRejects, priceChanges, priceHistories } from '../schema/tables.js';
-import type { RowBatch } from '../store/columns.js';
+import type { RowBatch } from '../columnar/columns.js';
 import type { Store } from '../store/store.js';
 import { lockAssetForImport } from '../refresh/asset-lock.js';
 import { resolveAsset, type AssetRef } from './assets.js';

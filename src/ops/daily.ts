@@ -9,11 +9,11 @@
 import { mkdirSync, readdirSync, renameSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { importFile } from '../importer/import.js';
-import { runRefresh, type RefreshEvent, type RefreshSummary } from '../refresh/run.js';
+import { runRefresh, type RefreshEvent, type RefreshSummary } from '../refresh/runner.js';
 import type { Store } from '../store/store.js';
 import { UserError } from '../util/errors.js';
 import type { ValidationReport } from '../validate/report.js';
-import { runValidation } from '../validate/run.js';
+import { runValidation } from '../validate/validate.js';
 import type { Alerts } from './alert.js';
 import { checkFreshness, formatFreshnessAlert, type FreshnessReport } from './freshness.js';
 import { formatRefreshFailure, formatValidationFailure, type AlertMessage } from './telegram.js';

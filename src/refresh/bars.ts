@@ -12,7 +12,7 @@ import { BAR_CARRY_LEN, buildBarsForTimeframe } from '../compute/bars/index.js';
 import { DAY_MS } from '../compute/daily.js';
 import { q } from '../schema/ddl.js';
 import { BAR_TABLES, priceBars1d, priceBars1dRejects, type Table } from '../schema/tables.js';
-import { concatBatches, rowsFrom, sliceBatch, type RowBatch } from '../store/columns.js';
+import { concatBatches, rowsFrom, sliceBatch, type RowBatch } from '../columnar/columns.js';
 import type { Row, Store } from '../store/store.js';
 import { lowerBound } from '../util/search.js';
 import { loadRawDaily } from './load.js';

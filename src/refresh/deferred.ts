@@ -5,7 +5,7 @@
 // so writes of different assets never touch the same rows and may be regrouped: all deletes first, then
 // the appends and upserts merged per table, then the remaining updates, in recording order.
 import type { Table } from '../schema/tables.js';
-import { concatBatches, type RowBatch } from '../store/columns.js';
+import { concatBatches, type RowBatch } from '../columnar/columns.js';
 import type { Row, Store } from '../store/store.js';
 
 type Op =

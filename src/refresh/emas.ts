@@ -15,7 +15,7 @@ import {
 } from '../compute/ema/index.js';
 import { q } from '../schema/ddl.js';
 import { BAR_TABLES, EMA_TABLES, type Table } from '../schema/tables.js';
-import { concatBatches, type RowBatch } from '../store/columns.js';
+import { concatBatches, type RowBatch } from '../columnar/columns.js';
 import type { Store } from '../store/store.js';
 import { deleteFrom } from './bars.js';
 import { loadCanonicalCloses, loadDailyCloses, loadDailySeries } from './load.js';

@@ -2,8 +2,8 @@
 // connection and runs steps (runStep) over the assets it is handed; this side splits the assets, relays the
 // workers' events and merges their step summaries, so the run reads the same as one with in-thread jobs.
 import { Worker } from 'node:worker_threads';
-import type { RefreshEvent, RefreshOptions } from './run.js';
-import type { Component, ComponentSummary, StepContext } from './run.js';
+import type { RefreshEvent, RefreshOptions } from './runner.js';
+import type { Component, ComponentSummary, StepContext } from './runner.js';
 
 type Asset = { id: number; symbol: string };
 

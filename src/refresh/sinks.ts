@@ -4,7 +4,7 @@
 import { BAR_SINK_COLUMNS } from '../compute/bars/index.js';
 import { emaSinkColumns } from '../compute/ema/inputs.js';
 import { type Table } from '../schema/tables.js';
-import { RowSink } from '../store/columns.js';
+import { RowSink } from '../columnar/columns.js';
 
 export class Sinks {
   private readonly byTable = new Map<string, RowSink>();

@@ -3,7 +3,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { openStore } from '../store/open.js';
 import type { Store } from '../store/store.js';
 import type { FromWorker, ToWorker, WorkerArgs } from './pool.js';
-import { runStep, type ComponentSummary, type StepContext } from './run.js';
+import { runStep, type ComponentSummary, type StepContext } from './runner.js';
 
 const port = parentPort!;
 const post = (m: FromWorker) => port.postMessage(m);

@@ -1,6 +1,6 @@
 // The logical schema, defined once. Both engines render their DDL from this (schema/ddl.ts), the bulk
 // writers encode values from these types, and the baseline comparison reads keys and column families from it.
-import { FEATURE_TABLES } from './features.js';
+import { FEATURE_TABLES } from './feature-tables.js';
 
 export type ColType = 'int' | 'bigint' | 'double' | 'text' | 'bool' | 'ts' | 'json' | 'blob';
 

@@ -4,8 +4,8 @@
 import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { EXIT, redactUrl, UserError } from '../util/errors.js';
-import { DuckDbStore } from './duckdb.js';
-import { PostgresStore } from './postgres.js';
+import { DuckDbStore } from './duckdb/store.js';
+import { PostgresStore } from './postgres/store.js';
 import type { Store } from './store.js';
 import { migrate } from './migrate.js';
 

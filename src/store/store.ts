@@ -2,7 +2,7 @@
 // both engines accept ($1 placeholders, ON CONFLICT, now()) and bulk-writes RowBatches through it.
 import type { Dialect } from '../schema/ddl.js';
 import type { Table } from '../schema/tables.js';
-import type { RowBatch } from './columns.js';
+import type { RowBatch } from '../columnar/columns.js';
 
 export type Row = Record<string, unknown>;
 

@@ -2,7 +2,7 @@
 // days, solana's last 49), fully built.
 import assert from 'node:assert/strict';
 import { importFile } from '../../src/importer/import.js';
-import { runRefresh } from '../../src/refresh/run.js';
+import { runRefresh } from '../../src/refresh/runner.js';
 import type { Store } from '../../src/store/store.js';
 import { sampleSlice } from './sample.js';
 

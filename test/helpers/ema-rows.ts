@@ -1,6 +1,6 @@
 // Row comparisons for the EMA family tests (ema-properties, ema-continue): exact, value by value.
 import assert from 'node:assert/strict';
-import type { RowBatch } from '../../src/store/columns.js';
+import type { RowBatch } from '../../src/columnar/columns.js';
 
 /** Row index ranges per period, checking that each period's rows are contiguous (in the order asked). */
 export function groups(b: RowBatch): Map<number, [number, number]> {

@@ -4,7 +4,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { DERIVED_TABLES, priceBars1dRejects, priceHistories } from '../../src/schema/tables.js';
-import type { RowBatch } from '../../src/store/columns.js';
+import type { RowBatch } from '../../src/columnar/columns.js';
 import type { SourceRow } from '../../src/importer/parse.js';
 import type { Store } from '../../src/store/store.js';
 

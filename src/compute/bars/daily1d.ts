@@ -4,8 +4,8 @@
 //
 // Pure: one asset's rows in, two columnar batches and the run counters out.
 
-import type { RowBatch } from '../../store/columns.js';
-import { constText } from '../../store/columns.js';
+import type { RowBatch } from '../../columnar/columns.js';
+import { constText } from '../../columnar/columns.js';
 import { DAY_MS, dayOf, type DailySeries } from '../daily.js';
 
 /** One asset's price_histories rows, ascending by ts. Numbers and timestamps (epoch ms): NaN = NULL. */

@@ -2,8 +2,8 @@
 
 import type { BarFamily, Timeframe } from '../../catalog/timeframes.js';
 import { belongsTo } from '../../catalog/timeframes.js';
-import type { RowBatch } from '../../store/columns.js';
-import { concatBatches } from '../../store/columns.js';
+import type { RowBatch } from '../../columnar/columns.js';
+import { concatBatches } from '../../columnar/columns.js';
 import type { DailySeries } from '../daily.js';
 import { buildCalendar, buildRolling, type SnapshotBuildOptions } from './snapshots.js';
 

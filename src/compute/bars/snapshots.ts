@@ -12,8 +12,8 @@
 
 import type { Timeframe } from '../../catalog/timeframes.js';
 import { SNAPSHOT_BAR_COLUMNS } from '../../schema/tables.js';
-import type { RowBatch } from '../../store/columns.js';
-import { constText, type RowSink, type SinkColumn } from '../../store/columns.js';
+import type { RowBatch } from '../../columnar/columns.js';
+import { constText, type RowSink, type SinkColumn } from '../../columnar/columns.js';
 import { DAY_MS, dayCloseMs, type DailySeries } from '../daily.js';
 import { firstWindowStartingOnOrAfter, windowByIndex, windowIndexOf } from './calendar.js';
 

@@ -39,7 +39,7 @@
 // and storing the d that was actually used keeps a row self-describing (the original pipeline's COALESCE(tf_days_min…)
 // stored 28 for months and 1 for anchors, which is how its bug B4 happened).
 
-import type { RowBatch } from '../../store/columns.js';
+import type { RowBatch } from '../../columnar/columns.js';
 import { emaFold, emaSeedIndex, emaStep, type EmaState } from './kernel.js';
 import { diffCanonical, diffRoll } from './derivatives.js';
 import { lowerBound } from '../../util/search.js';

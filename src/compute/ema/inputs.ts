@@ -2,8 +2,8 @@
 // and the RowBatch layout of the six EMA tables (schema/tables.ts EMA_TABLES, minus ingested_at which the
 // engines set).
 
-import type { RowBatch } from '../../store/columns.js';
-import { constText, type RowSink, type SinkColumn } from '../../store/columns.js';
+import type { RowBatch } from '../../columnar/columns.js';
+import { constText, type RowSink, type SinkColumn } from '../../columnar/columns.js';
 import type { Timeframe } from '../../catalog/timeframes.js';
 import { lowerBound } from '../../util/search.js';
 

@@ -1,13 +1,13 @@
 // DuckDB engine: a file database (default talab.duckdb). Appends go through the appender straight into the
-// target, whole typed columns per DataChunk (duckdb-chunks.ts). Upserts, and tables with JSON columns, go
+// target, whole typed columns per DataChunk (chunks.ts). Upserts, and tables with JSON columns, go
 // through a TEMP staging table (filled the same way): UPDATE … FROM it + INSERT … SELECT, or a JSON cast.
 import { DuckDBConnection, DuckDBInstance, type DuckDBValue } from '@duckdb/node-api';
-import { q, sqlType } from '../schema/ddl.js';
-import type { ColType, Table } from '../schema/tables.js';
-import type { RowBatch } from './columns.js';
-import { chunkTypes, CHUNK_ROWS, directlyAppendable, fillChunk } from './duckdb-chunks.js';
-import { normRow, type Row, type Store } from './store.js';
-import { EXIT, UserError } from '../util/errors.js';
+import { q, sqlType } from '../../schema/ddl.js';
+import type { ColType, Table } from '../../schema/tables.js';
+import type { RowBatch } from '../../columnar/columns.js';
+import { chunkTypes, CHUNK_ROWS, directlyAppendable, fillChunk } from './chunks.js';
+import { normRow, type Row, type Store } from '../store.js';
+import { EXIT, UserError } from '../../util/errors.js';
 
 /** Name under which a database file is attached (every session USEs it). */
 const CATALOG = 'talab';

@@ -6,8 +6,8 @@ import duckdb from '@duckdb/node-bindings';
 import {
   BIGINT, BLOB, BOOLEAN, DOUBLE, DuckDBDataChunk, INTEGER, TIMESTAMPTZ, VARCHAR, type DuckDBType,
 } from '@duckdb/node-api';
-import type { ColType, Table } from '../schema/tables.js';
-import type { ColumnData, RowBatch } from './columns.js';
+import type { ColType, Table } from '../../schema/tables.js';
+import type { ColumnData, RowBatch } from '../../columnar/columns.js';
 
 /** DuckDB's standard vector size: the most rows one DataChunk holds. */
 export const CHUNK_ROWS = 2048;

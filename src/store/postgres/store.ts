@@ -5,12 +5,12 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import pg from 'pg';
 import copyStreams from 'pg-copy-streams';
-import { onConflictUpdate, q } from '../schema/ddl.js';
-import type { ColType, Table } from '../schema/tables.js';
-import { EXIT, redactUrl, UserError } from '../util/errors.js';
-import { pgTimeouts, type PgTimeouts } from './pg-timeouts.js';
-import type { RowBatch } from './columns.js';
-import { normRow, type Row, type Store } from './store.js';
+import { onConflictUpdate, q } from '../../schema/ddl.js';
+import type { ColType, Table } from '../../schema/tables.js';
+import { EXIT, redactUrl, UserError } from '../../util/errors.js';
+import { pgTimeouts, type PgTimeouts } from './timeouts.js';
+import type { RowBatch } from '../../columnar/columns.js';
+import { normRow, type Row, type Store } from '../store.js';
 
 // int8 and numeric come back as strings by default; our bigints stay below 2^53.
 pg.types.setTypeParser(20, (v: string) => Number(v));

@@ -7,7 +7,7 @@
 // taken, nothing is deleted, because rows without a copy could not be compared afterwards.
 import { q } from '../schema/ddl.js';
 import { DERIVED_TABLES, priceBars1dRejects, refreshState, type Table } from '../schema/tables.js';
-import { runRefresh, type RefreshOptions, type RefreshSummary } from '../refresh/run.js';
+import { runRefresh, type RefreshOptions, type RefreshSummary } from '../refresh/runner.js';
 import type { Store } from '../store/store.js';
 import { UserError } from '../util/errors.js';
 import { acquireRunLock } from '../ops/run-lock.js';

@@ -4,7 +4,7 @@
 //   connect:   connect_timeout=S (URL, seconds, as libpq)   | TALAB_PG_CONNECT_TIMEOUT (s)   | 10 s
 //   statement: statement_timeout=MS (URL, milliseconds)     | TALAB_PG_STATEMENT_TIMEOUT (s) | 600 s
 //   idle:      idle_in_transaction_session_timeout=MS (URL) | TALAB_PG_IDLE_TIMEOUT (s)      | 600 s
-import { UserError } from '../util/errors.js';
+import { UserError } from '../../util/errors.js';
 
 export interface PgTimeouts {
   connectMs: number;
