@@ -21,6 +21,7 @@ import { parseSourceFile } from '../importer/parse.js';
 import { fileURLToPath } from 'node:url';
 import type { RowBatch } from '../columnar/columns.js';
 import { openStore } from '../store/open.js';
+import { copyBinary } from '../store/postgres/copy-binary.js';
 import type { Store } from '../store/store.js';
 
 const TABLE: Table = EMA_TABLES.cal_us;
@@ -118,9 +119,16 @@ async function benchPostgres(url: string, n: number): Promise<Figure[]> {
   try {
     await raw.query(`SET search_path TO "${schema}"`);
     const batch = syntheticEmaRows(n);
-    // Ceiling: COPY of pre-encoded text, so only transport + server ingestion are timed.
-    const lines: string[] = [];
     const names = TABLE.columns.map((c) => c.name);
+    // Ceiling: COPY of pre-encoded binary data, so only transport + server ingestion are timed.
+    const binary = [...copyBinary(TABLE, batch)];
+    await freshTable(store, 'bench_ceiling');
+    const ceiling = await timed(async () => {
+      const s = raw.query(copyStreams.from(`COPY bench_ceiling FROM STDIN (FORMAT binary)`));
+      await pipeline(Readable.from(binary), s);
+    });
+    // The same for pre-encoded text: what the text format costs the server alone.
+    const lines: string[] = [];
     for (let i = 0; i < n; i++) {
       lines.push(names.map((c) => {
         const col = batch.cols[c];
@@ -134,19 +142,27 @@ async function benchPostgres(url: string, n: number): Promise<Figure[]> {
       }).join('\t'));
     }
     const text = lines.join('\n') + '\n';
-    await freshTable(store, 'bench_ceiling');
-    const ceiling = await timed(async () => {
-      const s = raw.query(copyStreams.from(`COPY bench_ceiling FROM STDIN`));
+    await freshTable(store, 'bench_text_ceiling');
+    const textCeiling = await timed(async () => {
+      const s = raw.query(copyStreams.from(`COPY bench_text_ceiling FROM STDIN`));
       const pieces: string[] = [];
       for (let i = 0; i < text.length; i += 1 << 20) pieces.push(text.slice(i, i + (1 << 20)));
       await pipeline(Readable.from(pieces), s);
     });
     await freshTable(store, 'bench_project');
     const project = await timed(() => store.append(TABLE, batch, { into: 'bench_project' }));
+    await freshTable(store, 'bench_project_text');
+    const prev = process.env.TALAB_PG_COPY;
+    process.env.TALAB_PG_COPY = 'text';
+    const projectText = await timed(() => store.append(TABLE, batch, { into: 'bench_project_text' }));
+    if (prev === undefined) delete process.env.TALAB_PG_COPY;
+    else process.env.TALAB_PG_COPY = prev;
     const keyed = await keyedAppend(store, batch);
     return [
-      { engine: 'postgres', what: 'ceiling: COPY FROM STDIN of pre-encoded text', rows: n, ms: ceiling.ms },
-      { engine: 'postgres', what: 'project: Store.append (encode + COPY)', rows: n, ms: project.ms },
+      { engine: 'postgres', what: 'ceiling: COPY FROM STDIN (FORMAT binary) of pre-encoded rows', rows: n, ms: ceiling.ms },
+      { engine: 'postgres', what: 'reference: COPY FROM STDIN of pre-encoded text', rows: n, ms: textCeiling.ms },
+      { engine: 'postgres', what: 'project: Store.append (encode + binary COPY)', rows: n, ms: project.ms },
+      { engine: 'postgres', what: 'project: Store.append with TALAB_PG_COPY=text (encode + text COPY)', rows: n, ms: projectText.ms },
       { engine: 'postgres', what: 'project: Store.append into a table with PRIMARY KEY (as talab\'s derived tables are)', rows: n, ms: keyed },
     ];
   } finally {
@@ -293,11 +309,12 @@ async function main(): Promise<void> {
     .option('--wide-days <n>', 'wider universe: days per asset', (v) => Number(v), 3000)
     .option('--compare-rows <n>', 'full-compare measurement: rows of the generated table (0 = skip)', (v) => Number(v), 2_000_000)
     .option('--compare-only', 'run only the full-compare measurement')
+    .option('--writes-only', 'run only the bulk-write measurements (each engine against its ceiling)')
     .option('--feature-rows <n>', 'feature-matrix ingest, end to end from a CSV: rows (0 = skip)', (v) => Number(v), 100_000)
     .parse(process.argv);
   const opts = program.opts<{
     rows: number; pg?: string; assets: number; days: number; jobsAssets: number; jobsDays: number;
-    jobsDailyAssets: number; jobsDailyDays: number; wideAssets: number; wideDays: number; compareRows: number; compareOnly?: boolean; featureRows: number;
+    jobsDailyAssets: number; jobsDailyDays: number; wideAssets: number; wideDays: number; compareRows: number; compareOnly?: boolean; writesOnly?: boolean; featureRows: number;
   }>();
   for (const [flag, v, min] of [
     ['--rows', opts.rows, 1], ['--assets', opts.assets, 1], ['--days', opts.days, 1], ['--jobs-assets', opts.jobsAssets, 0],
@@ -310,7 +327,7 @@ async function main(): Promise<void> {
     }
   }
   const url0 = opts.pg ?? process.env.TALAB_TEST_PG;
-  if (opts.compareRows > 0) await compareBench(opts.compareRows, url0);
+  if (opts.compareRows > 0 && !opts.writesOnly) await compareBench(opts.compareRows, url0);
   if (opts.compareOnly) return;
   const figs: Figure[] = [];
   console.log(`talab bench: ${opts.rows} rows of ${TABLE.name}'s shape (${TABLE.columns.length} columns)`);
@@ -322,6 +339,10 @@ async function main(): Promise<void> {
     figs.push(...(await benchPostgres(url, opts.rows)));
     engines.push(['--pg', url]);
   } else console.log('PostgreSQL part skipped: pass --pg URL or set TALAB_TEST_PG');
+  if (opts.writesOnly) {
+    console.log(report(figs));
+    return;
+  }
   for (const e of engines) {
     figs.push(...benchRefresh(e, opts.assets, opts.days, notes));
     if (opts.jobsAssets > 0) figs.push(...benchJobs(e, opts.jobsAssets, opts.jobsDays, notes));

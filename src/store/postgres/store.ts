@@ -1,6 +1,6 @@
 // PostgreSQL engine: one connection per Store (a transaction needs one session). Bulk writes stream
-// COPY … FROM STDIN (text format) into the target, or into a TEMP staging table followed by one
-// INSERT … ON CONFLICT for upserts.
+// COPY … FROM STDIN into the target, or into a TEMP staging table followed by one INSERT … ON CONFLICT
+// for upserts. COPY is binary (copy-binary.ts) unless a batch holds text where a number belongs.
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import pg from 'pg';
@@ -8,6 +8,7 @@ import copyStreams from 'pg-copy-streams';
 import { onConflictUpdate, q } from '../../schema/ddl.js';
 import type { ColType, Table } from '../../schema/tables.js';
 import { EXIT, redactUrl, UserError } from '../../util/errors.js';
+import { binaryCopyPossible, copyBinary } from './copy-binary.js';
 import { pgTimeouts, type PgTimeouts } from './timeouts.js';
 import type { RowBatch } from '../../columnar/columns.js';
 import { normRow, type Row, type Store } from '../store.js';
@@ -110,13 +111,14 @@ export class PostgresStore implements Store {
 
   private async copyInto(target: string, table: Table, batch: RowBatch): Promise<void> {
     const names = table.columns.map((c) => q(c.name)).join(', ');
-    const stream = this.client.query(copyStreams.from(`COPY ${q(target)} (${names}) FROM STDIN`));
+    const binary = copyFormat() === 'binary' && binaryCopyPossible(table, batch);
+    const stream = this.client.query(copyStreams.from(`COPY ${q(target)} (${names}) FROM STDIN${binary ? ' (FORMAT binary)' : ''}`));
     // COPY is outside the driver's query timeout: a frozen connection would hold it forever. Past the
     // statement timeout the connection is cut, which fails the COPY and then the session, as a lost connection.
     const ms = this.timeouts.statementMs ? this.timeouts.statementMs + 5_000 : 0;
     const timer = ms ? setTimeout(() => stream.destroy(new Error(`Connection terminated: COPY into ${target} got no answer within ${ms / 1000} s`)), ms) : undefined;
     try {
-      await pipeline(Readable.from(copyText(table, batch)), stream);
+      await pipeline(Readable.from(binary ? copyBinary(table, batch) : copyText(table, batch)), stream);
     } catch (e) {
       if (timer) (this.client as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
       throw e;
@@ -157,6 +159,11 @@ export class PostgresStore implements Store {
   async close(): Promise<void> {
     await this.client.end().catch(() => undefined);
   }
+}
+
+/** `TALAB_PG_COPY=text` keeps the text format everywhere (for comparison in the bench, or a server that refuses binary). */
+function copyFormat(): 'binary' | 'text' {
+  return process.env.TALAB_PG_COPY === 'text' ? 'text' : 'binary';
 }
 
 function escapeText(s: string): string {
