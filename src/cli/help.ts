@@ -8,7 +8,7 @@ export const EXAMPLES: Readonly<Record<string, readonly string[]>> = {
     'npx talab import data/sample/*.csv && npx talab refresh --all && npx talab status',
     'npx talab --db postgres://user:pw@localhost:5432/market refresh --all',
   ],
-  init: ['npx talab init', 'npx talab --db market.duckdb init'],
+  init: ['npx talab init', 'npx talab --db market.duckdb init', 'npx talab --db postgres://user@localhost/market init --partitions 16'],
   status: ['npx talab status', 'npx talab status --json'],
   import: [
     'npx talab import data/sample/*.csv',

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { collectStatus } from '../refresh/status.js';
 import { DERIVED_TABLES } from '../schema/tables.js';
 import { openStore } from '../store/open.js';
+import { parsePartitions, partitionsInSchema } from '../store/postgres/partitions.js';
 import { dbOf } from './args.js';
 import { snakeKeys } from './json.js';
 
@@ -9,11 +10,14 @@ export function registerInitStatus(program: Command): void {
   program
     .command('init')
     .description('Create or upgrade the schema and seed dim_timeframe (safe to re-run)')
-    .action(async (_opts, cmd) => {
-      const store = await openStore(dbOf(cmd));
+    .option('--partitions <n>', 'PostgreSQL, new schema only: hash-partition every per-asset table on id into n partitions (default TALAB_PG_PARTITIONS, else none)', (v: string) => parsePartitions(v, '--partitions'))
+    .action(async (opts: { partitions?: number }, cmd) => {
+      const store = await openStore(dbOf(cmd), { pgPartitions: opts.partitions });
       try {
         const n = await store.query<{ n: number }>('SELECT count(*) AS n FROM dim_timeframe');
-        console.log(`${store.location}: schema ready (${await store.engineVersion()}), ${n[0].n} timeframes in dim_timeframe`);
+        const parts = await partitionsInSchema(store);
+        const layout = parts ? `, per-asset tables in ${parts} hash partitions on id` : '';
+        console.log(`${store.location}: schema ready (${await store.engineVersion()}), ${n[0].n} timeframes in dim_timeframe${layout}`);
       } finally {
         await store.close();
       }

@@ -3,7 +3,9 @@
 import { TIMEFRAMES } from '../catalog/timeframes.js';
 import { addColumnSql, createTableSql, q } from '../schema/ddl.js';
 import { ALL_TABLES, dimTimeframe, refreshState, schemaMigrations, type Table } from '../schema/tables.js';
+import { partitionClause, partitionsInSchema, partitionTablesSql, parsePartitions } from './postgres/partitions.js';
 import type { Store } from './store.js';
+import { UserError } from '../util/errors.js';
 
 /** Bump when the schema changes, and say what the version adds. */
 export const SCHEMA_VERSION = 5;
@@ -15,11 +17,23 @@ const VERSIONS: Record<number, string> = {
   5: 'runs: the history of import and daily runs beside refresh_runs (talab runs)',
 };
 
-export async function migrate(store: Store): Promise<void> {
-  if (await isCurrent(store)) return;
+export interface MigrateOptions {
+  /**
+   * PostgreSQL: hash partitions per per-asset table for a schema created now (default TALAB_PG_PARTITIONS;
+   * 0 = plain tables). An existing schema keeps the layout it was created with; asking for another is refused.
+   */
+  partitions?: number;
+}
+
+export async function migrate(store: Store, opts: MigrateOptions = {}): Promise<void> {
+  const asked = opts.partitions;
+  if (asked === undefined && (await isCurrent(store))) return;
+  const parts = await partitionLayout(store, asked);
+  if (asked !== undefined && (await isCurrent(store))) return;
   await store.transaction(async () => {
     for (const t of ALL_TABLES) {
-      await store.exec(createTableSql(store.dialect, t));
+      await store.exec(createTableSql(store.dialect, t) + partitionClause(t, parts));
+      for (const p of partitionTablesSql(t, parts)) await store.exec(p);
       const have = await store.query<{ column_name: string }>(
         `SELECT column_name FROM information_schema.columns WHERE table_name = $1 AND table_schema = current_schema() AND table_catalog = current_database()`,
         [t.name],
@@ -41,6 +55,24 @@ export async function migrate(store: Store): Promise<void> {
     }
     await seedTimeframes(store);
   });
+}
+
+/** The partition count this schema has or gets (always 0 on DuckDB). */
+async function partitionLayout(store: Store, asked: number | undefined): Promise<number> {
+  if (store.dialect !== 'postgres') {
+    if (asked) throw new UserError('--partitions applies to PostgreSQL only (a DuckDB file is one process\'s database)');
+    return 0;
+  }
+  const have = await partitionsInSchema(store);
+  const wanted = asked ?? parsePartitions(process.env.TALAB_PG_PARTITIONS);
+  if (have === undefined) return wanted;
+  if (asked !== undefined && asked !== have) {
+    throw new UserError(
+      `${store.location} was created ${have ? `with ${have} partitions per table` : 'without partitions'}; ` +
+        `its layout cannot change in place (build a new schema with --partitions ${asked} and import into it)`,
+    );
+  }
+  return have;
 }
 
 /**

@@ -31,6 +31,8 @@ export interface OpenOptions {
    * writer holds it. Readers such as status and validate use it so they never take the writer's lock.
    */
   readOnlyRetryMs?: number;
+  /** PostgreSQL: hash partitions per per-asset table when the schema is created (store/postgres/partitions.ts). */
+  pgPartitions?: number;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -96,6 +98,9 @@ export async function openStore(dbArg?: string, opts: OpenOptions = {}): Promise
   const db = resolveDbArg(dbArg).trim();
   if (db === '') throw new UserError('--db is empty: give a DuckDB file path or a postgres:// URL');
   const kind = classifyDb(db);
+  if (opts.pgPartitions && kind !== 'postgres') {
+    throw new UserError("--partitions applies to PostgreSQL only (a DuckDB file is one process's database)");
+  }
   // Only an existing DuckDB file is opened read-only, and then not migrated: readers read whatever schema the
   // last writer left.
   const readOnly = kind !== 'postgres' && kind !== 'memory' && opts.readOnlyRetryMs !== undefined;
@@ -124,7 +129,7 @@ export async function openStore(dbArg?: string, opts: OpenOptions = {}): Promise
   }
   if (opts.migrate !== false && !readOnly) {
     try {
-      await migrate(store);
+      await migrate(store, { partitions: opts.pgPartitions });
     } catch (e) {
       await store.close();
       throw e;
