@@ -17,6 +17,7 @@ import type { RefreshFigures } from './refresh.js';
 import { benchCompare, compareReport, type CompareFigure } from './compare.js';
 import { benchKernels, benchVsPandas, type ComputeFigure } from './compute.js';
 import { benchFeatureIngest } from './features.js';
+import { duckdbFootprint, footprintReport, postgresFootprint } from './footprint.js';
 import { parseSourceFile } from '../importer/parse.js';
 import { fileURLToPath } from 'node:url';
 import type { RowBatch } from '../columnar/columns.js';
@@ -310,16 +311,20 @@ async function main(): Promise<void> {
     .option('--compare-rows <n>', 'full-compare measurement: rows of the generated table (0 = skip)', (v) => Number(v), 2_000_000)
     .option('--compare-only', 'run only the full-compare measurement')
     .option('--writes-only', 'run only the bulk-write measurements (each engine against its ceiling)')
+    .option('--footprint-assets <n>', 'storage footprint: assets of the universe built on each engine (0 = skip)', (v) => Number(v), 3)
+    .option('--footprint-days <n>', 'storage footprint: days per asset', (v) => Number(v), 2000)
+    .option('--footprint-only', 'run only the storage-footprint measurement')
     .option('--feature-rows <n>', 'feature-matrix ingest, end to end from a CSV: rows (0 = skip)', (v) => Number(v), 100_000)
     .parse(process.argv);
   const opts = program.opts<{
     rows: number; pg?: string; assets: number; days: number; jobsAssets: number; jobsDays: number;
-    jobsDailyAssets: number; jobsDailyDays: number; wideAssets: number; wideDays: number; compareRows: number; compareOnly?: boolean; writesOnly?: boolean; featureRows: number;
+    jobsDailyAssets: number; jobsDailyDays: number; wideAssets: number; wideDays: number; compareRows: number; compareOnly?: boolean; writesOnly?: boolean; footprintAssets: number; footprintDays: number; footprintOnly?: boolean; featureRows: number;
   }>();
   for (const [flag, v, min] of [
     ['--rows', opts.rows, 1], ['--assets', opts.assets, 1], ['--days', opts.days, 1], ['--jobs-assets', opts.jobsAssets, 0],
     ['--jobs-days', opts.jobsDays, 1], ['--jobs-daily-assets', opts.jobsDailyAssets, 0], ['--jobs-daily-days', opts.jobsDailyDays, 1],
     ['--wide-assets', opts.wideAssets, 0], ['--wide-days', opts.wideDays, 1], ['--compare-rows', opts.compareRows, 0], ['--feature-rows', opts.featureRows, 0],
+    ['--footprint-assets', opts.footprintAssets, 0], ['--footprint-days', opts.footprintDays, 1],
   ] as const) {
     if (!Number.isInteger(v) || v < min) {
       console.error(`npm run bench: ${flag} must be an integer ≥ ${min}, got ${v}`);
@@ -327,6 +332,14 @@ async function main(): Promise<void> {
     }
   }
   const url0 = opts.pg ?? process.env.TALAB_TEST_PG;
+  if (opts.footprintAssets > 0 && !opts.writesOnly && !opts.compareOnly) {
+    const a = opts.footprintAssets;
+    const d = opts.footprintDays;
+    const runs = [await duckdbFootprint(a, d)];
+    if (url0) runs.push(await postgresFootprint(url0, a, d), await postgresFootprint(url0, a, d, 8));
+    console.log(`\nstorage footprint after a full build of ${a} synthetic assets × ${d} days (--jobs 1)\n${footprintReport(runs)}\n`);
+    if (opts.footprintOnly) return;
+  }
   if (opts.compareRows > 0 && !opts.writesOnly) await compareBench(opts.compareRows, url0);
   if (opts.compareOnly) return;
   const figs: Figure[] = [];
