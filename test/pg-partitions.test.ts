@@ -11,7 +11,7 @@ import { openStore } from '../src/store/open.js';
 import { parsePartitions, perAsset } from '../src/store/postgres/partitions.js';
 import type { Store } from '../src/store/store.js';
 import { runInProcess } from './helpers/cli-in-process.js';
-import { dropSchema, freshDb, PG_URL } from './helpers/engines.js';
+import { dropSchema, PG_URL } from './helpers/engines.js';
 import { diffDerivedSql } from './helpers/history.js';
 import { sampleSlice } from './helpers/sample.js';
 
@@ -20,6 +20,13 @@ function needPg(t: { skip: (m: string) => void }): boolean {
   if (process.env.CI) throw new Error('TALAB_TEST_PG must be set in CI');
   t.skip('TALAB_TEST_PG not set');
   return false;
+}
+
+/** A plain schema even when the run sets TALAB_PG_PARTITIONS (CI runs the PostgreSQL tests partitioned too). */
+async function plainDb(): Promise<{ store: Store; pgSchema: string; cleanup: () => Promise<void> }> {
+  const pgSchema = `t_plain_${process.pid}_${Date.now().toString(36)}`;
+  const store = await openStore(PG_URL, { pgSchema, pgPartitions: 0 });
+  return { store, pgSchema, cleanup: async () => { await store.close(); await dropSchema(pgSchema); } };
 }
 
 async function build(store: Store): Promise<void> {
@@ -32,7 +39,7 @@ async function build(store: Store): Promise<void> {
 test('a partitioned schema holds every per-asset table in N hash partitions and the same rows as a plain one [postgres]', { timeout: 180_000 }, async (t) => {
   if (!needPg(t)) return;
   const schema = `t_part_${process.pid}_${Date.now().toString(36)}`;
-  const plain = await freshDb('postgres');
+  const plain = await plainDb();
   const store = await openStore(PG_URL, { pgSchema: schema, pgPartitions: 4 });
   try {
     const parts = await store.query<{ name: string; kind: string; n: number }>(
@@ -64,7 +71,7 @@ test('init --partitions: a schema keeps its layout; another layout or DuckDB is 
   if (!needPg(t)) return;
   const schema = `t_part_${process.pid}_${Date.now().toString(36)}_b`;
   const url = `${PG_URL}${PG_URL!.includes('?') ? '&' : '?'}options=-c%20search_path%3D${schema}`;
-  const plain = await freshDb('postgres');
+  const plain = await plainDb();
   try {
     const admin = await openStore(PG_URL, { pgSchema: schema, migrate: false });
     await admin.close();

@@ -3,7 +3,7 @@
 import { TIMEFRAMES } from '../catalog/timeframes.js';
 import { addColumnSql, createTableSql, q } from '../schema/ddl.js';
 import { ALL_TABLES, dimTimeframe, refreshState, schemaMigrations, type Table } from '../schema/tables.js';
-import { partitionClause, partitionsInSchema, partitionTablesSql, parsePartitions } from './postgres/partitions.js';
+import { ensurePartitions, partitionClause, partitionsInSchema, parsePartitions } from './postgres/partitions.js';
 import type { Store } from './store.js';
 import { UserError } from '../util/errors.js';
 
@@ -33,7 +33,7 @@ export async function migrate(store: Store, opts: MigrateOptions = {}): Promise<
   await store.transaction(async () => {
     for (const t of ALL_TABLES) {
       await store.exec(createTableSql(store.dialect, t) + partitionClause(t, parts));
-      for (const p of partitionTablesSql(t, parts)) await store.exec(p);
+      await ensurePartitions(store, t, parts);
       const have = await store.query<{ column_name: string }>(
         `SELECT column_name FROM information_schema.columns WHERE table_name = $1 AND table_schema = current_schema() AND table_catalog = current_database()`,
         [t.name],

@@ -42,9 +42,14 @@ export function partitionClause(t: Table, n: number): string {
   return n > 0 && perAsset(t) ? ' PARTITION BY HASH (id)' : '';
 }
 
-/** The partitions of one table (none when it is not partitioned). */
-export function partitionTablesSql(t: Table, n: number, name = t.name): string[] {
-  if (!(n > 0 && perAsset(t))) return [];
-  return Array.from({ length: n }, (_, i) =>
-    `CREATE TABLE IF NOT EXISTS ${q(`${name}_p${i}`)} PARTITION OF ${q(name)} FOR VALUES WITH (MODULUS ${n}, REMAINDER ${i})`);
+/** Create the N partitions of a per-asset table that exists as a partitioned table (a plain one is left as it is). */
+export async function ensurePartitions(store: Store, t: Table, n: number): Promise<void> {
+  if (!(n > 0 && perAsset(t))) return;
+  const r = await store.query<{ kind: string }>(
+    'SELECT relkind AS kind FROM pg_class WHERE relname = $1 AND relnamespace = current_schema()::regnamespace', [t.name],
+  );
+  if (r[0]?.kind !== 'p') return;
+  for (let i = 0; i < n; i++) {
+    await store.exec(`CREATE TABLE IF NOT EXISTS ${q(`${t.name}_p${i}`)} PARTITION OF ${q(t.name)} FOR VALUES WITH (MODULUS ${n}, REMAINDER ${i})`);
+  }
 }
