@@ -4,8 +4,7 @@
 import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { EXIT, redactUrl, UserError } from '../util/errors.js';
-import { DuckDbStore } from './duckdb/store.js';
-import { PostgresStore } from './postgres/store.js';
+import type { DuckDbStore } from './duckdb/store.js';
 import type { Store } from './store.js';
 import { migrate } from './migrate.js';
 
@@ -39,6 +38,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Opens a DuckDB file read-only, retrying briefly while another process holds the write lock. */
 async function openDuckReader(path: string, retryMs: number): Promise<DuckDbStore> {
+  const { DuckDbStore } = await import('./duckdb/store.js');
   const until = Date.now() + retryMs;
   for (;;) {
     try {
@@ -106,6 +106,9 @@ export async function openStore(dbArg?: string, opts: OpenOptions = {}): Promise
   const readOnly = kind !== 'postgres' && kind !== 'memory' && opts.readOnlyRetryMs !== undefined;
   let store: Store;
   if (kind === 'postgres') {
+    // Each engine's driver is loaded only when it is used: a daily DuckDB run does not pay for pg's start-up, nor a
+    // PostgreSQL run for DuckDB's native library (a quarter of a second).
+    const { PostgresStore } = await import('./postgres/store.js');
     store = await PostgresStore.open(db, opts.pgSchema);
     if (opts.mustExist) {
       const found = await store.query<{ ok: boolean }>("SELECT to_regclass('schema_migrations') IS NOT NULL AS ok");
@@ -121,7 +124,7 @@ export async function openStore(dbArg?: string, opts: OpenOptions = {}): Promise
     }
     const path = kind === 'memory' ? db : resolve(db);
     try {
-      store = readOnly ? await openDuckReader(path, opts.readOnlyRetryMs!) : await DuckDbStore.open(path);
+      store = readOnly ? await openDuckReader(path, opts.readOnlyRetryMs!) : await (await import('./duckdb/store.js')).DuckDbStore.open(path);
     } catch (e) {
       if (e instanceof UserError) throw e;
       throw new UserError(`cannot open DuckDB database ${db}: ${(e as Error).message}`, EXIT.database);
