@@ -1,8 +1,12 @@
 // Runs every test file with node's built-in test runner (TypeScript through tsx).
 // Usage: npm test [-- file-or-substring ...]
-import { readdirSync, statSync } from 'node:fs';
+//
+// TALAB_TEST_PARTITIONS=N (CI sets it) adds a second pass: the test files that use PostgreSQL run again with
+// only their PostgreSQL halves, on schemas hash-partitioned by asset into N partitions (heavy tests sized down
+// by TALAB_PARTITIONED_REAL_DAYS / TALAB_PARTITIONED_CRASH_KILLS). The last line sums both passes.
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 
 function walk(dir) {
   return readdirSync(dir).flatMap((f) => {
@@ -16,6 +20,36 @@ if (files.length === 0) {
   console.error(`no test files match ${filters.join(' ')}`);
   process.exit(1);
 }
-const args = ['--import', 'tsx', '--test', '--test-reporter=spec', '--test-concurrency=2', ...files];
-const r = spawnSync(process.execPath, args, { stdio: 'inherit', env: { ...process.env, TZ: 'UTC' } });
-process.exit(r.status ?? 1);
+
+/** Run the node test runner over `list`, echoing its output; resolves to its exit code and pass/fail counts. */
+function pass(list, env) {
+  const args = ['--import', 'tsx', '--test', '--test-reporter=spec', '--test-concurrency=2', ...list];
+  return new Promise((done) => {
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, TZ: 'UTC', ...env } });
+    let tail = '';
+    child.stdout.on('data', (b) => {
+      process.stdout.write(b);
+      tail = (tail + b.toString()).slice(-4000);
+    });
+    child.on('close', (code) => {
+      const count = (k) => Number(tail.match(new RegExp(`ℹ ${k} (\\d+)`))?.[1] ?? 0);
+      done({ code: code ?? 1, passed: count('pass'), failed: count('fail') + count('cancelled') });
+    });
+  });
+}
+
+const first = await pass(files, {});
+const parts = process.env.TALAB_TEST_PARTITIONS;
+if (!parts || !process.env.TALAB_TEST_PG) process.exit(first.code);
+
+const usesPg = files.filter((f) => /engineTest|ENGINES|PG_URL|TALAB_TEST_PG/.test(readFileSync(f, 'utf8')));
+console.log(`\n# second pass: ${usesPg.length} files, PostgreSQL only, schemas in ${parts} hash partitions per table\n`);
+const second = await pass(usesPg, {
+  TALAB_TEST_ENGINES: 'postgres',
+  TALAB_PG_PARTITIONS: parts,
+  TALAB_REAL_HISTORY_DAYS: process.env.TALAB_PARTITIONED_REAL_DAYS ?? '400',
+  TALAB_CRASH_KILLS: process.env.TALAB_PARTITIONED_CRASH_KILLS ?? '4',
+});
+console.log(`\nplain pass: ${first.passed} passed, ${first.failed} failed; partitioned pass: ${second.passed} passed, ${second.failed} failed`);
+console.log(`${first.passed + second.passed} passed, ${first.failed + second.failed} failed`);
+process.exit(first.code || second.code);
