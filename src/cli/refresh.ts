@@ -75,10 +75,10 @@ export function formatSummary(s: RefreshSummary): string {
       `${c.component}: ${built.length} ${s.dryRun ? 'to build' : 'built'}` +
         (continued ? ` (${continued} continued from their carry)` : '') + `, ${by('current').length} current, ` +
         `${by('skipped').length} skipped, ${by('failed').length} failed — ${fmtMs(c.ms)}` +
-        (c.component === 'bars' && !s.dryRun ? `; repairs ${c.repairs}, rejects ${c.rejects}, missing days ${c.gaps}` : ''),
+        (c.component === 'bars' ? `; repairs ${c.repairs}, rejects ${c.rejects}, missing days ${c.gaps}` : ''),
     );
     if (c.error) out.push(`  STEP FAILED: ${c.error}`);
-    if (!s.dryRun) for (const [t, n] of Object.entries(c.rows)) out.push(`  ${t.padEnd(36)} ${String(n).padStart(10)} rows written`);
+    for (const [t, n] of Object.entries(c.rows)) out.push(`  ${t.padEnd(36)} ${String(n).padStart(10)} rows ${s.dryRun ? 'to write' : 'written'}`);
     if (s.dryRun) for (const a of built) out.push(`  would build ${a.symbol} (${a.id}) from ${a.from}: ${a.reason}`);
     for (const a of by('skipped')) out.push(`  skipped ${a.symbol} (${a.id}): ${a.reason}`);
     for (const a of by('failed')) out.push(`  FAILED ${a.symbol} (${a.id}): ${a.reason}`);
@@ -196,7 +196,7 @@ export function registerRefresh(program: Command): void {
     .option('--tf-period-combos <list>', 'only these timeframe:period pairs for EMAs, e.g. 7D:10,7D:20', comboListArg)
     .option('--full-rebuild', 'delete and rebuild the selected assets, whatever their state')
     .option('--resume', 'continue the last unfinished run with the same options, skipping assets it completed')
-    .option('--dry-run', 'print the plan (tables, assets, timeframes, periods, and why); write nothing')
+    .option('--dry-run', 'print the plan (tables, assets, timeframes, periods, why, and the rows each table would get); write nothing')
     .option('--verbose', 'one line per asset and component')
     .option('--quiet', 'only the summary and errors')
     .option('--continue-on-error', 'when a whole step fails (e.g. the database drops), still run the next one')
