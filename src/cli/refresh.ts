@@ -11,6 +11,7 @@ import { openStore } from '../store/open.js';
 import { selectAssets } from '../refresh/load.js';
 import type { Store } from '../store/store.js';
 import { EXIT, UserError } from '../util/errors.js';
+import { progressLine } from '../util/progress.js';
 import { formatReport, runValidation } from '../validate/validate.js';
 import { dbOf, dirArg, idListArg, intArg } from './args.js';
 import { refreshJson, validationJson } from './json.js';
@@ -113,11 +114,8 @@ function reporter(opts: CliOpts): (e: RefreshEvent) => void {
   let last = '';
   let drawn = false;
   const bar = () => {
-    const secs = (Date.now() - t0) / 1000;
-    const eta = computed === 0 ? '—' : fmtEta(((total - computed) * secs) / computed);
-    const rate = computed === 0 ? '—' : (computed / Math.max(secs, 0.001)).toFixed(1);
-    const line = `${component.padEnd(5)} ${computed}/${total} computed, ${committed} committed | ${rate}/s | ETA ${eta} | ${last}`;
-    process.stderr.write(`\r${line.slice(0, width()).padEnd(width())}`);
+    const line = progressLine({ label: component.padEnd(5), done: computed, total, elapsedMs: Date.now() - t0, extra: `computed, ${committed} committed`, last }, width());
+    process.stderr.write(`\r${line.padEnd(width())}`);
     drawn = true;
   };
   const above = (text: string) => {
@@ -175,12 +173,6 @@ async function checkSelection(store: Store, ids?: number[]): Promise<void> {
   } else if (have.size === 0) {
     throw new UserError(`no assets with price history in ${store.location}: nothing to refresh (import data first: talab import FILE…)`, EXIT.failure);
   }
-}
-
-function fmtEta(secs: number): string {
-  if (secs < 60) return `${Math.ceil(secs)}s`;
-  if (secs < 3600) return `${Math.floor(secs / 60)}m${String(Math.round(secs % 60)).padStart(2, '0')}s`;
-  return `${Math.floor(secs / 3600)}h${String(Math.round((secs % 3600) / 60)).padStart(2, '0')}m`;
 }
 
 export function registerRefresh(program: Command): void {
