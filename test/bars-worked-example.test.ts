@@ -126,6 +126,8 @@ const tfOf = (name: string): Timeframe => {
 
 // bar_seq | day | time_open | time_high | time_low | O | H | L | C | V | MC | tf_days | ps | pe | md |
 // count_days | remaining | missing | start/end/interior | where | pos_in_bar | first_missing | last_missing
+// 7D 01-08: SPEC B6 makes count_days calendar days in every family (8: 01-01 … 01-08, 01-07 missing); the
+// reference's rolling count_days is the row position, which stays in pos_in_bar (7).
 const FIXTURES: { tf: string; family: BarFamily; table: string }[] = [
   {
     tf: '7D', family: 'multi_tf', table: `
@@ -135,7 +137,7 @@ const FIXTURES: { tf: string; family: BarFamily; table: string }[] = [
 1 | 01-04 | 01-01 00:00:00.000 | 01-02 09:00 | 01-01 03:00 | 100 | 112 | 95 | 100 | 3800 | 10300 | 7 | F | T | F | 4 | 3 | 0 | 0/0/0 | NULL | 4 | NULL | NULL
 1 | 01-05 | 01-01 00:00:00.000 | 01-02 09:00 | 01-01 03:00 | 100 | 112 | 95 | 103 | 4500 | 10400 | 7 | F | T | F | 5 | 2 | 0 | 0/0/0 | NULL | 5 | NULL | NULL
 1 | 01-06 | 01-01 00:00:00.000 | 01-06 21:00 | 01-01 03:00 | 100 | 115 | 95 | 114 | 6000 | 10500 | 7 | F | T | F | 6 | 1 | 0 | 0/0/0 | NULL | 6 | NULL | NULL
-1 | 01-08 | 01-01 00:00:00.000 | 01-08 10:00 | 01-01 03:00 | 100 | 118 | 95 | 111 | 7600 | 10600 | 7 | F | F | T | 7 | 0 | 1 | 0/0/1 | interior | 7 | 01-07 | 01-07
+1 | 01-08 | 01-01 00:00:00.000 | 01-08 10:00 | 01-01 03:00 | 100 | 118 | 95 | 111 | 7600 | 10600 | 7 | F | F | T | 8 | 0 | 1 | 0/0/1 | interior | 7 | 01-07 | 01-07
 2 | 01-09 | 01-09 00:00:00.000 | 01-09 00:30 | 01-09 19:00 | 111 | 113 | 96 | 98 | 1700 | 10700 | 7 | F | T | F | 1 | 6 | 0 | 0/0/0 | NULL | 1 | NULL | NULL
 2 | 01-10 | 01-09 00:00:00.000 | 01-09 00:30 | 01-09 19:00 | 111 | 113 | 96 | 100 | 2900 | 10800 | 7 | F | T | F | 2 | 5 | 0 | 0/0/0 | NULL | 2 | NULL | NULL
 2 | 01-11 | 01-09 00:00:00.000 | 01-09 00:30 | 01-09 19:00 | 111 | 113 | 96 | 106 | 3900 | 10900 | 7 | F | T | F | 3 | 4 | 0 | 0/0/0 | NULL | 3 | NULL | NULL

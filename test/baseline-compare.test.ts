@@ -18,6 +18,7 @@ import { comparedColumns, TOLERANCES, withinTolerance } from '../src/baseline/to
 import { changeMiddle, copyTable, generateTable } from '../src/bench/compare.js';
 import { registerBaseline } from '../src/cli/baseline.js';
 import { parseSideArg, registerDiff } from '../src/cli/diff.js';
+import { registerRuns } from '../src/cli/runs.js';
 import { importFile } from '../src/importer/import.js';
 import { acquireRunLock } from '../src/ops/run-lock.js';
 import { runRefresh } from '../src/refresh/runner.js';
@@ -27,6 +28,7 @@ import { openStore } from '../src/store/open.js';
 import type { Store } from '../src/store/store.js';
 import { UserError } from '../src/util/errors.js';
 import { runInProcess } from './helpers/cli-in-process.js';
+import { sampleSlice } from './helpers/sample.js';
 import { engineTest, freshDb, PG_URL, SAMPLE } from './helpers/engines.js';
 
 const tmpOut = () => mkdtempSync(join(tmpdir(), 'talab-compare-'));
@@ -314,6 +316,31 @@ test('CLI: diff of two DuckDB files by DB:table, exit codes; baseline list/drop/
     const bad = await runCli('--db', a, 'baseline', '--output-dir', '/proc/talab/x');
     assert.equal(bad.code, 2);
     assert.match(bad.out, /--output-dir \/proc\/talab\/x: cannot/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('CLI: a baseline run is in `talab runs` with its outcome, rows and duration', { timeout: 60_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'talab-baseline-runs-'));
+  try {
+    const db = join(dir, 'a.duckdb');
+    const s = await openStore(db);
+    await importFile(s, sampleSlice('mantle', 27));
+    await runRefresh(s, { components: ['bars', 'emas'] });
+    await s.close();
+    const b = await runCli('--db', db, 'baseline', '--output-dir', join(dir, 'out'));
+    assert.equal(b.code, 0, b.out);
+    await runCli('--db', db, 'baseline', '--dry-run', '--output-dir', join(dir, 'out'));
+    const r = await runInProcess(registerRuns, ['--db', db, 'runs', '--json']);
+    const runs = JSON.parse(r.out).runs as { kind: string; status: string; rows: number; duration_ms: number; detail: string | null }[];
+    // Newest start first: the refresh that was its rebuild, the baseline, the first build. A dry run is no run.
+    assert.deepEqual(runs.map((x) => `${x.kind}:${x.status}`), ['refresh:finished', 'baseline:finished', 'refresh:finished']);
+    assert.equal(runs[1].rows, runs[0].rows, "the baseline's rows are those its rebuild wrote");
+    assert.ok(runs[1].rows > 0 && runs[1].duration_ms >= runs[0].duration_ms);
+    assert.equal(runs[1].detail, null);
+    const text = await runInProcess(registerRuns, ['--db', db, 'runs', '--kind', 'baseline']);
+    assert.match(text.out, /baseline\s+finished\s+\d+/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

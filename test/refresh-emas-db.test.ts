@@ -1,12 +1,14 @@
 // EMAs through the store on both engines, on the real BTC history: the table values equal the R TTR
 // reference files; re-runs never fail on duplicates; ingested_at is set on insert and on update.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { getTimeframe } from '../src/catalog/timeframes.js';
 import { importFile } from '../src/importer/import.js';
 import { runRefresh } from '../src/refresh/runner.js';
 import { engineTest, REFERENCE, SAMPLE } from './helpers/engines.js';
+import { writeCsv, type Day } from './helpers/history.js';
 
 const REF = REFERENCE;
 const iso = (ms: number) => new Date(ms).toISOString().slice(0, 10);
@@ -74,3 +76,37 @@ engineTest('BTC: 1D EMA (v1 and v2) and weekly ISO/US ema_bar equal the TTR refe
   const nulls = await store.query<{ n: number }>('SELECT count(*) AS n FROM ema_multi_tf_cal_anchor_iso WHERE ema IS NULL OR ema_bar IS NULL');
   assert.equal(Number(nulls[0].n), 0, 'anchored EMAs have no NULL-padded rows (E4)');
 }, 600_000);
+
+/** A plain daily walk of `n` days from day `start` (the close scaled by `f` on the days in `revise`). */
+function walk(start: number, n: number, revise: Set<number> = new Set(), f = 1.05): Day[] {
+  return Array.from({ length: n }, (_, i) => {
+    const close = (100 + 10 * Math.sin(i / 5)) * (revise.has(start + i) ? f : 1);
+    return { day: start + i, open: 100, high: Math.max(100, close) + 1, low: Math.min(100, close) - 1, close, volume: 1000 + i, marketCap: close * 1e6 };
+  });
+}
+
+engineTest('--dry-run plans the rows the real run then writes, per table (first build; 1, 5 and 0 days behind; a revision)', async ({ store }) => {
+  const dir = mkdtempSync(join(tmpdir(), 'talab-plan-'));
+  let file = 0;
+  const load = async (days: Day[]) => {
+    await importFile(store, writeCsv(dir, `p${file++}.csv`, days), { id: 701, symbol: 'P701' });
+  };
+  const D0 = 19_700;
+  const cases: [string, Day[]][] = [
+    ['first build', walk(D0, 70)], ['one day behind', walk(D0 + 70, 1)], ['five days behind', walk(D0 + 71, 5)],
+    ['current', []], ['a revision', walk(D0 + 40, 1, new Set([D0 + 40]))],
+  ];
+  for (const [label, days] of cases) {
+    if (days.length) await load(days);
+    const plan = await runRefresh(store, { components: ['bars', 'emas'], dryRun: true });
+    const real = await runRefresh(store, { components: ['bars', 'emas'] });
+    assert.ok(plan.ok && real.ok, label);
+    for (const [i, c] of real.components.entries()) {
+      const p = plan.components[i];
+      assert.deepEqual(p.rows, c.rows, `${label}: ${c.component} rows per table`);
+      assert.deepEqual(p.assets.map((a) => [a.id, a.status === 'planned' ? 'built' : a.status, a.from]), c.assets.map((a) => [a.id, a.status, a.from]), `${label}: ${c.component} outcomes`);
+    }
+    const emaRows = Object.values(real.components[1].rows).reduce((s, n) => s + n, 0);
+    assert.equal(emaRows > 0, label !== 'current', `${label}: EMA rows ${emaRows}`);
+  }
+});

@@ -2,6 +2,9 @@
 // except the source gap of wrapped-bitcoin (2022-09-30), which is a warning; then each kind of corruption made
 // with SQL is reported as an error with its key, and the --ids scope, the CLI output and exit codes hold.
 import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Command } from 'commander';
 import { registerValidate } from '../src/cli/validate.js';
 import { importFile } from '../src/importer/import.js';
@@ -13,6 +16,7 @@ import { UserError } from '../src/util/errors.js';
 import type { CheckResult, ValidationReport } from '../src/validate/report.js';
 import { formatReport, runValidation } from '../src/validate/validate.js';
 import { engineTest, type TestDb } from './helpers/engines.js';
+import { diffDumps, dumpDerived, writeCsv, type Day } from './helpers/history.js';
 import { samplePath, sampleSlice } from './helpers/sample.js';
 
 // From data/sample: two short real histories (the last 27 days of mantle, 49 of solana) and wrapped-bitcoin whole.
@@ -319,3 +323,53 @@ engineTest('validate: a duplicated EMA key is caught on DuckDB (no key constrain
     { id, tf: '1D', period: 6, copies: 2 },
   );
 });
+
+/** A 170-day walk with one gap of each length 1–10 days, the gaps spread over the history (bar starts, middles). */
+function gappedHistory(): Day[] {
+  const gapAt = new Map<number, number>(); // candidate day index → gap length starting there
+  for (let g = 1; g <= 10; g++) gapAt.set(9 + g * 14 + (g % 3), g);
+  const out: Day[] = [];
+  let px = 100;
+  for (let i = 0; out.length < 170; i++) {
+    const g = gapAt.get(i);
+    if (g) {
+      gapAt.delete(i);
+      i += g - 1;
+      continue;
+    }
+    const close = px * (1 + Math.sin(i * 0.7) * 0.03);
+    out.push({ day: 19_500 + i, open: px, high: Math.max(px, close) * 1.01, low: Math.min(px, close) * 0.99, close, volume: 1000 + i, marketCap: close * 1e6 });
+    px = close;
+  }
+  return out;
+}
+
+engineTest('validate: gaps of 1–10 days pass on every bar and EMA family; incremental across them == full build', async (db) => {
+  const dir = mkdtempSync(join(tmpdir(), 'talab-gaps-'));
+  const days = gappedHistory();
+  // The second import starts right after a gap: the daily path continues its carry across it.
+  const cuts = [days.findIndex((d, i) => i > 0 && d.day - days[i - 1].day === 8), days.length];
+  let from = 0;
+  for (const [k, to] of cuts.entries()) {
+    await importFile(db.store, writeCsv(dir, `g${k}.csv`, days.slice(from, to)), { id: 901, symbol: 'GAP' });
+    assert.ok((await runRefresh(db.store, { components: ['bars', 'emas'] })).ok);
+    from = to;
+  }
+  const r = await runValidation(db.store, { ids: [901] });
+  // The gaps are reported as a warning, nothing fails.
+  assert.deepEqual(failing(r), ['price_bars_1d.gaps']);
+  assert.equal(check(r, 'price_bars_1d', 'gaps').status, 'warn');
+  assert.equal(r.ok, true);
+  assert.match(formatReport(r), /55 missing day\(s\) in 10 gap\(s\)/);
+  // Every bar and EMA family has rows that span a gap.
+  for (const t of ['price_bars_multi_tf', 'price_bars_multi_tf_cal_us', 'price_bars_multi_tf_cal_iso', 'price_bars_multi_tf_cal_anchor_us', 'price_bars_multi_tf_cal_anchor_iso']) {
+    const n = await db.store.query<{ n: number }>(`SELECT count(*) AS n FROM ${q(t)} WHERE id = 901 AND count_missing_days > 0`);
+    assert.ok(Number(n[0].n) > 0, `${t}: no row spans a gap`);
+  }
+  // The same history built in one go (ingested_at aside, the dumps compare every column).
+  const incremental = await dumpDerived(db.store);
+  assert.ok((await runRefresh(db.store, { components: ['bars', 'emas'], fullRebuild: true })).ok);
+  const full = await dumpDerived(db.store);
+  for (const t of Object.keys(full).filter((k) => k.startsWith('ema_'))) assert.ok(full[t].length > 0, `${t} empty`);
+  assert.equal(diffDumps(incremental, full), null);
+}, 180_000);

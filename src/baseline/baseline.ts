@@ -351,8 +351,9 @@ async function runLocked(store: Store, opts: BaselineOptions, c: Resolved): Prom
             pb.stop();
             pb = bar(`rebuild ${e.component}`, e.assets, 'assets');
             log(`  ${e.component}: ${e.assets} asset(s)`);
+          } else if (e.kind === 'computed') {
+            pb.tick(); // as each asset is computed, not only when its group commits
           } else if (e.kind === 'asset') {
-            pb.tick();
             log(`    ${e.component} ${e.symbol} (${e.id}): ${e.status}${e.reason ? ` — ${e.reason}` : ''} [${e.ms} ms]`);
           }
         },

@@ -1,6 +1,8 @@
 // One progress bar per phase, with ETA, on stderr: only when asked for (the CLI asks when stderr is a
-// terminal), so logs, pipes and CI see no control characters. The line stays within 80 columns.
+// terminal), so logs, pipes and CI see no control characters. The line stays within 80 columns, and the ETA
+// reads '—' until there is a rate to estimate it from (cli-progress starts it at '0').
 import cliProgress from 'cli-progress';
+import { fmtEta } from '../util/progress.js';
 
 export interface PhaseProgress {
   tick(n?: number): void;
@@ -15,6 +17,7 @@ export function phaseProgress(name: string, total: number, unit: string, enabled
   const bar = new cliProgress.SingleBar({
     format: `${name.slice(0, 16).padEnd(16)} {bar} {value}/{total} ${unit.slice(0, 8)} ETA {eta_formatted}`,
     barsize: 24, hideCursor: true, clearOnComplete: true, stream: process.stderr, etaBuffer: 20,
+    formatTime: (t: unknown) => (typeof t === 'number' ? fmtEta(t) : '—'),
   }, cliProgress.Presets.shades_classic);
   bar.start(total, 0);
   let stopped = false;

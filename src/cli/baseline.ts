@@ -7,6 +7,7 @@ import { BASELINE_TABLES, DEFAULT_OUTPUT_DIR, runBaseline, type BaselineReport }
 import { DEFAULT_SAMPLE, type SampleConfig } from '../baseline/sample.js';
 import { dropSnapshotSet, listSnapshots } from '../baseline/snapshot.js';
 import { openStore } from '../store/open.js';
+import { recordRun } from '../ops/runs.js';
 import type { Store } from '../store/store.js';
 import { UserError } from '../util/errors.js';
 import { ensureDir } from '../util/paths.js';
@@ -132,6 +133,16 @@ export function registerBaseline(program: Command): void {
           ids: opts.ids, dryRun: opts.dryRun, outputDir: opts.outputDir, method, sample, topN: opts.top,
           dropSnapshots: opts.keepSnapshots !== true, waitSeconds: opts.wait, progress: progressWanted(), log: (l) => (opts.json ? console.error(l) : console.log(l)),
         });
+        if (!opts.dryRun) {
+          const rows = report.rebuild?.components.reduce((s, c) => s + Object.values(c.rows).reduce((a, b) => a + b, 0), 0) ?? 0;
+          await recordRun(store, {
+            kind: 'baseline', startedAt: new Date(report.startedAt), status: report.result === 'PASS' ? 'finished' : 'failed', rows,
+            summary: {
+              result: report.result, suffix: report.suffix, refresh_run_id: report.rebuild?.runId ?? null,
+              detail: report.problems.length ? `${report.result}: ${report.problems.length} problem(s) — ${report.problems[0].split('\n')[0]}` : null,
+            },
+          });
+        }
         printReport(report, opts.outputDir, opts.json);
       });
     }));

@@ -38,7 +38,7 @@ export const EXAMPLES: Readonly<Record<string, readonly string[]>> = {
   assets: ['npx talab assets', 'npx talab assets --rename 1000000001 --symbol XMR --name monero'],
   freshness: ['npx talab freshness --max-age-days 2', 'npx talab freshness --max-age-days 3 --alert --json'],
   daily: ['npx talab daily --inbox /srv/talab/inbox', 'npx talab daily --inbox inbox --max-age-days 2 --json'],
-  runs: ['npx talab runs', 'npx talab runs --kind import --limit 5 --json'],
+  runs: ['npx talab runs', 'npx talab runs --kind import --limit 5 --json', 'npx talab runs --kind baseline'],
   timeframes: ['npx talab timeframes --default', 'npx talab timeframes --kind anchor --json'],
 };
 

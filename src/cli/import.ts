@@ -6,6 +6,7 @@ import { printable } from '../util/text.js';
 import { recordRun } from '../ops/runs.js';
 import { openStore } from '../store/open.js';
 import { UserError } from '../util/errors.js';
+import { progressLine } from '../util/progress.js';
 import { dbOf, intArg, outFileArg } from './args.js';
 
 const SHOWN_REJECTS = 10;
@@ -119,9 +120,8 @@ function fileBar(total: number) {
   let done = 0;
   const width = Math.min(80, process.stderr.columns || 80) - 1;
   const draw = (last: string) => {
-    const left = done ? Math.round(((Date.now() - t0) / done) * (total - done) / 1000) : null;
-    const line = `import ${done}/${total} | ETA ${left === null ? '—' : `${left}s`} | ${last}`;
-    process.stderr.write(`\r${line.slice(0, width).padEnd(width)}`);
+    const line = progressLine({ label: 'import', done, total, elapsedMs: Date.now() - t0, extra: 'files', last }, width);
+    process.stderr.write(`\r${line.padEnd(width)}`);
   };
   draw('');
   return {

@@ -11,6 +11,7 @@ import { openStore } from '../store/open.js';
 import { selectAssets } from '../refresh/load.js';
 import type { Store } from '../store/store.js';
 import { EXIT, UserError } from '../util/errors.js';
+import { progressLine } from '../util/progress.js';
 import { formatReport, runValidation } from '../validate/validate.js';
 import { dbOf, dirArg, idListArg, intArg } from './args.js';
 import { refreshJson, validationJson } from './json.js';
@@ -75,10 +76,10 @@ export function formatSummary(s: RefreshSummary): string {
       `${c.component}: ${built.length} ${s.dryRun ? 'to build' : 'built'}` +
         (continued ? ` (${continued} continued from their carry)` : '') + `, ${by('current').length} current, ` +
         `${by('skipped').length} skipped, ${by('failed').length} failed — ${fmtMs(c.ms)}` +
-        (c.component === 'bars' && !s.dryRun ? `; repairs ${c.repairs}, rejects ${c.rejects}, missing days ${c.gaps}` : ''),
+        (c.component === 'bars' ? `; repairs ${c.repairs}, rejects ${c.rejects}, missing days ${c.gaps}` : ''),
     );
     if (c.error) out.push(`  STEP FAILED: ${c.error}`);
-    if (!s.dryRun) for (const [t, n] of Object.entries(c.rows)) out.push(`  ${t.padEnd(36)} ${String(n).padStart(10)} rows written`);
+    for (const [t, n] of Object.entries(c.rows)) out.push(`  ${t.padEnd(36)} ${String(n).padStart(10)} rows ${s.dryRun ? 'to write' : 'written'}`);
     if (s.dryRun) for (const a of built) out.push(`  would build ${a.symbol} (${a.id}) from ${a.from}: ${a.reason}`);
     for (const a of by('skipped')) out.push(`  skipped ${a.symbol} (${a.id}): ${a.reason}`);
     for (const a of by('failed')) out.push(`  FAILED ${a.symbol} (${a.id}): ${a.reason}`);
@@ -113,11 +114,8 @@ function reporter(opts: CliOpts): (e: RefreshEvent) => void {
   let last = '';
   let drawn = false;
   const bar = () => {
-    const secs = (Date.now() - t0) / 1000;
-    const eta = computed === 0 ? '—' : fmtEta(((total - computed) * secs) / computed);
-    const rate = computed === 0 ? '—' : (computed / Math.max(secs, 0.001)).toFixed(1);
-    const line = `${component.padEnd(5)} ${computed}/${total} computed, ${committed} committed | ${rate}/s | ETA ${eta} | ${last}`;
-    process.stderr.write(`\r${line.slice(0, width()).padEnd(width())}`);
+    const line = progressLine({ label: component.padEnd(5), done: computed, total, elapsedMs: Date.now() - t0, extra: `computed, ${committed} committed`, last }, width());
+    process.stderr.write(`\r${line.padEnd(width())}`);
     drawn = true;
   };
   const above = (text: string) => {
@@ -177,12 +175,6 @@ async function checkSelection(store: Store, ids?: number[]): Promise<void> {
   }
 }
 
-function fmtEta(secs: number): string {
-  if (secs < 60) return `${Math.ceil(secs)}s`;
-  if (secs < 3600) return `${Math.floor(secs / 60)}m${String(Math.round(secs % 60)).padStart(2, '0')}s`;
-  return `${Math.floor(secs / 3600)}h${String(Math.round((secs % 3600) / 60)).padStart(2, '0')}m`;
-}
-
 export function registerRefresh(program: Command): void {
   program
     .command('refresh')
@@ -196,7 +188,7 @@ export function registerRefresh(program: Command): void {
     .option('--tf-period-combos <list>', 'only these timeframe:period pairs for EMAs, e.g. 7D:10,7D:20', comboListArg)
     .option('--full-rebuild', 'delete and rebuild the selected assets, whatever their state')
     .option('--resume', 'continue the last unfinished run with the same options, skipping assets it completed')
-    .option('--dry-run', 'print the plan (tables, assets, timeframes, periods, and why); write nothing')
+    .option('--dry-run', 'print the plan (tables, assets, timeframes, periods, why, and the rows each table would get); write nothing')
     .option('--verbose', 'one line per asset and component')
     .option('--quiet', 'only the summary and errors')
     .option('--continue-on-error', 'when a whole step fails (e.g. the database drops), still run the next one')

@@ -14,7 +14,7 @@ const dur = (ms: number | null) => (ms === null ? '-' : ms < 1000 ? `${ms} ms` :
 export function registerRuns(program: Command): void {
   program
     .command('runs')
-    .description('Run history (refresh, import, daily), newest first: outcome, rows written, duration')
+    .description('Run history (refresh, import, daily, baseline), newest first: outcome, rows written, duration')
     .option('--limit <n>', 'how many runs (default 20)', intArg('--limit', 1))
     .option('--kind <kind>', `only one kind: ${RUN_KINDS.join(', ')}`, kindArg)
     .option('--json', 'machine-readable list (docs/json.md)')

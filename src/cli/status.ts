@@ -25,7 +25,7 @@ export function registerInitStatus(program: Command): void {
 
   program
     .command('status')
-    .description('Per asset: first/last day, rows per table, freshness')
+    .description('Per asset: first/last day, rows per table, freshness; which assets a refresh would update (behind) and which timeframes their history is still too short for')
     .option('--json', 'machine-readable output')
     .action(async (opts: { json?: boolean }, cmd) => {
       const store = await openStore(dbOf(cmd), { mustExist: true, readOnlyRetryMs: 3000 });
@@ -50,8 +50,16 @@ export function registerInitStatus(program: Command): void {
         const fmt = (r: string[]) => r.map((v, i) => (i < 4 ? v.padEnd(width[i]) : v.padStart(width[i]))).join('  ');
         console.log(fmt(cols));
         for (const r of body) console.log(fmt(r));
-        const stale = status.filter((s) => s.behind.length > 0);
-        for (const s of stale) console.log(`${s.symbol}: behind its source in ${s.behind.length} table(s) — run \`talab refresh --all\``);
+        for (const s of status) {
+          if (s.sourceRows === 0) continue;
+          if (s.behind.length > 0) console.log(`${s.symbol}: behind its source in ${s.behind.length} table(s) — run \`talab refresh --all\``);
+          else if (s.tooYoung.length > 0) {
+            // Not behind: a refresh has nothing to add until the history is long enough for these timeframes.
+            console.log(`${s.symbol}: current; history too short yet for ${s.tooYoung.length} timeframe(s): ${s.tooYoung.join(', ')}`);
+          }
+        }
+        const behind = status.filter((s) => s.behind.length > 0).length;
+        if (behind === 0 && status.some((s) => s.sourceRows > 0)) console.log('every asset is current');
       } finally {
         await store.close();
       }

@@ -1,12 +1,12 @@
 // The run ledger for `talab runs`: refresh runs come from refresh_runs (written by the refresh itself),
-// import and daily runs from the `runs` table written here when they finish.
+// import, daily and baseline runs from the `runs` table written here when they finish.
 import { randomUUID } from 'node:crypto';
 import { q } from '../schema/ddl.js';
 import { opsRuns, refreshRuns } from '../schema/tables.js';
 import type { Store } from '../store/store.js';
 
-export type RunKind = 'refresh' | 'import' | 'daily';
-export const RUN_KINDS: readonly RunKind[] = ['refresh', 'import', 'daily'];
+export type RunKind = 'refresh' | 'import' | 'daily' | 'baseline';
+export const RUN_KINDS: readonly RunKind[] = ['refresh', 'import', 'daily', 'baseline'];
 
 export interface RunRecord {
   run_id: string;
@@ -15,7 +15,7 @@ export interface RunRecord {
   started_at: string;
   finished_at: string | null;
   duration_ms: number | null;
-  /** Rows written (refresh: to the derived tables; import: inserted + revised; daily: both). */
+  /** Rows written (refresh: to the derived tables; import: inserted + revised; daily: both; baseline: its rebuild's). */
   rows: number | null;
   /** What failed, in one line, or null. */
   detail: string | null;

@@ -29,8 +29,6 @@ export interface BarsOptions {
   fullRebuild: boolean;
   lookbackDays: number;
   runId: string;
-  /** Plan only: decide what would be rebuilt, write nothing. */
-  dryRun?: boolean;
   /** Where the daily path writes its new rows (a group commit's sinks; see sinks.ts). */
   sinks?: Sinks;
 }
@@ -164,7 +162,6 @@ export async function refreshAssetBars(store: Store, id: number, opts: BarsOptio
     }
   }
   result.from = from;
-  if (opts.dryRun) return result;
   if (tail && from > watermark) {
     const carries = BAR_FAMILIES.map((family) => {
       const { sel, key } = familyLayout(opts.tfs, family);

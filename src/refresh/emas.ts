@@ -49,7 +49,6 @@ export interface EmasOptions {
   narrowed: boolean;
   fullRebuild: boolean;
   runId: string;
-  dryRun?: boolean;
   /** Where the daily path writes its new rows (a group commit's sinks; see sinks.ts). */
   sinks?: Sinks;
 }
@@ -154,7 +153,6 @@ export async function refreshAssetEmas(store: Store, id: number, opts: EmasOptio
     }
   }
   result.from = from;
-  if (opts.dryRun) return result;
   if (f.tail && from > watermark) {
     const done = await continueEmas(store, id, opts, f, from, oldRows, ahead, result);
     if (done) return done;
@@ -309,7 +307,7 @@ async function deleteSeries(store: Store, table: Table, id: number, tf: Timefram
  * that was missed reads its own.
  */
 export async function prefetchFlipDaily(store: Store, facts: Map<number, EmasFacts>, opts: EmasOptions): Promise<void> {
-  if (opts.narrowed || opts.fullRebuild || opts.dryRun) return;
+  if (opts.narrowed || opts.fullRebuild) return;
   const items = workItems('v2', opts);
   const need: number[] = [];
   for (const [id, f] of facts) {

@@ -15,7 +15,9 @@ import { DeferredStore, replay } from './deferred.js';
 import { prefetchBars, prefetchEmas, type BarsFacts, type EmasFacts } from './prefetch.js';
 import { StepPool } from './pool.js';
 import { Sinks } from './sinks.js';
-import { BARS_STATE_TABLES, commonState, EMAS_STATE_TABLES, idList } from './state.js';
+import { planStep } from './plan.js';
+import { staleReason } from './stale.js';
+import { BARS_STATE_TABLES, EMAS_STATE_TABLES, idList } from './state.js';
 
 export type Component = 'bars' | 'emas';
 
@@ -292,21 +294,6 @@ async function finishRun(store: Store, runId: string, s: RefreshSummary): Promis
   );
 }
 
-/** Why an asset's EMAs must wait: its bars are missing or behind its source. */
-async function staleReason(store: Store, id: number, f: EmasFacts, hours: number): Promise<string | null> {
-  const bars = commonState(f.states, BARS_STATE_TABLES);
-  // The state knows the last source day the bars saw (rejected days included); a narrowed build keeps no
-  // state, so then the 1D table's own last day stands in.
-  let built = bars?.last_src_ts ?? null;
-  if (built === null) {
-    const d = await store.query<{ hi: number | null }>('SELECT max(ts) AS hi FROM price_bars_1d WHERE id = $1', [id]);
-    built = d[0].hi;
-  }
-  if (built === null) return 'bars never built';
-  const lag = ((f.srcHi ?? 0) - built) / 3_600_000;
-  return lag > hours ? `bars stale: ${lag.toFixed(0)} h behind the source's last day (limit ${hours} h)` : null;
-}
-
 /** A run's settings as every step sees them, and the hand-over from the bars step to the EMA step. */
 export interface StepContext {
   opts: RefreshOptions;
@@ -330,7 +317,7 @@ export async function runStep(
   sessions: Store[], component: Component, assets: { id: number; symbol: string }[], ctx: StepContext, sum: ComponentSummary,
 ): Promise<void> {
   const { opts, tfs, periods, narrowed, lookbackDays, stalenessHours, runId, barsFailed, barsDone } = ctx;
-  const emaOpts: EmasOptions = { tfs, periods, combos: opts.combos, narrowed, fullRebuild: !!opts.fullRebuild, runId, dryRun: opts.dryRun };
+  const emaOpts: EmasOptions = { tfs, periods, combos: opts.combos, narrowed, fullRebuild: !!opts.fullRebuild, runId };
     interface Prepared {
       a: { id: number; symbol: string };
       out: AssetOutcome;
@@ -342,31 +329,31 @@ export async function runStep(
     const prepare = async (s: Store, a: { id: number; symbol: string }, facts: BarsFacts | EmasFacts, sinks: Sinks, sinkOpts: EmasOptions): Promise<Prepared> => {
       const p: Prepared = { a, out: { id: a.id, symbol: a.symbol, status: 'built', reason: '', ms: 0 }, t0: Date.now() };
       try {
-        const stale = component === 'emas' && !barsFailed.has(a.id) && !barsDone.has(a.id) && !opts.skipStaleCheck && !opts.dryRun
+        const stale = component === 'emas' && !barsFailed.has(a.id) && !barsDone.has(a.id) && !opts.skipStaleCheck
           ? await staleReason(s, a.id, facts as EmasFacts, stalenessHours) : null;
         const own = component === 'bars' ? BARS_STATE_TABLES[0] : EMAS_STATE_TABLES[0];
         if (component === 'emas' && barsFailed.has(a.id)) {
           Object.assign(p.out, { status: 'skipped', reason: 'its bars failed in this run' });
         } else if (stale) {
           Object.assign(p.out, { status: 'skipped', reason: stale });
-        } else if (opts.resume && !opts.dryRun && facts.states.get(own)?.last_run_id === runId) {
+        } else if (opts.resume && facts.states.get(own)?.last_run_id === runId) {
           Object.assign(p.out, { status: 'current', reason: 'done earlier in the resumed run' });
         } else {
           // A whole rebuild writes the asset's entire history: write it straight away in its own
           // transaction rather than holding it in memory for a group commit.
           const whole = !!opts.fullRebuild || narrowed || !facts.states.has(own);
-          const d = whole || opts.dryRun ? s : new DeferredStore(s);
+          const d = whole ? s : new DeferredStore(s);
           if (d instanceof DeferredStore) p.deferred = d;
           // Deferred writes are views of the session's sinks until the group commit (written ones go at once).
           const deferred = d instanceof DeferredStore;
           const run = () => component === 'bars'
             ? refreshAssetBars(d, a.id, {
-              tfs, narrowed, fullRebuild: !!opts.fullRebuild, lookbackDays, runId, dryRun: opts.dryRun, sinks: deferred ? sinks : undefined,
+              tfs, narrowed, fullRebuild: !!opts.fullRebuild, lookbackDays, runId, sinks: deferred ? sinks : undefined,
             }, facts as BarsFacts)
             : refreshAssetEmas(d, a.id, deferred ? sinkOpts : emaOpts, facts as EmasFacts);
           p.r = d === s ? await s.transaction(run) : await run();
           gate?.wrote(Object.values(p.r.rows).reduce((a, b) => a + b, 0));
-          p.out.status = p.r.status === 'current' ? 'current' : opts.dryRun ? 'planned' : 'built';
+          p.out.status = p.r.status === 'current' ? 'current' : 'built';
           p.out.reason = p.r.reason;
           if (p.r.status === 'built') p.out.from = day(p.r.from);
           if (p.r.continued) p.out.continued = true;
@@ -410,7 +397,7 @@ export async function runStep(
       for (const p of group) {
         let written = 0;
         if (p.r && p.out.status !== 'failed') {
-          if (component === 'bars' && !opts.dryRun && p.r.reason !== 'no source rows') barsDone.add(p.a.id);
+          if (component === 'bars' && p.r.reason !== 'no source rows') barsDone.add(p.a.id);
           for (const [k, v] of Object.entries(p.r.rows)) {
             sum.rows[k] = (sum.rows[k] ?? 0) + v;
             written += v;
@@ -567,7 +554,8 @@ export async function runRefresh(store: Store, opts: RefreshOptions): Promise<Re
       }
       opts.onEvent?.({ kind: 'start', component, assets: assets.length });
       try {
-        if (pool) await pool.runStep(component, assets, ctx, sum);
+        if (opts.dryRun) await planStep(store, component, assets, ctx, sum);
+        else if (pool) await pool.runStep(component, assets, ctx, sum);
         else await runStep(sessions, component, assets, ctx, sum);
       } catch (e) {
         sum.error = (e as Error).message;

@@ -198,7 +198,7 @@ export const refreshRuns: Table = {
 
 export const opsRuns: Table = {
   name: 'runs',
-  doc: 'One row per `talab import` and `talab daily` run (refresh runs are in refresh_runs): kind, outcome, rows '
+  doc: 'One row per `talab import`, `talab daily` and `talab baseline` run (refresh runs are in refresh_runs): kind, outcome, rows '
     + 'written and a JSON summary; `talab runs` lists both.',
   key: ['run_id'],
   columns: [

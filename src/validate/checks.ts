@@ -2,6 +2,7 @@
 // run the same on both engines. The statement is wrapped to return the total count with the first examples,
 // so a check costs one scan whatever the number of failures.
 import { q } from '../schema/ddl.js';
+import { BAR_TABLES } from '../schema/tables.js';
 import type { Store } from '../store/store.js';
 import { fmtTs, statusOf, type CheckResult, type CheckSeverity, type Example, type ExampleValue } from './report.js';
 
@@ -220,10 +221,18 @@ export function canonicalFlagCheck(ctx: Ctx, table: string, checked: number): Pr
 }
 
 export function countersCheck(ctx: Ctx, table: string, checked: number): Promise<CheckResult> {
+  // Rolling bars count rows, not calendar days: a gap inside a bar makes its calendar span (count_days)
+  // longer than tf_days, while its rows (pos_in_bar = count_days − count_missing_days) never exceed it.
+  const rolling = table === BAR_TABLES.multi_tf.name;
+  const length = rolling
+    ? `WHEN pos_in_bar <> count_days - count_missing_days THEN 'pos_in_bar_not_observed_days'
+                WHEN pos_in_bar > tf_days THEN 'pos_in_bar_gt_tf_days'`
+    : `WHEN count_days > tf_days THEN 'count_days_gt_tf_days'`;
   return rowCheck(ctx, {
     table, check: 'counters', checked,
     description: 'count_days − count_missing_days ≥ 1, missing = start + end + interior, end = 0, '
-      + 'is_missing_days = (missing > 0), 1 ≤ pos_in_bar, count_days ≤ tf_days, timestamp = time_close, '
+      + `is_missing_days = (missing > 0), 1 ≤ pos_in_bar, ${rolling ? 'pos_in_bar = count_days − missing ≤ tf_days' : 'count_days ≤ tf_days'}, `
+      + 'timestamp = time_close, '
       + 'last_ts_half_open = time_close + 1 ms',
     sql: `SELECT id, tf, bar_seq, time_close, violation, count_days, count_missing_days, tf_days FROM (
             SELECT *, CASE
@@ -233,7 +242,7 @@ export function countersCheck(ctx: Ctx, table: string, checked: number): Promise
                 WHEN count_missing_days_end <> 0 THEN 'missing_end_not_zero'
                 WHEN is_missing_days <> (count_missing_days > 0) THEN 'is_missing_days_mismatch'
                 WHEN pos_in_bar < 1 THEN 'pos_in_bar_lt_1'
-                WHEN count_days > tf_days THEN 'count_days_gt_tf_days'
+                ${length}
                 WHEN count_days_remaining < 0 THEN 'count_days_remaining_negative'
                 WHEN ${q('timestamp')} <> time_close THEN 'timestamp_ne_time_close'
                 WHEN last_ts_half_open <> time_close + INTERVAL '1 millisecond' THEN 'last_ts_half_open_wrong'

@@ -447,9 +447,10 @@ function checkSeries(s: DailySeries): void {
 /**
  * Rolling N-day bars (multi_tf): row k (1-based) of the asset's daily rows belongs to
  * bar ⌊(k−1)/N⌋+1 at position ((k−1) mod N)+1. Bars count rows, not calendar days, so a gap lengthens a
- * bar instead of shifting membership. count_days = pos_in_bar = the row position (B6); missing days are the
- * calendar days skipped between the bar's own rows (the gap before a bar's first row belongs to no bar),
- * so they are always "interior".
+ * bar instead of shifting membership. pos_in_bar is the row position; count_days, as in every family, the
+ * calendar days from the bar's first day to the snapshot day, so count_days = pos_in_bar + count_missing_days.
+ * Missing days are the calendar days skipped between the bar's own rows (the gap before a bar's first row
+ * belongs to no bar), so they are always "interior", and count_days can exceed tf_days when a bar has a gap.
  */
 export function buildRolling(series: DailySeries, tf: Timeframe, opts: SnapshotBuildOptions = {}): RowBatch {
   if (tf.alignment !== 'tf_day') throw new Error(`buildRolling: ${tf.tf} is not a day-horizon timeframe`);
@@ -493,7 +494,7 @@ export function buildRolling(series: DailySeries, tf: Timeframe, opts: SnapshotB
     out.barSeq[w] = seq;
     out.tfDays[w] = N;
     out.posInBar[w] = pos;
-    out.countDays[w] = pos;
+    out.countDays[w] = pos + out.countMissing[w];
     out.countRemaining[w] = N - pos;
     out.partialEnd[w] = pos < N ? 1 : 0;
   }
