@@ -32,15 +32,15 @@ type Params = URLSearchParams;
 function checkParams(p: Params, allowed: string[]): void {
   const seen = new Set<string>();
   for (const k of p.keys()) {
-    if (!allowed.includes(k)) throw new ParamError(k, `unknown parameter '${printable(k)}'${allowed.length ? ` (allowed: ${allowed.join(', ')})` : ''}`);
-    if (seen.has(k)) throw new ParamError(k, `parameter '${k}' given more than once`);
+    if (!allowed.includes(k)) throw new ParamError(k, allowed.length ? `unknown parameter (this endpoint takes ${allowed.join(', ')})` : 'unknown parameter (this endpoint takes none)');
+    if (seen.has(k)) throw new ParamError(k, 'given more than once');
     seen.add(k);
   }
 }
 
 function need(p: Params, name: string): string {
   const v = p.get(name);
-  if (v === null || v.trim() === '') throw new ParamError(name, `parameter '${name}' is required`);
+  if (v === null || v.trim() === '') throw new ParamError(name, 'required parameter missing');
   return v.trim();
 }
 
@@ -162,7 +162,10 @@ export async function startServer(o: ServeOptions): Promise<{ server: Server; ur
   const server = createServer((req, res) => {
     handle(req, res).catch((e: unknown) => {
       if (res.headersSent) return res.destroy();
-      if (e instanceof ParamError) return sendJson(res, 400, { error: e.message, parameter: e.param });
+      if (e instanceof ParamError) {
+        const msg = e.message.startsWith(e.param) ? e.message : `${e.param}: ${e.message}`;
+        return sendJson(res, 400, { error: printable(msg), parameter: printable(e.param) });
+      }
       if (e instanceof UserError) return sendJson(res, 503, { error: printable(e.message) });
       process.stderr.write(`talab serve: ${req.method} ${printable(req.url ?? '')}: ${(e as Error)?.stack ?? String(e)}\n`);
       sendJson(res, 500, { error: `internal error: ${printable((e as Error)?.message ?? String(e))}` });
