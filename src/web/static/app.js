@@ -100,6 +100,9 @@
   var tfSel = $('tf');
   var periodSel = $('periods');
   var tfsByFamily = {};
+  // Every pick starts a new generation; an answer that arrives after a newer pick is dropped, so the chart
+  // always shows the last thing picked, whatever order the responses come back in.
+  var gen = 0;
 
   function fill(sel, items, selected) {
     sel.textContent = '';
@@ -114,39 +117,45 @@
     return Array.prototype.filter.call(periodSel.options, function (o) { return o.selected; }).map(function (o) { return o.value; });
   }
 
-  function loadChart() {
+  function loadChart(g) {
     state.ready = false;
     if (!assetSel.value || !tfSel.value) return Promise.resolve();
     var q = '?id=' + encodeURIComponent(assetSel.value) + '&family=' + encodeURIComponent(familySel.value) +
       '&tf=' + encodeURIComponent(tfSel.value) + '&periods=' + encodeURIComponent(chosenPeriods().join(','));
-    return getJson('/api/chart' + q).then(function (d) { showError(''); draw(d); }, function (e) { showError(e.message); });
+    return getJson('/api/chart' + q).then(function (d) {
+      if (g !== gen) return;
+      showError('');
+      draw(d);
+    }, function (e) { if (g === gen) showError(e.message); });
   }
 
-  function loadPeriods() {
+  function loadPeriods(g) {
     state.ready = false;
     var keep = chosenPeriods();
     var q = '?id=' + encodeURIComponent(assetSel.value) + '&family=' + encodeURIComponent(familySel.value) + '&tf=' + encodeURIComponent(tfSel.value);
     return getJson('/api/periods' + q).then(function (d) {
+      if (g !== gen) return;
       var have = d.periods.map(String);
       var pick = keep.filter(function (p) { return have.indexOf(p) >= 0; });
       if (pick.length === 0) pick = have.slice(0, 2);
       fill(periodSel, d.periods.map(function (p) { return { value: p, label: String(p) }; }), pick);
-      return loadChart();
-    }, function (e) { showError(e.message); });
+      return loadChart(g);
+    }, function (e) { if (g === gen) showError(e.message); });
   }
 
-  function loadTfs() {
+  function loadTfs(g) {
     state.ready = false;
     var prevFamily = familySel.value;
     var prevTf = tfSel.value;
     return getJson('/api/timeframes?id=' + encodeURIComponent(assetSel.value)).then(function (d) {
+      if (g !== gen) return;
       tfsByFamily = d.families;
       var fams = Object.keys(tfsByFamily).filter(function (f) { return tfsByFamily[f].length > 0; });
       var fam = fams.indexOf(prevFamily) >= 0 ? prevFamily : fams[0];
       fill(familySel, fams.map(function (f) { return { value: f, label: f }; }), [fam]);
       fillTfs(prevTf);
-      return loadPeriods();
-    }, function (e) { showError(e.message); });
+      return loadPeriods(g);
+    }, function (e) { if (g === gen) showError(e.message); });
   }
 
   function fillTfs(prevTf) {
@@ -154,15 +163,15 @@
     fill(tfSel, tfs.map(function (t) { return { value: t, label: t }; }), [tfs.indexOf(prevTf) >= 0 ? prevTf : tfs[0]]);
   }
 
-  assetSel.addEventListener('change', loadTfs);
-  familySel.addEventListener('change', function () { fillTfs(tfSel.value); loadPeriods(); });
-  tfSel.addEventListener('change', loadPeriods);
-  periodSel.addEventListener('change', loadChart);
+  assetSel.addEventListener('change', function () { loadTfs(++gen); });
+  familySel.addEventListener('change', function () { fillTfs(tfSel.value); loadPeriods(++gen); });
+  tfSel.addEventListener('change', function () { loadPeriods(++gen); });
+  periodSel.addEventListener('change', function () { loadChart(++gen); });
 
   getJson('/api/assets').then(function (d) {
     fill(assetSel, d.assets.map(function (a) { return { value: a.id, label: a.symbol + ' (' + a.id + ')' }; }));
     if (d.assets.length === 0) { showError('no assets in this database yet: run npx talab import FILE…'); return; }
-    return loadTfs();
+    return loadTfs(++gen);
   }, function (e) { showError(e.message); });
 
   getJson('/api/freshness').then(function (d) {

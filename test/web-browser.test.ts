@@ -1,0 +1,127 @@
+// The web view in a real browser (Debian's chromium driven by playwright-core): `talab serve` on a database
+// built from the bundled sample, assets / family / timeframe / periods picked in the page, and the chart's
+// series compared with the tables (values, not pixels). Without chromium the test skips, except in CI.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { chromium, type Page } from 'playwright-core';
+import { runBaseline } from '../src/baseline/baseline.js';
+import { freshDb } from './helpers/engines.js';
+import { buildWebSample, ETH, expectedWeekly, MNT } from './helpers/web.js';
+
+const CHROMIUM = process.env.TALAB_CHROMIUM ?? '/usr/bin/chromium';
+const ROOT = join(import.meta.dirname, '..');
+
+/** Starts `talab serve --port 0` as a real process and returns its URL once it listens. */
+async function startServe(dbPath: string, reportsDir: string) {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), '--db', dbPath, 'serve', '--port', '0', '--reports-dir', reportsDir], {
+    cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  child.stderr.on('data', (d) => (err += d));
+  const url = await new Promise<string>((ok, fail) => {
+    const timer = setTimeout(() => fail(new Error(`serve did not start: ${out}${err}`)), 30_000);
+    child.stdout.on('data', (d) => {
+      out += d;
+      const m = /(http:\/\/127\.0\.0\.1:\d+\/)/.exec(out);
+      if (m) { clearTimeout(timer); ok(m[1]); }
+    });
+    child.on('exit', (code) => { clearTimeout(timer); fail(new Error(`serve exited ${code}: ${err}`)); });
+  });
+  const stop = () => new Promise<void>((done) => {
+    if (child.exitCode !== null) return done();
+    child.once('exit', () => done());
+    child.kill('SIGTERM');
+  });
+  return { url, stop, stderr: () => err };
+}
+
+const waitLoaded = (page: Page, want: { id: number; tf: string; periods: number[] }) =>
+  page.waitForFunction((w) => {
+    const s = (window as unknown as { __talab: { ready: boolean; data: { id: number; tf: string; periods: number[] } | null } }).__talab;
+    return s.ready && s.data !== null && s.data.id === w.id && s.data.tf === w.tf && s.data.periods.join(',') === w.periods.join(',');
+  }, want, { timeout: 15_000 });
+
+test('serve in chromium: picked asset, timeframe and periods chart the database values; runs and baseline render', { timeout: 240_000 }, async (t) => {
+  if (!existsSync(CHROMIUM)) {
+    if (process.env.CI === 'true') throw new Error(`${CHROMIUM} is missing: .ci/run installs the chromium package`);
+    t.skip(`${CHROMIUM} not installed (apt-get install chromium); browser test skipped`);
+    return;
+  }
+  const db = await freshDb('duckdb');
+  const work = mkdtempSync(join(tmpdir(), 'talab-browser-'));
+  const reportsDir = join(work, 'reports');
+  let serve: Awaited<ReturnType<typeof startServe>> | null = null;
+  const context = await chromium.launchPersistentContext(join(work, 'profile'), {
+    executablePath: CHROMIUM, headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    viewport: { width: 1280, height: 1100 },
+  });
+  try {
+    await buildWebSample(db.store);
+    const baseline = await runBaseline(db.store, { ids: [ETH], outputDir: reportsDir });
+    assert.equal(baseline.result, 'PASS');
+    const want = await expectedWeekly(db.store, ETH, '1W_CAL_ISO', [10, 20]);
+    await db.store.close(); // serve opens the file itself, read-only
+
+    serve = await startServe(db.dbArg, reportsDir);
+    const origin = new URL(serve.url).origin;
+    const page = context.pages()[0] ?? (await context.newPage());
+    const foreign: string[] = [];
+    page.on('request', (r) => { if (!r.url().startsWith(origin)) foreign.push(r.url()); });
+    const pageErrors: string[] = [];
+    page.on('pageerror', (e) => pageErrors.push(e.message));
+
+    await page.goto(serve.url);
+    await page.waitForFunction(() => (window as unknown as { __talab: { ready: boolean } }).__talab.ready, null, { timeout: 15_000 });
+    // Picked quickly one after another, as a user would: the page must end on the last pick.
+    await page.selectOption('#asset', String(MNT));
+    await page.selectOption('#asset', String(ETH));
+    await page.waitForFunction((id) => (window as unknown as { __talab: { ready: boolean; data: { id: number } } }).__talab.data?.id === id, ETH);
+    await page.selectOption('#family', 'cal_iso');
+    await page.selectOption('#tf', '1W_CAL_ISO');
+    await page.waitForFunction(() => (window as unknown as { __talab: { ready: boolean; data: { tf: string } } }).__talab.data?.tf === '1W_CAL_ISO');
+    await page.selectOption('#periods', ['10', '20']);
+    await waitLoaded(page, { id: ETH, tf: '1W_CAL_ISO', periods: [10, 20] });
+    // Nothing still in flight may redraw something else afterwards.
+    await page.waitForTimeout(500);
+    assert.deepEqual(await page.evaluate(() => {
+      const d = (window as unknown as { __talab: { data: { id: number; family: string; tf: string; periods: number[] } } }).__talab.data;
+      return [d.id, d.family, d.tf, d.periods];
+    }), [ETH, 'cal_iso', '1W_CAL_ISO', [10, 20]]);
+    assert.deepEqual([await page.inputValue('#asset'), await page.inputValue('#family'), await page.inputValue('#tf')], [String(ETH), 'cal_iso', '1W_CAL_ISO']);
+
+    const series = await page.evaluate(() => (window as unknown as { __talab: { series: unknown } }).__talab.series) as typeof want;
+    assert.ok(want.candles.length >= 15);
+    assert.deepEqual(series.candles, want.candles, 'candlesticks hold the finished bars');
+    assert.deepEqual(series.volume.map((v) => ({ time: v.time, value: v.value })), want.volume, 'volume histogram');
+    assert.deepEqual(Object.keys(series.emas).sort(), ['10', '20']);
+    for (const p of ['10', '20']) assert.deepEqual(series.emas[p], want.emas[p], `EMA ${p}`);
+
+    // The run history and the baseline report are on the page, failures (none here) first.
+    assert.match(await page.locator('#runs table').innerText(), /finished[\s\S]*components bars,emas/);
+    const report = await page.locator('#baseline').innerText();
+    assert.match(report, /\[PASS\] talab baseline/);
+    assert.match(report, /price_bars_multi_tf_cal_iso\s+PASS/);
+    assert.match(await page.locator('#freshness table').innerText(), /ETH/);
+    assert.match(await page.locator('footer').innerText(), /TradingView/);
+
+    const bad = await page.request.get(`${serve.url}api/chart?id=${ETH}&tf=1W_CAL_ISO&periods=ten`);
+    assert.equal(bad.status(), 400);
+    assert.deepEqual(await bad.json(), { error: "periods: 'ten' is not an EMA period (a whole number from 1)", parameter: 'periods' });
+
+    mkdirSync(join(ROOT, '.logs'), { recursive: true });
+    await page.screenshot({ path: join(ROOT, '.logs', 'serve.png'), fullPage: true });
+    assert.deepEqual(foreign, [], 'the page loads nothing from elsewhere');
+    assert.deepEqual(pageErrors, []);
+  } finally {
+    await context.close();
+    await serve?.stop();
+    await db.cleanup();
+    rmSync(work, { recursive: true, force: true });
+  }
+});
