@@ -6,9 +6,12 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { test } from 'node:test';
 import { chromium, type Page } from 'playwright-core';
 import { runBaseline } from '../src/baseline/baseline.js';
+import { registerServe } from '../src/cli/serve.js';
+import { runInProcess } from './helpers/cli-in-process.js';
 import { freshDb } from './helpers/engines.js';
 import { buildWebSample, ETH, expectedWeekly, MNT } from './helpers/web.js';
 
@@ -63,7 +66,7 @@ test('serve in chromium: picked asset, timeframe and periods chart the database 
   });
   try {
     await buildWebSample(db.store);
-    const baseline = await runBaseline(db.store, { ids: [ETH], outputDir: reportsDir });
+    const baseline = await runBaseline(db.store, { ids: [MNT], outputDir: reportsDir });
     assert.equal(baseline.result, 'PASS');
     const want = await expectedWeekly(db.store, ETH, '1W_CAL_ISO', [10, 20]);
     await db.store.close(); // serve opens the file itself, read-only
@@ -118,6 +121,20 @@ test('serve in chromium: picked asset, timeframe and periods chart the database 
     await page.screenshot({ path: join(ROOT, '.logs', 'serve.png'), fullPage: true });
     assert.deepEqual(foreign, [], 'the page loads nothing from elsewhere');
     assert.deepEqual(pageErrors, []);
+
+    // `talab chart`: the file draws the same series from disk, with no server at all.
+    const file = join(work, 'eth.html');
+    const r = await runInProcess(registerServe, ['--db', db.dbArg, 'chart', '--id', String(ETH), '--tf', '1W_CAL_ISO', '--periods', '10,20', '--out', file]);
+    assert.equal(r.code, 0, r.out);
+    const offline = await context.newPage();
+    const requests: string[] = [];
+    offline.on('request', (q) => requests.push(q.url()));
+    await offline.goto(pathToFileURL(file).href);
+    await offline.waitForFunction(() => (window as unknown as { __talab: { ready: boolean } }).__talab.ready, null, { timeout: 15_000 });
+    const fromFile = await offline.evaluate(() => (window as unknown as { __talab: { series: unknown } }).__talab.series) as typeof want;
+    assert.deepEqual(fromFile.candles, want.candles);
+    for (const p of ['10', '20']) assert.deepEqual(fromFile.emas[p], want.emas[p]);
+    assert.deepEqual(requests, [pathToFileURL(file).href], 'nothing but the file itself is loaded');
   } finally {
     await context.close();
     await serve?.stop();
