@@ -11,7 +11,7 @@ export interface PlotPoint {
 
 const W = 360;
 const H = 300;
-const PAD = { left: 70, right: 14, top: 14, bottom: 40 };
+const PAD = { left: 70, right: 28, top: 14, bottom: 40 };
 
 const fmt = (v: number) => (v === 0 ? '0' : Math.abs(v) >= 1e5 || Math.abs(v) < 1e-3 ? v.toExponential(2) : Number(v.toPrecision(5)).toString());
 

@@ -19,6 +19,12 @@ const READ_RETRY_MS = 3000;
 
 const openReader = (db: string | undefined) => () => openStore(db, { mustExist: true, readOnlyRetryMs: READ_RETRY_MS });
 
+/** An empty host would make node listen on every interface, the opposite of what an empty value suggests. */
+function hostArg(v: string): string {
+  if (v.trim() === '') throw new InvalidArgumentError('--host is empty: give an address such as 127.0.0.1');
+  return v.trim();
+}
+
 function tfArg(v: string): string {
   if (!getTimeframe(v)) throw new InvalidArgumentError(`unknown timeframe '${v}' (npx talab timeframes lists them)`);
   return v;
@@ -56,9 +62,9 @@ export function registerServe(program: Command): void {
   program
     .command('serve')
     .description('Local read-only web view: candlesticks, volume and EMAs per asset and timeframe, refresh runs, freshness, baseline reports')
-    .option('--port <n>', `TCP port (default ${DEFAULT_PORT}; 0 picks a free one)`, intArg('--port', 0, 65535), DEFAULT_PORT)
-    .option('--host <addr>', `address to listen on (default ${DEFAULT_HOST}: this machine only)`, DEFAULT_HOST)
-    .option('--reports-dir <dir>', `where baseline reports are read from (default ${DEFAULT_OUTPUT_DIR})`, DEFAULT_OUTPUT_DIR)
+    .option('--port <n>', 'TCP port (0 picks a free one)', intArg('--port', 0, 65535), DEFAULT_PORT)
+    .option('--host <addr>', `address to listen on (${DEFAULT_HOST}: this machine only; 0.0.0.0: every interface)`, hostArg, DEFAULT_HOST)
+    .option('--reports-dir <dir>', 'where baseline reports (baseline-*.json, diff-*.json) are read from', DEFAULT_OUTPUT_DIR)
     .action(async (opts: { port: number; host: string; reportsDir: string }, cmd: Command) => {
       const db = dbOf(cmd);
       // Fail now on a missing or unreadable database rather than on the first page load.
