@@ -7,6 +7,8 @@ import { UserError } from '../util/errors.js';
 import { dirname, join, resolve } from 'node:path';
 import type { ColumnResult, KeyValue, Mismatch, TableResult } from './compare.js';
 import { describeMethod, type BaselineReport } from './baseline.js';
+import { mismatchPlot, type PlotPoint } from './plot.js';
+import { escapeHtml, PAGE_CSS } from '../web/style.js';
 
 export interface WrittenReport {
   json: string;
@@ -194,33 +196,54 @@ export function renderText(r: BaselineReport): string {
   return o.join('\n') + '\n';
 }
 
-const esc = (s: string) => s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
+const esc = escapeHtml;
+
+/** How many of a table's mismatches (largest differences first) the plot shows. */
+const PLOTTED = 40;
+
+function tablePlot(t: TableResult, xLabel: string, yLabel: string): string {
+  const pts: (PlotPoint & { d: number })[] = [];
+  for (const c of t.columns) {
+    for (const x of c.top) {
+      if (typeof x.baseline !== 'number' || typeof x.rebuilt !== 'number') continue;
+      pts.push({ x: x.baseline, y: x.rebuilt, label: `${c.column} ${keyText(x.key)}`, d: x.relDiff ?? x.absDiff ?? 0 });
+    }
+  }
+  pts.sort((a, b) => b.d - a.d);
+  const svg = mismatchPlot(pts.slice(0, PLOTTED), xLabel, yLabel);
+  return svg ? `<figure>${svg}<figcaption class="muted">The ${Math.min(PLOTTED, pts.length)} largest mismatches; points on the dashed diagonal would agree.</figcaption></figure>` : '';
+}
 
 export function renderHtml(r: BaselineReport): string {
-  const colour = (s: string) => (s === 'PASS' ? '#1a7f37' : s === 'DRY RUN' || s === 'SKIPPED' ? '#6e7781' : '#cf222e');
-  const rows = r.tables.map((t) => {
+  const cls = (s: string) => (s === 'PASS' ? 'pass' : s === 'DRY RUN' || s === 'SKIPPED' ? 'muted' : 'fail');
+  const [left, right] = r.tool === 'talab diff' ? ['left', 'right'] : ['snapshot', r.tool === 'talab baseline' ? 'rebuilt' : 'current'];
+  // Failed tables first: they are what the reader came for.
+  const rows = sortFailuresFirst(r.tables).map((t) => {
     const cols = t.columns.filter((c) => c.rtol !== null || c.mismatches > 0).map((c) =>
-      `<tr><td>${esc(c.column)}</td><td>${c.family}</td><td>${c.compared}</td><td>${pct(c.matchRate)}</td><td>${c.mismatches}</td>` +
-      `<td>${sci(c.maxAbsDiff)}</td><td>${sci(c.maxRelDiff)}</td><td>${c.mismatches ? c.severity : ''}</td></tr>`).join('');
+      `<tr${c.mismatches ? ' class="fail"' : ''}><td>${esc(c.column)}</td><td>${c.family}</td><td class="num">${c.compared}</td><td class="num">${pct(c.matchRate)}</td><td class="num">${c.mismatches}</td>` +
+      `<td class="num">${sci(c.maxAbsDiff)}</td><td class="num">${sci(c.maxRelDiff)}</td><td>${c.mismatches ? c.severity : ''}</td></tr>`).join('');
     const tops = t.columns.flatMap((c) => c.top.map((x) =>
-      `<tr><td>${esc(c.column)}</td><td>${esc(keyText(x.key))}</td><td>${esc(val(x.baseline))}</td><td>${esc(val(x.rebuilt))}</td>` +
-      `<td>${sci(x.absDiff)}</td><td>${sci(x.relDiff)}</td></tr>`)).join('');
+      `<tr><td>${esc(c.column)}</td><td>${esc(keyText(x.key))}</td><td class="num">${esc(val(x.baseline))}</td><td class="num">${esc(val(x.rebuilt))}</td>` +
+      `<td class="num">${sci(x.absDiff)}</td><td class="num">${sci(x.relDiff)}</td></tr>`)).join('');
     const side = (label: string, s: TableResult['missing']) =>
-      s.count ? `<p>${label}: ${s.count} row(s), e.g. ${s.top.map((k) => esc(keyText(k))).join('; ')}</p>` : '';
-    return `<h3 style="color:${colour(t.status)}">[${t.status}] ${esc(t.table)} — ${pct(t.matchRate)} of ${t.keys.sampled} keys, ${t.severity}</h3>` +
-      (t.error ? `<p>${esc(t.error)}</p>` : '') + side('Missing from the rebuild', t.missing) + side('Extra in the rebuild', t.extra) +
+      s.count ? `<p class="fail">${label}: ${s.count} row(s), e.g. ${s.top.map((k) => esc(keyText(k))).join('; ')}</p>` : '';
+    return `<h3 class="${cls(t.status)}">[${t.status}] ${esc(t.table)} — ${pct(t.matchRate)} of ${t.keys.sampled} keys, ${t.severity}</h3>` +
+      (t.error ? `<p class="fail">${esc(t.error)}</p>` : '') + side(`Only in the ${left}`, t.missing) + side(`Only in the ${right}`, t.extra) +
       (cols ? `<table><tr><th>column</th><th>family</th><th>compared</th><th>match</th><th>mismatches</th><th>max abs</th><th>max rel</th><th>severity</th></tr>${cols}</table>` : '') +
-      (tops ? `<table><tr><th>column</th><th>key</th><th>snapshot</th><th>rebuilt</th><th>abs</th><th>rel</th></tr>${tops}</table>` : '');
+      tablePlot(t, left, right) +
+      (tops ? `<table><tr><th>column</th><th>key</th><th>${left}</th><th>${right}</th><th>abs</th><th>rel</th></tr>${tops}</table>` : '');
   }).join('\n');
   const phases = r.phases.map((p) =>
-    `<tr><td>${p.name}</td><td>${p.status}</td><td>${sec(p.ms)}</td><td>${esc([p.reason ?? '', ...p.errors].filter(Boolean).join('; '))}</td></tr>`).join('');
-  return `<!doctype html><html><head><meta charset="utf-8"><title>talab baseline ${esc(r.suffix)}: ${r.result}</title>
-<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;padding:2px 6px;font-size:13px;text-align:left}</style></head><body>
-<h1 style="color:${colour(r.result)}">Baseline ${r.result}</h1>
-<pre>${esc(renderText(r).split('\nPHASES')[0])}</pre>
-<h2>Phases</h2><table><tr><th>phase</th><th>status</th><th>time</th><th>notes</th></tr>${phases}</table>
+    `<tr${p.status === 'failed' ? ' class="fail"' : ''}><td>${p.name}</td><td>${p.status}</td><td class="num">${sec(p.ms)}</td><td>${esc([p.reason ?? '', ...p.errors].filter(Boolean).join('; '))}</td></tr>`).join('');
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>talab baseline ${esc(r.suffix)}: ${r.result}</title>
+<style>${PAGE_CSS}</style></head><body>
+<header><h1 class="${cls(r.result)}">Baseline ${r.result}</h1><span class="muted">${esc(r.tool)} · ${esc(r.suffix)} · ${esc(r.startedAt)}</span></header>
+<main>
+${r.problems.length ? `<h2>Problems</h2><ul>${r.problems.map((p) => `<li class="fail">${esc(p)}</li>`).join('')}</ul>` : ''}
 <h2>Tables</h2>${rows || '<p>(no comparison ran)</p>'}
-<h2>Problems</h2>${r.problems.length ? `<ul>${r.problems.map((p) => `<li>${esc(p)}</li>`).join('')}</ul>` : '<p>none</p>'}
+<h2>Phases</h2><table><tr><th>phase</th><th>status</th><th>time</th><th>notes</th></tr>${phases}</table>
+<h2>Run</h2><pre>${esc(renderText(r).split('\nPHASES')[0])}</pre>
+</main>
 </body></html>
 `;
 }

@@ -39,6 +39,8 @@ export const EXAMPLES: Readonly<Record<string, readonly string[]>> = {
   freshness: ['npx talab freshness --max-age-days 2', 'npx talab freshness --max-age-days 3 --alert --json'],
   daily: ['npx talab daily --inbox /srv/talab/inbox', 'npx talab daily --inbox inbox --max-age-days 2 --json'],
   runs: ['npx talab runs', 'npx talab runs --kind import --limit 5 --json', 'npx talab runs --kind baseline'],
+  serve: ['npx talab serve', 'npx talab --db market.duckdb serve --port 8400 --reports-dir .logs/baseline'],
+  chart: ['npx talab chart --symbol BTC --tf 1D --periods 10,50 --out btc.html', 'npx talab chart --id 1027 --tf 1M_CAL --family cal_iso --out eth-months.html'],
   timeframes: ['npx talab timeframes --default', 'npx talab timeframes --kind anchor --json'],
 };
 
