@@ -12,6 +12,8 @@ import { after, before, test } from 'node:test';
 import { chromium, type Page } from 'playwright-core';
 import { runBaseline, type BaselineReport } from '../src/baseline/baseline.js';
 import { baselineReports } from '../src/web/data.js';
+import { runRefresh } from '../src/refresh/runner.js';
+import { openStore } from '../src/store/open.js';
 import { registerServe } from '../src/cli/serve.js';
 import { runInProcess } from './helpers/cli-in-process.js';
 import { freshDb, type TestDb } from './helpers/engines.js';
@@ -172,6 +174,16 @@ test('serve in chromium: picked asset, timeframe and periods chart the database 
     await page.screenshot({ path: join(ROOT, '.logs', 'serve.png'), fullPage: true });
     assert.deepEqual(foreign, [], 'the page loads nothing from elsewhere');
     assert.deepEqual(pageErrors, []);
+
+    // A writer is not locked out while the server runs: it holds the file only during a request.
+    const writer = await openStore(db.dbArg);
+    try {
+      assert.ok((await runRefresh(writer, { components: ['bars'], ids: [MNT], fullRebuild: true })).ok);
+    } finally {
+      await writer.close();
+    }
+    const runs = await page.request.get(`${serve.url}api/runs?limit=1`);
+    assert.match((await runs.json()).runs[0].what, new RegExp(`ids ${MNT}; fullRebuild`), 'and the server reads what it wrote');
 
     // `talab chart`: the file draws the same series from disk, with no server at all.
     const file = join(work, 'eth.html');
