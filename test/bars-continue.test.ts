@@ -11,7 +11,7 @@ import {
   BAR_FAMILIES, belongsTo, defaultTimeframes, getTimeframe, type BarFamily, type Timeframe,
 } from '../src/catalog/timeframes.js';
 import { BAR_CARRY_LEN, buildBarsForTimeframe, windowOf } from '../src/compute/bars/index.js';
-import { buildCalendar, buildRolling } from '../src/compute/bars/snapshots.js';
+import { buildCalendar, buildRolling } from '../src/compute/bars/index.js';
 import { dailyFromRows, dayCloseMs, type DailySeries } from '../src/compute/daily.js';
 import { rowAt, rowsFrom, type RowBatch } from '../src/columnar/columns.js';
 import { makeSeries, sliceSeries } from './helpers/series.js';

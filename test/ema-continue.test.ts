@@ -9,7 +9,7 @@ import fc from 'fast-check';
 import {
   EMA_CARRY_LEN, EMA_CARRY_SLOT, emaAnchor, emaCal, emaCarryInit, emaCarryLastTs, emaCarryRows, emaCarryStarted,
   emaV1, emaV2, v2Guard, type EmaOptions, type TfSpec,
-} from '../src/compute/ema/families.js';
+} from '../src/compute/ema/index.js';
 import { ema, emaFold, type EmaState } from '../src/compute/ema/kernel.js';
 import type { RowBatch } from '../src/columnar/columns.js';
 import { groups, sameRow } from './helpers/ema-rows.js';
