@@ -15,8 +15,8 @@ import { finishDerivatives, foldCarried, label } from './steps.js';
 
 /**
  * Dual EMA on full calendar windows. Canonical closes are the daily closes on the canonical timestamps (the
- * cal bar table's is_partial_end = false rows; a timestamp absent from the daily grid is ignored, as in phase
- * 25). B = bar EMA (α = 2/(p+1)) over them. From the p-th canonical day T_p on, with α_ds = 2/(p·d+1):
+ * cal bar table's is_partial_end = false rows; a timestamp absent from the daily grid is ignored, as in the
+ * original pipeline). B = bar EMA (α = 2/(p+1)) over them. From the p-th canonical day T_p on, with α_ds = 2/(p·d+1):
  *   ema     = B at T_p, then α_ds·close + (1−α_ds)·ema_prev every day — never snapped again;
  *   ema_bar = B on every canonical day (snap), α_ds·close + (1−α_ds)·ema_bar_prev on the others.
  * roll = roll_bar = "not a canonical day". Rows: every daily row with ts ≥ T_p.
