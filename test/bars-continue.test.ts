@@ -10,10 +10,12 @@ import fc from 'fast-check';
 import {
   BAR_FAMILIES, belongsTo, defaultTimeframes, getTimeframe, type BarFamily, type Timeframe,
 } from '../src/catalog/timeframes.js';
-import { BAR_CARRY_LEN, buildBarsForTimeframe, windowOf } from '../src/compute/bars/index.js';
-import { buildCalendar, buildRolling } from '../src/compute/bars/snapshots.js';
+import { BAR_CARRY_LEN, buildBarsForTimeframe, buildCalendar, buildRolling, windowOf } from '../src/compute/bars/index.js';
 import { dailyFromRows, dayCloseMs, type DailySeries } from '../src/compute/daily.js';
-import { rowAt, rowsFrom, type RowBatch } from '../src/columnar/columns.js';
+import { concatBatches, rowAt, rowsFrom, type RowBatch } from '../src/columnar/columns.js';
+import {
+  assertChunkedEqualsFull, assertSameCarry, assertSameRows as sameRows, checkCarryContract, type CarryKernel,
+} from './helpers/carry-contract.js';
 import { makeSeries, sliceSeries } from './helpers/series.js';
 
 const DAY = 86_400_000;
@@ -31,110 +33,63 @@ const specArb = (minLen: number, maxLen: number) => fc.record({
   seed: fc.integer(),
 });
 
-/** Split points: raw naturals mapped into [0, n], sorted; duplicates give empty chunks. */
-const cutsArb = (maxCuts: number) => fc.array(fc.nat(), { minLength: 1, maxLength: maxCuts });
-
-function cutPoints(raw: number[], n: number): number[] {
-  return raw.map((x) => x % (n + 1)).sort((a, b) => a - b);
-}
-
 // ---------------------------------------------------------------------------------------------------------
-// Comparison
+// The carry contract (test/helpers/carry-contract.ts), for every timeframe of a family at once: the carry is
+// the timeframes' carries end to end and the rows are the timeframes' rows in order, as the refresh stores them.
 
 const FAMILY_TFS: [BarFamily, Timeframe[]][] = BAR_FAMILIES.map((f) => [f, defaultTimeframes().filter((t) => belongsTo(t, f))]);
 
-/** The chunks' rows, concatenated, equal the full build's rows: every column, every value, Object.is. */
-function assertSameRows(full: RowBatch, chunks: RowBatch[], label: string): void {
-  const total = chunks.reduce((s, b) => s + b.length, 0);
-  assert.equal(total, full.length, `${label}: row count`);
-  const names = Object.keys(full.cols);
-  let offset = 0;
-  for (const [k, b] of chunks.entries()) {
-    assert.deepEqual(Object.keys(b.cols), names, `${label}: columns of chunk ${k}`);
-    for (const name of names) {
-      const want = full.cols[name];
-      const got = b.cols[name];
-      assert.equal(got.constructor, want.constructor, `${label}: type of ${name}`);
-      for (let i = 0; i < b.length; i++) {
-        if (!Object.is(got[i], want[offset + i])) {
-          assert.fail(`${label}: chunk ${k} row ${i} (full row ${offset + i}) ${name}: got ${got[i]}, full ${want[offset + i]}`);
-        }
-      }
-    }
-    offset += b.length;
-  }
+function barKernel(f: BarFamily, tfs: readonly Timeframe[]): CarryKernel<DailySeries> {
+  const L = BAR_CARRY_LEN;
+  return {
+    name: `${f} ${tfs.length === 1 ? tfs[0].tf : `(${tfs.length} timeframes)`}`,
+    rows: (s) => s.n,
+    slice: (s, from, to) => sliceSeries(s, from, to),
+    carryLength: () => tfs.length * L,
+    build: (s, carry, carryOut) => concatBatches(tfs.map((tf, i) => buildBarsForTimeframe(s, f, tf, {
+      carry: carry?.subarray(i * L, (i + 1) * L), carryOut: carryOut?.subarray(i * L, (i + 1) * L),
+    }))),
+    groupBy: 'tf',
+  };
 }
 
-/** Same numbers in every slot (Object.is: equal bits for numbers, NaN equals NaN, +0 differs from -0). */
-function assertSameCarry(got: Float64Array, want: Float64Array, label: string): void {
-  assert.equal(got.length, want.length, `${label}: carry length`);
-  for (let i = 0; i < want.length; i++) {
-    if (!Object.is(got[i], want[i])) assert.fail(`${label}: carry slot ${i}: got ${got[i]}, full build ${want[i]}`);
-  }
+const seriesArb = (minLen: number, maxLen: number) => specArb(minLen, maxLen).map((spec) => makeSeries(spec, FRACTIONAL));
+
+// ---------------------------------------------------------------------------------------------------------
+// Properties
+
+for (const [f, tfs] of FAMILY_TFS) {
+  test(`property: ${f}: chunked builds (chained carries) = full build, short and young histories`, () => {
+    checkCarryContract(barKernel(f, tfs), seriesArb(1, 160), { numRuns: 100, maxCuts: 4 });
+  });
 }
+
+test('property: one split = full build, every split point is a possible refresh boundary', () => {
+  const kernels = FAMILY_TFS.map(([f, tfs]) => barKernel(f, tfs));
+  fc.assert(fc.property(seriesArb(1, 60), (s) => {
+    for (const k of kernels) {
+      for (let cut = 0; cut <= s.n; cut++) assertChunkedEqualsFull(k, s, { cuts: [cut], inPlace: false, start: 0 }, false);
+    }
+  }), { numRuns: 25 });
+});
+
+for (const [f, tfs] of FAMILY_TFS) {
+  test(`property: ${f}: chunked builds = full build, long histories crossing year and 5-year windows`, () => {
+    checkCarryContract(barKernel(f, tfs), seriesArb(1500, 4200), { numRuns: 12, maxCuts: 6, checkPrefixes: false });
+  });
+}
+
+test('daily one-row refreshes over a young asset: every day folded separately', () => {
+  // Starts mid-year 2019 with gaps: the cal families emit nothing until Jan 1 (year) / the next month / week.
+  const s = makeSeries({ start: 18000, len: 900, gapPct: 20, seed: 7 }, FRACTIONAL);
+  const cuts = Array.from({ length: s.n - 1 }, (_, i) => i + 1);
+  for (const [f, tfs] of FAMILY_TFS) assertChunkedEqualsFull(barKernel(f, tfs), s, { cuts, inPlace: true, start: 0 }, false);
+});
 
 function fullBuild(s: DailySeries, f: BarFamily, tf: Timeframe): { rows: RowBatch; carry: Float64Array } {
   const carry = new Float64Array(BAR_CARRY_LEN);
   return { rows: buildBarsForTimeframe(s, f, tf, { carryOut: carry }), carry };
 }
-
-/**
- * Build `s` in the chunks given by `cuts`, chaining carries, and compare with the full build for every default
- * timeframe of every family. `inPlace`: use one array as carry and carryOut. `checkPrefixes`: every
- * intermediate carry must also equal the carry of a full build over the rows folded so far.
- */
-function checkChunked(s: DailySeries, cuts: number[], inPlace: boolean, checkPrefixes: boolean): void {
-  const bounds = [0, ...cuts, s.n];
-  for (const [f, tfs] of FAMILY_TFS) {
-    for (const tf of tfs) {
-      const label = `${f}/${tf.tf} cuts ${cuts.join(',')} of ${s.n}`;
-      const full = fullBuild(s, f, tf);
-      assert.deepEqual(full.rows, buildBarsForTimeframe(s, f, tf), `${label}: carryOut changes nothing`);
-      const chunks: RowBatch[] = [];
-      let carry: Float64Array | undefined;
-      for (let k = 0; k + 1 < bounds.length; k++) {
-        const carryOut = inPlace && carry ? carry : new Float64Array(BAR_CARRY_LEN);
-        chunks.push(buildBarsForTimeframe(sliceSeries(s, bounds[k], bounds[k + 1]), f, tf, { carry, carryOut }));
-        carry = carryOut;
-        if (checkPrefixes && k + 2 < bounds.length) {
-          assertSameCarry(carry, fullBuild(sliceSeries(s, 0, bounds[k + 1]), f, tf).carry, `${label}: carry after chunk ${k}`);
-        }
-      }
-      assertSameRows(full.rows, chunks, label);
-      assertSameCarry(carry!, full.carry, label);
-    }
-  }
-}
-
-// ---------------------------------------------------------------------------------------------------------
-// Properties
-
-test('property: chunked builds (chained carries) = full build, short and young histories', () => {
-  fc.assert(fc.property(specArb(1, 160), cutsArb(4), fc.boolean(), (spec, raw, inPlace) => {
-    const s = makeSeries(spec, FRACTIONAL);
-    checkChunked(s, cutPoints(raw, s.n), inPlace, true);
-  }), { numRuns: 150 });
-});
-
-test('property: one split = full build, every split point is a possible refresh boundary', () => {
-  fc.assert(fc.property(specArb(1, 60), (spec) => {
-    const s = makeSeries(spec, FRACTIONAL);
-    for (let cut = 0; cut <= s.n; cut++) checkChunked(s, [cut], false, false);
-  }), { numRuns: 25 });
-});
-
-test('property: chunked builds = full build, long histories crossing year and 5-year windows', () => {
-  fc.assert(fc.property(specArb(1500, 4200), cutsArb(6), fc.boolean(), (spec, raw, inPlace) => {
-    const s = makeSeries(spec, FRACTIONAL);
-    checkChunked(s, cutPoints(raw, s.n), inPlace, false);
-  }), { numRuns: 12 });
-});
-
-test('daily one-row refreshes over a young asset: every day folded separately', () => {
-  // Starts mid-year 2019 with gaps: the cal families emit nothing until Jan 1 (year) / the next month / week.
-  const s = makeSeries({ start: 18000, len: 900, gapPct: 20, seed: 7 }, FRACTIONAL);
-  checkChunked(s, Array.from({ length: s.n - 1 }, (_, i) => i + 1), true, false);
-});
 
 // ---------------------------------------------------------------------------------------------------------
 // Directed cases
@@ -201,7 +156,7 @@ test('cal family: rows folded before the first complete window still fix the fir
     const carry = new Float64Array(BAR_CARRY_LEN);
     assert.equal(buildBarsForTimeframe(sliceSeries(s, 0, 3), fam, tf, { carryOut: carry }).length, 0, name);
     const tail = buildBarsForTimeframe(sliceSeries(s, 3, s.n), fam, tf, { carry });
-    assertSameRows(want, [tail], name);
+    sameRows(want, [tail], undefined, name);
     const r0 = rowAt(tail, 0);
     assert.equal(r0.time_open, num(r0.time_close) - DAY + 1, `${name}: synthetic time_open of the first kept row`);
     assert.equal(r0.bar_seq, 1, name);
@@ -220,7 +175,7 @@ test('anchored family: the partial first window continues across the split', () 
       const carry = new Float64Array(BAR_CARRY_LEN);
       const head = buildBarsForTimeframe(sliceSeries(s, 0, cut), fam, tf, { carryOut: carry });
       const tail = buildBarsForTimeframe(sliceSeries(s, cut, s.n), fam, tf, { carry, carryOut: carry });
-      assertSameRows(full.rows, [head, tail], `${name} cut ${cut}`);
+      sameRows(full.rows, [head, tail], undefined, `${name} cut ${cut}`);
       assertSameCarry(carry, full.carry, `${name} cut ${cut}`);
       const r = rowAt(tail, 0);
       if (s.day[cut] <= windowOf(tf, s.day[0]).end) {
@@ -236,17 +191,9 @@ test('anchored family: the partial first window continues across the split', () 
 
 /** Every pair of split points (three chunks, empty ones included) = full build, rows and final carry. */
 function checkAllSplits(s: DailySeries, f: BarFamily, tf: Timeframe): void {
-  const full = fullBuild(s, f, tf);
+  const k = barKernel(f, [tf]);
   for (let cut = 0; cut <= s.n; cut++) {
-    for (let cut2 = cut; cut2 <= s.n; cut2++) {
-      const c1 = new Float64Array(BAR_CARRY_LEN);
-      const c2 = new Float64Array(BAR_CARRY_LEN);
-      const a = buildBarsForTimeframe(sliceSeries(s, 0, cut), f, tf, { carryOut: c1 });
-      const b = buildBarsForTimeframe(sliceSeries(s, cut, cut2), f, tf, { carry: c1, carryOut: c2 });
-      const c = buildBarsForTimeframe(sliceSeries(s, cut2, s.n), f, tf, { carry: c2, carryOut: c2 });
-      assertSameRows(full.rows, [a, b, c], `${tf.tf} cuts ${cut},${cut2}`);
-      assertSameCarry(c2, full.carry, `${tf.tf} cuts ${cut},${cut2}`);
-    }
+    for (let cut2 = cut; cut2 <= s.n; cut2++) assertChunkedEqualsFull(k, s, { cuts: [cut, cut2], inPlace: true, start: 0 });
   }
 }
 

@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { getTimeframe, type BarFamily, type Timeframe } from '../src/catalog/timeframes.js';
 import { buildBarsForFamily } from '../src/compute/bars/index.js';
-import { buildCalendar, buildRolling } from '../src/compute/bars/snapshots.js';
+import { buildCalendar, buildRolling } from '../src/compute/bars/index.js';
 import { dayCloseMs, type DailySeries } from '../src/compute/daily.js';
 import { rowAt, type RowBatch } from '../src/columnar/columns.js';
 import { makeSeries, sliceSeries, type HistorySpec } from './helpers/series.js';

@@ -15,7 +15,7 @@ import assert from 'node:assert/strict';
 import { getTimeframe, type BarFamily, type Timeframe } from '../src/catalog/timeframes.js';
 import { build1d, dailyFrom1d, rawDailyFromRows } from '../src/compute/bars/daily1d.js';
 import { buildBarsForFamily, SNAPSHOT_OUTPUT_COLUMNS } from '../src/compute/bars/index.js';
-import { buildCalendar, buildRolling } from '../src/compute/bars/snapshots.js';
+import { buildCalendar, buildRolling } from '../src/compute/bars/index.js';
 import type { DailySeries } from '../src/compute/daily.js';
 import { rowAt, type RowBatch } from '../src/columnar/columns.js';
 

@@ -9,13 +9,13 @@ import fc from 'fast-check';
 import {
   EMA_CARRY_LEN, EMA_CARRY_SLOT, emaAnchor, emaCal, emaCarryInit, emaCarryLastTs, emaCarryRows, emaCarryStarted,
   emaV1, emaV2, v2Guard, type EmaOptions, type TfSpec,
-} from '../src/compute/ema/families.js';
+} from '../src/compute/ema/index.js';
 import { ema, emaFold, type EmaState } from '../src/compute/ema/kernel.js';
 import type { RowBatch } from '../src/columnar/columns.js';
-import { groups, sameRow } from './helpers/ema-rows.js';
+import { assertSameCarry, checkCarryContract, type CarryKernel } from './helpers/carry-contract.js';
 
 const DAY = 86_400_000;
-const RUNS = 400;
+const RUNS = 300;
 
 type Family = 'v1' | 'v2' | 'cal' | 'anchor';
 const FAMILIES: Family[] = ['v1', 'v2', 'cal', 'anchor'];
@@ -107,22 +107,12 @@ const histArb = fc.tuple(
   fc.record({ offGrid: fc.boolean(), beyond: fc.boolean(), nan: fc.boolean(), flags: fc.boolean() }),
 ).map(([s, rows, d, ps, mode, x]) => makeHist(s, rows, d, ps, mode, x));
 
-/** Split points: uniform, or one of the history's interesting rows; duplicates make empty chunks. */
-const cutsArb = fc.array(fc.tuple(fc.boolean(), fc.nat()), { maxLength: 5 });
-
 function call(f: Family, h: Hist, daily: Hist['daily'], canon: Closes, flags: Uint8Array | undefined, opts?: EmaOptions): RowBatch {
   switch (f) {
     case 'v1': return emaV1(daily, canon, h.tf, h.periods, opts);
     case 'v2': return emaV2(daily, h.tf, h.periods, opts);
     case 'cal': return emaCal(daily, canon.ts, h.tf, h.periods, opts);
     case 'anchor': return emaAnchor(daily, canon, h.tf, h.periods, { ...opts, isPartialEnd: flags });
-  }
-}
-
-function sameCarry(a: Float64Array, b: Float64Array, what: string): void {
-  assert.equal(a.length, b.length, `${what}: carry length`);
-  for (let i = 0; i < a.length; i++) {
-    assert.ok(Object.is(a[i], b[i]), `${what}: carry[${i}] (period #${Math.floor(i / EMA_CARRY_LEN)} slot ${i % EMA_CARRY_LEN}): ${a[i]} vs ${b[i]}`);
   }
 }
 
@@ -137,84 +127,77 @@ function canonAfter(c: Closes, t: number, upTo: number): Closes {
   return slice(c, i, j);
 }
 
-/** Cut points (sorted, in [0, n]) that never make v2's guard flip across a chunk boundary with rows before it. */
-function usableCuts(f: Family, h: Hist, raw: [boolean, number][]): number[] {
+/** One call's view of a history: daily rows [from, to) and the canonical closes after row from − 1. */
+interface View {
+  f: Family;
+  h: Hist;
+  from: number;
+  to: number;
+  /** pass only the canonical closes up to the last daily row (else all after the carry's last day) */
+  tailOnly: boolean;
+}
+
+function callView(v: View, opts: EmaOptions): RowBatch {
+  const { f, h, from, to } = v;
   const n = h.daily.ts.length;
-  let cuts = raw.map(([any, x]) => (any ? x % (n + 1) : h.interesting[x % h.interesting.length]));
+  if (from === 0 && to === n) return call(f, h, h.daily, h.canon, h.flags, opts);
+  const daily = { id: h.daily.id, ts: h.daily.ts.slice(from, to), close: h.daily.close.slice(from, to) };
+  const lastTs = from > 0 ? h.daily.ts[from - 1] : -Infinity;
+  const endTs = to > from ? h.daily.ts[to - 1] : lastTs;
+  return call(f, h, daily, canonAfter(h.canon, lastTs, v.tailOnly ? endTs : Infinity), h.flags?.slice(from, to), opts);
+}
+
+/** Split points from raw naturals: even = uniform, odd = one of the history's interesting rows. */
+function usableCuts(f: Family, h: Hist, raw: readonly number[]): number[] {
+  const n = h.daily.ts.length;
+  let cuts = raw.map((x) => ((x & 1) === 0 ? (x >>> 1) % (n + 1) : h.interesting[(x >>> 1) % h.interesting.length]));
   if (f === 'v2') {
     // floor(N/d) ≥ 3p ⇔ N ≥ 3dp: a continuation from N0 > 0 rows must not cross a threshold the history reaches.
     const reached = h.periods.map((p) => 3 * h.tf.daysNominal * p).filter((t) => t <= n);
     const last = Math.max(0, ...reached);
     cuts = cuts.filter((c) => c === 0 || c >= last);
   }
-  return cuts.sort((a, b) => a - b);
+  return cuts;
 }
 
 /**
- * Fold the history chunk by chunk and check it against the full computation. `start`: how the first chunk
- * begins — no carry, emaCarryInit, or the carryOut of a call over empty inputs.
+ * The family's kernel for the carry contract (test/helpers/carry-contract.ts). Beyond rows and carries equal
+ * to the full computation's, every carry counts the daily rows, the last folded day and the canonical closes
+ * folded, and a chain may start from no carry, emaCarryInit, or the carryOut of a call over empty inputs.
  */
-function checkChunked(f: Family, h: Hist, cuts: number[], start: 0 | 1 | 2, tailOnly: boolean): void {
-  const n = h.daily.ts.length;
-  const len = h.periods.length * EMA_CARRY_LEN;
-  const fullCarry = new Float64Array(len).fill(123);
-  const full = call(f, h, h.daily, h.canon, h.flags, { carryOut: fullCarry });
-  // Asking for a carry changes nothing in the rows.
-  assert.deepEqual(full, call(f, h, h.daily, h.canon, h.flags));
-  assert.equal(emaCarryRows(fullCarry), n);
-  const endTs = n > 0 ? h.daily.ts[n - 1] : -Infinity;
-  assert.equal(emaCarryLastTs(fullCarry), endTs);
-  const onGrid = new Set(h.daily.ts);
-  const bars = f === 'v2' ? n : h.canon.ts.filter((t) => (f === 'cal' ? onGrid.has(t) : t <= endTs)).length;
-  for (let q = 0; q < h.periods.length; q++) assert.equal(fullCarry[q * EMA_CARRY_LEN + EMA_CARRY_SLOT.BARS], bars, `${f}: canonical closes folded`);
-
-  let carry: Float64Array | undefined;
-  if (start === 1) carry = emaCarryInit(h.periods.length);
-  if (start === 2) {
-    carry = new Float64Array(len);
-    const none = { id: h.daily.id, ts: new Float64Array(0), close: new Float64Array(0) };
-    assert.equal(call(f, h, none, h.canon, undefined, { carryOut: carry }).length, 0);
-    assert.equal(emaCarryRows(carry), 0);
-  }
-  const bounds = [0, ...cuts, n];
-  const parts: RowBatch[] = [];
-  let lastTs = -Infinity;
-  for (let c = 0; c + 1 < bounds.length; c++) {
-    const [a, b] = [bounds[c], bounds[c + 1]];
-    const daily = { id: h.daily.id, ts: h.daily.ts.slice(a, b), close: h.daily.close.slice(a, b) };
-    const endTs = b > a ? h.daily.ts[b - 1] : lastTs;
-    const canon = canonAfter(h.canon, lastTs, tailOnly ? endTs : Infinity);
-    const out = new Float64Array(len);
-    parts.push(call(f, h, daily, canon, h.flags?.slice(a, b), { carry, carryOut: out }));
-    assert.equal(emaCarryRows(out), b, `${f}: rows folded after chunk ${c}`);
-    assert.equal(emaCarryLastTs(out), endTs, `${f}: last folded day after chunk ${c}`);
-    carry = out;
-    lastTs = endTs;
-  }
-  const what = `${f} d=${h.tf.daysNominal} cuts ${bounds.join(',')}`;
-  sameCarry(carry!, fullCarry, what);
-  const gf = groups(full);
-  const gp = parts.map(groups);
-  for (const p of h.periods) {
-    const [flo, fhi] = gf.get(p) ?? [0, 0];
-    let r = flo;
-    for (let c = 0; c < parts.length; c++) {
-      const [lo, hi] = gp[c].get(p) ?? [0, 0];
-      for (let i = lo; i < hi; i++) {
-        assert.ok(r < fhi, `${what} p=${p}: chunk ${c} emits more rows than the full computation`);
-        sameRow(parts[c], i, full, r++, `${what} p=${p} chunk ${c}`);
+function emaKernel(f: Family): CarryKernel<View> {
+  return {
+    name: f,
+    rows: (v) => v.to - v.from,
+    slice: (v, from, to) => ({ ...v, from, to }),
+    carryLength: (v) => v.h.periods.length * EMA_CARRY_LEN,
+    build: (v, carry, carryOut) => callView(v, { carry, carryOut }),
+    cuts: (v, raw) => usableCuts(f, v.h, raw),
+    groupBy: 'period',
+    emptyCarries: ({ h }) => {
+      const empty = new Float64Array(h.periods.length * EMA_CARRY_LEN);
+      const none = { id: h.daily.id, ts: new Float64Array(0), close: new Float64Array(0) };
+      assert.equal(call(f, h, none, h.canon, undefined, { carryOut: empty }).length, 0);
+      assert.equal(emaCarryRows(empty), 0);
+      return [emaCarryInit(h.periods.length), empty];
+    },
+    checkCarry: ({ h }, carry, to) => {
+      const endTs = to > 0 ? h.daily.ts[to - 1] : -Infinity;
+      assert.equal(emaCarryRows(carry), to, `${f}: daily rows folded`);
+      assert.equal(emaCarryLastTs(carry), endTs, `${f}: last folded day`);
+      const onGrid = new Set(h.daily.ts.subarray(0, to));
+      const bars = f === 'v2' ? to : h.canon.ts.filter((t) => (f === 'cal' ? onGrid.has(t) : t <= endTs)).length;
+      for (let q = 0; q < h.periods.length; q++) {
+        assert.equal(carry[q * EMA_CARRY_LEN + EMA_CARRY_SLOT.BARS], bars, `${f}: canonical closes folded`);
       }
-    }
-    assert.equal(r, fhi, `${what} p=${p}: chunks emit ${r - flo} rows, the full computation ${fhi - flo}`);
-  }
-  for (const g of gp) for (const p of g.keys()) assert.ok(h.periods.includes(p), `${what}: period ${p} not asked`);
+    },
+  };
 }
 
 for (const f of FAMILIES) {
-  test(`property: ${f} folded in chunks (carryOut → carry) = the full computation, rows and final carry`, () => {
-    fc.assert(fc.property(histArb, cutsArb, fc.constantFrom<0 | 1 | 2>(0, 1, 2), fc.boolean(), (h, raw, start, tailOnly) => {
-      checkChunked(f, h, usableCuts(f, h, raw), start, tailOnly);
-    }), { numRuns: RUNS });
+  test(`property: ${f} folded in chunks (carryOut → carry) = the full computation, rows and every carry`, () => {
+    const views = fc.tuple(histArb, fc.boolean()).map(([h, tailOnly]): View => ({ f, h, from: 0, to: h.daily.ts.length, tailOnly }));
+    checkCarryContract(emaKernel(f), views, { numRuns: RUNS, maxCuts: 5 });
   });
 }
 
@@ -284,7 +267,7 @@ test('v2: a pair failing the guard before and after emits nothing but keeps its 
   assert.equal(emaV2(series(range(0, 12), range(0, 12).map((i) => 50 + (i % 7))), tf, 2, { carryOut: c1 }).length, 0);
   assert.equal(emaV2(series(range(12, 30), range(12, 30).map((i) => 50 + (i % 7))), tf, 2, { carry: c1, carryOut: c2 }).length, 0);
   assert.equal(emaV2(all, tf, 2, { carryOut: full }).length, 0);
-  sameCarry(c2, full, 'v2 below the guard');
+  assertSameCarry(c2, full, 'v2 below the guard');
   assert.equal(emaCarryStarted(c2, 0), true, 'seeded at row 13 although nothing is emitted');
 });
 

@@ -9,7 +9,7 @@ import fc from 'fast-check';
 import { ema, emaStep } from '../src/compute/ema/kernel.js';
 import {
   anchorAlpha, calAlpha, emaAnchor, emaCal, emaV1, emaV2, v2Guard, type EmaOptions, type TfSpec,
-} from '../src/compute/ema/families.js';
+} from '../src/compute/ema/index.js';
 import type { RowBatch } from '../src/columnar/columns.js';
 import { groups, sameRow } from './helpers/ema-rows.js';
 

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
-import { emaCal, emaV1 } from '../src/compute/ema/families.js';
+import { emaCal, emaV1 } from '../src/compute/ema/index.js';
 import { DEFAULT_PERIODS, getTimeframe } from '../src/catalog/timeframes.js';
 import type { RowBatch } from '../src/columnar/columns.js';
 import { REFERENCE, SAMPLE } from './helpers/engines.js';

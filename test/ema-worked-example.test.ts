@@ -14,7 +14,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { emaAnchor, emaCal, emaV1, emaV2 } from '../src/compute/ema/families.js';
+import { emaAnchor, emaCal, emaV1, emaV2 } from '../src/compute/ema/index.js';
 import { getTimeframe, type Timeframe } from '../src/catalog/timeframes.js';
 import { rowAt, type RowBatch } from '../src/columnar/columns.js';
 

@@ -82,6 +82,18 @@ export type SinkColumn = 'f64' | 'i32' | 'u8' | 'text';
 const SINK_CTOR = { f64: Float64Array, i32: Int32Array, u8: Uint8Array } as const;
 
 /**
+ * Fresh columns of `length` rows in a sink layout's order: typed ones zeroed, text ones null, like the rows a
+ * RowSink claims (a kernel fills either the same way).
+ */
+export function allocColumns(spec: Readonly<Record<string, SinkColumn>>, length: number): Record<string, Typed | (string | null)[]> {
+  const cols: Record<string, Typed | (string | null)[]> = {};
+  for (const [name, kind] of Object.entries(spec)) {
+    cols[name] = kind === 'text' ? new Array<string | null>(length).fill(null) : new SINK_CTOR[kind](length);
+  }
+  return cols;
+}
+
+/**
  * Rows of one table appended by many kernel calls into one set of growing columns, so that a daily run's
  * hundreds of one-row calls per asset neither allocate their own columns nor get concatenated twice (per
  * asset, then per group commit): a call claims rows and fills them in place, and the rows of an asset, or of

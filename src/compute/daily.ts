@@ -61,3 +61,13 @@ export function dailyFromRows(
   });
   return s;
 }
+
+/** Monday-based weekday, 0 = Monday … 6 = Sunday (day 0 = 1970-01-01 was a Thursday). */
+export function isoWeekday(day: number): number {
+  return (((day + 3) % 7) + 7) % 7;
+}
+
+/** Day number of the Monday starting the ISO week that contains `day`. */
+export function isoWeekStart(day: number): number {
+  return day - isoWeekday(day);
+}

@@ -2,14 +2,13 @@
 // (price_bars_1d), as flat rows that the ingest pipeline accepts (written to a file or ingested directly).
 // policy and the regime extras have no producer here and stay NULL.
 import { DAY_MS } from '../compute/daily.js';
+import { computeGoldenZone, computePivots } from '../compute/levels/index.js';
 import { loadDailySeries } from '../refresh/load.js';
 import type { Store } from '../store/store.js';
 import { UserError } from '../util/errors.js';
 import { isoDate } from './dates.js';
 import { INPUT_COLUMNS } from './fields.js';
 import type { FlatInput, RawValue } from './flatfile.js';
-import { computeGoldenZone } from './goldenzone.js';
-import { computePivots } from './pivots.js';
 
 /** Rolling window of the daily VWAP proxy Σ(close·volume)/Σ(volume); our choice of 20 bars. */
 export const VWAP_BARS = 20;

@@ -13,7 +13,7 @@ import {
   belongsTo, DEFAULT_PERIODS, defaultTimeframes, getTimeframe, TIMEFRAMES, type BarFamily, type Timeframe,
 } from '../catalog/timeframes.js';
 import { firstWindowStartingOnOrAfter } from '../compute/bars/calendar.js';
-import { v2Guard } from '../compute/ema/families.js';
+import { v2Guard } from '../compute/ema/index.js';
 import { emaTimeframes, type EmaFamily } from '../refresh/emas.js';
 import { q } from '../schema/ddl.js';
 import { BAR_TABLES, EMA_TABLES } from '../schema/tables.js';

@@ -4,7 +4,7 @@
 //   d1 / d2 (and d1_bar / d2_bar)          first / second difference over canonical rows only (roll = false,
 //                                           resp. roll_bar = false); NaN (NULL) on every other row
 //
-// The range [from, to) is the whole output series: its first row has no predecessor, so d1 starts on the 2nd
+// The range [from, to) is the whole output series: its first row has no previous row, so d1 starts on the 2nd
 // row and d2 on the 3rd (the 2nd and 3rd canonical rows for the canonical diffs). Rows outside the range are not
 // touched. NaN in the values propagates, which is how "no previous value" is expressed without a counter.
 //

@@ -3,8 +3,8 @@
 // Arithmetic is TTR's, operation for operation, so the 1D series reproduces the R reference files bit for bit
 // rather than merely to a tolerance:
 //   seed  = Σ (x_i / n)            — TTR accumulates the quotients, not sum-then-divide
-//   step  = x·α + prev·(1 − α)     — also the phase-25 order `alpha*price + (1-alpha)*prev` (× and + commute
-//                                    exactly in IEEE 754, so both spellings give the same bits)
+//   step  = x·α + prev·(1 − α)     — also the original pipeline's order `alpha*price + (1-alpha)*prev`
+//                                    (× and + commute exactly in IEEE 754, so both spellings give the same bits)
 // Every family's daily recursion, preview and snap-and-compound loop goes through `emaStep`, so there is one
 // rounding behaviour in the whole subsystem.
 

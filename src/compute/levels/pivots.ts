@@ -1,7 +1,7 @@
 // Classic floor pivots per day, a pure kernel. Levels of day t come from the previous
-// session (row t−1: H, L, C); the price is day t's close. The weekly pivot uses the true previous ISO week
+// day (row t−1: H, L, C); the price is day t's close. The weekly pivot uses the true previous ISO week
 // (Monday–Sunday before day t's week, not the last 7 rows, which span more than a week over gaps).
-import { isoWeekStart } from './dates.js';
+import { isoWeekStart } from '../daily.js';
 
 export interface PivotInput {
   /** UTC day numbers, ascending, one row per day. */
