@@ -39,6 +39,11 @@ export const EXAMPLES: Readonly<Record<string, readonly string[]>> = {
   freshness: ['npx talab freshness --max-age-days 2', 'npx talab freshness --max-age-days 3 --alert --json'],
   daily: ['npx talab daily --inbox /srv/talab/inbox', 'npx talab daily --inbox inbox --max-age-days 2 --json'],
   runs: ['npx talab runs', 'npx talab runs --kind import --limit 5 --json'],
+  export: [
+    'npx talab export --symbol BTC --tf 1D --out btc_1d.parquet',
+    'npx talab export --symbol BTC,ETH --tf 1W_CAL_ISO --periods 10,20,50 --from 2024-01-01 --format csv > weekly.csv',
+    'npx talab export --ids 1 --tf 7D --family v2 --out btc_7d.json',
+  ],
   timeframes: ['npx talab timeframes --default', 'npx talab timeframes --kind anchor --json'],
 };
 

@@ -22,6 +22,7 @@ import { addExamples } from './help.js';
 import { registerFreshness } from './freshness.js';
 import { registerDaily } from './daily.js';
 import { registerRuns } from './runs.js';
+import { registerExport } from './export.js';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -47,6 +48,7 @@ export function buildProgram(): Command {
   registerFreshness(program);
   registerDaily(program);
   registerRuns(program);
+  registerExport(program);
   registerDemo(program);
   addExamples(program); // last: it walks every registered command
   return program;

@@ -1,18 +1,21 @@
-// Creates or upgrades the schema and seeds dim_timeframe. Safe to run any number of times: tables are
+// Creates or upgrades the schema, seeds dim_timeframe, and (re)creates the tidy views and every comment. Safe to run any number of times: tables are
 // created IF NOT EXISTS, columns added since are ADDed IF NOT EXISTS, the catalog is upserted.
 import { TIMEFRAMES } from '../catalog/timeframes.js';
 import { addColumnSql, createTableSql, q } from '../schema/ddl.js';
 import { ALL_TABLES, dimTimeframe, refreshState, schemaMigrations, type Table } from '../schema/tables.js';
+import { VIEWS, viewStatements } from '../results/views.js';
+import { commentStatements } from '../schema/comments.js';
 import type { Store } from './store.js';
 
 /** Bump when the schema changes, and say what the version adds. */
-export const SCHEMA_VERSION = 5;
+export const SCHEMA_VERSION = 6;
 const VERSIONS: Record<number, string> = {
   1: 'initial schema',
   2: 'refresh_state.carry_key, carry (kernel state for incremental continuation), rows_ahead',
   3: 'DuckDB: refresh_state rewritten once without the replaced rows its upserts used to leave behind',
   4: 'refresh_state.carry as BLOB / bytea (the packed bytes instead of their base64 text), stored uncompressed on DuckDB',
   5: 'runs: the history of import and daily runs beside refresh_runs (talab runs)',
+  6: 'views v_bars and v_ema (finished bars, EMAs wide by period, a UTC day column); comments on every table, view and column',
 };
 
 export async function migrate(store: Store): Promise<void> {
@@ -40,6 +43,8 @@ export async function migrate(store: Store): Promise<void> {
       );
     }
     await seedTimeframes(store);
+    // Views and comments follow the code, not the recorded version: recreated at every migration.
+    for (const sql of [...viewStatements(store.dialect), ...commentStatements()]) await store.exec(sql);
   });
 }
 
@@ -83,12 +88,13 @@ async function isCurrent(store: Store): Promise<boolean> {
   try {
     const v = await store.query<{ v: number | null }>(`SELECT max(version) AS v FROM ${schemaMigrations.name}`);
     if ((v[0]?.v ?? 0) !== SCHEMA_VERSION) return false;
+    const names = [...ALL_TABLES.map((t) => t.name), ...VIEWS.map((v) => v.name)];
     const n = await store.query<{ n: number }>(
-      `SELECT count(*) AS n FROM information_schema.tables WHERE table_catalog = current_database() AND table_schema = current_schema() AND table_name IN (${ALL_TABLES.map((_, i) => `$${i + 1}`).join(', ')})`,
-      ALL_TABLES.map((t) => t.name),
+      `SELECT count(*) AS n FROM information_schema.tables WHERE table_catalog = current_database() AND table_schema = current_schema() AND table_name IN (${names.map((_, i) => `$${i + 1}`).join(', ')})`,
+      names,
     );
     const tf = await store.query<{ n: number }>(`SELECT count(*) AS n FROM ${dimTimeframe.name}`);
-    return Number(n[0].n) === ALL_TABLES.length && Number(tf[0].n) === TIMEFRAMES.length;
+    return Number(n[0].n) === names.length && Number(tf[0].n) === TIMEFRAMES.length;
   } catch {
     return false; // no schema_migrations yet: a new database
   }
