@@ -6,7 +6,7 @@
 import { closeSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { RowBatch } from '../columnar/columns.js';
-import { createTableSql, q } from '../schema/ddl.js';
+import { q, sqlType } from '../schema/ddl.js';
 import type { ColType, Table } from '../schema/tables.js';
 import { DuckDbStore } from '../store/duckdb/store.js';
 import type { Row, Store } from '../store/store.js';
@@ -134,7 +134,8 @@ async function exportParquet(store: Store, sel: Selection, path: string): Promis
   const t = resultTable(sel);
   const mem = await DuckDbStore.open(':memory:');
   try {
-    await mem.exec(createTableSql('duckdb', t));
+    // No key: the rows are unique by construction, and a key would hold an index of them in memory.
+    await mem.exec(`CREATE TABLE ${q(t.name)} (${t.columns.map((c) => `${q(c.name)} ${sqlType('duckdb', c.type)}`).join(', ')})`);
     for (const id of sel.ids) {
       const { sql, params } = resultSql('postgres', { ...sel, ids: [id] }, 'none');
       const page = await store.query(sql, params);
