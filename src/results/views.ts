@@ -51,15 +51,20 @@ function barsSql(d: Dialect): string {
   return `SELECT ${out.join(', ')} FROM (\n  ${branches.join('\n  UNION ALL ')}\n) u LEFT JOIN ${q(dimAssets.name)} a ON a.id = u.id`;
 }
 
+export const emaDoc = (p: number | string) =>
+  `EMA of period ${p} at this bar close (the ema column of the family's table, period ${p}); NULL before it is seeded.`;
+export const emaBarDoc = (p: number | string) =>
+  `Bar EMA of period ${p} over canonical calendar-bar closes (ema_bar), cal and anchor families only; NULL for v1 and v2.`;
+
 const EMA_COLUMNS: ViewColumn[] = [
-  { name: 'family', doc: 'EMA family: v1 (bar-space EMA on rolling bars, ema_multi_tf), v2 (daily EMA with alpha 2/(d*p+1), ema_multi_tf_v2), cal_us / cal_iso (on whole calendar bars), cal_anchor_us / cal_anchor_iso (on anchored calendar bars).' },
+  { name: 'family', doc: 'EMA family: v1 (bar-space EMA on rolling bars, ema_multi_tf), v2 (daily EMA with alpha 2/(d*p+1), ema_multi_tf_v2), cal_us / cal_iso (on whole calendar bars), cal_anchor_us / cal_anchor_iso (on anchored calendar bars). To join v_bars: v1 and v2 sit on the bars of family 1d (tf 1D) and multi_tf, every other family on the bars of the family of the same name, matched on id, tf and ts.' },
   { name: 'id', doc: 'Asset id (dim_assets.id).' },
   { name: 'symbol', doc: 'Ticker symbol of the asset (dim_assets.symbol).' },
   { name: 'tf', doc: barDoc('tf') },
   { name: 'day', doc: DAY_DOC },
   { name: 'ts', doc: `The canonical bar close the values belong to. ${TS_DOC}` },
-  ...VIEW_PERIODS.map((p) => ({ name: emaColumn(p), doc: `EMA of period ${p} at this bar close (the ema column of the family's table, period ${p}); NULL before it is seeded.` })),
-  ...VIEW_PERIODS.map((p) => ({ name: emaBarColumn(p), doc: `Bar EMA of period ${p} over canonical calendar-bar closes (ema_bar), cal and anchor families only; NULL for v1 and v2.` })),
+  ...VIEW_PERIODS.map((p) => ({ name: emaColumn(p), doc: emaDoc(p) })),
+  ...VIEW_PERIODS.map((p) => ({ name: emaBarColumn(p), doc: emaBarDoc(p) })),
 ];
 
 function emaSql(d: Dialect): string {
