@@ -12,7 +12,8 @@ import { registerExport } from '../src/cli/export.js';
 import { importFile } from '../src/importer/import.js';
 import { runRefresh } from '../src/refresh/runner.js';
 import { VIEW_PERIODS } from '../src/results/sources.js';
-import { DuckDbStore } from '../src/store/duckdb/store.js';
+import { test } from 'node:test';
+import { DuckDbStore, lockMessage } from '../src/store/duckdb/store.js';
 import type { Row, Store } from '../src/store/store.js';
 import { runInProcess } from './helpers/cli-in-process.js';
 import { engineTest, type TestDb } from './helpers/engines.js';
@@ -163,4 +164,12 @@ engineTest('views, comments and talab export', async (db) => {
     assert.notEqual(v.local_day, v.day, 'a plain cast in Tokyo gives the next day: the zone was in effect');
   }
   for (const f of seen.file) assert.equal(f.day, f.utc_day);
+});
+
+test('a lock held by another process is reported with its pid and program, and what to do', () => {
+  const duck = 'IO Error: Could not set lock on file "/d/t.duckdb": Conflicting lock is held in /usr/bin/python3.11 (PID 4242) by user ana.';
+  const writer = lockMessage('/d/t.duckdb', duck, false);
+  assert.match(writer, /^\/d\/t\.duckdb is in use by another process \(pid 4242, \/usr\/bin\/python3\.11\): .*con\.close\(\)/);
+  assert.match(lockMessage('/d/t.duckdb', duck, true), /\(pid 4242, \/usr\/bin\/python3\.11\) that has it open for writing; run again when it has finished$/);
+  assert.match(lockMessage('/d/t.duckdb', 'Could not set lock on file: held (PID 7)', false), /\(pid 7\)/);
 });
