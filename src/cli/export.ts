@@ -60,13 +60,13 @@ export function registerExport(program: Command): void {
   program
     .command('export')
     .description('Finished bars joined with their EMAs, one row per asset, timeframe and bar close, with a UTC day column; as Parquet, CSV or JSON')
-    .requiredOption('--tf <list>', 'timeframes, e.g. 1D or 7D,1W_CAL_ISO', (v) => list(v, '--tf', '1D,7D').map((n) => parseTf(n, '--tf')))
+    .requiredOption('--tf <list>', 'timeframes (required), e.g. 1D or 7D,1W_CAL_ISO', (v) => list(v, '--tf', '1D,7D').map((n) => parseTf(n, '--tf')))
     .option('--symbol <list>', 'only these assets, by symbol (default: every asset)', (v) => list(v, '--symbol', 'BTC,ETH'))
     .option('--ids <list>', 'only these assets, by id', idListArg)
     .option('--periods <list>', `EMA periods, one column each (default: ${DEFAULT_PERIODS.join(',')})`, (v) => list(v, '--periods', '20,50').map((p) => parsePeriod(p, '--periods')))
     .option('--from <day>', 'first UTC day, YYYY-MM-DD (inclusive)', dayArg('--from'))
     .option('--to <day>', 'last UTC day, YYYY-MM-DD (inclusive)', dayArg('--to'))
-    .addOption(new Option('--family <name>', 'EMA family to read (default: v1 for day timeframes, the cal or anchor family of the timeframe otherwise)').choices(EMA_FAMILIES))
+    .addOption(new Option('--family <name>', 'EMA family to read (default: v1 for day timeframes; for calendar ones the cal or anchor family of their week scheme, US for months and years)').choices(EMA_FAMILIES))
     .addOption(new Option('--format <format>', 'output format (default: from the --out file name; csv on stdout)').choices(EXPORT_FORMATS))
     .option('--out <file>', 'write to this file (default: stdout, csv and json only)', outFileArg('--out'))
     .action(async (opts: ExportOpts, cmd) => {

@@ -3,7 +3,7 @@
 // every view and column from the docs below.
 import { q, type Dialect } from '../schema/ddl.js';
 import { columnDoc } from '../schema/column-docs.js';
-import { dimAssets, EMA_TABLES } from '../schema/tables.js';
+import { BAR_TABLES, dimAssets, EMA_TABLES } from '../schema/tables.js';
 import {
   BAR_SOURCES, dayExpr, EMA_FAMILIES, emaBarColumn, emaColumn, emaWideSql, isDual, VIEW_PERIODS,
 } from './sources.js';
@@ -20,7 +20,8 @@ export interface View {
   sql: (d: Dialect) => string;
 }
 
-const barDoc = (name: string) => columnDoc(BAR_SOURCES[1].table, BAR_SOURCES[1].table.columns.find((c) => c.name === name)!);
+/** A bar column's description as the snapshot tables give it. */
+const barDoc = (name: string) => columnDoc(BAR_TABLES.multi_tf, BAR_TABLES.multi_tf.columns.find((c) => c.name === name)!);
 const DAY_DOC = 'The UTC calendar date of the row (ts without its time of day), the same in every session time zone.';
 const TS_DOC = 'The same day as an instant: its last millisecond, YYYY-MM-DDT23:59:59.999Z.';
 
