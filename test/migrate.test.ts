@@ -93,3 +93,22 @@ engineTest('v2 → v4: on DuckDB the rows that v2 upserts left behind are droppe
     assert.equal(Number(phys[0].n), 50);
   }
 });
+
+engineTest('v5 → v6: the views are created and every table commented; a stale view is replaced by the code\'s', async ({ store }) => {
+  await store.exec('DROP VIEW v_ema');
+  await store.exec('DROP VIEW v_bars');
+  await store.exec('CREATE VIEW v_bars AS SELECT 1 AS stale');
+  await store.exec("COMMENT ON TABLE price_bars_1d IS ''");
+  await store.exec('DELETE FROM schema_migrations WHERE version > 5');
+  await migrate(store);
+  const cols = await store.query<{ c: string }>(
+    "SELECT column_name AS c FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = 'v_bars' ORDER BY ordinal_position");
+  assert.deepEqual(cols.slice(0, 6).map((r) => r.c), ['family', 'id', 'symbol', 'tf', 'bar_seq', 'day']);
+  assert.equal((await store.query('SELECT * FROM v_ema')).length, 0);
+  const doc = store.dialect === 'duckdb'
+    ? await store.query<{ d: string }>("SELECT comment AS d FROM duckdb_tables() WHERE table_name = 'price_bars_1d' AND schema_name = current_schema()")
+    : await store.query<{ d: string }>("SELECT obj_description('price_bars_1d'::regclass, 'pg_class') AS d");
+  assert.match(doc[0].d, /daily bars/);
+  const v = await store.query<{ v: number }>('SELECT max(version) AS v FROM schema_migrations');
+  assert.equal(Number(v[0].v), SCHEMA_VERSION);
+});

@@ -11,8 +11,10 @@ import { test } from 'node:test';
 import pg from 'pg';
 import { importFile } from '../src/importer/import.js';
 import { runRefresh, shardOf, type RefreshEvent } from '../src/refresh/runner.js';
+import { registerExport } from '../src/cli/export.js';
 import { openStore } from '../src/store/open.js';
 import type { Store } from '../src/store/store.js';
+import { runInProcess } from './helpers/cli-in-process.js';
 import { freshDb, PG_URL, SAMPLE } from './helpers/engines.js';
 import { sampleSlice } from './helpers/sample.js';
 
@@ -314,12 +316,12 @@ test('PostgreSQL: a second refresh on the same shard fails fast; another shard r
   }
 });
 
-test('DuckDB: a second process on the same file fails fast with a clear message', async () => {
+test('DuckDB: a refresh while another process reads the file fails fast, naming that process; other readers go on', async () => {
   const db = await sampleDb();
-  // Another process holding the database open, as a running refresh would.
+  // Another process holding the database open read-only, as a notebook would.
   const holder = spawn(process.execPath, ['--import', TSX, '-e', `
     const { openStore } = await import(${JSON.stringify(resolve(import.meta.dirname, '../src/store/open.ts'))});
-    await openStore(${JSON.stringify(db)});
+    await openStore(${JSON.stringify(db)}, { readOnlyRetryMs: 0 });
     console.log('open');
     setTimeout(() => process.exit(0), 60000);`], { stdio: ['ignore', 'pipe', 'inherit'] });
   await new Promise<void>((res) => holder.stdout.on('data', (d) => String(d).includes('open') && res()));
@@ -327,8 +329,13 @@ test('DuckDB: a second process on the same file fails fast with a clear message'
     const t0 = Date.now();
     const r = await talab(['--db', db, 'refresh', '--all']);
     assert.equal(r.code, 3, r.out + r.err); // locked database: exit 3, not a component failure
-    assert.match(r.err, /is in use by another process \(pid \d+\); DuckDB allows one writer per file/);
+    assert.match(r.err, new RegExp(`is in use by another process \\(pid ${holder.pid}, [^)]+\\): talab can write only while no other program has the file open\\. Close it there`));
+    assert.doesNotMatch(r.err, /one writer/);
     assert.ok(Date.now() - t0 < 15_000, 'fails fast');
+    // Readers share the file: an export runs beside the holder.
+    const x = await runInProcess(registerExport, ['--db', db, 'export', '--tf', '1D', '--symbol', 'MNT']);
+    assert.equal(x.code, 0, x.out);
+    assert.match(x.out, /^family,id,symbol,tf,day,ts,/);
   } finally {
     holder.kill('SIGKILL');
   }

@@ -41,6 +41,11 @@ export const EXAMPLES: Readonly<Record<string, readonly string[]>> = {
   runs: ['npx talab runs', 'npx talab runs --kind import --limit 5 --json', 'npx talab runs --kind baseline'],
   serve: ['npx talab serve', 'npx talab --db market.duckdb serve --port 8400 --reports-dir .logs/baseline'],
   chart: ['npx talab chart --symbol BTC --tf 1D --periods 10,50 --out btc.html', 'npx talab chart --id 1027 --tf 1M_CAL --family cal_iso --out eth-months.html'],
+  export: [
+    'npx talab export --symbol BTC --tf 1D --out btc_1d.parquet',
+    'npx talab export --symbol BTC,ETH --tf 1W_CAL_ISO --periods 10,20,50 --from 2024-01-01 --format csv > weekly.csv',
+    'npx talab export --ids 1 --tf 7D --family v2 --out btc_7d.json',
+  ],
   timeframes: ['npx talab timeframes --default', 'npx talab timeframes --kind anchor --json'],
 };
 

@@ -23,6 +23,7 @@ import { registerFreshness } from './freshness.js';
 import { registerDaily } from './daily.js';
 import { registerRuns } from './runs.js';
 import { registerServe } from './serve.js';
+import { registerExport } from './export.js';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -49,6 +50,7 @@ export function buildProgram(): Command {
   registerDaily(program);
   registerRuns(program);
   registerServe(program);
+  registerExport(program);
   registerDemo(program);
   addExamples(program); // last: it walks every registered command
   return program;

@@ -16,7 +16,7 @@ import { formatReport, runValidation } from '../validate/validate.js';
 import { dbOf, dirArg, idListArg, intArg } from './args.js';
 import { refreshJson, validationJson } from './json.js';
 
-function parseTf(n: string, flag: string): Timeframe {
+export function parseTf(n: string, flag: string): Timeframe {
   const tf = getTimeframe(n) ?? getTimeframe(n.toUpperCase());
   if (!tf) throw new InvalidArgumentError(`${flag}: unknown timeframe '${n}' (see dim_timeframe, e.g. 7D, 1W_CAL_ISO, 1M_CAL)`);
   return tf;
@@ -25,13 +25,13 @@ function parseTf(n: string, flag: string): Timeframe {
 /** Longer than any daily history (≈ 270 years): a larger period is a typo, not a request. */
 const MAX_PERIOD = 100_000;
 
-function parsePeriod(p: string, flag: string): number {
+export function parsePeriod(p: string, flag: string): number {
   if (!/^\d+$/.test(p) || Number(p) < 1) throw new InvalidArgumentError(`${flag}: '${p}' is not a positive integer period`);
   if (Number(p) > MAX_PERIOD) throw new InvalidArgumentError(`${flag}: period ${p} is beyond ${MAX_PERIOD} days`);
   return Number(p);
 }
 
-function list(v: string, flag: string, example: string): string[] {
+export function list(v: string, flag: string, example: string): string[] {
   const parts = v.split(',').map((s) => s.trim()).filter(Boolean);
   if (!parts.length) throw new InvalidArgumentError(`${flag} needs a comma-separated list such as ${example}`);
   return parts;

@@ -44,7 +44,8 @@ async function openDuckReader(path: string, retryMs: number): Promise<DuckDbStor
     try {
       return await DuckDbStore.open(path, true);
     } catch (e) {
-      if (!(e instanceof UserError) || !/in use by another process/.test(e.message) || Date.now() >= until) throw e;
+      if (!(e instanceof UserError) || !/in use by another process/.test(e.message)) throw e;
+      if (Date.now() >= until) throw new UserError(`${e.message} (waited ${retryMs / 1000} s)`, e.exitCode);
       await sleep(100);
     }
   }

@@ -75,15 +75,9 @@ export class DuckDbStore implements Store {
         conn.closeSync();
         instance.closeSync();
         const msg = (e as Error).message;
-        // DuckDB allows one writing process per file; say so plainly (this is also the refresh lock on DuckDB).
-        const pid = /PID (\d+)/.exec(msg)?.[1];
-        if (/lock/i.test(msg)) {
-          throw new UserError(
-            `${path} is in use by another process${pid ? ` (pid ${pid})` : ''}; DuckDB allows one writer per file: ` +
-              'wait for that process to finish (or stop it) and run again',
-            EXIT.database,
-          );
-        }
+        // Another process holds the file's lock (this is also the refresh lock on DuckDB). DuckDB's message names
+        // that process ("Conflicting lock is held in /usr/bin/python3 (PID 4242)"); pass both on with what to do.
+        if (/lock/i.test(msg)) throw new UserError(lockMessage(path, msg, readOnly), EXIT.database);
         throw e;
       }
     }
@@ -244,4 +238,14 @@ export function duckdbMemoryLimit(): string {
     throw new UserError(`TALAB_DUCKDB_MEMORY must be a size such as 512MB or 2GB, got '${v}'`, 2);
   }
   return v;
+}
+
+/** Who holds the file and what to do about it: for a writer, the holder must close it; a reader waits for a writer. */
+export function lockMessage(path: string, duckdbMessage: string, readOnly: boolean): string {
+  const m = /held in (.+?) \(PID (\d+)\)/.exec(duckdbMessage);
+  const who = m ? ` (pid ${m[2]}, ${m[1]})` : /PID (\d+)/.test(duckdbMessage) ? ` (pid ${/PID (\d+)/.exec(duckdbMessage)![1]})` : '';
+  return readOnly
+    ? `${path} is in use by another process${who} that has it open for writing; run again when it has finished`
+    : `${path} is in use by another process${who}: talab can write only while no other program has the file open. `
+      + 'Close it there (a notebook: con.close(); the DuckDB CLI: .quit) or wait for that process to finish, then run again';
 }
