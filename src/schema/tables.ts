@@ -36,11 +36,14 @@ const OHLCV = ['open', 'high', 'low', 'close', 'volume', 'market_cap'];
 
 export const dimAssets: Table = {
   name: 'dim_assets',
-  doc: 'One row per asset: id, symbol, display name and where it was first seen.',
+  doc: 'One row per asset: id, symbol, display name, where it was first seen, and whether its source has no market cap.',
   key: ['id'],
   columns: [
     c('id', 'int', true), c('symbol', 'text', true), c('name', 'text'), c('source', 'text'),
     c('created_at', 'ts', true, 'now()'), c('updated_at', 'ts', true, 'now()'),
+    // True for an asset whose source has no market cap (Yahoo, plain OHLCV, exchange klines): the 1D builder
+    // then accepts its days without one instead of rejecting them all.
+    c('market_cap_optional', 'bool', true, 'false'),
   ],
 };
 
