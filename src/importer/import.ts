@@ -114,7 +114,9 @@ async function importRows(
     );
     const lo = bounds[0]?.lo ?? null;
     const hi = bounds[0]?.hi ?? null;
-    const flip = await marketCapRule(store, path, asset, parsed.hasMarketCap, lo !== null, opts.force);
+    // A source has market cap for this asset when its column exists and holds at least one value for it.
+    const hasMarketCap = parsed.hasMarketCap && rows.some((r) => !Number.isNaN(r.marketCap));
+    const flip = await marketCapRule(store, path, asset, hasMarketCap, lo !== null, opts.force);
     report.marketCapOptional = flip.optional;
     const existing = new Map<number, Record<string, unknown>>();
     if (rows.length && lo !== null) {
@@ -143,7 +145,7 @@ async function importRows(
       }
     }
     // Making market cap optional changes which stored days the 1D builder accepts: rebuild from the first.
-    if (flip.changed && lo !== null) changes.push({ ts: lo, kind: 'revision' });
+    if (flip.changed && lo !== null && !changes.some((c) => c.ts === lo)) changes.push({ ts: lo, kind: 'revision' });
     if (changes.length) report.changedFrom = iso(Math.min(...changes.map((c) => c.ts)));
     if (!opts.force && report.revised > REVISE_FREE) {
       const n = await store.query<{ n: number }>('SELECT count(*) AS n FROM price_histories WHERE id = $1', [asset.id]);
@@ -213,7 +215,7 @@ async function marketCapRule(
   if (stored || fileHasMarketCap) return { optional: stored, changed: false };
   if (!force) {
     throw new UserError(
-      `${path}: has no market cap column, but the stored days of ${asset.symbol} (id ${asset.id}) have one, so the daily bar builder ` +
+      `${path}: has no market cap for ${asset.symbol}, but its stored days (id ${asset.id}) have one, so the daily bar builder ` +
         'would reject every day of this file. Nothing written; import it as another asset (--symbol), or pass --force to make market cap optional for this asset',
     );
   }

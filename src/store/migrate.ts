@@ -2,7 +2,7 @@
 // created IF NOT EXISTS, columns added since are ADDed IF NOT EXISTS, the catalog is upserted.
 import { TIMEFRAMES } from '../catalog/timeframes.js';
 import { addColumnSql, createTableSql, q } from '../schema/ddl.js';
-import { ALL_TABLES, dimTimeframe, refreshState, schemaMigrations, type Table } from '../schema/tables.js';
+import { ALL_TABLES, dimTimeframe, priceBars1d, refreshState, schemaMigrations, type Table } from '../schema/tables.js';
 import type { Store } from './store.js';
 
 /** Bump when the schema changes, and say what the version adds. */
@@ -13,7 +13,7 @@ const VERSIONS: Record<number, string> = {
   3: 'DuckDB: refresh_state rewritten once without the replaced rows its upserts used to leave behind',
   4: 'refresh_state.carry as BLOB / bytea (the packed bytes instead of their base64 text), stored uncompressed on DuckDB',
   5: 'runs: the history of import and daily runs beside refresh_runs (talab runs)',
-  8: 'dim_assets.market_cap_optional: assets whose source has no market cap build bars without it',
+  8: 'dim_assets.market_cap_optional and a nullable price_bars_1d.market_cap: assets whose source has no market cap build bars without it',
 };
 
 export async function migrate(store: Store): Promise<void> {
@@ -34,7 +34,10 @@ export async function migrate(store: Store): Promise<void> {
     // carry column gets its compression setting (which ALTER cannot give) and the v3 compaction comes along.
     if (await carryIsText(store)) await compact(store, refreshState, { carry: carryTextToBytes(store.dialect) });
     else if (from > 0 && from < 4 && store.dialect === 'duckdb') await compact(store, refreshState);
-    if (from > 0 && from < 8) await flagAssetsWithoutMarketCap(store);
+    if (from > 0 && from < 8) {
+      await store.exec(`ALTER TABLE ${q(priceBars1d.name)} ALTER COLUMN market_cap DROP NOT NULL`);
+      await flagAssetsWithoutMarketCap(store);
+    }
     for (let v = from + 1; v <= SCHEMA_VERSION; v++) {
       if (!VERSIONS[v]) continue;
       await store.exec(
