@@ -14,6 +14,8 @@ export const EXAMPLES: Readonly<Record<string, readonly string[]>> = {
     'npx talab import data/sample/*.csv',
     'npx talab import --id 1 --symbol BTC btc_2010.csv btc_2011.csv',
     'npx talab import --dry-run --rejects-out rejects.csv new-export.csv',
+    'npx talab import BTC-USD.csv                   # Yahoo: no market cap, bars built without it',
+    'npx talab import --json prices-long.parquet    # several assets (a symbol column), in Parquet',
   ],
   refresh: [
     'npx talab refresh --all                        # the daily command',
