@@ -21,7 +21,7 @@ export function formatFileReport(r: FileReport): string {
   ];
   if (r.changedFrom) lines.push(`  history changed from ${r.changedFrom}: the next refresh recomputes from there`);
   for (const w of r.warnings) lines.push(`  warning: ${w}`);
-  if (r.marketCapOptional) lines.push('  market cap: none in this source; bars are built without it');
+  if (r.marketCapOptional) lines.push('  market cap: optional for this asset (its source has none); days without it still build bars');
   for (const rj of r.rejects.slice(0, SHOWN_REJECTS)) {
     lines.push(`  reject ${r.file}${r.unit === 'row' ? ` row ${rj.line}` : `:${rj.line}`}: ${rj.reason}`);
   }

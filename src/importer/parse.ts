@@ -312,7 +312,6 @@ function parseRecords(
   const isCmc = col.has('timeopen') && col.has('timeclose');
   const symCol = col.get('symbol');
   if (!col.has('volume')) warnings.push('no volume column: every day will be rejected by the 1D builder (null_volume)');
-  if (!col.has('marketcap')) warnings.push('no market cap column: the asset builds its bars with an empty market cap');
 
   const isCrypto = isCmc || isBinance;
   const floorText = isCrypto && !opts.allowEarly ? CRYPTO_FLOOR : ANY_FLOOR;
