@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { test } from 'node:test';
 import { importFile } from '../src/importer/import.js';
 import { LOCAL_ID_MIN } from '../src/importer/assets.js';
 import { UserError } from '../src/util/errors.js';
@@ -91,4 +92,47 @@ engineTest('assets: lists ids with their kind and days; rename keeps the id and 
   // The renamed asset is found by its new symbol on the next import.
   const again = await importFile(store, write('whatever.csv', cmc(2)), { symbol: 'XMR2' });
   assert.deepEqual([again.asset.id, again.unchanged], [LOCAL_ID_MIN, 2]);
+});
+
+engineTest('assets merge: moves the history, records the change, removes the merged asset; differing days need --force', async ({ store }) => {
+  const { mergeAssets } = await import('../src/importer/merge.js');
+  const { runRefresh } = await import('../src/refresh/runner.js');
+  const a = await importFile(store, write('monero.csv', cmc(30)), { symbol: 'XMR' }); // local id, days 1-30
+  const b = await importFile(store, write('monero.csv', cmc(10)), { id: 328, symbol: 'XMRC' }); // the same days 1-10
+  assert.ok((await runRefresh(store, { components: ['bars'] })).ok);
+  await assert.rejects(mergeAssets(store, 5, 328), userError(/--from 5 does not exist/));
+  const r = await mergeAssets(store, a.asset.id, b.asset.id);
+  assert.deepEqual([r.moved, r.overlap, r.differing, r.changedFrom], [20, 10, 0, '2025-01-11']);
+  const ids = await store.query<{ id: number }>('SELECT id FROM dim_assets ORDER BY id');
+  assert.deepEqual(ids.map((x) => Number(x.id)), [328]);
+  const left = await store.query<{ n: number }>('SELECT count(*) AS n FROM price_bars_1d WHERE id = $1', [a.asset.id]);
+  assert.equal(Number(left[0].n), 0, 'the merged asset\'s derived rows are gone');
+  assert.ok((await runRefresh(store, { components: ['bars'] })).ok);
+  const bars = await store.query<{ n: number }>('SELECT count(*) AS n FROM price_bars_1d WHERE id = 328');
+  assert.equal(Number(bars[0].n), 30);
+
+  const c = await importFile(store, write('other.csv', cmc(5, 50)), { symbol: 'XMRX' });
+  await assert.rejects(mergeAssets(store, c.asset.id, 328), userError(/5 of the 5 days both .* differ \(first 2025-01-01\); nothing changed.*--force/));
+  const forced = await mergeAssets(store, c.asset.id, 328, { force: true });
+  assert.deepEqual([forced.moved, forced.differing, forced.changedFrom], [0, 5, null]);
+  const high = await store.query<{ n: number }>('SELECT count(*) AS n FROM price_histories WHERE close > 40');
+  assert.equal(Number(high[0].n), 0, '--into keeps its own values');
+});
+
+test('assets merge CLI: --json summary; a missing id is one clear line', async () => {
+  const { openStore } = await import('../src/store/open.js');
+  const { registerAssets } = await import('../src/cli/assets.js');
+  const { runInProcess } = await import('./helpers/cli-in-process.js');
+  const db = join(tmp, 'merge-cli.duckdb');
+  const store = await openStore(db);
+  await importFile(store, write('monero.csv', cmc(3)), { symbol: 'XMR' });
+  await importFile(store, write('monero.csv', cmc(4)), { id: 328, symbol: 'XMRC' });
+  await store.close();
+  const bad = await runInProcess(registerAssets, ['--db', db, 'assets', 'merge', '--from', '7', '--into', '328']);
+  assert.deepEqual([bad.code, bad.out], [2, 'assets merge: --from 7 does not exist (talab assets lists them)']);
+  const ok = await runInProcess(registerAssets, ['--db', db, 'assets', 'merge', '--from', String(LOCAL_ID_MIN), '--into', '328', '--json']);
+  assert.equal(ok.code, 0, ok.out);
+  assert.deepEqual(JSON.parse(ok.out), { from: LOCAL_ID_MIN, into: 328, moved: 0, overlap: 3, differing: 0, changed_from: null, market_cap_optional: false });
+  const list = await runInProcess(registerAssets, ['--db', db, 'assets']);
+  assert.doesNotMatch(list.out, /XMR\b/);
 });

@@ -1,5 +1,6 @@
 // Schema upgrades: migrate() brings an older database to SCHEMA_VERSION and keeps its data.
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import { packCarry, unpackCarry } from '../src/refresh/carry-codec.js';
 import { createTableSql } from '../src/schema/ddl.js';
 import { refreshState, type Table } from '../src/schema/tables.js';
@@ -111,4 +112,25 @@ engineTest('v5 → v6: the views are created and every table commented; a stale 
   assert.match(doc[0].d, /daily bars/);
   const v = await store.query<{ v: number }>('SELECT max(version) AS v FROM schema_migrations');
   assert.equal(Number(v[0].v), SCHEMA_VERSION);
+});
+
+engineTest('v5 → v8: assets whose stored days have no market cap get market_cap_optional and a change, and their bars build', async ({ store }) => {
+  const { importSource } = await import('../src/importer/import.js');
+  const { runRefresh } = await import('../src/refresh/runner.js');
+  const { priceBars1d } = await import('../src/schema/tables.js');
+  await importSource(store, join(import.meta.dirname, 'fixtures/long/prices-long.csv'));
+  // Back to schema 5: no flag column, price_bars_1d.market_cap NOT NULL, no changes pending.
+  await store.exec('ALTER TABLE dim_assets DROP COLUMN market_cap_optional');
+  await store.exec(`DROP TABLE ${priceBars1d.name}`);
+  await store.exec(createTableSql(store.dialect, { ...priceBars1d, columns: priceBars1d.columns.map((c) => (c.name === 'market_cap' ? { ...c, notNull: true } : c)) }));
+  await store.exec('DELETE FROM price_changes');
+  await store.exec('DELETE FROM schema_migrations WHERE version > 5');
+  await migrate(store);
+  const flags = await store.query<{ id: number; o: boolean }>('SELECT id, market_cap_optional AS o FROM dim_assets ORDER BY id');
+  assert.deepEqual(flags.map((f) => [Number(f.id), !!f.o]), [[1, false], [1027, true], [1_000_000_000, true]]);
+  const changes = await store.query<{ id: number; source_file: string }>('SELECT id, source_file FROM price_changes ORDER BY id');
+  assert.deepEqual(changes.map((c) => [Number(c.id), c.source_file]), [[1027, 'schema upgrade 8'], [1_000_000_000, 'schema upgrade 8']]);
+  assert.ok((await runRefresh(store, { components: ['bars'] })).ok);
+  const bars = await store.query<{ id: number; n: number }>('SELECT id, count(*) AS n FROM price_bars_1d GROUP BY id ORDER BY id');
+  assert.deepEqual(bars.map((b) => [Number(b.id), Number(b.n)]), [[1, 12], [1027, 12], [1_000_000_000, 12]]);
 });

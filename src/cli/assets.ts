@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { listAssets, renameAsset, type AssetListing } from '../importer/assets.js';
+import { mergeAssets } from '../importer/merge.js';
 import { openStore } from '../store/open.js';
 import { UserError } from '../util/errors.js';
 import { dbOf, intArg } from './args.js';
@@ -12,8 +13,36 @@ function table(rows: AssetListing[]): string {
 }
 
 export function registerAssets(program: Command): void {
-  program
-    .command('assets')
+  const assets = program.command('assets');
+  assets
+    .command('merge')
+    .description('Move one asset\'s history into another and remove it (the same coin stored under two ids); the next refresh rebuilds the kept asset')
+    .requiredOption('--from <id>', 'the asset to merge and remove', intArg('--from', 1))
+    .requiredOption('--into <id>', 'the asset that stays (its id, symbol and name are kept)', intArg('--into', 1))
+    .option('--force', 'merge although days both assets hold differ (the --into values are kept)')
+    .option('--json', 'one JSON document on stdout (docs/json.md)')
+    .action(async (opts: { from: number; into: number; force?: boolean; json?: boolean }, cmd) => {
+      const store = await openStore(dbOf(cmd), { mustExist: true });
+      try {
+        const r = await mergeAssets(store, opts.from, opts.into, { force: opts.force });
+        // `assets` has a --json of its own, which commander gives the parent when the program's options are not positional.
+        if (opts.json || cmd.parent?.opts().json) {
+          console.log(JSON.stringify({
+            from: r.from, into: r.into, moved: r.moved, overlap: r.overlap, differing: r.differing,
+            changed_from: r.changedFrom, market_cap_optional: r.marketCapOptional,
+          }, null, 2));
+        } else {
+          console.log(
+            `asset ${r.from} merged into ${r.into}: ${r.moved} day(s) moved, ${r.overlap} held by both` +
+              `${r.differing ? ` (${r.differing} differing, ${r.into}'s values kept)` : ''}; asset ${r.from} removed` +
+              (r.changedFrom ? `\n  history changed from ${r.changedFrom}: the next refresh recomputes from there` : ''),
+          );
+        }
+      } finally {
+        await store.close();
+      }
+    });
+  assets
     .description('List assets (id, symbol, name, stored days); --rename ID with --symbol/--name renames one')
     .option('--rename <id>', 'the asset to rename (its id and data stay)', intArg('--rename', 1))
     .option('--symbol <sym>', 'new symbol for --rename')

@@ -3,7 +3,7 @@ import { readdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
-import { importFile } from '../importer/import.js';
+import { importSource } from '../importer/import.js';
 import { openStore } from '../store/open.js';
 import { dbOf } from './args.js';
 import { formatFileReport } from './import.js';
@@ -19,7 +19,7 @@ export function registerDemo(program: Command): void {
       const store = await openStore(dbOf(cmd));
       try {
         console.log(`talab demo → ${store.location}`);
-        for (const f of files) console.log(formatFileReport(await importFile(store, f)));
+        for (const f of files) for (const r of await importSource(store, f)) console.log(formatFileReport(r));
       } finally {
         await store.close();
       }

@@ -14,6 +14,8 @@ export const EXAMPLES: Readonly<Record<string, readonly string[]>> = {
     'npx talab import data/sample/*.csv',
     'npx talab import --id 1 --symbol BTC btc_2010.csv btc_2011.csv',
     'npx talab import --dry-run --rejects-out rejects.csv new-export.csv',
+    'npx talab import BTC-USD.csv                   # Yahoo: no market cap, bars built without it',
+    'npx talab import --json prices-long.parquet    # several assets (a symbol column), in Parquet',
   ],
   refresh: [
     'npx talab refresh --all                        # the daily command',
@@ -35,7 +37,11 @@ export const EXAMPLES: Readonly<Record<string, readonly string[]>> = {
   'features show': ['npx talab features show --symbol BTC --limit 3'],
   'features delete': ['npx talab features delete --symbol TEST'],
   demo: ['npx talab demo', 'npx talab --db demo.duckdb demo'],
-  assets: ['npx talab assets', 'npx talab assets --rename 1000000001 --symbol XMR --name monero'],
+  assets: ['npx talab assets', 'npx talab assets --rename 1000000001 --symbol XMR --name monero', 'npx talab assets merge --from 1000000001 --into 328'],
+  'assets merge': [
+    'npx talab assets merge --from 1000000001 --into 328          # a local asset that is CoinMarketCap id 328',
+    'npx talab assets merge --from 1000000002 --into 1 --force    # days differ: keep id 1\'s values',
+  ],
   freshness: ['npx talab freshness --max-age-days 2', 'npx talab freshness --max-age-days 3 --alert --json'],
   daily: ['npx talab daily --inbox /srv/talab/inbox', 'npx talab daily --inbox inbox --max-age-days 2 --json'],
   runs: ['npx talab runs', 'npx talab runs --kind import --limit 5 --json', 'npx talab runs --kind baseline'],

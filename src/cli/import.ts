@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import type { Command } from 'commander';
-import { importFile, type FileReport } from '../importer/import.js';
+import { importSource, type FileReport } from '../importer/import.js';
 import { printable } from '../util/text.js';
 import { recordRun } from '../ops/runs.js';
 import { openStore } from '../store/open.js';
@@ -22,7 +22,10 @@ export function formatFileReport(r: FileReport): string {
   ];
   if (r.changedFrom) lines.push(`  history changed from ${r.changedFrom}: the next refresh recomputes from there`);
   for (const w of r.warnings) lines.push(`  warning: ${w}`);
-  for (const rj of r.rejects.slice(0, SHOWN_REJECTS)) lines.push(`  reject ${r.file}:${rj.line}: ${rj.reason}`);
+  if (r.marketCapOptional) lines.push('  market cap: optional for this asset (its source has none); days without it still build bars');
+  for (const rj of r.rejects.slice(0, SHOWN_REJECTS)) {
+    lines.push(`  reject ${r.file}${r.unit === 'row' ? ` row ${rj.line}` : `:${rj.line}`}: ${rj.reason}`);
+  }
   if (r.rejects.length > SHOWN_REJECTS) {
     lines.push(`  … ${r.rejects.length - SHOWN_REJECTS} more rejects (--rejects-out FILE writes them all)`);
   }
@@ -32,12 +35,12 @@ export function formatFileReport(r: FileReport): string {
 export function registerImport(program: Command): void {
   program
     .command('import')
-    .description('Load CoinMarketCap exports, Yahoo, Binance kline or plain OHLCV CSV/Parquet files into price_histories (upsert on id, day)')
+    .description('Load CoinMarketCap exports, Yahoo, Binance kline, plain or multi-asset OHLCV CSV and Parquet files into price_histories (upsert on id, day)')
     .argument('<files...>', 'files to import')
     .option('--id <n>', 'asset id for every file, e.g. its CoinMarketCap id (default: resolved from --symbol or the file name)', intArg('--id', 1))
     .option('--symbol <sym>', 'asset symbol: a stored asset, a built-in coin, or else a new asset with a local id (default: from the file name)')
     .option('--rejects-out <file>', 'write every rejected line (file, line, reason, raw) to this CSV', outFileArg('--rejects-out'))
-    .option('--force', 'import although the asset\'s stored symbol/name differs (renaming it) or more than 10 % of its stored days would be revised')
+    .option('--force', 'import although the asset\'s stored symbol/name differs (renaming it), more than 10 % of its stored days would be revised, or a file without market cap goes into an asset whose days have one (making market cap optional for it)')
     .option('--allow-early', 'accept CoinMarketCap rows dated before 2009-01-03 (never before 1950-01-01)')
     .option('--dry-run', 'parse and compare, write nothing')
     .option('--json', 'one JSON document on stdout instead of the text report (docs/json.md)')
@@ -55,12 +58,13 @@ export function registerImport(program: Command): void {
       try {
         for (const f of files) {
           try {
-            const r = await importFile(store, f, opts);
-            reports.push(r);
+            const done = await importSource(store, f, opts);
+            reports.push(...done);
             bar?.clear();
-            say(formatFileReport(r));
-            if (r.read > 0 && r.rejected === r.read) {
-              const msg = `${f}: every one of its ${r.read} rows was rejected; nothing loaded`;
+            for (const r of done) say(formatFileReport(r));
+            const read = done.reduce((s, r) => s + r.read, 0);
+            if (read > 0 && done.every((r) => r.rejected === r.read)) {
+              const msg = `${f}: every one of its ${read} rows was rejected; nothing loaded`;
               failures.push({ file: f, error: msg });
               console.error(`talab: ${msg}`);
             }
@@ -88,11 +92,13 @@ export function registerImport(program: Command): void {
         await store.close();
       }
       say(
-        `${opts.dryRun ? '[dry run, nothing written] ' : ''}${reports.length} file(s) imported, ${failures.length} failed: ` +
+        `${opts.dryRun ? '[dry run, nothing written] ' : ''}${new Set(reports.map((r) => r.file)).size} file(s) imported` +
+          `${reports.length > new Set(reports.map((r) => r.file)).size ? ` (${reports.length} assets)` : ''}, ${failures.length} failed: ` +
           `${sum('inserted')} inserted, ${sum('revised')} revised, ${sum('unchanged')} unchanged, ${sum('rejected')} rejected`,
       );
       if (opts.rejectsOut) {
         const out = ['file,line,reason,raw'];
+        // A Parquet reject's number is its data row (the header is no row); a text file's is its line.
         for (const r of reports) for (const rj of r.rejects) out.push([r.file, String(rj.line), rj.reason, rj.raw].map(csvField).join(','));
         writeFileSync(opts.rejectsOut, out.join('\n') + '\n');
         say(`rejects written to ${opts.rejectsOut} (${out.length - 1})`);
@@ -100,12 +106,13 @@ export function registerImport(program: Command): void {
       if (opts.json) {
         console.log(JSON.stringify({
           dry_run: !!opts.dryRun, ok: failures.length === 0,
-          totals: { files: files.length, imported: reports.length, failed: failures.length, inserted: sum('inserted'), revised: sum('revised'), unchanged: sum('unchanged'), rejected: sum('rejected') },
+          totals: { files: files.length, imported: new Set(reports.map((r) => r.file)).size, assets: new Set(reports.map((r) => r.asset.id)).size, failed: failures.length, inserted: sum('inserted'), revised: sum('revised'), unchanged: sum('unchanged'), rejected: sum('rejected') },
           files: reports.map((r) => ({
-            file: r.file, format: r.format, asset_id: r.asset.id, symbol: r.asset.symbol, first_day: r.firstDay, last_day: r.lastDay,
+            file: r.file, format: r.format, asset_id: r.asset.id, symbol: r.asset.symbol, market_cap_optional: r.marketCapOptional,
+            first_day: r.firstDay, last_day: r.lastDay,
             read: r.read, inserted: r.inserted, revised: r.revised, unchanged: r.unchanged, rejected: r.rejected,
-            changed_from: r.changedFrom, warnings: r.warnings,
-            rejects: r.rejects.map((rj) => ({ line: rj.line, reason: rj.reason })),
+            changed_from: r.changedFrom, warnings: r.warnings, unknown_columns: r.unknownColumns,
+            rejects: r.rejects.map((rj) => (r.unit === 'row' ? { row: rj.line, reason: rj.reason } : { line: rj.line, reason: rj.reason })),
           })),
           failures,
         }, null, 2));

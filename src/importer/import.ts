@@ -6,7 +6,7 @@ import type { RowBatch } from '../columnar/columns.js';
 import type { Store } from '../store/store.js';
 import { lockAssetForImport } from '../refresh/asset-lock.js';
 import { resolveAsset, type AssetRef } from './assets.js';
-import { parseSourceFile, type Reject, type SourceRow } from './parse.js';
+import { parseSourceFile, type ParsedFile, type Reject, type SourceRow } from './parse.js';
 import { UserError } from '../util/errors.js';
 
 export interface ImportOptions {
@@ -27,7 +27,12 @@ export const REVISE_FREE = 5;
 export interface FileReport {
   file: string;
   format: string;
+  /** What reject numbers count: lines of a text file, data rows of a Parquet file. */
+  unit: 'line' | 'row';
   asset: AssetRef;
+  /** The asset builds bars without market cap (its source has none). */
+  marketCapOptional: boolean;
+  unknownColumns: string[];
   read: number;
   inserted: number;
   revised: number;
@@ -54,14 +59,49 @@ function sameValue(a: unknown, b: number): boolean {
   return Number.isNaN(x) ? Number.isNaN(b) : x === b;
 }
 
+/** A one-asset file (every format but the multi-asset long layout) into its asset. */
 export async function importFile(store: Store, path: string, opts: ImportOptions = {}): Promise<FileReport> {
   const parsed = await parseSourceFile(path, { allowEarly: opts.allowEarly });
+  if (parsed.multiAsset) {
+    throw new UserError(`${path}: has a symbol column (several assets); import it with importSource`);
+  }
   const asset = await resolveAsset(store, path, opts);
+  return importRows(store, path, parsed, asset, parsed.rows, parsed.rejects, opts);
+}
+
+/**
+ * Any source file: one report per asset. A multi-asset long file (date,symbol,open,…) resolves each symbol as
+ * --symbol would (a stored asset, a built-in coin, else a new local asset) and imports each asset's rows in its
+ * own transaction. A reject whose symbol could not be read is kept with the file's first asset.
+ */
+export async function importSource(store: Store, path: string, opts: ImportOptions = {}): Promise<FileReport[]> {
+  const parsed = await parseSourceFile(path, { allowEarly: opts.allowEarly });
+  if (!parsed.multiAsset) return [await importRows(store, path, parsed, await resolveAsset(store, path, opts), parsed.rows, parsed.rejects, opts)];
+  if (opts.id !== undefined || opts.symbol !== undefined) {
+    throw new UserError(`${path}: the file names its assets in its symbol column; --id and --symbol do not apply to it`);
+  }
+  const symbols = [...new Set([...parsed.rows.map((r) => r.symbol!), ...parsed.rejects.flatMap((r) => (r.symbol ? [r.symbol] : []))])].sort();
+  if (symbols.length === 0) {
+    const first = parsed.rejects[0];
+    throw new UserError(`${path}: no row has a readable symbol${first ? ` (${parsed.unit} ${first.line}: ${first.reason})` : ''}`);
+  }
+  const reports: FileReport[] = [];
+  for (const sym of symbols) {
+    const asset = await resolveAsset(store, path, { symbol: sym, force: opts.force });
+    const rejects = parsed.rejects.filter((r) => r.symbol === sym || (!r.symbol && sym === symbols[0]));
+    reports.push(await importRows(store, path, parsed, asset, parsed.rows.filter((r) => r.symbol === sym), rejects, opts));
+  }
+  return reports;
+}
+
+async function importRows(
+  store: Store, path: string, parsed: ParsedFile, asset: AssetRef, rows: SourceRow[], rejects: Reject[], opts: ImportOptions,
+): Promise<FileReport> {
   const file = basename(path);
-  const rows = parsed.rows;
   const report: FileReport = {
-    file: path, format: parsed.format, asset, read: parsed.lines, inserted: 0, revised: 0, unchanged: 0,
-    rejected: parsed.rejects.length, rejects: parsed.rejects, warnings: parsed.warnings,
+    file: path, format: parsed.format, unit: parsed.unit, asset, marketCapOptional: !parsed.hasMarketCap,
+    unknownColumns: parsed.unknownColumns, read: parsed.multiAsset ? rows.length + rejects.length : parsed.lines,
+    inserted: 0, revised: 0, unchanged: 0, rejected: rejects.length, rejects, warnings: [...parsed.warnings],
     firstDay: rows.length ? iso(rows[0].ts) : null, lastDay: rows.length ? iso(rows[rows.length - 1].ts) : null,
     changedFrom: null,
   };
@@ -74,6 +114,10 @@ export async function importFile(store: Store, path: string, opts: ImportOptions
     );
     const lo = bounds[0]?.lo ?? null;
     const hi = bounds[0]?.hi ?? null;
+    // A source has market cap for this asset when its column exists and holds at least one value for it.
+    const hasMarketCap = parsed.hasMarketCap && rows.some((r) => !Number.isNaN(r.marketCap));
+    const flip = await marketCapRule(store, path, asset, hasMarketCap, lo !== null, opts.force);
+    report.marketCapOptional = flip.optional;
     const existing = new Map<number, Record<string, unknown>>();
     if (rows.length && lo !== null) {
       const stored = await store.query(
@@ -100,6 +144,8 @@ export async function importFile(store: Store, path: string, opts: ImportOptions
         changes.push({ ts: r.ts, kind: 'revision' });
       }
     }
+    // Making market cap optional changes which stored days the 1D builder accepts: rebuild from the first.
+    if (flip.changed && lo !== null && !changes.some((c) => c.ts === lo)) changes.push({ ts: lo, kind: 'revision' });
     if (changes.length) report.changedFrom = iso(Math.min(...changes.map((c) => c.ts)));
     if (!opts.force && report.revised > REVISE_FREE) {
       const n = await store.query<{ n: number }>('SELECT count(*) AS n FROM price_histories WHERE id = $1', [asset.id]);
@@ -114,10 +160,10 @@ export async function importFile(store: Store, path: string, opts: ImportOptions
     if (opts.dryRun) return;
 
     await store.exec(
-      `INSERT INTO dim_assets (id, symbol, name, source) VALUES ($1, $2, $3, $4)
+      `INSERT INTO dim_assets (id, symbol, name, source, market_cap_optional) VALUES ($1, $2, $3, $4, $5)
        ON CONFLICT (id) DO UPDATE SET symbol = excluded.symbol, name = coalesce(dim_assets.name, excluded.name),
-       updated_at = now()`,
-      [asset.id, asset.symbol, asset.name, file],
+       market_cap_optional = excluded.market_cap_optional, updated_at = now()`,
+      [asset.id, asset.symbol, asset.name, file, flip.optional],
     );
     await store.upsert(priceHistories, historyBatch(asset.id, file, write));
     if (changes.length) {
@@ -135,8 +181,8 @@ export async function importFile(store: Store, path: string, opts: ImportOptions
         },
       });
     }
-    if (parsed.rejects.length) {
-      const rj = parsed.rejects;
+    if (rejects.length) {
+      const rj = rejects;
       await store.upsert(importRejects, {
         length: rj.length,
         cols: {
@@ -151,6 +197,29 @@ export async function importFile(store: Store, path: string, opts: ImportOptions
     }
   });
   return report;
+}
+
+/**
+ * Whether the asset builds bars without market cap after this import. An asset's first rows decide: a source
+ * without a market cap column makes it optional. Later, a file without market cap over an asset whose stored days
+ * have one would leave every new day rejected, so it stops unless forced, and forcing makes market cap optional
+ * for the whole asset (`changed`: its bars are rebuilt). A file with market cap into an optional asset keeps it
+ * optional: its values are stored, and its empty ones stay accepted.
+ */
+async function marketCapRule(
+  store: Store, path: string, asset: AssetRef, fileHasMarketCap: boolean, hasRows: boolean, force?: boolean,
+): Promise<{ optional: boolean; changed: boolean }> {
+  const cur = await store.query<{ o: boolean | null }>('SELECT market_cap_optional AS o FROM dim_assets WHERE id = $1', [asset.id]);
+  const stored = cur.length ? !!cur[0].o : null;
+  if (!hasRows || stored === null) return { optional: !fileHasMarketCap, changed: false };
+  if (stored || fileHasMarketCap) return { optional: stored, changed: false };
+  if (!force) {
+    throw new UserError(
+      `${path}: has no market cap for ${asset.symbol}, but its stored days (id ${asset.id}) have one, so the daily bar builder ` +
+        'would reject every day of this file. Nothing written; import it as another asset (--symbol), or pass --force to make market cap optional for this asset',
+    );
+  }
+  return { optional: true, changed: true };
 }
 
 function historyBatch(id: number, file: string, rows: SourceRow[]): RowBatch {

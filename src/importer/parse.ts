@@ -19,6 +19,8 @@ export interface SourceRow {
   timeHigh: number;
   timeLow: number;
   srcName: string | null;
+  /** The row's asset symbol in a multi-asset file (upper-cased); null in a one-asset file. */
+  symbol: string | null;
   open: number;
   high: number;
   low: number;
@@ -32,28 +34,38 @@ export interface Reject {
   line: number;
   reason: string;
   raw: string;
+  /** In a multi-asset file: the row's symbol when it could be read, so the reject is kept with its asset. */
+  symbol?: string | null;
 }
 
 export interface ParsedFile {
   path: string;
   format: string;
+  /** What reject numbers count: lines of a text file, or data rows of a Parquet file. */
+  unit: 'line' | 'row';
   rows: SourceRow[];
   rejects: Reject[];
   warnings: string[];
-  /** Data lines read (rows + rejects). */
+  /** Header names the importer does not use (reported, never silently dropped). */
+  unknownColumns: string[];
+  /** Whether the source has a market cap column at all: a source without one builds bars without it. */
+  hasMarketCap: boolean;
+  /** Whether rows carry their own symbol (a long file of several assets). */
+  multiAsset: boolean;
+  /** Data lines read (rows + rejects); Parquet: data rows. */
   lines: number;
 }
 
 type Field =
   | 'timeopen' | 'timeclose' | 'timehigh' | 'timelow' | 'name' | 'open' | 'high' | 'low' | 'close' | 'volume'
-  | 'marketcap' | 'circulatingsupply' | 'timestamp' | 'date' | 'adjclose' | 'opentimeepoch';
+  | 'marketcap' | 'circulatingsupply' | 'timestamp' | 'date' | 'adjclose' | 'opentimeepoch' | 'symbol';
 
 const ALIASES: Record<string, Field> = {
   timeopen: 'timeopen', timeclose: 'timeclose', timehigh: 'timehigh', timelow: 'timelow', name: 'name',
   open: 'open', high: 'high', low: 'low', close: 'close', volume: 'volume', marketcap: 'marketcap',
   market_cap: 'marketcap', circulatingsupply: 'circulatingsupply', circulating_supply: 'circulatingsupply',
   timestamp: 'timestamp', ts: 'timestamp', date: 'date', day: 'date', adjclose: 'adjclose', 'adj close': 'adjclose',
-  adj_close: 'adjclose', open_time: 'opentimeepoch',
+  adj_close: 'adjclose', open_time: 'opentimeepoch', symbol: 'symbol', ticker: 'symbol',
 };
 
 // Binance's public kline dumps (data.binance.vision): no header in spot files, this one in futures files.
@@ -72,7 +84,7 @@ function parseEpoch(s: string): number {
 
 const EXPECTED =
   'CoinMarketCap (timeOpen;timeClose;timeHigh;timeLow;[name;]open;high;low;close;volume;marketCap;[circulatingSupply;]timestamp) ' +
-  'or OHLCV (date,open,high,low,close,volume[,market_cap])';
+  'or OHLCV (date,[symbol,]open,high,low,close,volume[,market_cap])';
 
 function normHeader(h: string): string {
   return h.replace(/^\uFEFF/, '').trim().toLowerCase().replace(/\s+/g, ' ');
@@ -127,6 +139,8 @@ export interface ParseOptions {
   /** Today's UTC day number (tests pin it); rows after it are rejects. */
   today?: number;
 }
+
+const SYMBOL_RE = /^[A-Z0-9._-]{1,32}$/;
 
 const NULLS = new Set(['', 'null', 'nan', 'na', 'n/a', '-']);
 
@@ -244,11 +258,11 @@ async function readParquet(path: string): Promise<{ fields: string[]; line: numb
   try {
     const reader = await conn.runAndReadAll(`SELECT * FROM read_parquet($1)`, [path]);
     const names = reader.columnNames();
-    const out = [{ fields: names, line: 1 }];
+    const out = [{ fields: names, line: 0 }];
     reader.getRowsJS().forEach((r, i) => {
       out.push({
         fields: r.map((v) => (v === null ? '' : v instanceof Date ? v.toISOString() : String(v))),
-        line: i + 2, // row number counting the header as 1, like a CSV
+        line: i + 1, // a Parquet file has no lines: its rejects are numbered by data row, from 1
       });
     });
     return out;
@@ -264,6 +278,8 @@ function parseRecords(
   path: string, format: string, records: { fields: string[]; line: number }[], opts: ParseOptions, delimiter?: string,
 ): ParsedFile {
   const header = records[0].fields.map(normHeader);
+  const unit = format === 'parquet' ? 'row' : 'line';
+  const where = format === 'parquet' ? 'columns' : 'line 1';
   const col = new Map<Field, number>();
   const unknown: string[] = [];
   header.forEach((h, i) => {
@@ -273,7 +289,7 @@ function parseRecords(
       if (col.has(f)) {
         const first = records[0].fields[col.get(f)!].trim();
         throw new UserError(
-          `${path}: line 1: column '${printable(records[0].fields[i].trim())}' (column ${i + 1}) duplicates '${printable(first)}' (column ${col.get(f)! + 1}); ` +
+          `${path}: ${where}: column '${printable(records[0].fields[i].trim())}' (column ${i + 1}) duplicates '${printable(first)}' (column ${col.get(f)! + 1}); ` +
             'keep one of them',
         );
       }
@@ -287,15 +303,15 @@ function parseRecords(
   if (timeCol === undefined || missing.length > 0) {
     const what = [timeCol === undefined ? 'a timestamp/timeClose/date column' : null, ...missing].filter(Boolean);
     throw new UserError(
-      `${path}: line 1: unrecognised header '${printable(records[0].fields.join(delimiter ?? ',').slice(0, 120))}'` +
+      `${path}: ${where}: unrecognised header '${printable(records[0].fields.join(delimiter ?? ',').slice(0, 120))}'` +
         ` (missing ${what.join(', ')}${unknown.length ? `; unknown columns: ${unknown.join(', ')}` : ''}); expected ${EXPECTED}`,
     );
   }
   const warnings: string[] = [];
   if (unknown.length) warnings.push(`ignored unknown columns: ${unknown.join(', ')}`);
   const isCmc = col.has('timeopen') && col.has('timeclose');
+  const symCol = col.get('symbol');
   if (!col.has('volume')) warnings.push('no volume column: every day will be rejected by the 1D builder (null_volume)');
-  if (!col.has('marketcap')) warnings.push('no market cap column: every day will be rejected by the 1D builder (null_market_cap)');
 
   const isCrypto = isCmc || isBinance;
   const floorText = isCrypto && !opts.allowEarly ? CRYPTO_FLOOR : ANY_FLOOR;
@@ -305,7 +321,7 @@ function parseRecords(
 
   const rows: SourceRow[] = [];
   const rejects: Reject[] = [];
-  const seen = new Map<number, number>();
+  const seen = new Map<string, number>();
   let excelWrapped = 0;
   for (let r = 1; r < records.length; r++) {
     let { fields } = records[r];
@@ -321,8 +337,15 @@ function parseRecords(
     }
     const raw = printable(fields.join(delimiter ?? ',').slice(0, 1000));
     if (fields.length === 1 && fields[0].trim() === '') continue; // blank line
+    const symText = symCol === undefined ? '' : (fields[symCol] ?? '').trim().replace(/^"|"$/g, '').toUpperCase();
+    const symbol = symCol === undefined ? null : SYMBOL_RE.test(symText) ? symText : null;
+    const reject = (reason: string) => rejects.push({ line, reason, raw, symbol });
     if (fields.length !== header.length) {
-      rejects.push({ line, reason: `expected ${header.length} fields, found ${fields.length}`, raw });
+      reject(`expected ${header.length} fields, found ${fields.length}`);
+      continue;
+    }
+    if (symCol !== undefined && symbol === null) {
+      reject(symText === '' ? 'missing symbol' : `bad symbol '${printable(symText.slice(0, 40))}' (1-32 letters, digits, '.', '_' or '-')`);
       continue;
     }
     const get = (f: Field) => (col.has(f) ? fields[col.get(f)!].trim() : '');
@@ -330,10 +353,7 @@ function parseRecords(
     const tsMs = epochTime ? parseEpoch(tsText) : parseTime(tsText);
     if (Number.isNaN(tsMs)) {
       const why = epochTime ? 'not epoch milliseconds or microseconds' : timeProblem(tsText) ?? 'unreadable';
-      rejects.push({
-        line, raw,
-        reason: `bad timestamp '${printable(tsText.slice(0, 60))}' in column ${printable(records[0].fields[timeCol].trim())} (${why})`,
-      });
+      reject(`bad timestamp '${printable(tsText.slice(0, 60))}' in column ${printable(records[0].fields[timeCol].trim())} (${why})`);
       continue;
     }
     const day = Math.floor(tsMs / DAY_MS);
@@ -342,14 +362,11 @@ function parseRecords(
       if (fmtDay(day) !== tsText.slice(0, 10)) offsetMoved++;
     }
     if (day < floor) {
-      rejects.push({
-        line, raw,
-        reason: `implausible date ${fmtDay(day)}: before ${floorText}${isCrypto && !opts.allowEarly ? ' (--allow-early accepts crypto rows back to ' + ANY_FLOOR + ')' : ''}`,
-      });
+      reject(`implausible date ${fmtDay(day)}: before ${floorText}${isCrypto && !opts.allowEarly ? ' (--allow-early accepts crypto rows back to ' + ANY_FLOOR + ')' : ''}`);
       continue;
     }
     if (day > today) {
-      rejects.push({ line, raw, reason: `date ${fmtDay(day)} is in the future (today is ${fmtDay(today)} UTC)` });
+      reject(`date ${fmtDay(day)} is in the future (today is ${fmtDay(today)} UTC)`);
       continue;
     }
     const nums: Partial<Record<Field, number>> = {};
@@ -395,15 +412,16 @@ function parseRecords(
       }
     }
     if (bad) {
-      rejects.push({ line, reason: bad, raw });
+      reject(bad);
       continue;
     }
-    const first = seen.get(day);
+    const key = `${symbol ?? ''}|${day}`;
+    const first = seen.get(key);
     if (first !== undefined) {
-      rejects.push({ line, reason: `duplicate day ${fmtDay(day)} (first at line ${first})`, raw });
+      reject(`duplicate day ${fmtDay(day)}${symbol ? ` of ${symbol}` : ''} (first at ${unit} ${first})`);
       continue;
     }
-    seen.set(day, line);
+    seen.set(key, line);
     rows.push({
       line, day, ts: dayCloseMs(day),
       timeOpen: isCmc ? times.timeopen : day * DAY_MS,
@@ -411,6 +429,7 @@ function parseRecords(
       timeHigh: times.timehigh ?? NaN,
       timeLow: times.timelow ?? NaN,
       srcName: col.has('name') ? printable(get('name')) || null : null,
+      symbol,
       open: nums.open!, high: nums.high!, low: nums.low!, close: nums.close!, volume: nums.volume!,
       marketCap: nums.marketcap!, circulatingSupply: nums.circulatingsupply!,
     });
@@ -422,21 +441,28 @@ function parseRecords(
     );
   }
   if (excelWrapped) warnings.push(`${excelWrapped} rows were wrapped in one quoted field (Excel damage) and were unwrapped`);
-  // Either order is a valid export; a file that goes back and forth is suspicious, so say so.
-  let asc = 0, desc = 0, firstBreak = -1;
-  for (let i = 1; i < rows.length; i++) {
-    if (rows[i].day > rows[i - 1].day) asc++;
-    else desc++;
+  // Either order is a valid export; a file that goes back and forth is suspicious, so say so. In a
+  // multi-asset file the order is judged within each symbol (the symbols may interleave freely).
+  const prevOf = new Map<string | null, SourceRow>();
+  const steps: [SourceRow, SourceRow][] = [];
+  for (const r of rows) {
+    const p = prevOf.get(r.symbol);
+    if (p) steps.push([p, r]);
+    prevOf.set(r.symbol, r);
   }
+  const asc = steps.filter(([p, r]) => r.day > p.day).length;
+  const desc = steps.length - asc;
   if (asc > 0 && desc > 0) {
     const dir = asc >= desc ? 1 : -1;
-    for (let i = 1; i < rows.length && firstBreak < 0; i++) if ((rows[i].day - rows[i - 1].day) * dir < 0) firstBreak = i;
-    const b = rows[firstBreak];
+    const [p, b] = steps.find(([p, r]) => (r.day - p.day) * dir < 0)!;
     warnings.push(
-      `rows are not in date order (line ${b.line}: ${fmtDay(b.day)} after ${fmtDay(rows[firstBreak - 1].day)}); loaded by date`,
+      `rows are not in date order (${unit} ${b.line}: ${fmtDay(b.day)} after ${fmtDay(p.day)}${b.symbol ? ` of ${b.symbol}` : ''}); loaded by date`,
     );
   }
-  rows.sort((a, b) => a.day - b.day);
-  const fmt = isCmc ? `cmc ${format}` : isBinance ? `binance kline ${format}` : col.has('adjclose') ? `yahoo ${format}` : `ohlcv ${format}`;
-  return { path, format: fmt, rows, rejects, warnings, lines: records.length - 1 };
+  rows.sort((a, b) => (a.symbol === b.symbol ? a.day - b.day : (a.symbol ?? '') < (b.symbol ?? '') ? -1 : 1));
+  const kind = isCmc ? 'cmc' : isBinance ? 'binance kline' : col.has('adjclose') ? 'yahoo' : symCol !== undefined ? 'multi-asset ohlcv' : 'ohlcv';
+  return {
+    path, format: `${kind} ${format}`, unit, rows, rejects, warnings, unknownColumns: unknown, hasMarketCap: col.has('marketcap'),
+    multiAsset: symCol !== undefined, lines: records.length - 1,
+  };
 }

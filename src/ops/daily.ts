@@ -8,7 +8,7 @@
 // import stops the job with the file left in the inbox: the next run retries it.
 import { mkdirSync, readdirSync, renameSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { importFile } from '../importer/import.js';
+import { importSource } from '../importer/import.js';
 import { runRefresh, type RefreshEvent, type RefreshSummary } from '../refresh/runner.js';
 import type { Store } from '../store/store.js';
 import { UserError } from '../util/errors.js';
@@ -82,11 +82,18 @@ export async function runDaily(store: Store, opts: DailyOptions): Promise<DailyR
   for (const name of names) {
     let r: InboxFileResult;
     try {
-      const rep = await importFile(store, join(opts.inbox, name));
+      // A multi-asset file gives one report per asset: summed here, its symbols listed, asset_id null.
+      const reps = await importSource(store, join(opts.inbox, name));
+      const sum = (k: 'inserted' | 'revised' | 'unchanged' | 'rejected') => reps.reduce((s, x) => s + x[k], 0);
+      const rejecting = reps.find((x) => x.rejected > 0);
+      const rejected = sum('rejected');
       r = {
-        file: name, status: 'imported', moved_to: moveTo(opts.inbox, 'done', stamp, name), asset_id: rep.asset.id,
-        symbol: rep.asset.symbol, inserted: rep.inserted, revised: rep.revised, unchanged: rep.unchanged,
-        rejected: rep.rejected, error: rep.rejected ? `${rep.rejected} line(s) rejected, first: line ${rep.rejects[0].line}: ${rep.rejects[0].reason}` : null,
+        file: name, status: 'imported', moved_to: moveTo(opts.inbox, 'done', stamp, name), asset_id: reps.length === 1 ? reps[0].asset.id : null,
+        symbol: reps.map((x) => x.asset.symbol).join(','), inserted: sum('inserted'), revised: sum('revised'), unchanged: sum('unchanged'),
+        rejected,
+        error: rejecting
+          ? `${rejected} ${rejecting.unit}(s) rejected, first: ${rejecting.unit} ${rejecting.rejects[0].line}: ${rejecting.rejects[0].reason}`
+          : null,
       };
     } catch (e) {
       // Not the file's fault (the database failed): the caller alerts, the file waits for the next run.

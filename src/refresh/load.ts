@@ -12,18 +12,27 @@ export const RAW_COLS = 'ts, time_open, time_close, time_high, time_low, open, h
 
 export async function loadRawDaily(store: Store, id: number): Promise<RawDaily> {
   const rows = await store.query(`SELECT ${RAW_COLS} FROM price_histories WHERE id = $1 ORDER BY ts`, [id]);
-  return rawDailyFrom(id, rows);
+  return rawDailyFrom(id, rows, (await marketCapOptional(store, [id])).has(id));
+}
+
+/** Which of these assets build bars without market cap (dim_assets.market_cap_optional). */
+export async function marketCapOptional(store: Store, ids: readonly number[]): Promise<Set<number>> {
+  if (!ids.length) return new Set();
+  const rows = await store.query<{ id: number }>(
+    `SELECT id FROM dim_assets WHERE market_cap_optional AND id IN (${ids.map((i) => Number(i)).join(', ')})`,
+  );
+  return new Set(rows.map((r) => Number(r.id)));
 }
 
 /** One asset's price_histories rows (ascending by ts, RAW_COLS) as the 1D builder's input. */
-export function rawDailyFrom(id: number, rows: Record<string, unknown>[]): RawDaily {
+export function rawDailyFrom(id: number, rows: Record<string, unknown>[], marketCapOptional = false): RawDaily {
   const n = rows.length;
   const f = (k: string) => Float64Array.from(rows, (r) => num(r[k]));
   return {
     id, n, ts: f('ts'), timeOpen: f('time_open'), timeClose: f('time_close'), timeHigh: f('time_high'),
     timeLow: f('time_low'), open: f('open'), high: f('high'), low: f('low'), close: f('close'), volume: f('volume'),
     marketCap: f('market_cap'), srcName: rows.map((r) => (r.src_name as string | null) ?? null),
-    srcFile: rows.map((r) => (r.source_file as string | null) ?? null), srcLoadTs: f('load_ts'),
+    srcFile: rows.map((r) => (r.source_file as string | null) ?? null), srcLoadTs: f('load_ts'), marketCapOptional,
   };
 }
 

@@ -11,7 +11,7 @@ import { DAY_MS } from '../compute/daily.js';
 import { q } from '../schema/ddl.js';
 import { BAR_TABLES, priceBars1d } from '../schema/tables.js';
 import type { Row, Store } from '../store/store.js';
-import { closesByTf, RAW_COLS, rawDailyFrom } from './load.js';
+import { closesByTf, marketCapOptional, RAW_COLS, rawDailyFrom } from './load.js';
 import { BARS_STATE_TABLES, commonState, EMAS_STATE_TABLES, idList, readStatesMany, type TableState } from './state.js';
 
 export interface BarsFacts {
@@ -95,10 +95,11 @@ export async function prefetchBars(store: Store, ids: readonly number[], lookbac
     const stored = byId(await store.query(
       `SELECT ${cols} FROM ${q(priceBars1d.name)} WHERE id IN (${list}) AND ts >= $1::timestamptz ORDER BY id, ts`, [iso(lo)],
     ));
+    const mcOptional = await marketCapOptional(store, [...from.keys()]);
     for (const [id, f0] of from) {
       const mine = (raw.get(id) ?? []).filter((r) => Number(r.ts) >= f0);
       out.get(id)!.tail = {
-        from: f0, raw: rawDailyFrom(id, mine), stored: (stored.get(id) ?? []).filter((r) => Number(r.ts) >= f0),
+        from: f0, raw: rawDailyFrom(id, mine, mcOptional.has(id)), stored: (stored.get(id) ?? []).filter((r) => Number(r.ts) >= f0),
       };
     }
   }

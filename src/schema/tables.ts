@@ -36,11 +36,14 @@ const OHLCV = ['open', 'high', 'low', 'close', 'volume', 'market_cap'];
 
 export const dimAssets: Table = {
   name: 'dim_assets',
-  doc: 'One row per asset: id, symbol, display name and where it was first seen.',
+  doc: 'One row per asset: id, symbol, display name, where it was first seen, and whether its source has no market cap.',
   key: ['id'],
   columns: [
     c('id', 'int', true), c('symbol', 'text', true), c('name', 'text'), c('source', 'text'),
     c('created_at', 'ts', true, 'now()'), c('updated_at', 'ts', true, 'now()'),
+    // True for an asset whose source has no market cap (Yahoo, plain OHLCV, exchange klines): the 1D builder
+    // then accepts its days without one instead of rejecting them all.
+    c('market_cap_optional', 'bool', true, 'false'),
   ],
 };
 
@@ -92,7 +95,8 @@ export const importRejects: Table = {
 const bars1dCore: Column[] = [
   c('id', 'int', true), c('ts', 'ts', true), c('tf', 'text', true), c('bar_seq', 'int', true),
   c('time_open', 'ts', true), c('time_close', 'ts', true), c('time_high', 'ts', true), c('time_low', 'ts', true),
-  ...OHLCV.map((n) => c(n, 'double', true)),
+  // market_cap stays NULL for an asset whose source has none (dim_assets.market_cap_optional).
+  ...OHLCV.map((n) => c(n, 'double', n !== 'market_cap')),
   c('is_partial_start', 'bool', true), c('is_partial_end', 'bool', true), c('is_missing_days', 'bool', true),
   c('src_name', 'text'), c('src_load_ts', 'ts'), c('src_file', 'text'),
   c('repaired_timehigh', 'bool', true), c('repaired_timelow', 'bool', true),

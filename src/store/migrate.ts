@@ -2,7 +2,7 @@
 // created IF NOT EXISTS, columns added since are ADDed IF NOT EXISTS, the catalog is upserted.
 import { TIMEFRAMES } from '../catalog/timeframes.js';
 import { addColumnSql, createTableSql, q } from '../schema/ddl.js';
-import { ALL_TABLES, dimTimeframe, refreshState, schemaMigrations, type Table } from '../schema/tables.js';
+import { ALL_TABLES, dimTimeframe, priceBars1d, refreshState, schemaMigrations, type Table } from '../schema/tables.js';
 import { ensurePartitions, partitionClause, partitionsInSchema, parsePartitions } from './postgres/partitions.js';
 import { VIEWS, viewStatements } from '../results/views.js';
 import { commentStatements } from '../schema/comments.js';
@@ -10,7 +10,7 @@ import type { Store } from './store.js';
 import { UserError } from '../util/errors.js';
 
 /** Bump when the schema changes, and say what the version adds. */
-export const SCHEMA_VERSION = 6;
+export const SCHEMA_VERSION = 8;
 const VERSIONS: Record<number, string> = {
   1: 'initial schema',
   2: 'refresh_state.carry_key, carry (kernel state for incremental continuation), rows_ahead',
@@ -18,6 +18,7 @@ const VERSIONS: Record<number, string> = {
   4: 'refresh_state.carry as BLOB / bytea (the packed bytes instead of their base64 text), stored uncompressed on DuckDB',
   5: 'runs: the history of import and daily runs beside refresh_runs (talab runs)',
   6: 'views v_bars and v_ema (finished bars, EMAs wide by period, a UTC day column); comments on every table, view and column',
+  8: 'dim_assets.market_cap_optional and a nullable price_bars_1d.market_cap: assets whose source has no market cap build bars without it',
 };
 
 export interface MigrateOptions {
@@ -50,7 +51,12 @@ export async function migrate(store: Store, opts: MigrateOptions = {}): Promise<
     // carry column gets its compression setting (which ALTER cannot give) and the v3 compaction comes along.
     if (await carryIsText(store)) await compact(store, refreshState, { carry: carryTextToBytes(store.dialect) });
     else if (from > 0 && from < 4 && store.dialect === 'duckdb') await compact(store, refreshState);
+    if (from > 0 && from < 8) {
+      await store.exec(`ALTER TABLE ${q(priceBars1d.name)} ALTER COLUMN market_cap DROP NOT NULL`);
+      await flagAssetsWithoutMarketCap(store);
+    }
     for (let v = from + 1; v <= SCHEMA_VERSION; v++) {
+      if (!VERSIONS[v]) continue;
       await store.exec(
         `INSERT INTO ${schemaMigrations.name} (version, description) VALUES ($1, $2) ON CONFLICT (version) DO NOTHING`,
         [v, VERSIONS[v]],
@@ -95,6 +101,25 @@ async function compact(store: Store, t: Table, convert: Record<string, string> =
   await store.exec(`INSERT INTO ${q(tmp)} (${cols}) SELECT ${sel} FROM ${q(t.name)}`);
   await store.exec(`DROP TABLE ${q(t.name)}`);
   await store.exec(`ALTER TABLE ${q(tmp)} RENAME TO ${q(t.name)}`);
+}
+
+/**
+ * v8: an asset imported before the flag existed whose stored days have no market cap at all came from a source
+ * without one; every one of its days was rejected by the 1D builder. It gets the flag, and a change recorded
+ * from its first day, so the next refresh builds its bars.
+ */
+async function flagAssetsWithoutMarketCap(store: Store): Promise<void> {
+  const ids = await store.query<{ id: number; lo: number }>(
+    `SELECT id, min(ts) AS lo FROM price_histories GROUP BY id HAVING count(market_cap) = 0`,
+  );
+  for (const r of ids) {
+    await store.exec('UPDATE dim_assets SET market_cap_optional = true, updated_at = now() WHERE id = $1', [r.id]);
+    await store.exec(
+      `INSERT INTO price_changes (id, ts, detected_at, kind, source_file) VALUES ($1, $2::timestamptz, now(), 'revision', 'schema upgrade 8')
+       ON CONFLICT DO NOTHING`,
+      [r.id, new Date(Number(r.lo)).toISOString()],
+    );
+  }
 }
 
 /** Whether refresh_state.carry is still the text column of schemas 2 and 3. */

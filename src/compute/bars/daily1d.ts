@@ -26,6 +26,8 @@ export interface RawDaily {
   srcName: (string | null)[];
   srcFile: (string | null)[];
   srcLoadTs: Float64Array;
+  /** The asset's source has no market cap: a NULL market cap is accepted (the bar keeps it NULL). */
+  marketCapOptional?: boolean;
 }
 
 export interface Build1dCounters {
@@ -95,7 +97,7 @@ function least(a: number, b: number, c = NaN, d = NaN): number {
 
 function rejectReason(
   id: number, ts: number, to: number, tc: number, th: number, tl: number,
-  o: number, h: number, l: number, c: number, v: number, mc: number,
+  o: number, h: number, l: number, c: number, v: number, mc: number, mcOptional: boolean,
 ): RejectReason | null {
   if (isNull(id) || isNull(ts)) return 'null_pk';
   // tf is the constant '1D' and bar_seq is assigned to every row with a ts, so null_tf_or_bar_seq cannot
@@ -103,7 +105,7 @@ function rejectReason(
   if (isNull(to) || isNull(tc)) return 'null_time_open_time_close';
   if (isNull(o) || isNull(c)) return 'null_open_close';
   if (isNull(v)) return 'null_volume';
-  if (isNull(mc)) return 'null_market_cap';
+  if (isNull(mc) && !mcOptional) return 'null_market_cap';
   if (to > tc) return 'time_open_gt_time_close';
   if (isNull(th) || isNull(tl)) return 'null_time_high_time_low_after_repair';
   if (th < to || th > tc) return 'time_high_outside_window_after_repair';
@@ -123,7 +125,8 @@ function rejectReason(
  * depends only on how many source rows precede it, so a later rejection or repair of one day never
  * renumbers the rest of the table, and the reject row can carry the bar_seq its day would have had.
  *
- * Zero volume and zero market cap are real values in CoinMarketCap exports and are kept; only NULLs reject.
+ * Zero volume and zero market cap are real values in CoinMarketCap exports and are kept; only NULLs reject,
+ * and a NULL market cap only for an asset whose source has market cap at all.
  */
 export function build1d(raw: RawDaily, opts: Build1dOptions = {}): Build1dResult {
   const n = raw.n;
@@ -181,7 +184,7 @@ export function build1d(raw: RawDaily, opts: Build1dOptions = {}): Build1dResult
     hi1[i] = hFinal;
     lo1[i] = lFinal;
     const reason = rejectReason(
-      raw.id, raw.ts[i], to, tc, th, tl, o, hFinal, lFinal, c, raw.volume[i], raw.marketCap[i],
+      raw.id, raw.ts[i], to, tc, th, tl, o, hFinal, lFinal, c, raw.volume[i], raw.marketCap[i], !!raw.marketCapOptional,
     );
     reasons[i] = reason;
     if (reason === null) nOk++;
