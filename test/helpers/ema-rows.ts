@@ -1,4 +1,4 @@
-// Row comparisons for the EMA family tests (ema-properties, ema-continue): exact, value by value.
+// Row comparisons for the EMA family property tests (ema-properties): exact, value by value.
 import assert from 'node:assert/strict';
 import type { RowBatch } from '../../src/columnar/columns.js';
 

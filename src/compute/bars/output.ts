@@ -90,8 +90,7 @@ export class SnapshotOut {
     const at = this.base;
     const c = this.cols;
     (c.id as Int32Array).fill(id, at, at + n);
-    const tfCol = c.tf as string[];
-    for (let i = at; i < at + n; i++) tfCol[i] = tf;
+    (c.tf as string[]).fill(tf, at, at + n);
     (c.timestamp as Float64Array).set(this.timeClose.subarray(at, at + n), at);
     if (this.sink !== undefined) return this.sink.lazyView(at, at + n);
     // Columns in the table's order (the layout's), so writers can take Object.keys as the column list.

@@ -57,8 +57,7 @@ export class EmaBatchBuilder {
     const c = cols as OutCols;
     c.id.fill(id, at, at + length);
     c.tf_days.fill(tf.daysNominal, at, at + length);
-    const tfCol = cols.tf as string[];
-    for (let i = at; i < at + length; i++) tfCol[i] = tf.tf;
+    (cols.tf as string[]).fill(tf.tf, at, at + length);
     this.c = c;
     this.base = at;
     this.off = at;
