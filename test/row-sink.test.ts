@@ -1,4 +1,4 @@
-// RowSink (store/columns.ts): the daily path's kernels write into one growing set of columns per table, and the
+// RowSink (columnar/columns.ts): the daily path's kernels write into one growing set of columns per table, and the
 // rows of an asset or of a whole group are views of it. Claimed rows read like fresh columns (zero / null) even
 // after a reset, earlier views keep their rows when the sink grows, and concatBatches joins consecutive views
 // without copying but copies anything else.
