@@ -17,6 +17,7 @@ import { UserError } from '../src/util/errors.js';
 import { formatReport, runValidation } from '../src/validate/validate.js';
 import { runInProcess } from './helpers/cli-in-process.js';
 import { engineTest } from './helpers/engines.js';
+import { validateJson } from './helpers/json-schema.js';
 
 const FIX = join(import.meta.dirname, 'fixtures');
 const YAHOO = join(FIX, 'yahoo/BTC-USD.csv');
@@ -167,6 +168,8 @@ test('unknown columns are reported: a warning line naming them, and --json unkno
   inst.closeSync();
   const multi = await runInProcess(registerImport, ['--db', db, 'import', '--json', pq]);
   const m = JSON.parse(multi.out);
+  const schema = JSON.parse(readFileSync(join(import.meta.dirname, '../docs/schemas/import.schema.json'), 'utf8'));
+  assert.deepEqual([validateJson(m, schema), validateJson(doc, schema)], [[], []]);
   assert.deepEqual(m.totals.assets, 3);
   const eth = m.files.find((x: { symbol: string }) => x.symbol === 'ETH');
   assert.deepEqual(eth.rejects, [{ row: 5, reason: 'non-positive price (open -1, high 1597.610107, low 1461.325439, close 1492.608765)' }]);
