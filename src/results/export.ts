@@ -76,6 +76,19 @@ export interface ExportResult {
 
 const isEma = (c: string) => c.startsWith('ema_');
 
+/**
+ * One page of the result. On PostgreSQL nested-loop joins are ruled out for it: with the statistics of tables
+ * just built and not yet analysed, the planner expects one row everywhere and re-reads the EMA pivot for every
+ * bar (23 s instead of 0.1 s for one asset's 5,860 days); hash joins read each side once whatever it expects.
+ */
+export async function readPage(store: Store, sql: string, params: unknown[]): Promise<Row[]> {
+  if (store.dialect !== 'postgres') return store.query(sql, params);
+  return store.transaction(async () => {
+    await store.exec('SET LOCAL enable_nestloop = off');
+    return store.query(sql, params);
+  });
+}
+
 async function exportText(store: Store, sel: Selection, format: 'csv' | 'json', out: TextOut): Promise<ExportResult> {
   const cols = resultColumns(sel);
   const filled = new Set<string>();
@@ -85,7 +98,7 @@ async function exportText(store: Store, sel: Selection, format: 'csv' | 'json', 
   out.write(format === 'csv' ? cols.join(',') : '[');
   for (const id of sel.ids) {
     const { sql, params } = resultSql(store.dialect, { ...sel, ids: [id] }, 'text');
-    const page = await store.query(sql, params);
+    const page = await readPage(store, sql, params);
     if (page.length === 0) continue;
     rows += page.length;
     for (const c of cols) if (isEma(c) && !filled.has(c) && page.some((r) => r[c] !== null)) filled.add(c);
@@ -138,7 +151,7 @@ async function exportParquet(store: Store, sel: Selection, path: string): Promis
     await mem.exec(`CREATE TABLE ${q(t.name)} (${t.columns.map((c) => `${q(c.name)} ${sqlType('duckdb', c.type)}`).join(', ')})`);
     for (const id of sel.ids) {
       const { sql, params } = resultSql('postgres', { ...sel, ids: [id] }, 'none');
-      const page = await store.query(sql, params);
+      const page = await readPage(store, sql, params);
       if (page.length) await mem.append(t, toBatch(t, page));
     }
     const select = resultColumns(sel).map((c) => (c === 'day' ? `${dayExpr('duckdb', 'ts')} AS day` : q(c)));

@@ -150,8 +150,8 @@ const BY_TABLE: Record<string, string> = {
   'dim_timeframe.tf': 'Timeframe label (primary key).',
   'schema_migrations.description': 'What the version added.',
   'regime_weights.description': 'What the regime stands for.',
-  'refresh_runs.status': 'running, done or failed.',
-  'refresh_runs.summary': 'JSON summary: assets built, skipped and failed, rows and time.',
+  'refresh_runs.status': 'running, finished, failed, or abandoned (a run that stopped without finishing; --resume continues it).',
+  'refresh_runs.summary': 'JSON summary per component: time, rows, and the assets that failed with their reasons.',
   'ml_feature_batches.run_id': 'Feature build run that produced the batch.',
 };
 
