@@ -121,7 +121,7 @@ engineTest('v5 → v8: assets whose stored days have no market cap get market_ca
   await importSource(store, join(import.meta.dirname, 'fixtures/long/prices-long.csv'));
   // Back to schema 5: no flag column, price_bars_1d.market_cap NOT NULL, no changes pending.
   await store.exec('ALTER TABLE dim_assets DROP COLUMN market_cap_optional');
-  await store.exec(`DROP TABLE ${priceBars1d.name}`);
+  await store.exec(`DROP TABLE ${priceBars1d.name} CASCADE`); // PostgreSQL: the views depend on it
   await store.exec(createTableSql(store.dialect, { ...priceBars1d, columns: priceBars1d.columns.map((c) => (c.name === 'market_cap' ? { ...c, notNull: true } : c)) }));
   await store.exec('DELETE FROM price_changes');
   await store.exec('DELETE FROM schema_migrations WHERE version > 5');
