@@ -2,10 +2,12 @@
 // per asset and component (data and state together), failures isolated to the asset that failed, parallel
 // workers, shards, a lock, resumable runs. The per-asset rules live in bars.ts / emas.ts / state.ts.
 import { randomUUID } from 'node:crypto';
+import pRetry from 'p-retry';
 import { DEFAULT_PERIODS, defaultTimeframes, type Timeframe } from '../catalog/timeframes.js';
 import { acquireRunLock } from '../ops/run-lock.js';
 import { q } from '../schema/ddl.js';
 import { refreshRuns, refreshState } from '../schema/tables.js';
+import { describeError, retryAttempts, retryMinMs } from '../store/errors.js';
 import type { Store } from '../store/store.js';
 import { EXIT, UserError } from '../util/errors.js';
 import { refreshAssetBars, type AssetBarsResult } from './bars.js';
@@ -43,6 +45,8 @@ export interface RefreshOptions {
   jobs?: number;
   shard?: Shard;
   onEvent?: (e: RefreshEvent) => void;
+  /** Stop between assets (SIGINT/SIGTERM): the groups not yet committed are dropped, the run ends `interrupted`. */
+  signal?: AbortSignal;
 }
 
 export type AssetStatus = 'built' | 'current' | 'skipped' | 'failed' | 'planned';
@@ -54,7 +58,9 @@ export type RefreshEvent =
   /** An asset's computation finished (its writes may still wait for the group commit). */
   | { kind: 'computed'; component: Component; id: number; symbol: string; status: AssetStatus; ms: number }
   /** A group of assets committed: then each gets its final 'asset' event. */
-  | { kind: 'commit'; component: Component; assets: number; rows: number; ms: number };
+  | { kind: 'commit'; component: Component; assets: number; rows: number; ms: number }
+  /** A transient database error ended attempt `attempt` of the step's remaining assets; the next one follows a pause. */
+  | { kind: 'retry'; component: Component; attempt: number; attempts: number; why: string; error: string; remaining: number };
 
 export interface AssetOutcome {
   id: number;
@@ -88,6 +94,8 @@ export interface RefreshSummary {
   periods: number[];
   components: ComponentSummary[];
   ok: boolean;
+  /** Stopped by a signal before the end: the run is recorded `interrupted`. */
+  interrupted?: boolean;
   /** Worker threads the jobs ran on (0: sessions of the calling thread, as on DuckDB). */
   threads: number;
   /** DuckDB: time of the checkpoint that ended the run (0 when none was due); set once the run has finished. */
@@ -259,7 +267,7 @@ async function startRun(store: Store, o: RefreshOptions): Promise<{ runId: strin
   let runId = '';
   if (o.resume) {
     const prev = await store.query<{ run_id: string }>(
-      `SELECT run_id FROM ${q(refreshRuns.name)} WHERE status IN ('abandoned', 'failed') AND options = $1 ` +
+      `SELECT run_id FROM ${q(refreshRuns.name)} WHERE status IN ('abandoned', 'failed', 'interrupted') AND options = $1 ` +
         'ORDER BY started_at DESC LIMIT 1',
       [key],
     );
@@ -288,7 +296,7 @@ async function finishRun(store: Store, runId: string, s: RefreshSummary): Promis
   }));
   await store.exec(
     `UPDATE ${q(refreshRuns.name)} SET finished_at = now(), status = $2, summary = $3 WHERE run_id = $1`,
-    [runId, s.ok ? 'finished' : 'failed', JSON.stringify(brief)],
+    [runId, s.interrupted ? 'interrupted' : s.ok ? 'finished' : 'failed', JSON.stringify(brief)],
   );
 }
 
@@ -430,23 +438,32 @@ export async function runStep(
     // A fixed pool of sessions pulls chunks of assets from one queue. Each session reads what a chunk needs
     // in a few queries (prefetch.ts), then prepares its assets one by one and commits them in groups bounded
     // by asset count and pending rows, so memory stays bounded whatever the asset sizes.
+    // When one session loses the database (or a signal asks to stop), the others stop at their next asset and
+    // drop their uncommitted group: nothing half-written, and what is not in `sum` is redone by a retry.
     let next = 0;
+    let failed = false;
+    const halted = () => failed || !!opts.signal?.aborted;
     const size = Math.max(1, Math.min(CHUNK_ASSETS, Math.ceil(assets.length / sessions.length)));
     const gate = sessions[0].dialect === 'duckdb' ? new CheckpointGate(sessions.length, CHECKPOINT_ROWS) : undefined;
-    await Promise.all(sessions.map(async (s) => {
+    const results = await Promise.allSettled(sessions.map(async (s) => {
       try {
         await work(s);
+      } catch (e) {
+        failed = true;
+        throw e;
       } finally {
         await gate?.leave(s);
       }
     }));
+    const lost = results.find((r) => r.status === 'rejected');
+    if (lost) throw (lost as PromiseRejectedResult).reason;
     await gate?.finish(sessions[0]);
     async function work(s: Store): Promise<void> {
       let group: Prepared[] = [];
       let pending = 0;
       const sinks = new Sinks();
       const sinkOpts: EmasOptions = { ...emaOpts, sinks };
-      while (next < assets.length) {
+      while (next < assets.length && !halted()) {
         const chunk = assets.slice(next, next + size);
         next += chunk.length;
         const ids = chunk.map((a) => a.id);
@@ -468,11 +485,13 @@ export async function runStep(
           continue;
         }
         for (const a of chunk) {
+          if (halted()) return;
           await gate?.pause(s); // between transactions: no open one on this session
           const p = await prepare(s, a, facts.get(a.id)!, sinks, sinkOpts);
           group.push(p);
           for (const op of p.deferred?.ops ?? []) if ('batch' in op) pending += op.batch.length;
           if (group.length >= GROUP_ASSETS || pending >= GROUP_ROWS) {
+            if (halted()) return;
             await commit(s, group);
             sinks.reset();
             group = [];
@@ -480,7 +499,7 @@ export async function runStep(
           }
         }
       }
-      if (group.length) await commit(s, group);
+      if (group.length && !halted()) await commit(s, group);
     }
 }
 
@@ -512,7 +531,7 @@ export async function runRefresh(store: Store, opts: RefreshOptions): Promise<Re
   if (shard.n > 1) assets = assets.filter((a) => shardOf(a.id, shard.n) === shard.k);
 
   // The shared run lock first: a baseline holds it exclusively while it deletes and rebuilds.
-  const unlockRun = opts.dryRun ? async () => undefined : await acquireRunLock(store, 'refresh');
+  let unlockRun = opts.dryRun ? async () => undefined : await acquireRunLock(store, 'refresh');
   let unlockShard: () => Promise<void>;
   try {
     unlockShard = opts.dryRun ? async () => undefined : await lockRun(store, shard);
@@ -547,10 +566,45 @@ export async function runRefresh(store: Store, opts: RefreshOptions): Promise<Re
   const sessions: Store[] = [store];
   let pool: StepPool | undefined;
   let release: (() => Promise<number>) | undefined;
+  const attempts = retryAttempts();
+  const minMs = retryMinMs();
+  const open = store.openArgs?.();
+  const width = Math.min(jobs, assets.length);
+  /**
+   * After a lost connection: new sessions for every job (and new worker threads), and on the run's own session
+   * the locks it held, which the server released with the old one.
+   */
+  const reconnect = async (): Promise<void> => {
+    for (const s of sessions.splice(1)) await s.close().catch(() => undefined);
+    if (pool) {
+      await pool.close();
+      pool = undefined;
+      pool = await StepPool.open(open!, summary.threads);
+    }
+    if (store.reconnect) {
+      await store.reconnect();
+      if (!opts.dryRun) {
+        unlockRun = await acquireRunLock(store, 'refresh');
+        unlockShard = await lockRun(store, shard);
+        if (store.dialect === 'postgres') await store.query(`SELECT pg_advisory_lock(${RUN_LOCK_SQL}) AS ok`, [runId]);
+      }
+    }
+    if (!pool) for (let j = 1; j < width; j++) sessions.push(await store.connect());
+  };
+  /** Attempts with backoff; between two, a reconnect (its own failure counts as a failed attempt). */
+  const retrying = <T>(fn: () => Promise<T>, onRetry?: (attempt: number, e: unknown) => void): Promise<T> =>
+    pRetry(async (n) => {
+      if (n > 1) await reconnect();
+      return fn();
+    }, {
+      retries: attempts - 1, minTimeout: minMs, factor: 2, randomize: true,
+      shouldRetry: (e) => describeError(e).kind === 'transient' && !opts.signal?.aborted,
+      onFailedAttempt: (e) => {
+        if (e.retriesLeft > 0 && describeError(e).kind === 'transient' && !opts.signal?.aborted) onRetry?.(e.attemptNumber, e);
+      },
+    });
   try {
     if (!opts.dryRun) release = await holdCheckpoints(store);
-    const open = store.openArgs?.();
-    const width = Math.min(jobs, assets.length);
     if (open && width > 1 && (await buildHeavy(store, opts, narrowed, assets))) {
       pool = await StepPool.open(open, width);
       summary.threads = width;
@@ -566,19 +620,36 @@ export async function runRefresh(store: Store, opts: RefreshOptions): Promise<Re
         continue;
       }
       opts.onEvent?.({ kind: 'start', component, assets: assets.length });
+      // Committed assets are in sum.assets; a transient error loses only the groups in flight, so each attempt
+      // takes the assets not yet recorded.
+      const todo = () => {
+        const done = new Set(sum.assets.map((a) => a.id));
+        return assets.filter((a) => !done.has(a.id));
+      };
       try {
-        if (pool) await pool.runStep(component, assets, ctx, sum);
-        else await runStep(sessions, component, assets, ctx, sum);
+        await retrying(async () => {
+          if (pool) await pool.runStep(component, todo(), ctx, sum);
+          else await runStep(sessions, component, todo(), ctx, sum);
+        }, (attempt, e) => opts.onEvent?.({
+          kind: 'retry', component, attempt, attempts, why: describeError(e).why, error: (e as Error).message, remaining: todo().length,
+        }));
       } catch (e) {
-        sum.error = (e as Error).message;
+        const why = describeError(e);
+        sum.error = why.kind === 'transient' && attempts > 1
+          ? `${(e as Error).message} (${why.why}; gave up after ${attempts} attempts, TALAB_RETRY_ATTEMPTS)` : (e as Error).message;
         if (!opts.continueOnError) stopped = `the ${component} step failed`;
       }
       sum.assets.sort((x, y) => x.id - y.id);
       sum.ms = Date.now() - t0;
       opts.onEvent?.({ kind: 'end', component, ms: sum.ms });
+      if (opts.signal?.aborted) {
+        summary.interrupted = true;
+        stopped = 'the run was interrupted';
+      }
     }
-    summary.ok = summary.components.every((c) => !c.error && c.assets.every((a) => a.status !== 'failed'));
-    if (!opts.dryRun) await finishRun(store, runId, summary);
+    summary.ok = !summary.interrupted && summary.components.every((c) => !c.error && c.assets.every((a) => a.status !== 'failed'));
+    // The ledger is written on a live session even when the steps ended by losing theirs.
+    if (!opts.dryRun) await retrying(() => finishRun(store, runId, summary));
     return summary;
   } catch (e) {
     if (!opts.dryRun) await abortRun(store, runId, (e as Error).message);
@@ -597,10 +668,7 @@ export async function runRefresh(store: Store, opts: RefreshOptions): Promise<Re
   }
 }
 
-const SYSTEMIC_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', '57P01', '57P02', '57P03', '08000', '08003', '08006']);
-
-/** Errors that mean the database went away, as opposed to a problem with one asset's data. */
+/** Errors that mean the database went away or the work collided with another transaction: worth redoing the group. */
 export function isSystemic(e: unknown): boolean {
-  const err = e as { code?: string; message?: string };
-  return SYSTEMIC_CODES.has(err?.code ?? '') || /Connection terminated|connection error|database has been closed|Connection closed|Query read timeout|timeout exceeded when trying to connect/i.test(err?.message ?? '');
+  return describeError(e).kind === 'transient';
 }

@@ -22,7 +22,7 @@ export class PostgresStore implements Store {
   private staged = new Set<string>();
 
   private constructor(
-    private readonly client: pg.Client,
+    private client: pg.Client,
     readonly location: string,
     private readonly url: string,
     private readonly schema?: string,
@@ -152,6 +152,22 @@ export class PostgresStore implements Store {
 
   connect(): Promise<Store> {
     return PostgresStore.open(this.url, this.schema);
+  }
+
+  /**
+   * After a lost connection: this Store gets a new session (the old one is ended). Session state is gone
+   * with the old one — an open transaction was rolled back by the server, advisory locks released, temp
+   * tables dropped — so callers take their locks again.
+   */
+  async reconnect(): Promise<void> {
+    const fresh = await PostgresStore.open(this.url, this.schema);
+    const old = this.client;
+    this.client = fresh.client;
+    this.txDepth = 0;
+    this.staged.clear();
+    // The old socket may be frozen rather than closed: cut it, so that ending it cannot wait.
+    (old as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
+    await old.end().catch(() => undefined);
   }
 
   async close(): Promise<void> {
