@@ -83,6 +83,7 @@ export function formatSummary(s: RefreshSummary): string {
     for (const a of by('skipped')) out.push(`  skipped ${a.symbol} (${a.id}): ${a.reason}`);
     for (const a of by('failed')) out.push(`  FAILED ${a.symbol} (${a.id}): ${a.reason}`);
   }
+  if (s.ledgerError) out.push(`run ledger: the run could not be recorded (${s.ledgerError}); the next refresh marks it abandoned`);
   if (s.checkpointMs > 0) out.push(`storage: checkpoint of the run's writes into the database file — ${fmtMs(s.checkpointMs)}`);
   out.push(s.interrupted ? 'refresh: INTERRUPTED (the run stopped on a signal)' : s.ok ? 'refresh: ok' : 'refresh: FAILED (exit 1)');
   return out.join('\n');

@@ -2,12 +2,12 @@
 // per asset and component (data and state together), failures isolated to the asset that failed, parallel
 // workers, shards, a lock, resumable runs. The per-asset rules live in bars.ts / emas.ts / state.ts.
 import { randomUUID } from 'node:crypto';
-import pRetry from 'p-retry';
 import { DEFAULT_PERIODS, defaultTimeframes, type Timeframe } from '../catalog/timeframes.js';
 import { acquireRunLock } from '../ops/run-lock.js';
 import { q } from '../schema/ddl.js';
 import { refreshRuns, refreshState } from '../schema/tables.js';
-import { describeError, retryAttempts, retryMinMs } from '../store/errors.js';
+import { describeError, retryAttempts } from '../store/errors.js';
+import { retryTransient } from '../store/retry.js';
 import type { Store } from '../store/store.js';
 import { EXIT, UserError } from '../util/errors.js';
 import { refreshAssetBars, type AssetBarsResult } from './bars.js';
@@ -94,6 +94,8 @@ export interface RefreshSummary {
   periods: number[];
   components: ComponentSummary[];
   ok: boolean;
+  /** The run row could not be written at the end (the database stayed away); the next start marks it `abandoned`. */
+  ledgerError?: string;
   /** Stopped by a signal before the end: the run is recorded `interrupted`. */
   interrupted?: boolean;
   /** Worker threads the jobs ran on (0: sessions of the calling thread, as on DuckDB). */
@@ -567,7 +569,6 @@ export async function runRefresh(store: Store, opts: RefreshOptions): Promise<Re
   let pool: StepPool | undefined;
   let release: (() => Promise<number>) | undefined;
   const attempts = retryAttempts();
-  const minMs = retryMinMs();
   const open = store.openArgs?.();
   const width = Math.min(jobs, assets.length);
   /**
@@ -591,18 +592,6 @@ export async function runRefresh(store: Store, opts: RefreshOptions): Promise<Re
     }
     if (!pool) for (let j = 1; j < width; j++) sessions.push(await store.connect());
   };
-  /** Attempts with backoff; between two, a reconnect (its own failure counts as a failed attempt). */
-  const retrying = <T>(fn: () => Promise<T>, onRetry?: (attempt: number, e: unknown) => void): Promise<T> =>
-    pRetry(async (n) => {
-      if (n > 1) await reconnect();
-      return fn();
-    }, {
-      retries: attempts - 1, minTimeout: minMs, factor: 2, randomize: true,
-      shouldRetry: (e) => describeError(e).kind === 'transient' && !opts.signal?.aborted,
-      onFailedAttempt: (e) => {
-        if (e.retriesLeft > 0 && describeError(e).kind === 'transient' && !opts.signal?.aborted) onRetry?.(e.attemptNumber, e);
-      },
-    });
   try {
     if (!opts.dryRun) release = await holdCheckpoints(store);
     if (open && width > 1 && (await buildHeavy(store, opts, narrowed, assets))) {
@@ -627,12 +616,15 @@ export async function runRefresh(store: Store, opts: RefreshOptions): Promise<Re
         return assets.filter((a) => !done.has(a.id));
       };
       try {
-        await retrying(async () => {
+        await retryTransient(async () => {
           if (pool) await pool.runStep(component, todo(), ctx, sum);
           else await runStep(sessions, component, todo(), ctx, sum);
-        }, (attempt, e) => opts.onEvent?.({
-          kind: 'retry', component, attempt, attempts, why: describeError(e).why, error: (e as Error).message, remaining: todo().length,
-        }));
+        }, {
+          reconnect, signal: opts.signal,
+          onRetry: (r) => opts.onEvent?.({
+            kind: 'retry', component, attempt: r.attempt, attempts, why: r.why, error: (r.error as Error).message, remaining: todo().length,
+          }),
+        });
       } catch (e) {
         const why = describeError(e);
         sum.error = why.kind === 'transient' && attempts > 1
@@ -649,7 +641,16 @@ export async function runRefresh(store: Store, opts: RefreshOptions): Promise<Re
     }
     summary.ok = !summary.interrupted && summary.components.every((c) => !c.error && c.assets.every((a) => a.status !== 'failed'));
     // The ledger is written on a live session even when the steps ended by losing theirs.
-    if (!opts.dryRun) await retrying(() => finishRun(store, runId, summary));
+    if (!opts.dryRun) {
+      try {
+        await retryTransient(() => finishRun(store, runId, summary), { reconnect });
+      } catch (e) {
+        if (describeError(e).kind !== 'transient') throw e;
+        // The database is still away: the summary is all the user gets; the next start marks the row abandoned.
+        summary.ok = false;
+        summary.ledgerError = (e as Error).message;
+      }
+    }
     return summary;
   } catch (e) {
     if (!opts.dryRun) await abortRun(store, runId, (e as Error).message);

@@ -8,7 +8,7 @@ import copyStreams from 'pg-copy-streams';
 import { onConflictUpdate, q } from '../../schema/ddl.js';
 import type { ColType, Table } from '../../schema/tables.js';
 import { EXIT, redactUrl, UserError } from '../../util/errors.js';
-import { pgTimeouts, type PgTimeouts } from './timeouts.js';
+import { clientTimeoutMs, pgTimeouts, type PgTimeouts } from './timeouts.js';
 import type { RowBatch } from '../../columnar/columns.js';
 import { normRow, type Row, type Store } from '../store.js';
 
@@ -38,7 +38,7 @@ export class PostgresStore implements Store {
         connectionString: url, connectionTimeoutMillis: t.connectMs, keepAlive: true, keepAliveInitialDelayMillis: 10_000,
         // Server side: a statement running too long, a session idle inside a transaction. Client side: an
         // answer that never comes (a frozen network), a little after the server would have given up.
-        statement_timeout: t.statementMs || undefined, query_timeout: t.statementMs ? t.statementMs + 5_000 : undefined,
+        statement_timeout: t.statementMs || undefined, query_timeout: clientTimeoutMs(t) || undefined,
         idle_in_transaction_session_timeout: t.idleMs || undefined,
       });
     } catch (e) {
@@ -113,7 +113,7 @@ export class PostgresStore implements Store {
     const stream = this.client.query(copyStreams.from(`COPY ${q(target)} (${names}) FROM STDIN`));
     // COPY is outside the driver's query timeout: a frozen connection would hold it forever. Past the
     // statement timeout the connection is cut, which fails the COPY and then the session, as a lost connection.
-    const ms = this.timeouts.statementMs ? this.timeouts.statementMs + 5_000 : 0;
+    const ms = clientTimeoutMs(this.timeouts);
     const timer = ms ? setTimeout(() => stream.destroy(new Error(`Connection terminated: COPY into ${target} got no answer within ${ms / 1000} s`)), ms) : undefined;
     try {
       await pipeline(Readable.from(copyText(table, batch)), stream);
