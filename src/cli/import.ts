@@ -6,6 +6,7 @@ import { printable } from '../util/text.js';
 import { recordRun } from '../ops/runs.js';
 import { openStore } from '../store/open.js';
 import { UserError } from '../util/errors.js';
+import { retryAttempts, retryMinMs } from '../store/errors.js';
 import { retryTransient } from '../store/retry.js';
 import { dbOf, intArg, outFileArg } from './args.js';
 
@@ -43,6 +44,8 @@ export function registerImport(program: Command): void {
     .option('--json', 'one JSON document on stdout instead of the text report (docs/json.md)')
     .action(async (files: string[], opts: { id?: number; symbol?: string; rejectsOut?: string; dryRun?: boolean; allowEarly?: boolean; force?: boolean; json?: boolean }, cmd) => {
       const startedAt = new Date();
+      retryAttempts(); // bad retry settings: a usage error before the first file
+      retryMinMs();
       const store = await openStore(dbOf(cmd));
       const reports: FileReport[] = [];
       const failures: { file: string; error: string }[] = [];

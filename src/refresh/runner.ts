@@ -6,7 +6,7 @@ import { DEFAULT_PERIODS, defaultTimeframes, type Timeframe } from '../catalog/t
 import { acquireRunLock } from '../ops/run-lock.js';
 import { q } from '../schema/ddl.js';
 import { refreshRuns, refreshState } from '../schema/tables.js';
-import { describeError, retryAttempts } from '../store/errors.js';
+import { describeError, retryAttempts, retryMinMs } from '../store/errors.js';
 import { retryTransient } from '../store/retry.js';
 import type { Store } from '../store/store.js';
 import { EXIT, UserError } from '../util/errors.js';
@@ -529,6 +529,8 @@ export async function runRefresh(store: Store, opts: RefreshOptions): Promise<Re
   const jobs = Math.max(1, opts.jobs ?? 1);
   const lookbackDays = opts.lookbackDays ?? 3;
   const stalenessHours = opts.stalenessHours ?? 48;
+  const attempts = retryAttempts(); // a bad setting is a usage error before anything is locked or written
+  retryMinMs();
   let assets = await selectAssets(store, opts.ids);
   if (shard.n > 1) assets = assets.filter((a) => shardOf(a.id, shard.n) === shard.k);
 
@@ -568,7 +570,6 @@ export async function runRefresh(store: Store, opts: RefreshOptions): Promise<Re
   const sessions: Store[] = [store];
   let pool: StepPool | undefined;
   let release: (() => Promise<number>) | undefined;
-  const attempts = retryAttempts();
   const open = store.openArgs?.();
   const width = Math.min(jobs, assets.length);
   /**
