@@ -189,7 +189,7 @@ test('refresh: database down past the retry budget → summary, run failed, exit
   }
 });
 
-test('import: proxy killed at 10 points → the file is redone on a new session or the import fails cleanly; rerun equals a clean import', { skip, timeout: 120_000 }, async () => {
+test('import: proxy killed or frozen at 10 points → the file is redone on a new session or the import fails cleanly; rerun equals a clean import', { skip, timeout: 120_000 }, async () => {
   // The bytes of one import through the proxy, on a schema of its own.
   const first = await freshSchema('i');
   const cmd = (schema: string) => ['--db', proxy.route(schemaUrl(PG_URL!, schema)), 'import', ...files];
@@ -199,9 +199,9 @@ test('import: proxy killed at 10 points → the file is redone on a new session 
   await first.store.close();
   // A fresh schema per point, created beforehand side by side (migrations are most of an import's cost here).
   const fresh = await Promise.all(points(total, 3).map(async (at) => ({ at, ...(await freshSchema(`i${at}`)) })));
-  for (const { at, schema, store } of fresh) {
+  for (const [i, { at, schema, store }] of fresh.entries()) {
     try {
-      proxy.arm(proxy.bytes + at, { kind: 'kill', downMs: 150 });
+      proxy.arm(proxy.bytes + at, i % 2 ? { kind: 'freeze' } : { kind: 'kill', downMs: 150 });
       const r = await talab(cmd(schema));
       proxy.restore();
       assertEndedCleanly(`import, fault at byte ${at} of ${total}`, r, /file\(s\) imported/);
