@@ -106,6 +106,8 @@ function points(total: number, salt: number): number[] {
   return Array.from({ length: POINTS }, (_, i) => Math.floor(total * ((i + rnd()) / POINTS)));
 }
 
+/** Faults fired so far: each trial must fire its own. */
+let fired = 0;
 let ref: Record<string, unknown[]>;
 let refPrices: unknown[];
 
@@ -143,6 +145,7 @@ async function faultedRefreshes(fault: (at: number) => Fault, n: number, salt: n
       proxy.arm(proxy.bytes + at, fault(i));
       const r = await talab([...cmd, '--full-rebuild']);
       proxy.restore();
+      assert.equal(proxy.fired, ++fired, `the fault at byte ${at} never fired`);
       assertEndedCleanly(`refresh, fault at byte ${at} of ${total}`, r, /refresh: (ok|FAILED)/);
       const again = await talab(cmd);
       assert.equal(again.code, 0, `rerun after a fault at byte ${at}: ${again.out}\n${again.err}`);
@@ -171,6 +174,7 @@ test('refresh: database down past the retry budget → summary, run failed, exit
     proxy.arm(proxy.bytes + 40_000, { kind: 'kill', downMs: Infinity });
     const r = await talab(cmd);
     proxy.restore();
+    assert.equal(proxy.fired, ++fired, 'the outage never began');
     assert.equal(r.code, 1, r.out + r.err);
     assert.match(r.out, /STEP FAILED: .*gave up after 4 attempts/);
     assert.match(r.out, /refresh: FAILED/);
@@ -204,6 +208,7 @@ test('import: proxy killed or frozen at 10 points → the file is redone on a ne
       proxy.arm(proxy.bytes + at, i % 2 ? { kind: 'freeze' } : { kind: 'kill', downMs: 150 });
       const r = await talab(cmd(schema));
       proxy.restore();
+      assert.equal(proxy.fired, ++fired, `the fault at byte ${at} never fired`);
       assertEndedCleanly(`import, fault at byte ${at} of ${total}`, r, /file\(s\) imported/);
       const again = await talab(cmd(schema));
       assert.equal(again.code, 0, `import rerun after a fault at byte ${at}: ${again.out}\n${again.err}`);
@@ -227,6 +232,7 @@ test('baseline: proxy killed at 10 points → completed or failed cleanly; rerun
       proxy.arm(proxy.bytes + at, { kind: 'kill', downMs: 150 });
       const r = await talab(cmd);
       proxy.restore();
+      assert.equal(proxy.fired, ++fired, `the fault at byte ${at} never fired`);
       assertEndedCleanly(`baseline, fault at byte ${at} of ${total}`, r, /PASS|FAIL/);
       // A fault may have cut the rebuild short after the truncate: the daily command puts the tables back.
       const again = await talab(['--db', cmd[1], 'refresh', '--all', '--jobs', '1', '--quiet', '--log-dir', join(dir, 'logs')]);
