@@ -606,7 +606,7 @@ export async function runRefresh(store: Store, opts: RefreshOptions): Promise<Re
       const sum: ComponentSummary = { component, ms: 0, rows: {}, assets: [], repairs: 0, rejects: 0, gaps: 0 };
       summary.components.push(sum);
       if (stopped) {
-        sum.error = `not run: ${stopped} (use --continue-on-error to run the remaining steps)`;
+        sum.error = summary.interrupted ? `not run: ${stopped}` : `not run: ${stopped} (use --continue-on-error to run the remaining steps)`;
         continue;
       }
       opts.onEvent?.({ kind: 'start', component, assets: assets.length });
