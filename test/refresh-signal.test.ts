@@ -1,5 +1,5 @@
-// SIGINT mid-refresh: the CLI gives the cursor back, says how to resume, exits 130; the next start marks the
-// run abandoned, and a --resume run completes to the same tables as a clean build.
+// SIGINT mid-refresh: the run stops at the next asset, is recorded `interrupted` (not `abandoned`: its process
+// did not die), the CLI prints its summary and how to resume and exits 130; a --resume run completes it.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
@@ -42,6 +42,14 @@ test('SIGINT mid-refresh: exit 130 with a resume hint; --resume completes', { ti
   assert.equal(r.code, 130, r.out + r.err);
   assert.match(r.err, /interrupted by SIGINT.*--resume/);
   assert.doesNotMatch(r.err, /\n\s+at .+:\d+:\d+/);
+  assert.match(r.out, /refresh: INTERRUPTED/);
+  const mid = await openStore(db);
+  try {
+    const st = await mid.query<{ status: string }>('SELECT status FROM refresh_runs');
+    assert.deepEqual(st.map((x) => x.status), ['interrupted']);
+  } finally {
+    await mid.close();
+  }
   const again = await refresh(db, ['--resume']);
   assert.equal(again.code, 0, again.err);
   assert.match(again.out, /refresh: ok/);

@@ -7,6 +7,8 @@ import { recordRun } from '../ops/runs.js';
 import { openStore } from '../store/open.js';
 import { UserError } from '../util/errors.js';
 import { progressLine } from '../util/progress.js';
+import { retryAttempts, retryMinMs } from '../store/errors.js';
+import { retryTransient } from '../store/retry.js';
 import { dbOf, intArg, outFileArg } from './args.js';
 
 const SHOWN_REJECTS = 10;
@@ -46,9 +48,12 @@ export function registerImport(program: Command): void {
     .option('--json', 'one JSON document on stdout instead of the text report (docs/json.md)')
     .action(async (files: string[], opts: { id?: number; symbol?: string; rejectsOut?: string; dryRun?: boolean; allowEarly?: boolean; force?: boolean; json?: boolean }, cmd) => {
       const startedAt = new Date();
+      retryAttempts(); // bad retry settings: a usage error before the first file
+      retryMinMs();
       const store = await openStore(dbOf(cmd));
       const reports: FileReport[] = [];
       const failures: { file: string; error: string }[] = [];
+      let ledgerError = '';
       const say = (s: string) => {
         if (!opts.json) console.log(s);
       };
@@ -58,7 +63,12 @@ export function registerImport(program: Command): void {
       try {
         for (const f of files) {
           try {
-            const done = await importSource(store, f, opts);
+            // One transaction per file: a transient error rolled it back whole, so the file is redone on a new session.
+            const done = await retryTransient(() => importSource(store, f, opts), {
+              reconnect: store.reconnect && (() => store.reconnect!()),
+              onRetry: (x) => console.error(`talab: ${f}: database error (${x.why}): ${printable((x.error as Error).message)}; ` +
+                `attempt ${x.attempt} of ${x.attempts} failed, reconnecting to redo the file`),
+            });
             reports.push(...done);
             bar?.clear();
             for (const r of done) say(formatFileReport(r));
@@ -78,13 +88,18 @@ export function registerImport(program: Command): void {
           bar?.tick(basename(f));
         }
         if (!opts.dryRun) {
-          await recordRun(store, {
+          // The files' own transactions are committed (or not) whatever happens here: a ledger that cannot be
+          // written is said, not thrown, so that the summary still follows.
+          await retryTransient(() => recordRun(store, {
             kind: 'import', startedAt, status: failures.length ? 'failed' : 'finished', rows: sum('inserted') + sum('revised'),
             summary: {
               files: files.length, failed: failures.length, inserted: sum('inserted'), revised: sum('revised'),
               unchanged: sum('unchanged'), rejected: sum('rejected'),
               detail: failures.length ? `${failures.length} file(s) failed — ${failures[0].error}` : null,
             },
+          }), { reconnect: store.reconnect && (() => store.reconnect!()) }).catch((e) => {
+            ledgerError = `the run could not be recorded in the runs table: ${printable((e as Error).message)}`;
+            console.error(`talab: ${ledgerError}`);
           });
         }
       } finally {
@@ -117,7 +132,7 @@ export function registerImport(program: Command): void {
           failures,
         }, null, 2));
       }
-      if (failures.length) process.exitCode = 1;
+      if (failures.length || ledgerError) process.exitCode = 1;
     });
 }
 

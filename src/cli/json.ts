@@ -7,7 +7,7 @@ import type { ValidationReport } from '../validate/report.js';
 
 export function refreshJson(s: RefreshSummary) {
   return {
-    run_id: s.runId, dry_run: s.dryRun, ok: s.ok, tables: s.tables, timeframes: s.timeframes, periods: s.periods,
+    run_id: s.runId, dry_run: s.dryRun, ok: s.ok, interrupted: !!s.interrupted, tables: s.tables, timeframes: s.timeframes, periods: s.periods,
     threads: s.threads, checkpoint_ms: s.checkpointMs,
     components: s.components.map((c) => ({
       component: c.component, ms: c.ms, rows: c.rows, repairs: c.repairs, rejects: c.rejects, missing_days: c.gaps,

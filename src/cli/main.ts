@@ -4,7 +4,7 @@ import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 // Exit codes (src/util/errors.ts EXIT): 0 ok, 1 a component failed, 2 usage, 3 database unreachable or locked.
 import { Command, CommanderError, Option } from 'commander';
-import { isSystemic } from '../refresh/runner.js';
+import { describeError } from '../store/errors.js';
 import { EXIT, redactUrl, UserError } from '../util/errors.js';
 import { redactSecrets } from '../ops/log.js';
 import { printable } from '../util/text.js';
@@ -69,7 +69,11 @@ export function exitFor(e: unknown): { code: number; message: string } {
   if (e instanceof CommanderError) return { code: e.exitCode === 0 ? EXIT.ok : EXIT.usage, message: '' };
   if (e instanceof UserError) return { code: e.exitCode, message: clean(e.message) };
   const err = e as Error;
-  if (isSystemic(e)) return { code: EXIT.failure, message: clean(`the database connection was lost: ${err.message}`) };
+  const kind = describeError(e);
+  if (kind.kind === 'transient') {
+    const what = kind.why === 'connection lost' || /^(E[A-Z]+|SQLSTATE 08|SQLSTATE 57P)/.test(kind.why) ? 'the database connection was lost' : `database error (${kind.why})`;
+    return { code: EXIT.failure, message: clean(`${what}: ${err.message}`) };
+  }
   if (isDatabaseError(e)) return { code: EXIT.failure, message: clean(`database error: ${err.message} (${(e as { code: string }).code})`) };
   return { code: EXIT.failure, message: clean(`internal error: ${err?.stack ?? String(e)}`) };
 }

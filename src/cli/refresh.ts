@@ -84,8 +84,9 @@ export function formatSummary(s: RefreshSummary): string {
     for (const a of by('skipped')) out.push(`  skipped ${a.symbol} (${a.id}): ${a.reason}`);
     for (const a of by('failed')) out.push(`  FAILED ${a.symbol} (${a.id}): ${a.reason}`);
   }
+  if (s.ledgerError) out.push(`run ledger: the run could not be recorded (${s.ledgerError}); the next refresh marks it abandoned`);
   if (s.checkpointMs > 0) out.push(`storage: checkpoint of the run's writes into the database file — ${fmtMs(s.checkpointMs)}`);
-  out.push(s.ok ? 'refresh: ok' : 'refresh: FAILED (exit 1)');
+  out.push(s.interrupted ? 'refresh: INTERRUPTED (the run stopped on a signal)' : s.ok ? 'refresh: ok' : 'refresh: FAILED (exit 1)');
   return out.join('\n');
 }
 
@@ -145,6 +146,13 @@ function reporter(opts: CliOpts): (e: RefreshEvent) => void {
       last = `${e.symbol} ${e.status}`;
       if (tty) bar();
       else if (opts.verbose) console.log(`  ${e.component} ${e.symbol} (${e.id}): computed, ${e.status} [${fmtMs(e.ms)}] ${computed}/${total}`);
+      return;
+    }
+    if (e.kind === 'retry') {
+      const text = `  ${e.component}: database error (${e.why}): ${e.error}; attempt ${e.attempt} of ${e.attempts} failed, ` +
+        `reconnecting to redo ${e.remaining} asset(s)`;
+      if (tty) above(text);
+      else console.log(text);
       return;
     }
     if (e.kind === 'commit') {
@@ -219,18 +227,28 @@ export function registerRefresh(program: Command): void {
       };
       const doc: Record<string, unknown> = {};
       log.logger.info({ argv: process.argv.slice(2) }, 'refresh started');
-      // Ctrl-C or a stop from the scheduler: every group commits whole or not at all, so leaving now loses only
-      // the group in flight (the database rolls it back). Give the terminal back its cursor and say how to go on.
+      // Ctrl-C or a stop from the scheduler: the run stops at the next asset, drops the groups not yet committed
+      // (every group commits whole or not at all), records itself `interrupted` and prints its summary. A
+      // second signal leaves at once; the run row is then marked `abandoned` by the next start.
+      const stop = new AbortController();
+      let caught: NodeJS.Signals | undefined;
+      const resumeHint = 'completed groups are kept; run the same command again to continue ' +
+        '(with --resume it keeps this run id and skips the assets it finished)';
       const onSignal = (sig: NodeJS.Signals) => {
         if (process.stderr.isTTY) process.stderr.write('\x1b[?25h\n');
+        if (caught) {
+          log.logger.warn({ signal: sig }, 'refresh left at once');
+          log.close();
+          process.stderr.write(`talab: refresh stopped at once by a second ${sig}; ${resumeHint}.\n`);
+          process.exit(sig === 'SIGINT' ? 130 : 143);
+        }
+        caught = sig;
         log.logger.warn({ signal: sig }, 'refresh interrupted');
-        log.close();
-        process.stderr.write(`talab: refresh interrupted by ${sig}; the group in flight was rolled back, completed groups are kept. ` +
-          'Run the same command with --resume to continue.\n');
-        process.exit(sig === 'SIGINT' ? 130 : 143);
+        process.stderr.write(`talab: ${sig}: stopping after the asset in flight (again to leave at once)\n`);
+        stop.abort();
       };
-      process.once('SIGINT', onSignal);
-      process.once('SIGTERM', onSignal);
+      process.on('SIGINT', onSignal);
+      process.on('SIGTERM', onSignal);
       let location = '';
       try {
         const store = await openStore(dbOf(cmd), { mustExist: true });
@@ -240,7 +258,7 @@ export function registerRefresh(program: Command): void {
             components, ids: opts.ids, tfs: opts.tfs, periods: opts.periods, combos: opts.tfPeriodCombos,
             fullRebuild: opts.fullRebuild, resume: opts.resume, dryRun: opts.dryRun, lookbackDays: opts.lookbackDays,
             skipStaleCheck: opts.skipStaleCheck, stalenessHours: opts.stalenessHours, continueOnError: opts.continueOnError,
-            jobs: opts.jobs, shard: opts.shard,
+            jobs: opts.jobs, shard: opts.shard, signal: stop.signal,
             onEvent: (e) => {
               progress(e);
               if (e.kind === 'computed') return;
@@ -266,14 +284,17 @@ export function registerRefresh(program: Command): void {
           doc.database = store.location;
           doc.refresh = refreshJson(summary);
           log.logger.info({ summary }, summary.ok ? 'refresh ok' : 'refresh failed');
-          if (!summary.ok) {
+          if (summary.interrupted) {
+            process.stderr.write(`talab: refresh interrupted by ${caught ?? 'a signal'}; the run is recorded interrupted; ${resumeHint}.\n`);
+            process.exitCode = caught === 'SIGTERM' ? 143 : 130;
+          } else if (!summary.ok) {
             process.exitCode = 1;
             if (alerts) {
               const m = formatRefreshFailure({ ...summary, database: store.location });
               await alerts.send(m);
             }
           }
-          if (opts.validate && !opts.dryRun) {
+          if (opts.validate && !opts.dryRun && !summary.interrupted) {
             const report = await runValidation(store, { ids: opts.ids });
             say(formatReport(report));
             doc.validation = validationJson(report);

@@ -14,7 +14,7 @@ import {
 } from './retry.js';
 import { StoreSink, type FeatureSink } from './sink.js';
 import { cutBatches, DEFAULT_LIMITS, toRecord, type BatchLimits } from './transform.js';
-import { prepareWrites } from './matrix.js';
+import { forgetWrites, prepareWrites } from './matrix.js';
 
 export interface IngestOptions extends QualityOptions, Partial<BatchLimits> {
   retry?: Partial<RetryPolicy>;
@@ -185,7 +185,15 @@ export async function ingestRows(store: Store, input: FlatInput, opts: IngestOpt
   for (const b of batches) {
     try {
       const { value, attempts } = await withRetry(
-        () => sink.load(b, { runId, ingestionTs: Date.now(), force: opts.force ?? false }),
+        async (attempt) => {
+          // A transient error may have cost the session (a dropped connection): take a new one before redoing.
+          if (attempt > 1 && !opts.sink && store.reconnect) {
+            await store.reconnect();
+            forgetWrites(store);
+            await prepareWrites(store);
+          }
+          return sink.load(b, { runId, ingestionTs: Date.now(), force: opts.force ?? false });
+        },
         policy,
         opts.clock ?? REAL_CLOCK,
         (e) => {

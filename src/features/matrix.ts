@@ -64,6 +64,11 @@ const staged = new WeakSet<Store>();
  * Create the matrix if needed and the session's staging table. Call it outside any transaction before the
  * first write (writeRecords and StoreSink do), so that a rolled-back batch cannot take the staging with it.
  */
+/** After the store got a new session (reconnect): its temp staging table went with the old one. */
+export function forgetWrites(store: Store): void {
+  staged.delete(store);
+}
+
 export async function prepareWrites(store: Store): Promise<void> {
   await ensureFeatureSchema(store);
   if (staged.has(store)) return;

@@ -3,6 +3,8 @@
 // checked between attempts, and retries on transient errors only. p-retry's randomisation is a [1, 2]
 // factor, not full jitter, and it has no deadline, hence this small loop with an injectable clock.
 
+import { describeError } from '../store/errors.js';
+
 export interface RetryPolicy {
   initialMs: number;
   maxMs: number;
@@ -28,38 +30,10 @@ export const REAL_CLOCK: RetryClock = {
 
 export type ErrorClass = { transient: true; why: string } | { transient: false; why: string };
 
-// PostgreSQL SQLSTATEs worth another attempt: serialization failure, deadlock, lock not available,
-// connection exceptions (class 08), operator intervention (shutdown, cannot connect now), statement timeout
-// (57014), too many connections.
-const PG_TRANSIENT = new Set(['40001', '40P01', '55P03', '57014', '57P01', '57P02', '57P03', '53300']);
-const NODE_TRANSIENT = new Set([
-  'ECONNRESET', 'ECONNREFUSED', 'ECONNABORTED', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'ENETDOWN',
-  'EAI_AGAIN',
-]);
-const MESSAGE_TRANSIENT: [RegExp, string][] = [
-  [/\bconnection (terminated|reset|refused|closed)|terminating connection|Connection terminated unexpectedly/i, 'connection lost'],
-  [/\btime(d)? ?out\b|timed out/i, 'timeout'],
-  // DuckDB: optimistic-concurrency conflicts and a database file held by another process.
-  [/write-write conflict|\bConflict on (tuple|update)|\bTransaction conflict/i, 'DuckDB transaction conflict'],
-  [/Could not set lock on file|IO Error:.*lock/i, 'DuckDB file lock'],
-];
-
-/** Transient = worth retrying unchanged. Anything not recognised as transient is permanent: never retried. */
+/** Transient = worth retrying unchanged (src/store/errors.ts decides). Anything else is never retried. */
 export function classifyError(e: unknown): ErrorClass {
-  const err = e as { code?: unknown; message?: unknown; transient?: unknown };
-  if (typeof err?.transient === 'boolean') {
-    return err.transient ? { transient: true, why: 'marked transient' } : { transient: false, why: 'marked permanent' };
-  }
-  const code = typeof err?.code === 'string' ? err.code : '';
-  if (PG_TRANSIENT.has(code) || code.startsWith('08')) return { transient: true, why: `SQLSTATE ${code}` };
-  if (NODE_TRANSIENT.has(code)) return { transient: true, why: code };
-  if (/^[0-9A-Z]{5}$/.test(code)) return { transient: false, why: `SQLSTATE ${code}` };
-  const msg = typeof err?.message === 'string' ? err.message : String(e);
-  // DuckDB's error classes for bad SQL, schema and data: retrying the same batch cannot help.
-  const duck = /^(Binder|Parser|Catalog|Constraint|Conversion|Invalid Input|Not implemented|Out of Range|Type Mismatch|Invalid Error) Error/.exec(msg);
-  if (duck) return { transient: false, why: `DuckDB ${duck[1]} Error` };
-  for (const [re, why] of MESSAGE_TRANSIENT) if (re.test(msg)) return { transient: true, why };
-  return { transient: false, why: 'not a known transient error' };
+  const d = describeError(e);
+  return d.kind === 'transient' ? { transient: true, why: d.why } : { transient: false, why: d.why };
 }
 
 export class RetryDeadlineError extends Error {

@@ -107,7 +107,7 @@ export class StepPool {
    */
   async runStep(component: Component, assets: Asset[], ctx: StepContext, sum: ComponentSummary): Promise<void> {
     const n = this.workers.length;
-    const { onEvent, ...plain } = ctx.opts;
+    const { onEvent, signal, ...plain } = ctx.opts; // functions and signals stay on this thread
     const wire: WireContext = { ...ctx, opts: plain, barsFailed: [...ctx.barsFailed], barsDone: [...ctx.barsDone] };
     const results = await Promise.allSettled(this.workers.map((w, k) => {
       const mine = assets.filter((_, i) => i % n === k);

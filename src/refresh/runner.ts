@@ -6,6 +6,8 @@ import { DEFAULT_PERIODS, defaultTimeframes, type Timeframe } from '../catalog/t
 import { acquireRunLock } from '../ops/run-lock.js';
 import { q } from '../schema/ddl.js';
 import { refreshRuns, refreshState } from '../schema/tables.js';
+import { describeError, retryAttempts, retryMinMs } from '../store/errors.js';
+import { retryTransient } from '../store/retry.js';
 import type { Store } from '../store/store.js';
 import { EXIT, UserError } from '../util/errors.js';
 import { refreshAssetBars, type AssetBarsResult } from './bars.js';
@@ -45,6 +47,8 @@ export interface RefreshOptions {
   jobs?: number;
   shard?: Shard;
   onEvent?: (e: RefreshEvent) => void;
+  /** Stop between assets (SIGINT/SIGTERM): the groups not yet committed are dropped, the run ends `interrupted`. */
+  signal?: AbortSignal;
 }
 
 export type AssetStatus = 'built' | 'current' | 'skipped' | 'failed' | 'planned';
@@ -56,7 +60,9 @@ export type RefreshEvent =
   /** An asset's computation finished (its writes may still wait for the group commit). */
   | { kind: 'computed'; component: Component; id: number; symbol: string; status: AssetStatus; ms: number }
   /** A group of assets committed: then each gets its final 'asset' event. */
-  | { kind: 'commit'; component: Component; assets: number; rows: number; ms: number };
+  | { kind: 'commit'; component: Component; assets: number; rows: number; ms: number }
+  /** A transient database error ended attempt `attempt` of the step's remaining assets; the next one follows a pause. */
+  | { kind: 'retry'; component: Component; attempt: number; attempts: number; why: string; error: string; remaining: number };
 
 export interface AssetOutcome {
   id: number;
@@ -90,6 +96,10 @@ export interface RefreshSummary {
   periods: number[];
   components: ComponentSummary[];
   ok: boolean;
+  /** The run row could not be written at the end (the database stayed away); the next start marks it `abandoned`. */
+  ledgerError?: string;
+  /** Stopped by a signal before the end: the run is recorded `interrupted`. */
+  interrupted?: boolean;
   /** Worker threads the jobs ran on (0: sessions of the calling thread, as on DuckDB). */
   threads: number;
   /** DuckDB: time of the checkpoint that ended the run (0 when none was due); set once the run has finished. */
@@ -261,7 +271,7 @@ async function startRun(store: Store, o: RefreshOptions): Promise<{ runId: strin
   let runId = '';
   if (o.resume) {
     const prev = await store.query<{ run_id: string }>(
-      `SELECT run_id FROM ${q(refreshRuns.name)} WHERE status IN ('abandoned', 'failed') AND options = $1 ` +
+      `SELECT run_id FROM ${q(refreshRuns.name)} WHERE status IN ('abandoned', 'failed', 'interrupted') AND options = $1 ` +
         'ORDER BY started_at DESC LIMIT 1',
       [key],
     );
@@ -290,7 +300,7 @@ async function finishRun(store: Store, runId: string, s: RefreshSummary): Promis
   }));
   await store.exec(
     `UPDATE ${q(refreshRuns.name)} SET finished_at = now(), status = $2, summary = $3 WHERE run_id = $1`,
-    [runId, s.ok ? 'finished' : 'failed', JSON.stringify(brief)],
+    [runId, s.interrupted ? 'interrupted' : s.ok ? 'finished' : 'failed', JSON.stringify(brief)],
   );
 }
 
@@ -417,23 +427,32 @@ export async function runStep(
     // A fixed pool of sessions pulls chunks of assets from one queue. Each session reads what a chunk needs
     // in a few queries (prefetch.ts), then prepares its assets one by one and commits them in groups bounded
     // by asset count and pending rows, so memory stays bounded whatever the asset sizes.
+    // When one session loses the database (or a signal asks to stop), the others stop at their next asset and
+    // drop their uncommitted group: nothing half-written, and what is not in `sum` is redone by a retry.
     let next = 0;
+    let failed = false;
+    const halted = () => failed || !!opts.signal?.aborted;
     const size = Math.max(1, Math.min(CHUNK_ASSETS, Math.ceil(assets.length / sessions.length)));
     const gate = sessions[0].dialect === 'duckdb' ? new CheckpointGate(sessions.length, CHECKPOINT_ROWS) : undefined;
-    await Promise.all(sessions.map(async (s) => {
+    const results = await Promise.allSettled(sessions.map(async (s) => {
       try {
         await work(s);
+      } catch (e) {
+        failed = true;
+        throw e;
       } finally {
         await gate?.leave(s);
       }
     }));
+    const lost = results.find((r) => r.status === 'rejected');
+    if (lost) throw (lost as PromiseRejectedResult).reason;
     await gate?.finish(sessions[0]);
     async function work(s: Store): Promise<void> {
       let group: Prepared[] = [];
       let pending = 0;
       const sinks = new Sinks();
       const sinkOpts: EmasOptions = { ...emaOpts, sinks };
-      while (next < assets.length) {
+      while (next < assets.length && !halted()) {
         const chunk = assets.slice(next, next + size);
         next += chunk.length;
         const ids = chunk.map((a) => a.id);
@@ -455,11 +474,13 @@ export async function runStep(
           continue;
         }
         for (const a of chunk) {
+          if (halted()) return;
           await gate?.pause(s); // between transactions: no open one on this session
           const p = await prepare(s, a, facts.get(a.id)!, sinks, sinkOpts);
           group.push(p);
           for (const op of p.deferred?.ops ?? []) if ('batch' in op) pending += op.batch.length;
           if (group.length >= GROUP_ASSETS || pending >= GROUP_ROWS) {
+            if (halted()) return;
             await commit(s, group);
             sinks.reset();
             group = [];
@@ -467,7 +488,7 @@ export async function runStep(
           }
         }
       }
-      if (group.length) await commit(s, group);
+      if (group.length && !halted()) await commit(s, group);
     }
 }
 
@@ -495,11 +516,13 @@ export async function runRefresh(store: Store, opts: RefreshOptions): Promise<Re
   const jobs = Math.max(1, opts.jobs ?? 1);
   const lookbackDays = opts.lookbackDays ?? 3;
   const stalenessHours = opts.stalenessHours ?? 48;
+  const attempts = retryAttempts(); // a bad setting is a usage error before anything is locked or written
+  retryMinMs();
   let assets = await selectAssets(store, opts.ids);
   if (shard.n > 1) assets = assets.filter((a) => shardOf(a.id, shard.n) === shard.k);
 
   // The shared run lock first: a baseline holds it exclusively while it deletes and rebuilds.
-  const unlockRun = opts.dryRun ? async () => undefined : await acquireRunLock(store, 'refresh');
+  let unlockRun = opts.dryRun ? async () => undefined : await acquireRunLock(store, 'refresh');
   let unlockShard: () => Promise<void>;
   try {
     unlockShard = opts.dryRun ? async () => undefined : await lockRun(store, shard);
@@ -534,10 +557,31 @@ export async function runRefresh(store: Store, opts: RefreshOptions): Promise<Re
   const sessions: Store[] = [store];
   let pool: StepPool | undefined;
   let release: (() => Promise<number>) | undefined;
+  const open = store.openArgs?.();
+  const width = Math.min(jobs, assets.length);
+  /**
+   * After a lost connection: new sessions for every job (and new worker threads), and on the run's own session
+   * the locks it held, which the server released with the old one.
+   */
+  const reconnect = async (): Promise<void> => {
+    for (const s of sessions.splice(1)) await s.close().catch(() => undefined);
+    if (pool) {
+      await pool.close();
+      pool = undefined;
+      pool = await StepPool.open(open!, summary.threads);
+    }
+    if (store.reconnect) {
+      await store.reconnect();
+      if (!opts.dryRun) {
+        unlockRun = await acquireRunLock(store, 'refresh');
+        unlockShard = await lockRun(store, shard);
+        if (store.dialect === 'postgres') await store.query(`SELECT pg_advisory_lock(${RUN_LOCK_SQL}) AS ok`, [runId]);
+      }
+    }
+    if (!pool) for (let j = 1; j < width; j++) sessions.push(await store.connect());
+  };
   try {
     if (!opts.dryRun) release = await holdCheckpoints(store);
-    const open = store.openArgs?.();
-    const width = Math.min(jobs, assets.length);
     if (open && width > 1 && (await buildHeavy(store, opts, narrowed, assets))) {
       pool = await StepPool.open(open, width);
       summary.threads = width;
@@ -549,24 +593,53 @@ export async function runRefresh(store: Store, opts: RefreshOptions): Promise<Re
       const sum: ComponentSummary = { component, ms: 0, rows: {}, assets: [], repairs: 0, rejects: 0, gaps: 0 };
       summary.components.push(sum);
       if (stopped) {
-        sum.error = `not run: ${stopped} (use --continue-on-error to run the remaining steps)`;
+        sum.error = summary.interrupted ? `not run: ${stopped}` : `not run: ${stopped} (use --continue-on-error to run the remaining steps)`;
         continue;
       }
       opts.onEvent?.({ kind: 'start', component, assets: assets.length });
+      // Committed assets are in sum.assets; a transient error loses only the groups in flight, so each attempt
+      // takes the assets not yet recorded.
+      const todo = () => {
+        const done = new Set(sum.assets.map((a) => a.id));
+        return assets.filter((a) => !done.has(a.id));
+      };
       try {
         if (opts.dryRun) await planStep(store, component, assets, ctx, sum);
-        else if (pool) await pool.runStep(component, assets, ctx, sum);
-        else await runStep(sessions, component, assets, ctx, sum);
+        else await retryTransient(async () => {
+          if (pool) await pool.runStep(component, todo(), ctx, sum);
+          else await runStep(sessions, component, todo(), ctx, sum);
+        }, {
+          reconnect, signal: opts.signal,
+          onRetry: (r) => opts.onEvent?.({
+            kind: 'retry', component, attempt: r.attempt, attempts, why: r.why, error: (r.error as Error).message, remaining: todo().length,
+          }),
+        });
       } catch (e) {
-        sum.error = (e as Error).message;
+        const why = describeError(e);
+        sum.error = why.kind === 'transient' && attempts > 1
+          ? `${(e as Error).message} (${why.why}; gave up after ${attempts} attempts, TALAB_RETRY_ATTEMPTS)` : (e as Error).message;
         if (!opts.continueOnError) stopped = `the ${component} step failed`;
       }
       sum.assets.sort((x, y) => x.id - y.id);
       sum.ms = Date.now() - t0;
       opts.onEvent?.({ kind: 'end', component, ms: sum.ms });
+      if (opts.signal?.aborted) {
+        summary.interrupted = true;
+        stopped = 'the run was interrupted';
+      }
     }
-    summary.ok = summary.components.every((c) => !c.error && c.assets.every((a) => a.status !== 'failed'));
-    if (!opts.dryRun) await finishRun(store, runId, summary);
+    summary.ok = !summary.interrupted && summary.components.every((c) => !c.error && c.assets.every((a) => a.status !== 'failed'));
+    // The ledger is written on a live session even when the steps ended by losing theirs.
+    if (!opts.dryRun) {
+      try {
+        await retryTransient(() => finishRun(store, runId, summary), { reconnect });
+      } catch (e) {
+        if (describeError(e).kind !== 'transient') throw e;
+        // The database is still away: the summary is all the user gets; the next start marks the row abandoned.
+        summary.ok = false;
+        summary.ledgerError = (e as Error).message;
+      }
+    }
     return summary;
   } catch (e) {
     if (!opts.dryRun) await abortRun(store, runId, (e as Error).message);
@@ -585,10 +658,7 @@ export async function runRefresh(store: Store, opts: RefreshOptions): Promise<Re
   }
 }
 
-const SYSTEMIC_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', '57P01', '57P02', '57P03', '08000', '08003', '08006']);
-
-/** Errors that mean the database went away, as opposed to a problem with one asset's data. */
+/** Errors that mean the database went away or the work collided with another transaction: worth redoing the group. */
 export function isSystemic(e: unknown): boolean {
-  const err = e as { code?: string; message?: string };
-  return SYSTEMIC_CODES.has(err?.code ?? '') || /Connection terminated|connection error|database has been closed|Connection closed|Query read timeout|timeout exceeded when trying to connect/i.test(err?.message ?? '');
+  return describeError(e).kind === 'transient';
 }

@@ -30,6 +30,11 @@ export interface Store {
    * the engine cannot be opened twice in one process (DuckDB: one instance per file).
    */
   openArgs?(): { db: string; pgSchema?: string };
+  /**
+   * Replace a lost session by a new one (PostgreSQL); session state (transaction, locks, temp tables) is
+   * gone. Absent where a lost session cannot happen (DuckDB runs in the process).
+   */
+  reconnect?(): Promise<void>;
   close(): Promise<void>;
 }
 

@@ -9,7 +9,7 @@ import { onConflictUpdate, q } from '../../schema/ddl.js';
 import type { ColType, Table } from '../../schema/tables.js';
 import { EXIT, redactUrl, UserError } from '../../util/errors.js';
 import { binaryCopyPossible, copyBinary } from './copy-binary.js';
-import { pgTimeouts, type PgTimeouts } from './timeouts.js';
+import { clientTimeoutMs, pgTimeouts, type PgTimeouts } from './timeouts.js';
 import type { RowBatch } from '../../columnar/columns.js';
 import { normRow, type Row, type Store } from '../store.js';
 
@@ -23,7 +23,7 @@ export class PostgresStore implements Store {
   private staged = new Set<string>();
 
   private constructor(
-    private readonly client: pg.Client,
+    private client: pg.Client,
     readonly location: string,
     private readonly url: string,
     private readonly schema?: string,
@@ -39,7 +39,7 @@ export class PostgresStore implements Store {
         connectionString: url, connectionTimeoutMillis: t.connectMs, keepAlive: true, keepAliveInitialDelayMillis: 10_000,
         // Server side: a statement running too long, a session idle inside a transaction. Client side: an
         // answer that never comes (a frozen network), a little after the server would have given up.
-        statement_timeout: t.statementMs || undefined, query_timeout: t.statementMs ? t.statementMs + 5_000 : undefined,
+        statement_timeout: t.statementMs || undefined, query_timeout: clientTimeoutMs(t) || undefined,
         idle_in_transaction_session_timeout: t.idleMs || undefined,
       });
     } catch (e) {
@@ -115,7 +115,7 @@ export class PostgresStore implements Store {
     const stream = this.client.query(copyStreams.from(`COPY ${q(target)} (${names}) FROM STDIN${binary ? ' (FORMAT binary)' : ''}`));
     // COPY is outside the driver's query timeout: a frozen connection would hold it forever. Past the
     // statement timeout the connection is cut, which fails the COPY and then the session, as a lost connection.
-    const ms = this.timeouts.statementMs ? this.timeouts.statementMs + 5_000 : 0;
+    const ms = clientTimeoutMs(this.timeouts);
     const timer = ms ? setTimeout(() => stream.destroy(new Error(`Connection terminated: COPY into ${target} got no answer within ${ms / 1000} s`)), ms) : undefined;
     try {
       await pipeline(Readable.from(binary ? copyBinary(table, batch) : copyText(table, batch)), stream);
@@ -154,6 +154,22 @@ export class PostgresStore implements Store {
 
   connect(): Promise<Store> {
     return PostgresStore.open(this.url, this.schema);
+  }
+
+  /**
+   * After a lost connection: this Store gets a new session (the old one is ended). Session state is gone
+   * with the old one — an open transaction was rolled back by the server, advisory locks released, temp
+   * tables dropped — so callers take their locks again.
+   */
+  async reconnect(): Promise<void> {
+    const fresh = await PostgresStore.open(this.url, this.schema);
+    const old = this.client;
+    this.client = fresh.client;
+    this.txDepth = 0;
+    this.staged.clear();
+    // The old socket may be frozen rather than closed: cut it, so that ending it cannot wait.
+    (old as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
+    await old.end().catch(() => undefined);
   }
 
   async close(): Promise<void> {

@@ -36,3 +36,11 @@ export function pgTimeouts(url: string, env: NodeJS.ProcessEnv = process.env): P
     idleMs: pick('idle_in_transaction_session_timeout', 1, 'TALAB_PG_IDLE_TIMEOUT', 600),
   };
 }
+
+/**
+ * The client's own limit on an answer: a little after the server's statement timeout (the server's own error
+ * is the better message), by at most 5 s and at most the timeout itself, so a small timeout stays small.
+ */
+export function clientTimeoutMs(t: PgTimeouts): number {
+  return t.statementMs ? t.statementMs + Math.min(5_000, t.statementMs) : 0;
+}
