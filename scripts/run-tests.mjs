@@ -3,7 +3,7 @@
 //
 // TALAB_TEST_PARTITIONS=N (CI sets it) adds a second pass: the test files that use PostgreSQL run again with
 // only their PostgreSQL halves, on schemas hash-partitioned by asset into N partitions (heavy tests sized down
-// by TALAB_PARTITIONED_REAL_DAYS / TALAB_PARTITIONED_CRASH_KILLS). The last line sums both passes.
+// by TALAB_PARTITIONED_REAL_DAYS / _CRASH_KILLS / _FAULT_POINTS). The last line sums both passes.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
@@ -49,6 +49,7 @@ const second = await pass(usesPg, {
   TALAB_PG_PARTITIONS: parts,
   TALAB_REAL_HISTORY_DAYS: process.env.TALAB_PARTITIONED_REAL_DAYS ?? '400',
   TALAB_CRASH_KILLS: process.env.TALAB_PARTITIONED_CRASH_KILLS ?? '4',
+  TALAB_FAULT_POINTS: process.env.TALAB_PARTITIONED_FAULT_POINTS ?? '3',
 });
 console.log(`\nplain pass: ${first.passed} passed, ${first.failed} failed; partitioned pass: ${second.passed} passed, ${second.failed} failed`);
 console.log(`${first.passed + second.passed} passed, ${first.failed + second.failed} failed`);
