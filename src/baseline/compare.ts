@@ -4,14 +4,14 @@
 import { q } from '../schema/ddl.js';
 import type { Table } from '../schema/tables.js';
 import type { Row, Store } from '../store/store.js';
-import type { DiffSink } from './diffs.js';
+import type { DiffSink, KeyValue } from './diffs.js';
 import { KEYS_TABLE, keysTableSql, type SampleConfig } from './sample.js';
 import {
   absDiffSql, comparedColumns, matchSql, maxSeverity, relDiffSql, severityOfRel, skippedColumns, type ComparedColumn,
   type Family, type Severity,
 } from './tolerance.js';
 
-export type KeyValue = Record<string, string | number | null>;
+export type { KeyValue } from './diffs.js';
 
 export interface Mismatch {
   key: KeyValue;

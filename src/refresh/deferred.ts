@@ -6,6 +6,7 @@
 // the appends and upserts merged per table, then the remaining updates, in recording order.
 import type { Table } from '../schema/tables.js';
 import { concatBatches, type RowBatch } from '../columnar/columns.js';
+import type { HeldLock, LockOptions } from '../store/locks.js';
 import type { Row, Store } from '../store/store.js';
 
 type Op =
@@ -19,6 +20,10 @@ export class DeferredStore implements Store {
 
   get dialect() {
     return this.real.dialect;
+  }
+
+  get locksPerSession() {
+    return this.real.locksPerSession;
   }
 
   get location() {
@@ -46,6 +51,11 @@ export class DeferredStore implements Store {
   async upsert(table: Table, batch: RowBatch): Promise<number> {
     if (batch.length > 0) this.ops.push({ kind: 'upsert', table, batch });
     return batch.length;
+  }
+
+  /** Locks are the run's business, taken on the real session. */
+  lock(keys: string | string[], opts?: LockOptions): Promise<HeldLock | null> {
+    return this.real.lock(keys, opts);
   }
 
   engineVersion(): Promise<string> {

@@ -2,12 +2,13 @@
 // per asset and component (data and state together), failures isolated to the asset that failed, parallel
 // workers, shards, a lock, resumable runs. The per-asset rules live in bars.ts / emas.ts / state.ts.
 import { randomUUID } from 'node:crypto';
-import { DEFAULT_PERIODS, defaultTimeframes, type Timeframe } from '../catalog/timeframes.js';
+import { DEFAULT_PERIODS, defaultTimeframes } from '../catalog/timeframes.js';
+import type { AssetOutcome, Component, ComponentSummary, RefreshOptions, RefreshSummary, StepContext } from './types.js';
 import { acquireRunLock } from '../ops/run-lock.js';
 import { q } from '../schema/ddl.js';
 import { refreshRuns, refreshState } from '../schema/tables.js';
+import { assetKey, runLiveKey, type HeldLock } from '../store/locks.js';
 import type { Store } from '../store/store.js';
-import { EXIT, UserError } from '../util/errors.js';
 import { refreshAssetBars, type AssetBarsResult } from './bars.js';
 import { prefetchFlipDaily, refreshAssetEmas, type AssetEmasResult, type EmasOptions } from './emas.js';
 import { selectAssets } from './load.js';
@@ -17,82 +18,9 @@ import { StepPool } from './pool.js';
 import { Sinks } from './sinks.js';
 import { BARS_STATE_TABLES, commonState, EMAS_STATE_TABLES, idList } from './state.js';
 
-export type Component = 'bars' | 'emas';
-
-export interface Shard {
-  k: number;
-  n: number;
-}
-
-export interface RefreshOptions {
-  components: Component[];
-  ids?: number[];
-  /** Narrowed selection; undefined = the configured defaults (and then state is kept). */
-  tfs?: Timeframe[];
-  periods?: number[];
-  combos?: { tf: Timeframe; period: number }[];
-  fullRebuild?: boolean;
-  resume?: boolean;
-  dryRun?: boolean;
-  lookbackDays?: number;
-  skipStaleCheck?: boolean;
-  /** EMAs of an asset run only when its bars are at most this far behind its source's last day. */
-  stalenessHours?: number;
-  /** Go on with the next step when a step fails as a whole (not just some of its assets). */
-  continueOnError?: boolean;
-  jobs?: number;
-  shard?: Shard;
-  onEvent?: (e: RefreshEvent) => void;
-}
-
-export type AssetStatus = 'built' | 'current' | 'skipped' | 'failed' | 'planned';
-
-export type RefreshEvent =
-  | { kind: 'start'; component: Component; assets: number }
-  | { kind: 'asset'; component: Component; id: number; symbol: string; status: AssetStatus; reason?: string; ms: number; rows: number }
-  | { kind: 'end'; component: Component; ms: number }
-  /** An asset's computation finished (its writes may still wait for the group commit). */
-  | { kind: 'computed'; component: Component; id: number; symbol: string; status: AssetStatus; ms: number }
-  /** A group of assets committed: then each gets its final 'asset' event. */
-  | { kind: 'commit'; component: Component; assets: number; rows: number; ms: number };
-
-export interface AssetOutcome {
-  id: number;
-  symbol: string;
-  status: AssetStatus;
-  reason: string;
-  /** First day recomputed (YYYY-MM-DD), 'all' for a whole rebuild. */
-  from?: string;
-  /** New days folded into the stored carry (the daily path), instead of a recompute from the history. */
-  continued?: boolean;
-  ms: number;
-}
-
-export interface ComponentSummary {
-  component: Component;
-  ms: number;
-  rows: Record<string, number>;
-  assets: AssetOutcome[];
-  repairs: number;
-  rejects: number;
-  gaps: number;
-  /** The step failed as a whole (an error outside any single asset), or did not run because an earlier one did. */
-  error?: string;
-}
-
-export interface RefreshSummary {
-  runId: string;
-  dryRun: boolean;
-  tables: string[];
-  timeframes: string[];
-  periods: number[];
-  components: ComponentSummary[];
-  ok: boolean;
-  /** Worker threads the jobs ran on (0: sessions of the calling thread, as on DuckDB). */
-  threads: number;
-  /** DuckDB: time of the checkpoint that ended the run (0 when none was due); set once the run has finished. */
-  checkpointMs: number;
-}
+export type {
+  AssetOutcome, AssetStatus, Component, ComponentSummary, RefreshEvent, RefreshOptions, RefreshSummary, Shard, StepContext,
+} from './types.js';
 
 /** Stable shard of an asset: a 32-bit integer hash of the id, mod n. Same everywhere, every run. */
 export function shardOf(id: number, n: number): number {
@@ -206,25 +134,6 @@ function walBytes(v: string): number {
 
 const day = (ms: number) => (ms === -Infinity ? 'all' : new Date(ms).toISOString().slice(0, 10));
 
-const LOCK_SQL = "hashtext('talab-refresh:' || current_schema() || ':' || $1)";
-
-/** One refresh per database schema and shard at a time; released at the end of the run (or with the session). */
-async function lockRun(store: Store, shard: Shard): Promise<() => Promise<void>> {
-  if (store.dialect !== 'postgres') return async () => undefined; // DuckDB: the file admits one writing process
-  const key = `${shard.k}/${shard.n}`;
-  const r = await store.query<{ ok: boolean }>(`SELECT pg_try_advisory_lock(${LOCK_SQL}) AS ok`, [key]);
-  if (!r[0].ok) {
-    throw new UserError(
-      `another talab refresh is running on this database${shard.n > 1 ? ` for shard ${shard.k}/${shard.n}` : ''}; ` +
-        'wait for it, or give each machine its own --shard k/n',
-      EXIT.database,
-    );
-  }
-  return async () => {
-    await store.query(`SELECT pg_advisory_unlock(${LOCK_SQL}) AS ok`, [key]).catch(() => undefined);
-  };
-}
-
 function optionsKey(o: RefreshOptions): string {
   return JSON.stringify({
     components: o.components, ids: o.ids ?? null, tfs: o.tfs?.map((t) => t.tf) ?? null, periods: o.periods ?? null,
@@ -233,27 +142,22 @@ function optionsKey(o: RefreshOptions): string {
   });
 }
 
-const RUN_LOCK_SQL = "hashtext('talab-run:' || $1)";
-
 /**
- * Runs left `running` by a process that died (killed, power lost) are marked `abandoned`. On DuckDB the file
- * admits one writing process, so any `running` row is such a leftover; on PostgreSQL each run holds a session
- * lock on its id for its lifetime, and a row whose lock can be taken has no live owner.
+ * Runs left `running` by a process that died (killed, power lost) are marked `abandoned`: each run holds a
+ * session lock on its id for its lifetime, and a row whose lock can be taken has no live owner.
  */
 async function markAbandoned(store: Store): Promise<void> {
   const running = await store.query<{ run_id: string }>(`SELECT run_id FROM ${q(refreshRuns.name)} WHERE status = 'running'`);
   for (const { run_id } of running) {
-    if (store.dialect === 'postgres') {
-      const r = await store.query<{ ok: boolean }>(`SELECT pg_try_advisory_lock(${RUN_LOCK_SQL}) AS ok`, [run_id]);
-      if (!r[0].ok) continue; // its process is alive
-      await store.query(`SELECT pg_advisory_unlock(${RUN_LOCK_SQL}) AS ok`, [run_id]);
-    }
+    const probe = await store.lock(runLiveKey(run_id), { wait: false });
+    if (!probe) continue; // its process is alive
+    await probe.release();
     await store.exec(`UPDATE ${q(refreshRuns.name)} SET status = 'abandoned', finished_at = now() WHERE run_id = $1 AND status = 'running'`, [run_id]);
   }
 }
 
 /** With --resume: the last unfinished run with the same options, whose finished assets are skipped. */
-async function startRun(store: Store, o: RefreshOptions): Promise<{ runId: string; resumed: boolean }> {
+async function startRun(store: Store, o: RefreshOptions): Promise<{ runId: string; resumed: boolean; live: HeldLock }> {
   const key = optionsKey(o);
   await markAbandoned(store);
   let runId = '';
@@ -267,10 +171,15 @@ async function startRun(store: Store, o: RefreshOptions): Promise<{ runId: strin
   }
   const resumed = runId !== '';
   if (!resumed) runId = randomUUID();
-  if (store.dialect === 'postgres') await store.query(`SELECT pg_advisory_lock(${RUN_LOCK_SQL}) AS ok`, [runId]);
-  if (resumed) await store.exec(`UPDATE ${q(refreshRuns.name)} SET status = 'running', finished_at = NULL WHERE run_id = $1`, [runId]);
-  else await store.exec(`INSERT INTO ${q(refreshRuns.name)} (run_id, options, status) VALUES ($1, $2, 'running')`, [runId, key]);
-  return { runId, resumed };
+  const live = (await store.lock(runLiveKey(runId)))!;
+  try {
+    if (resumed) await store.exec(`UPDATE ${q(refreshRuns.name)} SET status = 'running', finished_at = NULL WHERE run_id = $1`, [runId]);
+    else await store.exec(`INSERT INTO ${q(refreshRuns.name)} (run_id, options, status) VALUES ($1, $2, 'running')`, [runId, key]);
+  } catch (e) {
+    await live.release();
+    throw e;
+  }
+  return { runId, resumed, live };
 }
 
 /** Best effort: a run that ends by an exception is `failed` (if the database is gone, the next start marks it `abandoned`). */
@@ -305,21 +214,6 @@ async function staleReason(store: Store, id: number, f: EmasFacts, hours: number
   if (built === null) return 'bars never built';
   const lag = ((f.srcHi ?? 0) - built) / 3_600_000;
   return lag > hours ? `bars stale: ${lag.toFixed(0)} h behind the source's last day (limit ${hours} h)` : null;
-}
-
-/** A run's settings as every step sees them, and the hand-over from the bars step to the EMA step. */
-export interface StepContext {
-  opts: RefreshOptions;
-  tfs: Timeframe[];
-  periods: number[];
-  narrowed: boolean;
-  lookbackDays: number;
-  stalenessHours: number;
-  runId: string;
-  /** Assets whose bars failed in this run (their EMAs are skipped). */
-  barsFailed: Set<number>;
-  /** Bars built (or found current) in this very run are fresh by construction, state or not (narrowed runs keep none). */
-  barsDone: Set<number>;
 }
 
 /**
@@ -431,7 +325,7 @@ export async function runStep(
     // in a few queries (prefetch.ts), then prepares its assets one by one and commits them in groups bounded
     // by asset count and pending rows, so memory stays bounded whatever the asset sizes.
     let next = 0;
-    const size = Math.max(1, Math.min(CHUNK_ASSETS, Math.ceil(assets.length / sessions.length)));
+    const size = Math.max(1, Math.min(CHUNK_ASSETS, sessions[0].locksPerSession, Math.ceil(assets.length / sessions.length)));
     const gate = sessions[0].dialect === 'duckdb' ? new CheckpointGate(sessions.length, CHECKPOINT_ROWS) : undefined;
     await Promise.all(sessions.map(async (s) => {
       try {
@@ -446,41 +340,49 @@ export async function runStep(
       let pending = 0;
       const sinks = new Sinks();
       const sinkOpts: EmasOptions = { ...emaOpts, sinks };
+      const flush = async () => {
+        await commit(s, group);
+        sinks.reset();
+        group = [];
+        pending = 0;
+      };
       while (next < assets.length) {
         const chunk = assets.slice(next, next + size);
         next += chunk.length;
         const ids = chunk.map((a) => a.id);
-        let facts: Map<number, BarsFacts | EmasFacts>;
+        // The chunk's assets are this session's until their commit: another run (any shard layout or
+        // selection) waits for them. Taken in ascending id order, and only one chunk's at a time, so two
+        // runs never wait for each other in a circle.
+        const held = opts.dryRun ? null : await s.lock([...ids].sort((x, y) => x - y).map(assetKey));
         try {
-          if (component === 'bars') facts = await prefetchBars(s, ids, lookbackDays);
-          else {
-            const ef = await prefetchEmas(s, ids);
-            await prefetchFlipDaily(s, ef, emaOpts);
-            facts = ef;
+          let facts: Map<number, BarsFacts | EmasFacts> | undefined;
+          try {
+            if (component === 'bars') facts = await prefetchBars(s, ids, lookbackDays);
+            else {
+              const ef = await prefetchEmas(s, ids);
+              await prefetchFlipDaily(s, ef, emaOpts);
+              facts = ef;
+            }
+          } catch (e) {
+            if (isSystemic(e)) throw e;
+            for (const a of chunk) {
+              const p: Prepared = { a, out: { id: a.id, symbol: a.symbol, status: 'built', reason: '', ms: 0 }, t0: Date.now() };
+              fail(p, e);
+              group.push(p);
+            }
           }
-        } catch (e) {
-          if (isSystemic(e)) throw e;
-          for (const a of chunk) {
-            const p: Prepared = { a, out: { id: a.id, symbol: a.symbol, status: 'built', reason: '', ms: 0 }, t0: Date.now() };
-            fail(p, e);
+          for (const a of facts ? chunk : []) {
+            await gate?.pause(s); // between transactions: no open one on this session
+            const p = await prepare(s, a, facts!.get(a.id)!, sinks, sinkOpts);
             group.push(p);
+            for (const op of p.deferred?.ops ?? []) if ('batch' in op) pending += op.batch.length;
+            if (group.length >= GROUP_ASSETS || pending >= GROUP_ROWS) await flush();
           }
-          continue;
-        }
-        for (const a of chunk) {
-          await gate?.pause(s); // between transactions: no open one on this session
-          const p = await prepare(s, a, facts.get(a.id)!, sinks, sinkOpts);
-          group.push(p);
-          for (const op of p.deferred?.ops ?? []) if ('batch' in op) pending += op.batch.length;
-          if (group.length >= GROUP_ASSETS || pending >= GROUP_ROWS) {
-            await commit(s, group);
-            sinks.reset();
-            group = [];
-            pending = 0;
-          }
+          if (group.length) await flush(); // before the chunk's locks go
+        } finally {
+          await held?.release();
         }
       }
-      if (group.length) await commit(s, group);
     }
 }
 
@@ -511,23 +413,14 @@ export async function runRefresh(store: Store, opts: RefreshOptions): Promise<Re
   let assets = await selectAssets(store, opts.ids);
   if (shard.n > 1) assets = assets.filter((a) => shardOf(a.id, shard.n) === shard.k);
 
-  // The shared run lock first: a baseline holds it exclusively while it deletes and rebuilds.
-  const unlockRun = opts.dryRun ? async () => undefined : await acquireRunLock(store, 'refresh');
-  let unlockShard: () => Promise<void>;
-  try {
-    unlockShard = opts.dryRun ? async () => undefined : await lockRun(store, shard);
-  } catch (e) {
-    await unlockRun();
-    throw e;
-  }
-  const unlock = async () => {
-    await unlockShard();
-    await unlockRun();
-  };
+  // The shared run lock first: a baseline holds it exclusively while it deletes and rebuilds. Refreshes
+  // exclude each other per asset (runStep), whatever their shards or selections.
+  const unlock = opts.dryRun ? async () => undefined : await acquireRunLock(store, 'refresh');
   let runId = 'dry-run';
+  let live: HeldLock | undefined;
   if (!opts.dryRun) {
     try {
-      runId = (await startRun(store, opts)).runId;
+      ({ runId, live } = await startRun(store, opts));
     } catch (e) {
       await unlock();
       throw e;
@@ -584,9 +477,7 @@ export async function runRefresh(store: Store, opts: RefreshOptions): Promise<Re
     if (!opts.dryRun) await abortRun(store, runId, (e as Error).message);
     throw e;
   } finally {
-    if (!opts.dryRun && store.dialect === 'postgres') {
-      await store.query(`SELECT pg_advisory_unlock(${RUN_LOCK_SQL}) AS ok`, [runId]).catch(() => undefined);
-    }
+    await live?.release();
     await pool?.close();
     for (const s of sessions.slice(1)) await s.close();
     try {

@@ -3,6 +3,7 @@
 import type { Dialect } from '../schema/ddl.js';
 import type { Table } from '../schema/tables.js';
 import type { RowBatch } from '../columnar/columns.js';
+import type { HeldLock, LockOptions } from './locks.js';
 
 export type Row = Record<string, unknown>;
 
@@ -22,6 +23,13 @@ export interface Store {
   append(table: Table, batch: RowBatch, opts?: { into?: string }): Promise<number>;
   /** Bulk upsert on the table's key: new rows inserted, existing rows overwritten. Returns rows written. */
   upsert(table: Table, batch: RowBatch): Promise<number>;
+  /**
+   * Take named locks on this database (schema), in the order given; see locks.ts for the keys and the
+   * semantics on each engine. Resolves null when `wait` is false and a key is busy (then none is held).
+   */
+  lock(keys: string | string[], opts?: LockOptions): Promise<HeldLock | null>;
+  /** How many lock keys one session should hold at once (PostgreSQL's lock table is shared and finite). */
+  readonly locksPerSession: number;
   engineVersion(): Promise<string>;
   /** Another session on the same database (parallel workers each need their own transaction). */
   connect(): Promise<Store>;

@@ -6,6 +6,8 @@ import { q, sqlType } from '../../schema/ddl.js';
 import type { ColType, Table } from '../../schema/tables.js';
 import type { RowBatch } from '../../columnar/columns.js';
 import { chunkTypes, CHUNK_ROWS, directlyAppendable, fillChunk } from './chunks.js';
+import type { HeldLock, LockOptions } from '../locks.js';
+import { LocalLocks } from './locks.js';
 import { normRow, type Row, type Store } from '../store.js';
 import { EXIT, UserError } from '../../util/errors.js';
 
@@ -36,9 +38,16 @@ function fromStaging(t: ColType, col: string): string {
   return t === 'json' ? `CAST(${col} AS JSON)` : col;
 }
 
+/** One lock table per open database, shared by its sessions. */
+const LOCKS = new WeakMap<DuckDBInstance, LocalLocks>();
+
 export class DuckDbStore implements Store {
   readonly dialect = 'duckdb' as const;
   private txDepth = 0;
+  /** In memory: no table to fill. */
+  readonly locksPerSession = Infinity;
+  /** Transaction locks taken in the open transaction, let go at its end. */
+  private txLocks: (() => void)[] = [];
 
   private constructor(
     private readonly instance: DuckDBInstance,
@@ -121,7 +130,15 @@ export class DuckDbStore implements Store {
       throw e;
     } finally {
       this.txDepth--;
+      for (const release of this.txLocks.splice(0)) release();
     }
+  }
+
+  lock(keys: string | string[], opts: LockOptions = {}): Promise<HeldLock | null> {
+    let table = LOCKS.get(this.instance);
+    if (!table) LOCKS.set(this.instance, (table = new LocalLocks()));
+    // Outside a transaction a transaction lock ends at once, as each statement is its own transaction.
+    return table.lock(this, typeof keys === 'string' ? [keys] : keys, opts, (release) => (this.txDepth > 0 ? this.txLocks.push(release) : release()));
   }
 
   private async stage(table: Table, batch: RowBatch): Promise<string> {
@@ -226,6 +243,7 @@ export class DuckDbStore implements Store {
   }
 
   async close(): Promise<void> {
+    LOCKS.get(this.instance)?.drop(this);
     this.conn.closeSync();
     if (this.ownsInstance) this.instance.closeSync();
   }
