@@ -12,7 +12,7 @@ const textState: Table = { ...refreshState, columns: refreshState.columns.map((c
 
 async function textStateTable(store: Store): Promise<void> {
   await store.exec(`DROP TABLE ${refreshState.name}`);
-  await store.exec(createTableSql(store.dialect, textState));
+  await store.exec(createTableSql(store.engine, textState));
 }
 
 const ids = Array.from({ length: 50 }, (_, i) => i + 1);

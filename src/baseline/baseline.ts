@@ -221,7 +221,7 @@ async function runLocked(store: Store, opts: BaselineOptions, c: Resolved): Prom
     try {
       for (const [i, t] of tables.entries()) {
         const s = snapshots[i];
-        for (const sql of snapshotSql(store.dialect, t, s.snapshot, ids)) step(p, sql + ';');
+        for (const sql of snapshotSql(store.engine, t, s.snapshot, ids)) step(p, sql + ';');
         if (dryRun) continue;
         try {
           s.rows = await createSnapshot(store, t, s.snapshot, ids);
@@ -323,9 +323,9 @@ async function runLocked(store: Store, opts: BaselineOptions, c: Resolved): Prom
         if (method === 'checksum') {
           // The first level of the bisection on each side; deeper levels depend on what differs.
           const { time, series } = seriesShape(t);
-          const sql = segmentSql(store.dialect, t, snapshots[i].snapshot, comparedColumns(t), series, time, { where: idWhere(ids), params: [] });
+          const sql = segmentSql(store.engine, t, snapshots[i].snapshot, comparedColumns(t), series, time, { where: idWhere(ids), params: [] });
           step(p, `${sql};`);
-          step(p, `${segmentSql(store.dialect, t, t.name, comparedColumns(t), series, time, { where: idWhere(ids), params: [] })};`);
+          step(p, `${segmentSql(store.engine, t, t.name, comparedColumns(t), series, time, { where: idWhere(ids), params: [] })};`);
         }
         else for (const sql of compareSql(store, t, snapshots[i].snapshot, { ids, sample: { ...sample, full: method === 'full' }, topN })) step(p, sql + ';');
       }
@@ -350,7 +350,7 @@ async function runLocked(store: Store, opts: BaselineOptions, c: Resolved): Prom
   // Cleanup: snapshot retention. Dropped after a PASS unless --keep-snapshots; a FAIL keeps them.
   await phase('cleanup', async (p) => {
     for (const s of snapshots) step(p, `${dropSnapshotSql(s.snapshot)};`);
-    if (store.dialect === 'duckdb') step(p, 'CHECKPOINT;');
+    if (store.engine.checkpointSql) step(p, `${store.engine.checkpointSql};`);
     if (dryRun) return;
     const set = { suffix, takenAt: startedAt, complete: true, tables: Object.fromEntries(snapshots.filter((s) => s.created).map((s) => [s.table, s.snapshot])) };
     await dropSnapshotSet(store, set);

@@ -26,6 +26,10 @@ export class DeferredStore implements Store {
     return this.real.locksPerSession;
   }
 
+  get engine() {
+    return this.real.engine;
+  }
+
   get location() {
     return this.real.location;
   }
@@ -56,6 +60,10 @@ export class DeferredStore implements Store {
   /** Locks are the run's business, taken on the real session. */
   lock(keys: string | string[], opts?: LockOptions): Promise<HeldLock | null> {
     return this.real.lock(keys, opts);
+  }
+
+  holdCheckpoints(): Promise<() => Promise<number>> {
+    return this.real.holdCheckpoints();
   }
 
   engineVersion(): Promise<string> {

@@ -57,7 +57,7 @@ class CheckpointGate {
   private rows = 0;
   private readonly waiting: (() => void)[] = [];
 
-  constructor(private active: number, private readonly every: number) {}
+  constructor(private active: number, private readonly every: number, private readonly sql: string) {}
 
   wrote(rows: number): void {
     this.rows += rows;
@@ -88,7 +88,7 @@ class CheckpointGate {
 
   private async checkpoint(s: Store): Promise<void> {
     try {
-      await s.exec('CHECKPOINT');
+      await s.exec(this.sql);
     } catch {
       // Memory only; the data is committed either way.
     } finally {
@@ -96,40 +96,6 @@ class CheckpointGate {
       for (const resolve of this.waiting.splice(0)) resolve();
     }
   }
-}
-
-/**
- * DuckDB: for the length of a run, checkpoints happen where the run decides (the gate above, and at the end)
- * instead of each time the WAL passes DuckDB's checkpoint_threshold (16 MB). Every checkpoint rewrites the
- * partly filled last row group of each table written to, however little was added: 25–70 ms per table, up
- * to 3 s per checkpoint at 100 × 3,000. A daily run of 1,000 assets writes ~200 MB of WAL, so under the
- * default it paid that about twelve times. At the end the run checkpoints once if its WAL has reached the
- * threshold, as DuckDB would have; a smaller WAL is left to the next checkpoint (a closing CLI makes one).
- * Returns the restore.
- */
-async function holdCheckpoints(store: Store): Promise<() => Promise<number>> {
-  if (store.dialect !== 'duckdb') return async () => 0;
-  const r = await store.query<{ v: string }>("SELECT current_setting('checkpoint_threshold') AS v");
-  const threshold = r[0].v;
-  await store.exec("SET checkpoint_threshold = '1TB'");
-  return async () => {
-    const wal = await store.query<{ n: number }>("SELECT wal_size AS n FROM pragma_database_size() WHERE database_name = current_database()");
-    const t0 = Date.now();
-    // A failed checkpoint loses nothing (the data is committed); DuckDB retries at the next one.
-    if (walBytes(String(wal[0]?.n ?? 0)) >= walBytes(threshold)) await store.exec('CHECKPOINT').catch(() => undefined);
-    const ms = Date.now() - t0;
-    await store.exec(`SET checkpoint_threshold = '${threshold.replace(/'/g, "''")}'`);
-    return ms;
-  };
-}
-
-/** Bytes of a DuckDB size string such as '16.0 MiB' or '0 bytes'. */
-function walBytes(v: string): number {
-  const m = /^([\d.]+)\s*([KMGT]?i?B|bytes?)?$/i.exec(v.trim());
-  if (!m) return 0;
-  const unit = (m[2] ?? 'B').toUpperCase();
-  const pow = { B: 0, BYTE: 0, BYTES: 0, KB: 1, KIB: 1, MB: 2, MIB: 2, GB: 3, GIB: 3, TB: 4, TIB: 4 }[unit] ?? 0;
-  return Number(m[1]) * (unit.includes('I') || pow === 0 ? 1024 : 1000) ** pow;
 }
 
 const day = (ms: number) => (ms === -Infinity ? 'all' : new Date(ms).toISOString().slice(0, 10));
@@ -326,7 +292,8 @@ export async function runStep(
     // by asset count and pending rows, so memory stays bounded whatever the asset sizes.
     let next = 0;
     const size = Math.max(1, Math.min(CHUNK_ASSETS, sessions[0].locksPerSession, Math.ceil(assets.length / sessions.length)));
-    const gate = sessions[0].dialect === 'duckdb' ? new CheckpointGate(sessions.length, CHECKPOINT_ROWS) : undefined;
+    const checkpointSql = sessions[0].engine.checkpointSql;
+    const gate = checkpointSql ? new CheckpointGate(sessions.length, CHECKPOINT_ROWS, checkpointSql) : undefined;
     await Promise.all(sessions.map(async (s) => {
       try {
         await work(s);
@@ -441,7 +408,7 @@ export async function runRefresh(store: Store, opts: RefreshOptions): Promise<Re
   let pool: StepPool | undefined;
   let release: (() => Promise<number>) | undefined;
   try {
-    if (!opts.dryRun) release = await holdCheckpoints(store);
+    if (!opts.dryRun) release = await store.holdCheckpoints();
     const open = store.openArgs?.();
     const width = Math.min(jobs, assets.length);
     if (open && width > 1 && (await buildHeavy(store, opts, narrowed, assets))) {

@@ -1,6 +1,6 @@
 // The one storage interface. Everything above it (importer, builders, refresh, baseline) talks SQL that
 // both engines accept ($1 placeholders, ON CONFLICT, now()) and bulk-writes RowBatches through it.
-import type { Dialect } from '../schema/ddl.js';
+import type { Engine, EngineName } from './engine.js';
 import type { Table } from '../schema/tables.js';
 import type { RowBatch } from '../columnar/columns.js';
 import type { HeldLock, LockOptions } from './locks.js';
@@ -8,7 +8,9 @@ import type { HeldLock, LockOptions } from './locks.js';
 export type Row = Record<string, unknown>;
 
 export interface Store {
-  readonly dialect: Dialect;
+  readonly dialect: EngineName;
+  /** What differs about this engine: capabilities, SQL fragments, DDL (engine.ts). */
+  readonly engine: Engine;
   /** Where the data lives, with any password redacted. */
   readonly location: string;
   /**
@@ -31,6 +33,12 @@ export interface Store {
   /** How many lock keys one session should hold at once (PostgreSQL's lock table is shared and finite). */
   readonly locksPerSession: number;
   engineVersion(): Promise<string>;
+  /**
+   * For the length of a bulk run (a refresh): the engine's housekeeping (DuckDB's checkpoints) happens where the
+   * run decides instead of on the engine's own schedule. Returns the restore, which reports the ms its closing
+   * housekeeping took (0 where the engine has none to hold).
+   */
+  holdCheckpoints(): Promise<() => Promise<number>>;
   /** Another session on the same database (parallel workers each need their own transaction). */
   connect(): Promise<Store>;
   /**

@@ -2,11 +2,13 @@
 // target, whole typed columns per DataChunk (chunks.ts). Upserts, and tables with JSON columns, go
 // through a TEMP staging table (filled the same way): UPDATE … FROM it + INSERT … SELECT, or a JSON cast.
 import { DuckDBConnection, DuckDBInstance, type DuckDBValue } from '@duckdb/node-api';
-import { q, sqlType } from '../../schema/ddl.js';
+import { q } from '../../schema/ddl.js';
 import type { ColType, Table } from '../../schema/tables.js';
 import type { RowBatch } from '../../columnar/columns.js';
 import { chunkTypes, CHUNK_ROWS, directlyAppendable, fillChunk } from './chunks.js';
 import type { HeldLock, LockOptions } from '../locks.js';
+import { holdCheckpoints } from './checkpoints.js';
+import { duckdbEngine } from './engine.js';
 import { LocalLocks } from './locks.js';
 import { normRow, type Row, type Store } from '../store.js';
 import { EXIT, UserError } from '../../util/errors.js';
@@ -43,6 +45,7 @@ const LOCKS = new WeakMap<DuckDBInstance, LocalLocks>();
 
 export class DuckDbStore implements Store {
   readonly dialect = 'duckdb' as const;
+  readonly engine = duckdbEngine;
   private txDepth = 0;
   /** In memory: no table to fill. */
   readonly locksPerSession = Infinity;
@@ -145,7 +148,7 @@ export class DuckDbStore implements Store {
     const stg = `_stg_${table.name}`;
     // Recreated every time: emptying it with DELETE would leave the deleted rows of a big earlier batch
     // to be scanned by every later INSERT … SELECT in this session.
-    const cols = table.columns.map((c) => `${q(c.name)} ${c.type === 'json' ? 'VARCHAR' : sqlType('duckdb', c.type)}`).join(', ');
+    const cols = table.columns.map((c) => `${q(c.name)} ${c.type === 'json' ? 'VARCHAR' : duckdbEngine.type(c.type)}`).join(', ');
     await this.conn.run(`CREATE OR REPLACE TEMP TABLE ${q(stg)} (${cols})`);
     await this.appendChunks(table, batch, stg, 'temp');
     return stg;
@@ -228,6 +231,10 @@ export class DuckDbStore implements Store {
       }
       return batch.length;
     });
+  }
+
+  holdCheckpoints(): Promise<() => Promise<number>> {
+    return holdCheckpoints(this);
   }
 
   async engineVersion(): Promise<string> {

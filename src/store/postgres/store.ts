@@ -11,6 +11,7 @@ import { EXIT, redactUrl, UserError } from '../../util/errors.js';
 import { pgTimeouts, type PgTimeouts } from './timeouts.js';
 import type { RowBatch } from '../../columnar/columns.js';
 import type { HeldLock, LockOptions } from '../locks.js';
+import { postgresEngine } from './engine.js';
 import { pgLock } from './locks.js';
 import { normRow, type Row, type Store } from '../store.js';
 
@@ -20,6 +21,7 @@ pg.types.setTypeParser(1700, (v: string) => Number(v));
 
 export class PostgresStore implements Store {
   readonly dialect = 'postgres' as const;
+  readonly engine = postgresEngine;
   private txDepth = 0;
   /** Advisory locks share the server's lock table (max_locks_per_transaction × max_connections, 6,400 by default) with every session. */
   readonly locksPerSession = 64;
@@ -151,6 +153,11 @@ export class PostgresStore implements Store {
 
   lock(keys: string | string[], opts?: LockOptions): Promise<HeldLock | null> {
     return pgLock((sql, params) => this.query(sql, params), typeof keys === 'string' ? [keys] : keys, opts);
+  }
+
+  /** The server checkpoints on its own, without holding up client transactions: nothing to hold. */
+  async holdCheckpoints(): Promise<() => Promise<number>> {
+    return async () => 0;
   }
 
   async engineVersion(): Promise<string> {
