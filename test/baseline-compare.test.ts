@@ -2,6 +2,7 @@
 // snapshot, `diff` across databases and engines, bisection on a multi-million-row table, snapshot
 // list/drop and the cleanup of partial sets, and the baseline ⇄ refresh exclusion.
 import assert from 'node:assert/strict';
+import { duckdbEngine } from '../src/store/duckdb/engine.js';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -56,7 +57,7 @@ test('checksum rounding: equal value codes imply values within tolerance (proper
   try {
     const tol = TOLERANCES.price;
     const codeOf = async (xs: number[]) => {
-      const sql = `SELECT ${xs.map((_, i) => `${valueIntSql('duckdb', `CAST($${i + 1} AS DOUBLE)`, 'double', tol.rtol)} AS c${i}`).join(', ')}`;
+      const sql = `SELECT ${xs.map((_, i) => `${valueIntSql(duckdbEngine, `CAST($${i + 1} AS DOUBLE)`, 'double', tol.rtol)} AS c${i}`).join(', ')}`;
       const r = (await store.query(sql, xs))[0];
       return xs.map((_, i) => String(r[`c${i}`]));
     };
@@ -114,7 +115,7 @@ test('checksums: an identical table gives identical segment checksums on DuckDB 
     const cc = comparedColumns(table);
     for (const sq of [{ where: '', params: [] }, { where: '', params: [], bucket: { lo: Date.UTC(2020, 0, 1), width: 86_400_000 * 17 } }]) {
       const sorted = (rows: Record<string, unknown>[]) => rows.map((r) => JSON.stringify(r)).sort();
-      const [a, b] = await Promise.all([d.store, p.store].map(async (s) => sorted(await s.query(segmentSql(s.dialect, table, table.name, cc, series, time, sq)))));
+      const [a, b] = await Promise.all([d.store, p.store].map(async (s) => sorted(await s.query(segmentSql(s.engine, table, table.name, cc, series, time, sq)))));
       assert.ok(a.length > 3);
       assert.ok(a.join('\n') === b.join('\n'), 'segment checksums differ between the engines');
     }

@@ -192,7 +192,7 @@ engineTest('baseline sampling: first/last N days per series plus a seeded interi
     ]) {
       await store.exec(`DROP TABLE IF EXISTS ${q(KEYS_TABLE)}`);
       // Snapshot and live side are the same table here: the union is the table itself.
-      await store.exec(keysTableSql(store.dialect, table, table.name, undefined, cfg));
+      await store.exec(keysTableSql(store.engine, table, table.name, undefined, cfg));
       const got = await store.query(`SELECT * FROM ${q(KEYS_TABLE)}`);
       const live = await store.query(`SELECT ${table.key.map(q).join(', ')} FROM ${q(table.name)}`);
       const want = referenceSample(table, live, cfg);
@@ -230,7 +230,7 @@ engineTest('baseline: the SQL tolerance test and differences agree with the JS r
   const pairTable = (name: string): Table => ({ name, key: ['id'], columns: [{ name: 'id', type: 'int', notNull: true }, { name: 'v', type: 'double' }], doc: '' });
   const S = pairTable('_tol_s');
   const T = pairTable('_tol_t');
-  for (const tb of [S, T]) await store.exec(createTableSql(store.dialect, tb));
+  for (const tb of [S, T]) await store.exec(createTableSql(store.engine, tb));
   // Magnitudes beyond ~1e290 are outside what Postgres' float arithmetic allows without an overflow error;
   // market data never gets near them, so the property covers prices, volumes and subnormal-small values.
   const special = [NaN, Infinity, -Infinity, 0, -0, 1, 1e-300, 5e-324, 1e15, -1e15];

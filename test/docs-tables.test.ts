@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { VIEWS } from '../src/results/views.js';
-import { renderTablesMarkdown } from '../src/schema/dictionary.js';
+import { renderTablesMarkdown } from '../src/results/dictionary.js';
 import { ALL_TABLES } from '../src/schema/tables.js';
 
 test('docs/tables.md is current (run `npm run docs:tables` after changing a table, column or view)', () => {

@@ -13,7 +13,7 @@ const textState: Table = { ...refreshState, columns: refreshState.columns.map((c
 
 async function textStateTable(store: Store): Promise<void> {
   await store.exec(`DROP TABLE ${refreshState.name}`);
-  await store.exec(createTableSql(store.dialect, textState));
+  await store.exec(createTableSql(store.engine, textState));
 }
 
 const ids = Array.from({ length: 50 }, (_, i) => i + 1);
@@ -122,7 +122,7 @@ engineTest('v5 → v8: assets whose stored days have no market cap get market_ca
   // Back to schema 5: no flag column, price_bars_1d.market_cap NOT NULL, no changes pending.
   await store.exec('ALTER TABLE dim_assets DROP COLUMN market_cap_optional');
   await store.exec(`DROP TABLE ${priceBars1d.name} CASCADE`); // PostgreSQL: the views depend on it
-  await store.exec(createTableSql(store.dialect, { ...priceBars1d, columns: priceBars1d.columns.map((c) => (c.name === 'market_cap' ? { ...c, notNull: true } : c)) }));
+  await store.exec(createTableSql(store.engine, { ...priceBars1d, columns: priceBars1d.columns.map((c) => (c.name === 'market_cap' ? { ...c, notNull: true } : c)) }));
   await store.exec('DELETE FROM price_changes');
   await store.exec('DELETE FROM schema_migrations WHERE version > 5');
   await migrate(store);

@@ -68,8 +68,8 @@ test('binary and text COPY store the same values for every column type [postgres
   const prev = process.env.TALAB_PG_COPY;
   try {
     const { store } = db;
-    await store.exec(createTableSql('postgres', T));
-    await store.exec(createTableSql('postgres', T, 'copy_probe_text'));
+    await store.exec(createTableSql(store.engine, T));
+    await store.exec(createTableSql(store.engine, T, 'copy_probe_text'));
     const read = (name: string) =>
       store.query(`SELECT k, i, b, d, ts, f, s, j::text AS j, encode(x, 'hex') AS x, n FROM ${name} ORDER BY k`);
     await fc.assert(

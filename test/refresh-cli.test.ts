@@ -8,14 +8,12 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { test } from 'node:test';
-import pg from 'pg';
 import { importFile } from '../src/importer/import.js';
 import { runRefresh, shardOf, type RefreshEvent } from '../src/refresh/runner.js';
 import { registerExport } from '../src/cli/export.js';
 import { openStore } from '../src/store/open.js';
 import type { Store } from '../src/store/store.js';
 import { runInProcess } from './helpers/cli-in-process.js';
-import { freshDb, PG_URL, SAMPLE } from './helpers/engines.js';
 import { sampleSlice } from './helpers/sample.js';
 
 const CLI = resolve(import.meta.dirname, '../src/cli/main.ts');
@@ -289,31 +287,6 @@ test('--continue-on-error: a step that fails as a whole stops the run unless giv
     assert.equal(goOn.components[1].error, undefined);
     assert.ok(goOn.components[1].assets.length === 2);
   });
-});
-
-test('PostgreSQL: a second refresh on the same shard fails fast; another shard runs', { skip: !PG_URL && 'TALAB_TEST_PG not set' }, async () => {
-  const db = await freshDb('postgres');
-  const other = await db.store.connect();
-  try {
-    await importFile(db.store, join(SAMPLE, 'mantle.csv'));
-    const c = new pg.Client({ connectionString: PG_URL });
-    await c.connect();
-    try {
-      // Hold the lock of shard 0/1 from another session, as a running refresh would.
-      await c.query(`SET search_path TO "${db.pgSchema}"`);
-      await c.query("SELECT pg_advisory_lock(hashtext('talab-refresh:' || current_schema() || ':0/1'))");
-      const t0 = Date.now();
-      await assert.rejects(runRefresh(db.store, { components: ['bars'] }), /another talab refresh is running on this database/);
-      assert.ok(Date.now() - t0 < 5000, 'fails fast');
-      const s = await runRefresh(other, { components: ['bars'], shard: { k: 0, n: 2 } });
-      assert.ok(s.ok);
-    } finally {
-      await c.end();
-    }
-  } finally {
-    await other.close();
-    await db.cleanup();
-  }
 });
 
 test('DuckDB: a refresh while another process reads the file fails fast, naming that process; other readers go on', async () => {

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { importFile } from '../src/importer/import.js';
 import { runRefresh } from '../src/refresh/runner.js';
+import { runLiveKey } from '../src/store/locks.js';
 import { openStore } from '../src/store/open.js';
 import type { Store } from '../src/store/store.js';
 import { engineTest, SAMPLE } from './helpers/engines.js';
@@ -22,7 +23,7 @@ engineTest('a run left running by a killed process is marked abandoned at the ne
     live = 'live-run';
     await store.exec("INSERT INTO refresh_runs (run_id, options, status) VALUES ('live-run', '{}', 'running')");
     const other = await openStore(dbArg, { pgSchema, migrate: false });
-    await other.query("SELECT pg_advisory_lock(hashtext('talab-run:' || $1))", [live]);
+    await other.lock(runLiveKey(live));
     await runRefresh(store, { components: ['bars'] });
     assert.equal(await status(store, live), 'running');
     await other.close();

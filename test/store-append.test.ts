@@ -64,7 +64,7 @@ function toBatch(rows: Probe[]): RowBatch {
 }
 
 engineTest('Store.append round-trips every column type, NULLs and defaults across chunk boundaries', async ({ store }) => {
-  await store.exec(createTableSql(store.dialect, T));
+  await store.exec(createTableSql(store.engine, T));
   const before = Date.now();
   await fc.assert(
     fc.asyncProperty(
@@ -94,14 +94,14 @@ engineTest('Store.append round-trips every column type, NULLs and defaults acros
 });
 
 engineTest('Store.append into a TEMP table of the session', async ({ store }) => {
-  await store.exec(createTableSql(store.dialect, T).replace('CREATE TABLE IF NOT EXISTS', 'CREATE TEMP TABLE').replace(T.name, 'append_tmp'));
+  await store.exec(createTableSql(store.engine, T).replace('CREATE TABLE IF NOT EXISTS', 'CREATE TEMP TABLE').replace(T.name, 'append_tmp'));
   await store.append(T, toBatch([{ i: 1, b: 2, d: 3, t: 4, f: true, s: '12M_CAL_ANCHOR_US', x: null }]), { into: 'append_tmp' });
   assert.deepEqual(await store.query('SELECT i, s FROM append_tmp'), [{ i: 1, s: '12M_CAL_ANCHOR_US' }]);
 });
 
 engineTest('Store.upsert overwrites on the key and keeps the rest; JSON columns go through', async ({ store }) => {
   const U: Table = { ...T, name: 'upsert_probe', columns: [...T.columns, { name: 'j', type: 'json' }] };
-  await store.exec(createTableSql(store.dialect, U));
+  await store.exec(createTableSql(store.engine, U));
   const rows = (ks: number[], s: string, j: string) => ({
     length: ks.length,
     cols: {
@@ -123,7 +123,7 @@ engineTest('Store.upsert overwrites on the key and keeps the rest; JSON columns 
 
 engineTest('Store.upsert of the same keys again and again does not grow the table (DuckDB: rows replaced in place)', async ({ store }) => {
   const U: Table = { ...T, name: 'upsert_churn' };
-  await store.exec(createTableSql(store.dialect, U));
+  await store.exec(createTableSql(store.engine, U));
   const ks = Array.from({ length: 500 }, (_, i) => i);
   for (let round = 0; round < 4; round++) {
     const b = toBatch(ks.map((k) => ({ i: round, b: k, d: k / 3, t: 0, f: true, s: 'x'.repeat(200) + round, x: new Uint8Array(300).fill(round) })));

@@ -15,8 +15,10 @@ import { compareAll, type CompareMethod } from './compare-all.js';
 import { compareSql, emptyTableResult, type TableResult } from './compare.js';
 import { DiffSink } from './diffs.js';
 import { phaseProgress } from './progress.js';
-import { assetInfo, provenance, type AssetInfo, type GitInfo, type Versions } from './metadata.js';
-import { diffsPath, prepareOutputDir, sortFailuresFirst, writeReport, type WrittenReport } from './report.js';
+import { assetInfo, provenance, type AssetInfo } from './metadata.js';
+import {
+  describeMethod, diffsPath, prepareOutputDir, sortFailuresFirst, writeReport, type BaselineReport, type BaselineResult, type PhaseName, type PhaseResult, type RowCounts,
+} from './report.js';
 import { segmentSql } from './checksum.js';
 import { DEFAULT_SAMPLE, idWhere, seriesShape, type SampleConfig } from './sample.js';
 import { comparedColumns } from './tolerance.js';
@@ -25,80 +27,7 @@ import {
 } from './snapshot.js';
 import { CRITICAL_REL, TOLERANCES, WARNING_REL } from './tolerance.js';
 
-export type PhaseName = 'snapshot' | 'truncate' | 'rebuild' | 'compare' | 'cleanup';
-export type PhaseStatus = 'ok' | 'failed' | 'skipped' | 'dry-run';
-
-export interface PhaseResult {
-  name: PhaseName;
-  status: PhaseStatus;
-  ms: number;
-  /** Every failure of the phase (one per table or asset where that applies). */
-  errors: string[];
-  /** Why a skipped phase did not run. */
-  reason?: string;
-  /** The statements and actions the phase ran, or would run under --dry-run. */
-  steps: string[];
-  details?: Record<string, unknown>;
-}
-
-export interface RowCounts {
-  /** Live rows of the selected assets when the run started. */
-  before: number | null;
-  snapshot: number | null;
-  afterTruncate: number | null;
-  /** Live rows of the selected assets after the rebuild. */
-  after: number | null;
-}
-
-export type BaselineResult = 'PASS' | 'FAIL' | 'DRY RUN';
-
-export interface BaselineReport {
-  /** Which command wrote the report. */
-  tool: 'talab baseline' | 'talab baseline compare' | 'talab diff';
-  reportVersion: 2;
-  result: BaselineResult;
-  /** 0 PASS or dry run, 1 FAIL. */
-  exitCode: 0 | 1;
-  startedAt: string;
-  finishedAt: string;
-  ms: number;
-  suffix: string;
-  metadata: {
-    git: GitInfo;
-    versions: Versions | null;
-    database: { engine: Store['dialect']; location: string };
-    scope: { ids: number[] | 'all' };
-    assets: AssetInfo[];
-    dateRange: { start: string | null; end: string | null };
-    /** `talab diff` only: the right-hand database (the left one is `database`). */
-    right?: { engine: Store['dialect']; location: string };
-    settings: {
-      dryRun: boolean;
-      /** checksum (every row, by checksum bisection), sample, or full (every row joined in SQL). */
-      method: CompareMethod;
-      /** The sample settings; used by the sample method only. */
-      sample: SampleConfig;
-      topN: number;
-      dropSnapshots: boolean;
-      outputDir: string | null;
-      rebuild: string;
-    };
-    tolerances: typeof TOLERANCES & { exact: string };
-    severity: { critical: string; warning: string; info: string };
-  };
-  phases: PhaseResult[];
-  rowCounts: Record<string, RowCounts>;
-  snapshots: { table: string; snapshot: string; created: boolean; rows: number | null; kept: boolean }[];
-  /** Partial snapshot sets (left by a killed baseline) dropped when this run started. */
-  cleanedPartialSnapshots: string[];
-  rebuild: RefreshSummary | null;
-  tables: TableResult[];
-  /** Every problem of the run in one list: phase failures, failed tables, their worst findings. */
-  problems: string[];
-  /** Differing keys written to the CSV beside the report (all of them, not only the top N). */
-  differingKeys: number;
-  files?: WrittenReport;
-}
+export type { BaselineReport, BaselineResult, PhaseName, PhaseResult, PhaseStatus, RowCounts } from './report.js';
 
 export interface BaselineHooks {
   /** Called before a phase runs; a throw fails that phase (tests inject failures through it). */
@@ -292,7 +221,7 @@ async function runLocked(store: Store, opts: BaselineOptions, c: Resolved): Prom
     try {
       for (const [i, t] of tables.entries()) {
         const s = snapshots[i];
-        for (const sql of snapshotSql(store.dialect, t, s.snapshot, ids)) step(p, sql + ';');
+        for (const sql of snapshotSql(store.engine, t, s.snapshot, ids)) step(p, sql + ';');
         if (dryRun) continue;
         try {
           s.rows = await createSnapshot(store, t, s.snapshot, ids);
@@ -395,9 +324,9 @@ async function runLocked(store: Store, opts: BaselineOptions, c: Resolved): Prom
         if (method === 'checksum') {
           // The first level of the bisection on each side; deeper levels depend on what differs.
           const { time, series } = seriesShape(t);
-          const sql = segmentSql(store.dialect, t, snapshots[i].snapshot, comparedColumns(t), series, time, { where: idWhere(ids), params: [] });
+          const sql = segmentSql(store.engine, t, snapshots[i].snapshot, comparedColumns(t), series, time, { where: idWhere(ids), params: [] });
           step(p, `${sql};`);
-          step(p, `${segmentSql(store.dialect, t, t.name, comparedColumns(t), series, time, { where: idWhere(ids), params: [] })};`);
+          step(p, `${segmentSql(store.engine, t, t.name, comparedColumns(t), series, time, { where: idWhere(ids), params: [] })};`);
         }
         else for (const sql of compareSql(store, t, snapshots[i].snapshot, { ids, sample: { ...sample, full: method === 'full' }, topN })) step(p, sql + ';');
       }
@@ -422,7 +351,7 @@ async function runLocked(store: Store, opts: BaselineOptions, c: Resolved): Prom
   // Cleanup: snapshot retention. Dropped after a PASS unless --keep-snapshots; a FAIL keeps them.
   await phase('cleanup', async (p) => {
     for (const s of snapshots) step(p, `${dropSnapshotSql(s.snapshot)};`);
-    if (store.dialect === 'duckdb') step(p, 'CHECKPOINT;');
+    if (store.engine.checkpointSql) step(p, `${store.engine.checkpointSql};`);
     if (dryRun) return;
     const set = { suffix, takenAt: startedAt, complete: true, tables: Object.fromEntries(snapshots.filter((s) => s.created).map((s) => [s.table, s.snapshot])) };
     await dropSnapshotSet(store, set);
@@ -454,11 +383,6 @@ export const SEVERITY_META = {
   warning: `largest relative difference among mismatches > ${WARNING_REL.toExponential()}`, info: 'otherwise',
 };
 
-export function describeMethod(method: CompareMethod, sample: SampleConfig): string {
-  if (method === 'checksum') return 'comparing every row by checksum bisection';
-  if (method === 'full') return 'comparing every row joined in SQL (--full)';
-  return `sample: first ${sample.beginningDays} d + last ${sample.endDays} d + ${(sample.randomFraction * 100).toFixed(2)} % of the interior (seed ${sample.seed})`;
-}
 
 export function finishProblems(results: TableResult[], problems: string[]): void {
   for (const r of results) {

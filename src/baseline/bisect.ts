@@ -64,7 +64,7 @@ export async function compareByChecksum(
 ): Promise<TableResult & { checksum: BisectStats }> {
   // Both sides in one PostgreSQL database: a second session lets the server scan them in parallel (one
   // connection runs one query at a time). DuckDB already spreads one query over every core.
-  if (left.store === right.store && left.store.dialect === 'postgres') {
+  if (left.store === right.store && !left.store.engine.parallelQuery) {
     const second = await left.store.connect();
     try {
       return await bisect(left, { store: second, table: right.table }, table, cols, opts);
@@ -87,7 +87,7 @@ async function bisect(
 
   async function segments(side: Side, sq: SegmentQuery): Promise<Map<string, Agg & { series: unknown[] }>> {
     stats.queries++;
-    const rows = await side.store.query(segmentSql(side.store.dialect, table, side.table, cols, series, time, sq), sq.params);
+    const rows = await side.store.query(segmentSql(side.store.engine, table, side.table, cols, series, time, sq), sq.params);
     const out = new Map<string, Agg & { series: unknown[] }>();
     for (const r of rows) {
       const ser = series.map((s) => r[s]);

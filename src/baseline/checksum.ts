@@ -15,7 +15,8 @@
 // about 1 in 2^60 per differing segment). The converse does not hold: two values a hair apart can sit on
 // either side of a rounding boundary. A checksum mismatch therefore only sends the segment to bisection
 // and, at the bottom, to the row-by-row tolerance test — never to a FAIL by itself.
-import { q, type Dialect } from '../schema/ddl.js';
+import { q } from '../schema/ddl.js';
+import type { Engine } from '../store/engine.js';
 import type { Table } from '../schema/tables.js';
 import type { ComparedColumn } from './tolerance.js';
 
@@ -31,9 +32,8 @@ export function logScale(rtol: number): number {
   return Math.round(10 / rtol);
 }
 
-export function epochMsSql(dialect: Dialect, col: string): string {
-  // date_part returns a double on PostgreSQL (extract returns numeric, several times slower).
-  return dialect === 'duckdb' ? `epoch_ms(${col})` : `CAST(round(date_part('epoch', ${col}) * 1000) AS BIGINT)`;
+export function epochMsSql(engine: Engine, col: string): string {
+  return engine.epochMs(col);
 }
 
 const DBL = 'DOUBLE PRECISION';
@@ -42,9 +42,9 @@ const DBL = 'DOUBLE PRECISION';
  * One value as a non-negative BIGINT below 2^44, the same on both engines; NULL has its own code. (Below
  * 2^44, h · B + u with h < 2^31 and B < 2^20 stays below 2^62: no overflow, no modulo needed per value.)
  */
-export function valueIntSql(dialect: Dialect, col: string, type: string, rtol: number | null): string {
+export function valueIntSql(engine: Engine, col: string, type: string, rtol: number | null): string {
   // Epoch milliseconds, offset by 2^42 so dates before 1970 stay positive.
-  if (type === 'ts') return `COALESCE(${epochMsSql(dialect, col)} + ${2 ** 42}, 7)`;
+  if (type === 'ts') return `COALESCE(${epochMsSql(engine, col)} + ${2 ** 42}, 7)`;
   if (type === 'bool') return `(CASE WHEN ${col} IS NULL THEN 2 WHEN ${col} THEN 1 ELSE 0 END)`;
   if (type === 'double') {
     const x = col;
@@ -61,10 +61,10 @@ export function valueIntSql(dialect: Dialect, col: string, type: string, rtol: n
 }
 
 /** Text columns together: 28 bits of md5 over a canonical rendering (NULL distinct from ''). */
-export function textIntSql(dialect: Dialect, cols: string[]): string {
+export function textIntSql(engine: Engine, cols: string[]): string {
   const text = cols.map((c) => `(CASE WHEN ${c} IS NULL THEN 'N' ELSE 'v' || ${c} END)`).join(` || '|' || `);
   const hex = `substr(md5(${text}), 1, 7)`;
-  return dialect === 'duckdb' ? `CAST('0x' || ${hex} AS BIGINT)` : `CAST(CAST('x' || lpad(${hex}, 8, '0') AS BIT(32)) AS BIGINT)`;
+  return engine.hexToBigint(hex);
 }
 
 /**
@@ -72,15 +72,15 @@ export function textIntSql(dialect: Dialect, cols: string[]): string {
  * GROUP BY of every checksum query, so its values are compared as segment identities) and every compared
  * column. Returned as select-list items of an inner query.
  */
-export function rowIntsSql(dialect: Dialect, table: Table, cols: ComparedColumn[], series: string[]): string[] {
+export function rowIntsSql(engine: Engine, table: Table, cols: ComparedColumn[], series: string[]): string[] {
   const typeOf = (n: string) => table.columns.find((c) => c.name === n)!.type;
   const items: { name: string; type: string; rtol: number | null }[] = [
     ...table.key.filter((k) => !series.includes(k)).map((k) => ({ name: k, type: typeOf(k), rtol: null })),
     ...cols.map((c) => ({ name: c.name, type: c.type, rtol: c.tol?.rtol ?? null })),
   ];
-  const out = items.filter((i) => i.type !== 'text').map((i) => valueIntSql(dialect, q(i.name), i.type, i.rtol));
+  const out = items.filter((i) => i.type !== 'text').map((i) => valueIntSql(engine, q(i.name), i.type, i.rtol));
   const texts = items.filter((i) => i.type === 'text').map((i) => q(i.name));
-  if (texts.length) out.push(textIntSql(dialect, texts));
+  if (texts.length) out.push(textIntSql(engine, texts));
   return out.map((e, i) => `${e} AS u${i}`);
 }
 
@@ -102,16 +102,15 @@ export interface SegmentQuery {
 }
 
 /** Per-(series[, bucket]) count, checksum and time range of one table. */
-export function segmentSql(dialect: Dialect, table: Table, from: string, cols: ComparedColumn[], series: string[], time: string, sq: SegmentQuery): string {
+export function segmentSql(engine: Engine, table: Table, from: string, cols: ComparedColumn[], series: string[], time: string, sq: SegmentQuery): string {
   const ser = series.map(q);
   const serList = ser.map((s) => `${s}, `).join('');
-  const ints = rowIntsSql(dialect, table, cols, series);
-  const tms = epochMsSql(dialect, q(time));
+  const ints = rowIntsSql(engine, table, cols, series);
+  const tms = epochMsSql(engine, q(time));
   // Division of doubles: PostgreSQL's integer division would truncate toward zero where DuckDB's floors.
   const bucket = sq.bucket ? `CAST(floor(CAST(tms - ${sq.bucket.lo} AS ${DBL}) / ${sq.bucket.width}) AS BIGINT)` : '0';
-  // OFFSET 0 keeps PostgreSQL from inlining the inner queries, which would evaluate each value twice;
-  // DuckDB computes each projection once anyway, and a LIMIT/OFFSET there would cost it its parallelism.
-  const o = dialect === 'postgres' ? ' OFFSET 0' : '';
+  // Each inner query is computed once, not inlined into its parent (which would evaluate each value twice).
+  const o = engine.optimisationFence;
   return `SELECT ${serList}${bucket} AS _b, count(*) AS n, ` +
     `CAST(sum(${squareSql('h1')}) % ${SUM_MOD} AS BIGINT) AS s1, CAST(sum(${squareSql('h2')}) % ${SUM_MOD} AS BIGINT) AS s2, ` +
     `min(tms) AS lo, max(tms) AS hi ` +

@@ -4,14 +4,14 @@
 import { q } from '../schema/ddl.js';
 import type { Table } from '../schema/tables.js';
 import type { Row, Store } from '../store/store.js';
-import type { DiffSink } from './diffs.js';
+import type { DiffSink, KeyValue } from './diffs.js';
 import { KEYS_TABLE, keysTableSql, type SampleConfig } from './sample.js';
 import {
   absDiffSql, comparedColumns, matchSql, maxSeverity, relDiffSql, severityOfRel, skippedColumns, type ComparedColumn,
   type Family, type Severity,
 } from './tolerance.js';
 
-export type KeyValue = Record<string, string | number | null>;
+export type { KeyValue } from './diffs.js';
 
 export interface Mismatch {
   key: KeyValue;
@@ -95,11 +95,11 @@ export interface CompareOptions {
 }
 
 /** Every SQL statement the comparison of one table runs (shown by --dry-run). */
-export function compareSql(store: Pick<Store, 'dialect'>, table: Table, snap: string, opts: CompareOptions): string[] {
+export function compareSql(store: Pick<Store, 'engine'>, table: Table, snap: string, opts: CompareOptions): string[] {
   const cols = comparedColumns(table);
   return [
     `DROP TABLE IF EXISTS ${q(KEYS_TABLE)}`,
-    keysTableSql(store.dialect, table, snap, opts.ids, opts.sample),
+    keysTableSql(store.engine, table, snap, opts.ids, opts.sample),
     countsSql(),
     aggregateSql(table, snap, cols),
     ...cols.map((c) => topSql(table, snap, c, opts.topN)),
@@ -197,9 +197,9 @@ export async function compareTable(store: Store, table: Table, snap: string, opt
   const t0 = Date.now();
   const cols = opts.cols ?? comparedColumns(table);
   await store.exec(`DROP TABLE IF EXISTS ${q(KEYS_TABLE)}`);
-  await store.exec(keysTableSql(store.dialect, table, snap, opts.ids, opts.sample));
+  await store.exec(keysTableSql(store.engine, table, snap, opts.ids, opts.sample));
   try {
-    if (store.dialect === 'postgres') await store.exec(`ANALYZE ${q(KEYS_TABLE)}`);
+    if (store.engine.needsAnalyze) await store.exec(`ANALYZE ${q(KEYS_TABLE)}`);
     const counts = (await store.query(countsSql()))[0];
     const agg = (await store.query(aggregateSql(table, snap, cols)))[0];
     const columns: ColumnResult[] = [];

@@ -2,7 +2,9 @@
 // only the top N per column). Rows are streamed to the file in batches, so a table that differs
 // everywhere costs disk, not memory.
 import { appendFileSync, writeFileSync } from 'node:fs';
-import type { KeyValue } from './compare.js';
+
+/** A row's key, column by column. */
+export type KeyValue = Record<string, string | number | null>;
 
 export interface DiffRow {
   table: string;

@@ -77,7 +77,7 @@ export async function versions(store: Store): Promise<Versions> {
   const root = packageRoot();
   const req = createRequire(join(root, 'package.json'));
   const drivers: Record<string, string> = {};
-  for (const name of store.dialect === 'duckdb' ? ['@duckdb/node-api'] : ['pg', 'pg-copy-streams']) {
+  for (const name of store.engine.driverPackages) {
     let v: string | null = null;
     try {
       v = readVersion(req.resolve(`${name}/package.json`));

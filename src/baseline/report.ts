@@ -6,9 +6,95 @@ import { access, mkdir, stat, writeFile } from 'node:fs/promises';
 import { UserError } from '../util/errors.js';
 import { dirname, join, resolve } from 'node:path';
 import type { ColumnResult, KeyValue, Mismatch, TableResult } from './compare.js';
-import { describeMethod, type BaselineReport } from './baseline.js';
 import { mismatchPlot, type PlotPoint } from './plot.js';
 import { escapeHtml, PAGE_CSS } from '../web/style.js';
+import type { RefreshSummary } from '../refresh/types.js';
+import type { CompareMethod } from './compare-all.js';
+import type { AssetInfo, GitInfo, Versions } from './metadata.js';
+import type { SampleConfig } from './sample.js';
+import type { TOLERANCES } from './tolerance.js';
+import type { Store } from '../store/store.js';
+
+export type PhaseName = 'snapshot' | 'truncate' | 'rebuild' | 'compare' | 'cleanup';
+export type PhaseStatus = 'ok' | 'failed' | 'skipped' | 'dry-run';
+
+export interface PhaseResult {
+  name: PhaseName;
+  status: PhaseStatus;
+  ms: number;
+  /** Every failure of the phase (one per table or asset where that applies). */
+  errors: string[];
+  /** Why a skipped phase did not run. */
+  reason?: string;
+  /** The statements and actions the phase ran, or would run under --dry-run. */
+  steps: string[];
+  details?: Record<string, unknown>;
+}
+
+export interface RowCounts {
+  /** Live rows of the selected assets when the run started. */
+  before: number | null;
+  snapshot: number | null;
+  afterTruncate: number | null;
+  /** Live rows of the selected assets after the rebuild. */
+  after: number | null;
+}
+
+export type BaselineResult = 'PASS' | 'FAIL' | 'DRY RUN';
+
+export interface BaselineReport {
+  /** Which command wrote the report. */
+  tool: 'talab baseline' | 'talab baseline compare' | 'talab diff';
+  reportVersion: 2;
+  result: BaselineResult;
+  /** 0 PASS or dry run, 1 FAIL. */
+  exitCode: 0 | 1;
+  startedAt: string;
+  finishedAt: string;
+  ms: number;
+  suffix: string;
+  metadata: {
+    git: GitInfo;
+    versions: Versions | null;
+    database: { engine: Store['dialect']; location: string };
+    scope: { ids: number[] | 'all' };
+    assets: AssetInfo[];
+    dateRange: { start: string | null; end: string | null };
+    /** `talab diff` only: the right-hand database (the left one is `database`). */
+    right?: { engine: Store['dialect']; location: string };
+    settings: {
+      dryRun: boolean;
+      /** checksum (every row, by checksum bisection), sample, or full (every row joined in SQL). */
+      method: CompareMethod;
+      /** The sample settings; used by the sample method only. */
+      sample: SampleConfig;
+      topN: number;
+      dropSnapshots: boolean;
+      outputDir: string | null;
+      rebuild: string;
+    };
+    tolerances: typeof TOLERANCES & { exact: string };
+    severity: { critical: string; warning: string; info: string };
+  };
+  phases: PhaseResult[];
+  rowCounts: Record<string, RowCounts>;
+  snapshots: { table: string; snapshot: string; created: boolean; rows: number | null; kept: boolean }[];
+  /** Partial snapshot sets (left by a killed baseline) dropped when this run started. */
+  cleanedPartialSnapshots: string[];
+  rebuild: RefreshSummary | null;
+  tables: TableResult[];
+  /** Every problem of the run in one list: phase failures, failed tables, their worst findings. */
+  problems: string[];
+  /** Differing keys written to the CSV beside the report (all of them, not only the top N). */
+  differingKeys: number;
+  files?: WrittenReport;
+}
+
+export function describeMethod(method: CompareMethod, sample: SampleConfig): string {
+  if (method === 'checksum') return 'comparing every row by checksum bisection';
+  if (method === 'full') return 'comparing every row joined in SQL (--full)';
+  return `sample: first ${sample.beginningDays} d + last ${sample.endDays} d + ${(sample.randomFraction * 100).toFixed(2)} % of the interior (seed ${sample.seed})`;
+}
 
 export interface WrittenReport {
   json: string;

@@ -6,7 +6,8 @@
 // the last N days and a seeded pseudo-random fraction of the interior. The pseudo-random choice is an md5
 // of the seed and the key rendered as text, which both engines compute identically, so a given seed picks
 // the same keys on DuckDB and Postgres and on every run.
-import { q, type Dialect } from '../schema/ddl.js';
+import { q } from '../schema/ddl.js';
+import type { Engine } from '../store/engine.js';
 import type { Table } from '../schema/tables.js';
 
 export interface SampleConfig {
@@ -48,18 +49,14 @@ export function idWhere(ids: number[] | undefined, alias?: string): string {
   return ids.length ? `WHERE ${col} IN (${ids.join(', ')})` : 'WHERE false';
 }
 
-function epochMsSql(dialect: Dialect, col: string): string {
-  return dialect === 'duckdb' ? `epoch_ms(${col})` : `CAST(round(extract(epoch FROM ${col}) * 1000) AS BIGINT)`;
-}
-
 /** The key rendered as text the same way on both engines (timestamps as epoch ms). */
-function keyTextSql(dialect: Dialect, table: Table, alias: string): string {
+function keyTextSql(engine: Engine, table: Table, alias: string): string {
   return table.key
     .map((k) => {
       const type = table.columns.find((c) => c.name === k)!.type;
       const col = `${alias}.${q(k)}`;
       if (type === 'text') return col;
-      if (type === 'ts') return `CAST(${epochMsSql(dialect, col)} AS VARCHAR)`;
+      if (type === 'ts') return `CAST(${engine.epochMsExtract(col)} AS VARCHAR)`;
       return `CAST(${col} AS VARCHAR)`;
     })
     .join(` || '|' || `);
@@ -79,7 +76,7 @@ export const KEYS_TABLE = '_baseline_keys';
  * how much of the table the sample covered.
  */
 export function keysTableSql(
-  dialect: Dialect, table: Table, snapshot: string, ids: number[] | undefined, cfg: SampleConfig,
+  engine: Engine, table: Table, snapshot: string, ids: number[] | undefined, cfg: SampleConfig,
 ): string {
   const keyList = table.key.map(q).join(', ');
   const union = `SELECT ${keyList} FROM ${q(snapshot)} UNION SELECT ${keyList} FROM ${q(table.name)} ${idWhere(ids)}`;
@@ -89,10 +86,10 @@ export function keysTableSql(
   const { time, series } = seriesShape(table);
   const part = series.map((c) => `u.${q(c)}`).join(', ');
   const tcol = `w.${q(time)}`;
-  const coll = dialect === 'postgres' ? ' COLLATE "C"' : '';
+  const coll = engine.bytewiseCollation;
   const random = cfg.randomFraction <= 0 ? 'false'
     : cfg.randomFraction >= 1 ? 'true'
-      : `substr(md5('${Math.trunc(cfg.seed)}|' || ${keyTextSql(dialect, table, 'w')}), 1, 8)${coll} < '${fractionThreshold(cfg.randomFraction)}'`;
+      : `substr(md5('${Math.trunc(cfg.seed)}|' || ${keyTextSql(engine, table, 'w')}), 1, 8)${coll} < '${fractionThreshold(cfg.randomFraction)}'`;
   return `CREATE TEMP TABLE ${q(KEYS_TABLE)} AS
 SELECT ${table.key.map((k) => `w.${q(k)}`).join(', ')},
   CASE WHEN ${tcol} < w._lo + INTERVAL '${cfg.beginningDays} days' THEN 'beginning'

@@ -1,13 +1,13 @@
 // Snapshot tables: `<table>_snapshot_<YYYYMMDD_HHMMSS>`, created from the schema with the table's primary
 // key (so the comparison joins on an index on both engines), filled with the selected assets' rows.
-import { createTableSql, q, type Dialect } from '../schema/ddl.js';
+import { createTableSql, q } from '../schema/ddl.js';
+import type { Engine } from '../store/engine.js';
 import type { Table } from '../schema/tables.js';
 import type { Store } from '../store/store.js';
 import { UserError } from '../util/errors.js';
 import { idWhere } from './sample.js';
 
 /** Postgres truncates longer identifiers silently, which would make two snapshots collide. */
-const PG_MAX_IDENT = 63;
 
 export function timestampSuffix(at: Date): string {
   const p = (n: number) => String(n).padStart(2, '0');
@@ -40,22 +40,22 @@ export async function freeSuffix(store: Store, tables: Table[], base: string): P
   throw new Error(`no free snapshot suffix after ${base}_999`);
 }
 
-export function snapshotSql(dialect: Dialect, table: Table, snap: string, ids: number[] | undefined): string[] {
+export function snapshotSql(engine: Engine, table: Table, snap: string, ids: number[] | undefined): string[] {
   const cols = table.columns.map((c) => q(c.name)).join(', ');
   return [
-    createTableSql(dialect, table, snap).replace('CREATE TABLE IF NOT EXISTS', 'CREATE TABLE'),
+    createTableSql(engine, table, snap).replace('CREATE TABLE IF NOT EXISTS', 'CREATE TABLE'),
     `INSERT INTO ${q(snap)} (${cols}) SELECT ${cols} FROM ${q(table.name)} ${idWhere(ids)}`.trimEnd(),
   ];
 }
 
 /** Create and fill one snapshot in one transaction; returns its row count. */
 export async function createSnapshot(store: Store, table: Table, snap: string, ids: number[] | undefined): Promise<number> {
-  if (store.dialect === 'postgres' && snap.length > PG_MAX_IDENT) {
-    throw new Error(`snapshot name ${snap} is longer than PostgreSQL's ${PG_MAX_IDENT}-character limit`);
+  if (snap.length > store.engine.maxIdentLength) {
+    throw new Error(`snapshot name ${snap} is longer than ${store.engine.label}'s ${store.engine.maxIdentLength}-character limit`);
   }
   if (await tableExists(store, snap)) throw new Error(`snapshot table ${snap} already exists`);
   await store.transaction(async () => {
-    for (const sql of snapshotSql(store.dialect, table, snap, ids)) await store.exec(sql);
+    for (const sql of snapshotSql(store.engine, table, snap, ids)) await store.exec(sql);
   });
   const r = await store.query<{ n: number }>(`SELECT count(*) AS n FROM ${q(snap)}`);
   return Number(r[0].n);
@@ -115,10 +115,10 @@ function suffixTime(suffix: string): string {
   return `${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6]}Z`;
 }
 
-/** Drop every table of a set; on DuckDB a CHECKPOINT afterwards lets the file reuse the freed blocks. */
+/** Drop every table of a set; a checkpoint afterwards (where the engine wants one) lets the file reuse the freed blocks. */
 export async function dropSnapshotSet(store: Store, set: SnapshotSet): Promise<void> {
   for (const name of Object.values(set.tables)) await store.exec(dropSnapshotSql(name));
-  if (store.dialect === 'duckdb') await store.exec('CHECKPOINT');
+  if (store.engine.checkpointSql) await store.exec(store.engine.checkpointSql);
 }
 
 /** The newest complete set, or the one named by its suffix. A usage error when there is none. */

@@ -4,7 +4,8 @@
 // database's own work, not the cost of shipping rows from Node.
 import { compareByChecksum } from '../baseline/bisect.js';
 import { comparedColumns } from '../baseline/tolerance.js';
-import { createTableSql, q, type Dialect } from '../schema/ddl.js';
+import { createTableSql, q } from '../schema/ddl.js';
+import type { EngineName } from '../store/engine.js';
 import { priceBars1d, type Table } from '../schema/tables.js';
 import type { Store } from '../store/store.js';
 
@@ -22,18 +23,18 @@ function genExpr(col: string, type: string, series: number): string {
 export async function generateTable(store: Store, table: Table, name: string, rows: number, series = 4): Promise<void> {
   await store.exec(`DROP TABLE IF EXISTS ${q(name)}`);
   // Built like the real table (on PostgreSQL with its primary key, which the bisection's range queries use).
-  await store.exec(createTableSql(store.dialect, table, name));
+  await store.exec(createTableSql(store.engine, table, name));
   const cols = table.columns.filter((c) => c.default !== 'now()');
   await store.exec(`INSERT INTO ${q(name)} (${cols.map((c) => q(c.name)).join(', ')}) ` +
     `SELECT ${cols.map((c) => genExpr(c.name, c.type, series)).join(', ')} FROM generate_series(1, ${rows}) AS g(i)`);
-  if (store.dialect === 'postgres') await store.exec(`ANALYZE ${q(name)}`);
+  if (store.engine.needsAnalyze) await store.exec(`ANALYZE ${q(name)}`);
 }
 
 export async function copyTable(store: Store, from: string, to: string): Promise<void> {
   await store.exec(`DROP TABLE IF EXISTS ${q(to)}`);
-  await store.exec(createTableSql(store.dialect, priceBars1d, to));
+  await store.exec(createTableSql(store.engine, priceBars1d, to));
   await store.exec(`INSERT INTO ${q(to)} SELECT * FROM ${q(from)}`);
-  if (store.dialect === 'postgres') await store.exec(`ANALYZE ${q(to)}`);
+  if (store.engine.needsAnalyze) await store.exec(`ANALYZE ${q(to)}`);
 }
 
 /** Change one value of the row in the middle of the table (by time within series 1). */
@@ -45,7 +46,7 @@ export async function changeMiddle(store: Store, name: string, rows: number, ser
 }
 
 export interface CompareFigure {
-  engine: Dialect;
+  engine: EngineName;
   what: string;
   rows: number;
   ms: number;

@@ -204,7 +204,7 @@ export function registerBaseline(program: Command): void {
           console.log(`dropped ${s.suffix} (${Object.keys(s.tables).length} tables)`);
         }
         if (!chosen.length) console.log('nothing to drop');
-        if (store.dialect === 'duckdb' && chosen.length) {
+        if (store.engine.checkpointSql && chosen.length) {
           const path = store.location;
           if (existsSync(path)) console.log(`${path}: ${(statSync(path).size / 2 ** 20).toFixed(1)} MiB after the checkpoint (freed blocks are reused by later writes; the file does not shrink)`);
         }

@@ -92,7 +92,7 @@ export async function exportMatrix(store: Store, out: string, opts: ExportOption
   const groups = opts.groups ?? GROUP_NAMES;
   await ensureFeatureSchema(store);
   const symbols = await symbolsOf(store, opts);
-  if (store.dialect === 'duckdb') return { rows: await copyOut(store, path, csv, layout, groups, symbols, opts), path };
+  if (store.engine.copiesToFiles) return { rows: await copyOut(store, path, csv, layout, groups, symbols, opts), path };
   const mem = await DuckDbStore.open(':memory:');
   try {
     await ensureFeatureSchema(mem);

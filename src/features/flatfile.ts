@@ -6,7 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { parse } from 'csv-parse/sync';
-import { q, sqlType } from '../schema/ddl.js';
+import { q } from '../schema/ddl.js';
+import { duckdbEngine } from '../store/duckdb/engine.js';
 import { UserError } from '../util/errors.js';
 import { INPUT_FIELDS } from './fields.js';
 
@@ -121,7 +122,7 @@ export async function writeFlatFile(input: FlatInput, path: string): Promise<voi
   writeFileSync(tmp, toCsv(input));
   const typeOf = new Map<string, string>([
     ['symbol', 'VARCHAR'], ['data_date', 'DATE'], ['timestamp', 'TIMESTAMPTZ'],
-    ...INPUT_FIELDS.map((x) => [x.column, sqlType('duckdb', x.field.type)] as [string, string]),
+    ...INPUT_FIELDS.map((x) => [x.column, duckdbEngine.type(x.field.type)] as [string, string]),
   ]);
   const cols = input.columns.map((c) => `'${c.replace(/'/g, "''")}': '${typeOf.get(c) ?? 'VARCHAR'}'`).join(', ');
   const inst = await DuckDBInstance.create(':memory:');

@@ -2,7 +2,7 @@
 // TEMP table, then one INSERT … SELECT packs them into the nested columns (DuckDB struct_pack, Postgres
 // ROW(...)::composite) with upsert on (symbol, data_date). Reads select every nested field flat and
 // rebuild the nested objects, so both engines return the same FeatureRecord shape.
-import { q, sqlType } from '../schema/ddl.js';
+import { q } from '../schema/ddl.js';
 import type { Table } from '../schema/tables.js';
 import { featureBatches } from '../schema/feature-tables.js';
 import type { RowBatch } from '../columnar/columns.js';
@@ -72,7 +72,7 @@ export function forgetWrites(store: Store): void {
 export async function prepareWrites(store: Store): Promise<void> {
   await ensureFeatureSchema(store);
   if (staged.has(store)) return;
-  const defs = FLAT_MATRIX.columns.map((c) => `${q(c.name)} ${sqlType(store.dialect, c.type)}`).join(', ');
+  const defs = FLAT_MATRIX.columns.map((c) => `${q(c.name)} ${store.engine.type(c.type)}`).join(', ');
   await store.exec(`CREATE TEMP TABLE IF NOT EXISTS ${q(STAGE_NAME)} (${defs})`);
   if (store.dialect === 'duckdb') {
     // DuckDbStore remembers, on the first append into a table, whether it is TEMP (the appender needs its

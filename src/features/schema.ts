@@ -2,7 +2,10 @@
 // DuckDB: native STRUCT columns. PostgreSQL: one composite type per group (created in the current schema).
 // The logical schema (schema/tables.ts) has no nested type, so this table is created here, on first use of
 // any features command, idempotently; the plain tables (regimes, batch ledger) come from the migrations.
-import { q, sqlType, type Dialect } from '../schema/ddl.js';
+import { q } from '../schema/ddl.js';
+import { duckdbEngine } from '../store/duckdb/engine.js';
+import type { Engine } from '../store/engine.js';
+import { postgresEngine } from '../store/postgres/engine.js';
 import type { Store } from '../store/store.js';
 import { UserError } from '../util/errors.js';
 import { GROUPS, MATRIX_TABLE, type FeatureGroup } from './fields.js';
@@ -13,28 +16,28 @@ export function compositeTypeName(group: string): string {
 
 /** DuckDB: the STRUCT(...) type of a group. */
 export function duckStructType(g: FeatureGroup): string {
-  return `STRUCT(${g.fields.map((x) => `${q(x.name)} ${sqlType('duckdb', x.type)}`).join(', ')})`;
+  return `STRUCT(${g.fields.map((x) => `${q(x.name)} ${duckdbEngine.type(x.type)}`).join(', ')})`;
 }
 
 /** The SQL type of a group's column on an engine. */
-export function groupColumnType(d: Dialect, g: FeatureGroup): string {
-  return d === 'duckdb' ? duckStructType(g) : q(compositeTypeName(g.name));
+export function groupColumnType(d: Engine, g: FeatureGroup): string {
+  return d.name === 'duckdb' ? duckStructType(g) : q(compositeTypeName(g.name));
 }
 
 export function compositeTypeSql(g: FeatureGroup): string {
   return `CREATE TYPE ${q(compositeTypeName(g.name))} AS (${g.fields
-    .map((x) => `${q(x.name)} ${sqlType('postgres', x.type)}`)
+    .map((x) => `${q(x.name)} ${postgresEngine.type(x.type)}`)
     .join(', ')})`;
 }
 
-export function createMatrixSql(d: Dialect, groups: FeatureGroup[] = GROUPS): string {
-  const ts = sqlType(d, 'ts');
+export function createMatrixSql(d: Engine, groups: FeatureGroup[] = GROUPS): string {
+  const ts = d.type('ts');
   const cols = [
-    `${q('symbol')} ${sqlType(d, 'text')} NOT NULL`,
+    `${q('symbol')} ${d.type('text')} NOT NULL`,
     `${q('data_date')} DATE NOT NULL`,
     `${q('timestamp')} ${ts}`,
     ...groups.map((g) => `${q(g.name)} ${groupColumnType(d, g)}`),
-    `${q('regime_name')} ${sqlType(d, 'text')}`,
+    `${q('regime_name')} ${d.type('text')}`,
     `${q('ingestion_ts')} ${ts} NOT NULL DEFAULT now()`,
     `PRIMARY KEY (${q('symbol')}, ${q('data_date')})`,
   ];
@@ -65,11 +68,11 @@ export async function ensureFeatureSchema(store: Store, groups: FeatureGroup[] =
         if (have.join(',') === want.join(',')) continue;
         if (!isPrefix(have, want)) refuseComposite(g, have, want);
         for (const x of g.fields.slice(have.length)) {
-          await store.exec(`ALTER TYPE ${q(compositeTypeName(g.name))} ADD ATTRIBUTE ${q(x.name)} ${sqlType('postgres', x.type)}`);
+          await store.exec(`ALTER TYPE ${q(compositeTypeName(g.name))} ADD ATTRIBUTE ${q(x.name)} ${postgresEngine.type(x.type)}`);
         }
       }
     }
-    await store.exec(createMatrixSql(store.dialect, groups));
+    await store.exec(createMatrixSql(store.engine, groups));
     const rows = await store.query<{ column_name: string; data_type: string }>(
       `SELECT column_name, data_type FROM information_schema.columns
        WHERE table_name = $1 AND table_schema = current_schema() AND table_catalog = current_database()`,
@@ -79,7 +82,7 @@ export async function ensureFeatureSchema(store: Store, groups: FeatureGroup[] =
     // A whole group added since the table was made: a new column, NULL in the rows already there.
     for (const g of groups) {
       if (have.has(g.name)) continue;
-      await store.exec(`ALTER TABLE ${q(MATRIX_TABLE)} ADD COLUMN ${q(g.name)} ${groupColumnType(store.dialect, g)}`);
+      await store.exec(`ALTER TABLE ${q(MATRIX_TABLE)} ADD COLUMN ${q(g.name)} ${groupColumnType(store.engine, g)}`);
       if (store.dialect === 'duckdb') have.set(g.name, duckStructType(g));
     }
     if (store.dialect === 'duckdb') {
@@ -97,7 +100,7 @@ export async function ensureFeatureSchema(store: Store, groups: FeatureGroup[] =
           );
         }
         const fields = g.fields.map((x, i) => `${q(x.name)} := ` +
-          (i < k ? `struct_extract(${q(g.name)}, '${x.name}')` : `CAST(NULL AS ${sqlType('duckdb', x.type)})`));
+          (i < k ? `struct_extract(${q(g.name)}, '${x.name}')` : `CAST(NULL AS ${duckdbEngine.type(x.type)})`));
         // A NULL group stays NULL rather than becoming a STRUCT of NULLs.
         await store.exec(
           `ALTER TABLE ${q(MATRIX_TABLE)} ALTER COLUMN ${q(g.name)} SET DATA TYPE ${duckStructType(g)} ` +

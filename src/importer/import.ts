@@ -3,8 +3,8 @@
 import { basename } from 'node:path';
 import { importRejects, priceChanges, priceHistories } from '../schema/tables.js';
 import type { RowBatch } from '../columnar/columns.js';
+import { importKey } from '../store/locks.js';
 import type { Store } from '../store/store.js';
-import { lockAssetForImport } from '../refresh/asset-lock.js';
 import { resolveAsset, type AssetRef } from './assets.js';
 import { parseSourceFile, type ParsedFile, type Reject, type SourceRow } from './parse.js';
 import { UserError } from '../util/errors.js';
@@ -107,8 +107,12 @@ async function importRows(
   };
 
   await store.transaction(async () => {
-    // Taken before the diff reads, so a concurrent import of the same asset is diffed against this one's rows.
-    const detectedAt = await lockAssetForImport(store, asset.id);
+    // Imports of one asset take turns, the lock taken before the diff reads, so a concurrent import of the
+    // same asset is diffed against this one's rows. The change records are dated by the database's clock once
+    // the lock is granted — later than any change committed by an import that held it before — so a refresh
+    // that read the changes up to some detected_at consumes exactly those, and a change it did not see is
+    // dated later and stays pending.
+    const detectedAt = (await store.lock(importKey(asset.id), { scope: 'transaction' }))!.at;
     const bounds = await store.query<{ lo: number | null; hi: number | null }>(
       'SELECT min(ts) AS lo, max(ts) AS hi FROM price_histories WHERE id = $1', [asset.id],
     );

@@ -1,6 +1,6 @@
 // `talab assets merge --from A --into B`: one asset imported twice under two ids (a local id and later its
 // CoinMarketCap id, or two tickers of one coin) becomes one. B keeps its id, symbol and name.
-import { lockAssetForImport } from '../refresh/asset-lock.js';
+import { importKey } from '../store/locks.js';
 import { q } from '../schema/ddl.js';
 import { DERIVED_TABLES, importRejects, priceBars1dRejects, priceChanges, priceHistories, refreshState } from '../schema/tables.js';
 import type { Store } from '../store/store.js';
@@ -33,8 +33,8 @@ export async function mergeAssets(store: Store, from: number, into: number, opts
   if (from === into) throw new UserError(`assets merge: --from and --into are both ${from}`);
   return store.transaction(async () => {
     // Both locked (in id order, so two merges cannot wait on each other) against a concurrent import.
-    await lockAssetForImport(store, Math.min(from, into));
-    const detectedAt = await lockAssetForImport(store, Math.max(from, into));
+    // Both assets' import locks, in ascending id order like every taker of several keys.
+    const detectedAt = (await store.lock([importKey(Math.min(from, into)), importKey(Math.max(from, into))], { scope: 'transaction' }))!.at;
     const assets = await store.query<{ id: number; symbol: string; o: boolean }>(
       'SELECT id, symbol, market_cap_optional AS o FROM dim_assets WHERE id IN ($1, $2)', [from, into],
     );

@@ -1,14 +1,12 @@
 // Exclusion between `talab refresh` and `talab baseline` on one database schema. Refreshes share the lock
-// (they exclude each other per asset or shard by their own means); a baseline takes it exclusively,
-// because it deletes and rebuilds rows that a refresh would be writing. On PostgreSQL this is a session
-// advisory lock, released at the end of the run or when the connection dies (a killed run leaves no lock
-// behind). On DuckDB the file admits one writing process, which already excludes the two.
+// (they exclude each other per asset by their own locks); a baseline takes it exclusively, because it deletes
+// and rebuilds rows that a refresh would be writing. It is a session lock (store/locks.ts): released at the
+// end of the run or when the connection dies, so a killed run leaves no lock behind.
+import { RUN_LOCK } from '../store/locks.js';
 import type { Store } from '../store/store.js';
 import { EXIT, UserError } from '../util/errors.js';
 
 export type RunKind = 'refresh' | 'baseline';
-
-const KEY_SQL = "hashtext('talab-run:' || current_schema())";
 
 export interface RunLockOptions {
   /** Seconds to wait for the lock before giving up (0: refuse at once). */
@@ -25,14 +23,11 @@ function busyMessage(kind: RunKind): string {
 
 /** Take the run lock for `kind`; returns its release. Throws a UserError (exit 3, locked) when it stays busy. */
 export async function acquireRunLock(store: Store, kind: RunKind, opts: RunLockOptions = {}): Promise<() => Promise<void>> {
-  if (store.dialect !== 'postgres') return async () => undefined;
-  const [tryFn, unlockFn] = kind === 'baseline'
-    ? ['pg_try_advisory_lock', 'pg_advisory_unlock'] : ['pg_try_advisory_lock_shared', 'pg_advisory_unlock_shared'];
   const deadline = Date.now() + Math.max(0, opts.waitSeconds ?? 0) * 1000;
   let told = false;
   for (;;) {
-    const r = await store.query<{ ok: boolean }>(`SELECT ${tryFn}(${KEY_SQL}) AS ok`);
-    if (r[0].ok) break;
+    const held = await store.lock(RUN_LOCK, { shared: kind === 'refresh', wait: false });
+    if (held) return () => held.release();
     if (Date.now() >= deadline) throw new UserError(busyMessage(kind), EXIT.database);
     if (!told) {
       opts.onWait?.(`${busyMessage(kind).split(';')[0]}; waiting up to ${opts.waitSeconds} s for it`);
@@ -40,7 +35,4 @@ export async function acquireRunLock(store: Store, kind: RunKind, opts: RunLockO
     }
     await new Promise((res) => setTimeout(res, 500));
   }
-  return async () => {
-    await store.query(`SELECT ${unlockFn}(${KEY_SQL}) AS ok`).catch(() => undefined);
-  };
 }

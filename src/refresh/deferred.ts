@@ -6,6 +6,7 @@
 // the appends and upserts merged per table, then the remaining updates, in recording order.
 import type { Table } from '../schema/tables.js';
 import { concatBatches, type RowBatch } from '../columnar/columns.js';
+import type { HeldLock, LockOptions } from '../store/locks.js';
 import type { Row, Store } from '../store/store.js';
 
 type Op =
@@ -19,6 +20,14 @@ export class DeferredStore implements Store {
 
   get dialect() {
     return this.real.dialect;
+  }
+
+  get locksPerSession() {
+    return this.real.locksPerSession;
+  }
+
+  get engine() {
+    return this.real.engine;
   }
 
   get location() {
@@ -46,6 +55,15 @@ export class DeferredStore implements Store {
   async upsert(table: Table, batch: RowBatch): Promise<number> {
     if (batch.length > 0) this.ops.push({ kind: 'upsert', table, batch });
     return batch.length;
+  }
+
+  /** Locks are the run's business, taken on the real session. */
+  lock(keys: string | string[], opts?: LockOptions): Promise<HeldLock | null> {
+    return this.real.lock(keys, opts);
+  }
+
+  holdCheckpoints(): Promise<() => Promise<number>> {
+    return this.real.holdCheckpoints();
   }
 
   engineVersion(): Promise<string> {

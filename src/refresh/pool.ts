@@ -2,8 +2,7 @@
 // connection and runs steps (runStep) over the assets it is handed; this side splits the assets, relays the
 // workers' events and merges their step summaries, so the run reads the same as one with in-thread jobs.
 import { Worker } from 'node:worker_threads';
-import type { RefreshEvent, RefreshOptions } from './runner.js';
-import type { Component, ComponentSummary, StepContext } from './runner.js';
+import type { Component, ComponentSummary, RefreshEvent, RefreshOptions, StepContext } from './types.js';
 
 type Asset = { id: number; symbol: string };
 

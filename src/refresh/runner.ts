@@ -2,14 +2,15 @@
 // per asset and component (data and state together), failures isolated to the asset that failed, parallel
 // workers, shards, a lock, resumable runs. The per-asset rules live in bars.ts / emas.ts / state.ts.
 import { randomUUID } from 'node:crypto';
-import { DEFAULT_PERIODS, defaultTimeframes, type Timeframe } from '../catalog/timeframes.js';
+import { DEFAULT_PERIODS, defaultTimeframes } from '../catalog/timeframes.js';
+import type { AssetOutcome, Component, ComponentSummary, RefreshOptions, RefreshSummary, StepContext } from './types.js';
 import { acquireRunLock } from '../ops/run-lock.js';
 import { q } from '../schema/ddl.js';
 import { refreshRuns, refreshState } from '../schema/tables.js';
 import { describeError, retryAttempts, retryMinMs } from '../store/errors.js';
 import { retryTransient } from '../store/retry.js';
+import { assetKey, runLiveKey, type HeldLock } from '../store/locks.js';
 import type { Store } from '../store/store.js';
-import { EXIT, UserError } from '../util/errors.js';
 import { refreshAssetBars, type AssetBarsResult } from './bars.js';
 import { prefetchFlipDaily, refreshAssetEmas, type AssetEmasResult, type EmasOptions } from './emas.js';
 import { selectAssets } from './load.js';
@@ -21,90 +22,9 @@ import { planStep } from './plan.js';
 import { staleReason } from './stale.js';
 import { BARS_STATE_TABLES, EMAS_STATE_TABLES, idList } from './state.js';
 
-export type Component = 'bars' | 'emas';
-
-export interface Shard {
-  k: number;
-  n: number;
-}
-
-export interface RefreshOptions {
-  components: Component[];
-  ids?: number[];
-  /** Narrowed selection; undefined = the configured defaults (and then state is kept). */
-  tfs?: Timeframe[];
-  periods?: number[];
-  combos?: { tf: Timeframe; period: number }[];
-  fullRebuild?: boolean;
-  resume?: boolean;
-  dryRun?: boolean;
-  lookbackDays?: number;
-  skipStaleCheck?: boolean;
-  /** EMAs of an asset run only when its bars are at most this far behind its source's last day. */
-  stalenessHours?: number;
-  /** Go on with the next step when a step fails as a whole (not just some of its assets). */
-  continueOnError?: boolean;
-  jobs?: number;
-  shard?: Shard;
-  onEvent?: (e: RefreshEvent) => void;
-  /** Stop between assets (SIGINT/SIGTERM): the groups not yet committed are dropped, the run ends `interrupted`. */
-  signal?: AbortSignal;
-}
-
-export type AssetStatus = 'built' | 'current' | 'skipped' | 'failed' | 'planned';
-
-export type RefreshEvent =
-  | { kind: 'start'; component: Component; assets: number }
-  | { kind: 'asset'; component: Component; id: number; symbol: string; status: AssetStatus; reason?: string; ms: number; rows: number }
-  | { kind: 'end'; component: Component; ms: number }
-  /** An asset's computation finished (its writes may still wait for the group commit). */
-  | { kind: 'computed'; component: Component; id: number; symbol: string; status: AssetStatus; ms: number }
-  /** A group of assets committed: then each gets its final 'asset' event. */
-  | { kind: 'commit'; component: Component; assets: number; rows: number; ms: number }
-  /** A transient database error ended attempt `attempt` of the step's remaining assets; the next one follows a pause. */
-  | { kind: 'retry'; component: Component; attempt: number; attempts: number; why: string; error: string; remaining: number };
-
-export interface AssetOutcome {
-  id: number;
-  symbol: string;
-  status: AssetStatus;
-  reason: string;
-  /** First day recomputed (YYYY-MM-DD), 'all' for a whole rebuild. */
-  from?: string;
-  /** New days folded into the stored carry (the daily path), instead of a recompute from the history. */
-  continued?: boolean;
-  ms: number;
-}
-
-export interface ComponentSummary {
-  component: Component;
-  ms: number;
-  rows: Record<string, number>;
-  assets: AssetOutcome[];
-  repairs: number;
-  rejects: number;
-  gaps: number;
-  /** The step failed as a whole (an error outside any single asset), or did not run because an earlier one did. */
-  error?: string;
-}
-
-export interface RefreshSummary {
-  runId: string;
-  dryRun: boolean;
-  tables: string[];
-  timeframes: string[];
-  periods: number[];
-  components: ComponentSummary[];
-  ok: boolean;
-  /** The run row could not be written at the end (the database stayed away); the next start marks it `abandoned`. */
-  ledgerError?: string;
-  /** Stopped by a signal before the end: the run is recorded `interrupted`. */
-  interrupted?: boolean;
-  /** Worker threads the jobs ran on (0: sessions of the calling thread, as on DuckDB). */
-  threads: number;
-  /** DuckDB: time of the checkpoint that ended the run (0 when none was due); set once the run has finished. */
-  checkpointMs: number;
-}
+export type {
+  AssetOutcome, AssetStatus, Component, ComponentSummary, RefreshEvent, RefreshOptions, RefreshSummary, Shard, StepContext,
+} from './types.js';
 
 /** Stable shard of an asset: a 32-bit integer hash of the id, mod n. Same everywhere, every run. */
 export function shardOf(id: number, n: number): number {
@@ -141,7 +61,7 @@ class CheckpointGate {
   private rows = 0;
   private readonly waiting: (() => void)[] = [];
 
-  constructor(private active: number, private readonly every: number) {}
+  constructor(private active: number, private readonly every: number, private readonly sql: string) {}
 
   wrote(rows: number): void {
     this.rows += rows;
@@ -172,7 +92,7 @@ class CheckpointGate {
 
   private async checkpoint(s: Store): Promise<void> {
     try {
-      await s.exec('CHECKPOINT');
+      await s.exec(this.sql);
     } catch {
       // Memory only; the data is committed either way.
     } finally {
@@ -182,60 +102,7 @@ class CheckpointGate {
   }
 }
 
-/**
- * DuckDB: for the length of a run, checkpoints happen where the run decides (the gate above, and at the end)
- * instead of each time the WAL passes DuckDB's checkpoint_threshold (16 MB). Every checkpoint rewrites the
- * partly filled last row group of each table written to, however little was added: 25–70 ms per table, up
- * to 3 s per checkpoint at 100 × 3,000. A daily run of 1,000 assets writes ~200 MB of WAL, so under the
- * default it paid that about twelve times. At the end the run checkpoints once if its WAL has reached the
- * threshold, as DuckDB would have; a smaller WAL is left to the next checkpoint (a closing CLI makes one).
- * Returns the restore.
- */
-async function holdCheckpoints(store: Store): Promise<() => Promise<number>> {
-  if (store.dialect !== 'duckdb') return async () => 0;
-  const r = await store.query<{ v: string }>("SELECT current_setting('checkpoint_threshold') AS v");
-  const threshold = r[0].v;
-  await store.exec("SET checkpoint_threshold = '1TB'");
-  return async () => {
-    const wal = await store.query<{ n: number }>("SELECT wal_size AS n FROM pragma_database_size() WHERE database_name = current_database()");
-    const t0 = Date.now();
-    // A failed checkpoint loses nothing (the data is committed); DuckDB retries at the next one.
-    if (walBytes(String(wal[0]?.n ?? 0)) >= walBytes(threshold)) await store.exec('CHECKPOINT').catch(() => undefined);
-    const ms = Date.now() - t0;
-    await store.exec(`SET checkpoint_threshold = '${threshold.replace(/'/g, "''")}'`);
-    return ms;
-  };
-}
-
-/** Bytes of a DuckDB size string such as '16.0 MiB' or '0 bytes'. */
-function walBytes(v: string): number {
-  const m = /^([\d.]+)\s*([KMGT]?i?B|bytes?)?$/i.exec(v.trim());
-  if (!m) return 0;
-  const unit = (m[2] ?? 'B').toUpperCase();
-  const pow = { B: 0, BYTE: 0, BYTES: 0, KB: 1, KIB: 1, MB: 2, MIB: 2, GB: 3, GIB: 3, TB: 4, TIB: 4 }[unit] ?? 0;
-  return Number(m[1]) * (unit.includes('I') || pow === 0 ? 1024 : 1000) ** pow;
-}
-
 const day = (ms: number) => (ms === -Infinity ? 'all' : new Date(ms).toISOString().slice(0, 10));
-
-const LOCK_SQL = "hashtext('talab-refresh:' || current_schema() || ':' || $1)";
-
-/** One refresh per database schema and shard at a time; released at the end of the run (or with the session). */
-async function lockRun(store: Store, shard: Shard): Promise<() => Promise<void>> {
-  if (store.dialect !== 'postgres') return async () => undefined; // DuckDB: the file admits one writing process
-  const key = `${shard.k}/${shard.n}`;
-  const r = await store.query<{ ok: boolean }>(`SELECT pg_try_advisory_lock(${LOCK_SQL}) AS ok`, [key]);
-  if (!r[0].ok) {
-    throw new UserError(
-      `another talab refresh is running on this database${shard.n > 1 ? ` for shard ${shard.k}/${shard.n}` : ''}; ` +
-        'wait for it, or give each machine its own --shard k/n',
-      EXIT.database,
-    );
-  }
-  return async () => {
-    await store.query(`SELECT pg_advisory_unlock(${LOCK_SQL}) AS ok`, [key]).catch(() => undefined);
-  };
-}
 
 function optionsKey(o: RefreshOptions): string {
   return JSON.stringify({
@@ -245,27 +112,22 @@ function optionsKey(o: RefreshOptions): string {
   });
 }
 
-const RUN_LOCK_SQL = "hashtext('talab-run:' || $1)";
-
 /**
- * Runs left `running` by a process that died (killed, power lost) are marked `abandoned`. On DuckDB the file
- * admits one writing process, so any `running` row is such a leftover; on PostgreSQL each run holds a session
- * lock on its id for its lifetime, and a row whose lock can be taken has no live owner.
+ * Runs left `running` by a process that died (killed, power lost) are marked `abandoned`: each run holds a
+ * session lock on its id for its lifetime, and a row whose lock can be taken has no live owner.
  */
 async function markAbandoned(store: Store): Promise<void> {
   const running = await store.query<{ run_id: string }>(`SELECT run_id FROM ${q(refreshRuns.name)} WHERE status = 'running'`);
   for (const { run_id } of running) {
-    if (store.dialect === 'postgres') {
-      const r = await store.query<{ ok: boolean }>(`SELECT pg_try_advisory_lock(${RUN_LOCK_SQL}) AS ok`, [run_id]);
-      if (!r[0].ok) continue; // its process is alive
-      await store.query(`SELECT pg_advisory_unlock(${RUN_LOCK_SQL}) AS ok`, [run_id]);
-    }
+    const probe = await store.lock(runLiveKey(run_id), { wait: false });
+    if (!probe) continue; // its process is alive
+    await probe.release();
     await store.exec(`UPDATE ${q(refreshRuns.name)} SET status = 'abandoned', finished_at = now() WHERE run_id = $1 AND status = 'running'`, [run_id]);
   }
 }
 
 /** With --resume: the last unfinished run with the same options, whose finished assets are skipped. */
-async function startRun(store: Store, o: RefreshOptions): Promise<{ runId: string; resumed: boolean }> {
+async function startRun(store: Store, o: RefreshOptions): Promise<{ runId: string; resumed: boolean; live: HeldLock }> {
   const key = optionsKey(o);
   await markAbandoned(store);
   let runId = '';
@@ -279,10 +141,15 @@ async function startRun(store: Store, o: RefreshOptions): Promise<{ runId: strin
   }
   const resumed = runId !== '';
   if (!resumed) runId = randomUUID();
-  if (store.dialect === 'postgres') await store.query(`SELECT pg_advisory_lock(${RUN_LOCK_SQL}) AS ok`, [runId]);
-  if (resumed) await store.exec(`UPDATE ${q(refreshRuns.name)} SET status = 'running', finished_at = NULL WHERE run_id = $1`, [runId]);
-  else await store.exec(`INSERT INTO ${q(refreshRuns.name)} (run_id, options, status) VALUES ($1, $2, 'running')`, [runId, key]);
-  return { runId, resumed };
+  const live = (await store.lock(runLiveKey(runId)))!;
+  try {
+    if (resumed) await store.exec(`UPDATE ${q(refreshRuns.name)} SET status = 'running', finished_at = NULL WHERE run_id = $1`, [runId]);
+    else await store.exec(`INSERT INTO ${q(refreshRuns.name)} (run_id, options, status) VALUES ($1, $2, 'running')`, [runId, key]);
+  } catch (e) {
+    await live.release();
+    throw e;
+  }
+  return { runId, resumed, live };
 }
 
 /** Best effort: a run that ends by an exception is `failed` (if the database is gone, the next start marks it `abandoned`). */
@@ -302,21 +169,6 @@ async function finishRun(store: Store, runId: string, s: RefreshSummary): Promis
     `UPDATE ${q(refreshRuns.name)} SET finished_at = now(), status = $2, summary = $3 WHERE run_id = $1`,
     [runId, s.interrupted ? 'interrupted' : s.ok ? 'finished' : 'failed', JSON.stringify(brief)],
   );
-}
-
-/** A run's settings as every step sees them, and the hand-over from the bars step to the EMA step. */
-export interface StepContext {
-  opts: RefreshOptions;
-  tfs: Timeframe[];
-  periods: number[];
-  narrowed: boolean;
-  lookbackDays: number;
-  stalenessHours: number;
-  runId: string;
-  /** Assets whose bars failed in this run (their EMAs are skipped). */
-  barsFailed: Set<number>;
-  /** Bars built (or found current) in this very run are fresh by construction, state or not (narrowed runs keep none). */
-  barsDone: Set<number>;
 }
 
 /**
@@ -432,8 +284,9 @@ export async function runStep(
     let next = 0;
     let failed = false;
     const halted = () => failed || !!opts.signal?.aborted;
-    const size = Math.max(1, Math.min(CHUNK_ASSETS, Math.ceil(assets.length / sessions.length)));
-    const gate = sessions[0].dialect === 'duckdb' ? new CheckpointGate(sessions.length, CHECKPOINT_ROWS) : undefined;
+    const size = Math.max(1, Math.min(CHUNK_ASSETS, sessions[0].locksPerSession, Math.ceil(assets.length / sessions.length)));
+    const checkpointSql = sessions[0].engine.checkpointSql;
+    const gate = checkpointSql ? new CheckpointGate(sessions.length, CHECKPOINT_ROWS, checkpointSql) : undefined;
     const results = await Promise.allSettled(sessions.map(async (s) => {
       try {
         await work(s);
@@ -452,43 +305,53 @@ export async function runStep(
       let pending = 0;
       const sinks = new Sinks();
       const sinkOpts: EmasOptions = { ...emaOpts, sinks };
+      const flush = async () => {
+        await commit(s, group);
+        sinks.reset();
+        group = [];
+        pending = 0;
+      };
       while (next < assets.length && !halted()) {
         const chunk = assets.slice(next, next + size);
         next += chunk.length;
         const ids = chunk.map((a) => a.id);
-        let facts: Map<number, BarsFacts | EmasFacts>;
+        // The chunk's assets are this session's until their commit: another run (any shard layout or
+        // selection) waits for them. Taken in ascending id order, and only one chunk's at a time, so two
+        // runs never wait for each other in a circle.
+        const held = opts.dryRun ? null : await s.lock([...ids].sort((x, y) => x - y).map(assetKey));
         try {
-          if (component === 'bars') facts = await prefetchBars(s, ids, lookbackDays);
-          else {
-            const ef = await prefetchEmas(s, ids);
-            await prefetchFlipDaily(s, ef, emaOpts);
-            facts = ef;
+          let facts: Map<number, BarsFacts | EmasFacts> | undefined;
+          try {
+            if (component === 'bars') facts = await prefetchBars(s, ids, lookbackDays);
+            else {
+              const ef = await prefetchEmas(s, ids);
+              await prefetchFlipDaily(s, ef, emaOpts);
+              facts = ef;
+            }
+          } catch (e) {
+            if (isSystemic(e)) throw e;
+            for (const a of chunk) {
+              const p: Prepared = { a, out: { id: a.id, symbol: a.symbol, status: 'built', reason: '', ms: 0 }, t0: Date.now() };
+              fail(p, e);
+              group.push(p);
+            }
           }
-        } catch (e) {
-          if (isSystemic(e)) throw e;
-          for (const a of chunk) {
-            const p: Prepared = { a, out: { id: a.id, symbol: a.symbol, status: 'built', reason: '', ms: 0 }, t0: Date.now() };
-            fail(p, e);
-            group.push(p);
-          }
-          continue;
-        }
-        for (const a of chunk) {
-          if (halted()) return;
-          await gate?.pause(s); // between transactions: no open one on this session
-          const p = await prepare(s, a, facts.get(a.id)!, sinks, sinkOpts);
-          group.push(p);
-          for (const op of p.deferred?.ops ?? []) if ('batch' in op) pending += op.batch.length;
-          if (group.length >= GROUP_ASSETS || pending >= GROUP_ROWS) {
+          for (const a of facts ? chunk : []) {
             if (halted()) return;
-            await commit(s, group);
-            sinks.reset();
-            group = [];
-            pending = 0;
+            await gate?.pause(s); // between transactions: no open one on this session
+            const p = await prepare(s, a, facts!.get(a.id)!, sinks, sinkOpts);
+            group.push(p);
+            for (const op of p.deferred?.ops ?? []) if ('batch' in op) pending += op.batch.length;
+            if (group.length >= GROUP_ASSETS || pending >= GROUP_ROWS) {
+              if (halted()) return;
+              await flush();
+            }
           }
+          if (group.length && !halted()) await flush(); // before the chunk's locks go
+        } finally {
+          await held?.release();
         }
       }
-      if (group.length && !halted()) await commit(s, group);
     }
 }
 
@@ -521,23 +384,14 @@ export async function runRefresh(store: Store, opts: RefreshOptions): Promise<Re
   let assets = await selectAssets(store, opts.ids);
   if (shard.n > 1) assets = assets.filter((a) => shardOf(a.id, shard.n) === shard.k);
 
-  // The shared run lock first: a baseline holds it exclusively while it deletes and rebuilds.
-  let unlockRun = opts.dryRun ? async () => undefined : await acquireRunLock(store, 'refresh');
-  let unlockShard: () => Promise<void>;
-  try {
-    unlockShard = opts.dryRun ? async () => undefined : await lockRun(store, shard);
-  } catch (e) {
-    await unlockRun();
-    throw e;
-  }
-  const unlock = async () => {
-    await unlockShard();
-    await unlockRun();
-  };
+  // The shared run lock first: a baseline holds it exclusively while it deletes and rebuilds. Refreshes
+  // exclude each other per asset (runStep), whatever their shards or selections.
+  let unlock = opts.dryRun ? async () => undefined : await acquireRunLock(store, 'refresh');
   let runId = 'dry-run';
+  let live: HeldLock | undefined;
   if (!opts.dryRun) {
     try {
-      runId = (await startRun(store, opts)).runId;
+      ({ runId, live } = await startRun(store, opts));
     } catch (e) {
       await unlock();
       throw e;
@@ -573,15 +427,14 @@ export async function runRefresh(store: Store, opts: RefreshOptions): Promise<Re
     if (store.reconnect) {
       await store.reconnect();
       if (!opts.dryRun) {
-        unlockRun = await acquireRunLock(store, 'refresh');
-        unlockShard = await lockRun(store, shard);
-        if (store.dialect === 'postgres') await store.query(`SELECT pg_advisory_lock(${RUN_LOCK_SQL}) AS ok`, [runId]);
+        unlock = await acquireRunLock(store, 'refresh');
+        live = (await store.lock(runLiveKey(runId))) ?? undefined;
       }
     }
     if (!pool) for (let j = 1; j < width; j++) sessions.push(await store.connect());
   };
   try {
-    if (!opts.dryRun) release = await holdCheckpoints(store);
+    if (!opts.dryRun) release = await store.holdCheckpoints();
     if (open && width > 1 && (await buildHeavy(store, opts, narrowed, assets))) {
       pool = await StepPool.open(open, width);
       summary.threads = width;
@@ -645,9 +498,7 @@ export async function runRefresh(store: Store, opts: RefreshOptions): Promise<Re
     if (!opts.dryRun) await abortRun(store, runId, (e as Error).message);
     throw e;
   } finally {
-    if (!opts.dryRun && store.dialect === 'postgres') {
-      await store.query(`SELECT pg_advisory_unlock(${RUN_LOCK_SQL}) AS ok`, [runId]).catch(() => undefined);
-    }
+    await live?.release();
     await pool?.close();
     for (const s of sessions.slice(1)) await s.close();
     try {

@@ -6,7 +6,7 @@
 import { closeSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { RowBatch } from '../columnar/columns.js';
-import { q, sqlType } from '../schema/ddl.js';
+import { q } from '../schema/ddl.js';
 import type { ColType, Table } from '../schema/tables.js';
 import { DuckDbStore } from '../store/duckdb/store.js';
 import type { Row, Store } from '../store/store.js';
@@ -82,9 +82,10 @@ const isEma = (c: string) => c.startsWith('ema_');
  * bar (23 s instead of 0.1 s for one asset's 5,860 days); hash joins read each side once whatever it expects.
  */
 export async function readPage(store: Store, sql: string, params: unknown[]): Promise<Row[]> {
-  if (store.dialect !== 'postgres') return store.query(sql, params);
+  const hint = store.engine.hashJoinsOnly;
+  if (!hint) return store.query(sql, params);
   return store.transaction(async () => {
-    await store.exec('SET LOCAL enable_nestloop = off');
+    await store.exec(hint);
     return store.query(sql, params);
   });
 }
@@ -97,7 +98,7 @@ async function exportText(store: Store, sel: Selection, format: 'csv' | 'json', 
   let held: string | undefined;
   out.write(format === 'csv' ? cols.join(',') : '[');
   for (const id of sel.ids) {
-    const { sql, params } = resultSql(store.dialect, { ...sel, ids: [id] }, 'text');
+    const { sql, params } = resultSql(store.engine, { ...sel, ids: [id] }, 'text');
     const page = await readPage(store, sql, params);
     if (page.length === 0) continue;
     rows += page.length;
@@ -140,21 +141,21 @@ async function copyParquet(duck: Store, sel: Selection, body: string, params: un
 }
 
 async function exportParquet(store: Store, sel: Selection, path: string): Promise<ExportResult> {
-  if (store.dialect === 'duckdb') {
-    const { sql, params } = resultSql('duckdb', sel, 'date', 2);
+  if (store.engine.copiesToFiles) {
+    const { sql, params } = resultSql(store.engine, sel, 'date', 2);
     return copyParquet(store, sel, sql, params, path);
   }
   const t = resultTable(sel);
   const mem = await DuckDbStore.open(':memory:');
   try {
     // No key: the rows are unique by construction, and a key would hold an index of them in memory.
-    await mem.exec(`CREATE TABLE ${q(t.name)} (${t.columns.map((c) => `${q(c.name)} ${sqlType('duckdb', c.type)}`).join(', ')})`);
+    await mem.exec(`CREATE TABLE ${q(t.name)} (${t.columns.map((c) => `${q(c.name)} ${mem.engine.type(c.type)}`).join(', ')})`);
     for (const id of sel.ids) {
-      const { sql, params } = resultSql('postgres', { ...sel, ids: [id] }, 'none');
+      const { sql, params } = resultSql(store.engine, { ...sel, ids: [id] }, 'none');
       const page = await readPage(store, sql, params);
       if (page.length) await mem.append(t, toBatch(t, page));
     }
-    const select = resultColumns(sel).map((c) => (c === 'day' ? `${dayExpr('duckdb', 'ts')} AS day` : q(c)));
+    const select = resultColumns(sel).map((c) => (c === 'day' ? `${dayExpr(mem.engine, 'ts')} AS day` : q(c)));
     return await copyParquet(mem, sel, `SELECT ${select.join(', ')} FROM ${q(t.name)} ORDER BY id, tf, family, ts`, [], path);
   } finally {
     await mem.close();

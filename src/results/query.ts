@@ -1,7 +1,7 @@
 // "Finished bars joined with their EMAs": one row per (asset, timeframe, finished bar), with one column per
 // EMA period. The export writes it; anything else that shows results (a chart, a notebook helper) reads it here.
 import type { Timeframe } from '../catalog/timeframes.js';
-import { q, type Dialect } from '../schema/ddl.js';
+import { q, type DdlDialect } from '../schema/ddl.js';
 import { dimAssets, EMA_TABLES } from '../schema/tables.js';
 import {
   BAR_RESULT_COLUMNS, barSourceFor, dayExpr, emaBarColumn, emaColumn, emaWideSql, isDual, type BarSource, type EmaFamily,
@@ -33,7 +33,7 @@ export type DayAs = 'date' | 'text' | 'none';
  * readers that would turn a DATE into a local-time instant), or not at all (the in-memory DuckDB copy of a
  * PostgreSQL export adds it itself).
  */
-export function resultSql(d: Dialect, sel: Selection, dayAs: DayAs = 'date', first = 1): { sql: string; params: unknown[] } {
+export function resultSql(d: DdlDialect, sel: Selection, dayAs: DayAs = 'date', first = 1): { sql: string; params: unknown[] } {
   const params: unknown[] = [];
   const p = (v: unknown) => {
     params.push(v);

@@ -1,7 +1,7 @@
 // Where finished bars and their EMAs live, per family, and the SQL both the views and the export build on.
 import { DEFAULT_PERIODS, type Timeframe } from '../catalog/timeframes.js';
 import { EMA_FAMILIES, emaTimeframes, type EmaFamily } from '../refresh/emas.js';
-import { q, type Dialect } from '../schema/ddl.js';
+import { q, type DdlDialect } from '../schema/ddl.js';
 import { BAR_TABLES, EMA_TABLES, priceBars1d, type Table } from '../schema/tables.js';
 
 export { EMA_FAMILIES, type EmaFamily };
@@ -57,13 +57,9 @@ export function familyHas(family: EmaFamily, tf: Timeframe): boolean {
 
 export const VIEW_PERIODS = DEFAULT_PERIODS;
 
-/**
- * The UTC calendar date of a day instant, whatever the reading session's time zone. DuckDB: the instant's
- * microseconds as a zone-less timestamp (a plain cast of a TIMESTAMPTZ would use the session TimeZone, and
- * 23:59:59.999Z is already the next day east of UTC). PostgreSQL: the instant seen in UTC.
- */
-export function dayExpr(d: Dialect, col: string): string {
-  return d === 'duckdb' ? `CAST(make_timestamp(epoch_us(${col})) AS DATE)` : `(${col} AT TIME ZONE 'UTC')::date`;
+/** The UTC calendar date of a day instant, whatever the reading session's time zone. */
+export function dayExpr(d: DdlDialect, col: string): string {
+  return d.utcDate(col);
 }
 
 /** The bar columns of a result row, in order, as read from a bar table aliased `b`. */

@@ -1,7 +1,7 @@
 // The tidy views: what a notebook or the DuckDB CLI reads instead of joining and pivoting the derived tables.
 // The migrations drop and create them at every schema upgrade, so they always match this code, and comment
 // every view and column from the docs below.
-import { q, type Dialect } from '../schema/ddl.js';
+import { q, type DdlDialect } from '../schema/ddl.js';
 import { columnDoc } from '../schema/column-docs.js';
 import { BAR_TABLES, dimAssets, EMA_TABLES } from '../schema/tables.js';
 import {
@@ -17,7 +17,7 @@ export interface View {
   name: string;
   doc: string;
   columns: ViewColumn[];
-  sql: (d: Dialect) => string;
+  sql: (d: DdlDialect) => string;
 }
 
 /** A bar column's description as the snapshot tables give it. */
@@ -41,7 +41,7 @@ const BAR_COLUMNS: ViewColumn[] = [
   { name: 'count_missing_days', doc: `${barDoc('count_missing_days')} 0 for daily bars.` },
 ];
 
-function barsSql(d: Dialect): string {
+function barsSql(d: DdlDialect): string {
   const inner = BAR_COLUMNS.filter((c) => !['family', 'symbol', 'day', 'ts'].includes(c.name)).map((c) => c.name);
   const branches = BAR_SOURCES.map((s) => {
     const cols = inner.map((n) => (s.fixed[n] !== undefined ? `${s.fixed[n]} AS ${q(n)}` : q(n)));
@@ -68,7 +68,7 @@ const EMA_COLUMNS: ViewColumn[] = [
   ...VIEW_PERIODS.map((p) => ({ name: emaBarColumn(p), doc: emaBarDoc(p) })),
 ];
 
-function emaSql(d: Dialect): string {
+function emaSql(d: DdlDialect): string {
   const branches = EMA_FAMILIES.map((f) => {
     const dual = isDual(f);
     const wide = emaWideSql(EMA_TABLES[f], VIEW_PERIODS, dual, []);
@@ -96,6 +96,6 @@ export const VIEWS: View[] = [
 ];
 
 /** Statements that (re)create the views; run inside the migration's transaction. */
-export function viewStatements(d: Dialect): string[] {
+export function viewStatements(d: DdlDialect): string[] {
   return VIEWS.flatMap((v) => [`DROP VIEW IF EXISTS ${q(v.name)}`, `CREATE VIEW ${q(v.name)} AS ${v.sql(d)}`]);
 }

@@ -1,58 +1,45 @@
-// Renders the logical schema (schema/tables.ts) as DDL for one engine.
-import type { ColType, Column, Table } from './tables.js';
+// Renders the logical schema (schema/tables.ts) as DDL. What differs per engine (type names, key
+// constraints, column options) comes from the engine's DdlDialect (src/store/<engine>/engine.ts).
+import type { ColType, Column, Table } from './table-types.js';
 
-export type Dialect = 'duckdb' | 'postgres';
-
-const TYPES: Record<Dialect, Record<ColType, string>> = {
-  duckdb: {
-    int: 'INTEGER', bigint: 'BIGINT', double: 'DOUBLE', text: 'VARCHAR', bool: 'BOOLEAN', ts: 'TIMESTAMPTZ', json: 'JSON',
-    blob: 'BLOB',
-  },
-  postgres: {
-    int: 'integer', bigint: 'bigint', double: 'double precision', text: 'text', bool: 'boolean', ts: 'timestamptz',
-    json: 'jsonb', blob: 'bytea',
-  },
-};
-
-export function sqlType(d: Dialect, t: ColType): string {
-  return TYPES[d][t];
+export interface DdlDialect {
+  /** The engine's name of a logical column type. */
+  type(t: ColType): string;
+  /** Engine-only options after a column's definition. */
+  columnSuffix(col: Column): string;
+  /**
+   * Whether the engine enforces the table's key with a constraint. Every table has its logical key
+   * (Table.key: what the refresh, baseline and validation treat as the row identity); where it is not
+   * declared, `talab validate` checks it (duplicate_keys).
+   */
+  enforcesKey(t: Table): boolean;
+  /** A column added to an existing table cannot carry NOT NULL. */
+  readonly addedColumnsNullable: boolean;
+  /** SQL: the UTC calendar date of a timestamptz, whatever the reading session's time zone (the views' `day`). */
+  utcDate(col: string): string;
 }
 
 export function q(name: string): string {
   return `"${name.replace(/"/g, '""')}"`;
 }
 
-function columnDef(d: Dialect, col: Column): string {
-  let s = `${q(col.name)} ${sqlType(d, col.type)}`;
+function columnDef(d: DdlDialect, col: Column): string {
+  let s = `${q(col.name)} ${d.type(col.type)}`;
   if (col.default !== undefined) s += ` DEFAULT ${col.default}`;
   if (col.notNull) s += ' NOT NULL';
-  if (col.uncompressed && d === 'duckdb') s += ' USING COMPRESSION uncompressed';
-  return s;
+  return s + d.columnSuffix(col);
 }
 
-/**
- * Whether the engine enforces the table's key with a constraint. Every table has its logical key (Table.key:
- * what the refresh, baseline and validation treat as the row identity). DuckDB's derived tables do not declare
- * it: DuckDB backs a key with an ART index held in memory, which grows with the table (1.6 GB resident at 9 M
- * derived rows; an out-of-memory error at 56 M rows under a 1 GB limit) and cost ~45 % of the full build's time.
- * Their rows are only ever written by the refresh, which deletes from the changed day before appending, and
- * `talab validate` checks the keys (duplicate_keys). PostgreSQL keeps every key (B-tree on disk).
- */
-export function enforcesKey(d: Dialect, t: Table): boolean {
-  return !(d === 'duckdb' && t.derived);
-}
-
-export function createTableSql(d: Dialect, t: Table, name = t.name): string {
+export function createTableSql(d: DdlDialect, t: Table, name = t.name): string {
   const cols = t.columns.map((c) => '  ' + columnDef(d, c));
-  if (enforcesKey(d, t)) cols.push(`  PRIMARY KEY (${t.key.map(q).join(', ')})`);
+  if (d.enforcesKey(t)) cols.push(`  PRIMARY KEY (${t.key.map(q).join(', ')})`);
   return `CREATE TABLE IF NOT EXISTS ${q(name)} (\n${cols.join(',\n')}\n)`;
 }
 
 /** Additive migration: columns added to the schema after a database was created. */
-export function addColumnSql(d: Dialect, t: Table, col: Column): string {
-  // A column added to a filled table must be nullable or defaulted; DuckDB cannot add constraints in ALTER,
-  // so there NOT NULL is enforced by the writers only.
-  const def = d === 'duckdb' ? columnDef(d, { ...col, notNull: false }) : columnDef(d, col);
+export function addColumnSql(d: DdlDialect, t: Table, col: Column): string {
+  // A column added to a filled table must be nullable or defaulted.
+  const def = columnDef(d, d.addedColumnsNullable ? { ...col, notNull: false } : col);
   return `ALTER TABLE ${q(t.name)} ADD COLUMN IF NOT EXISTS ${def}`;
 }
 

@@ -2,7 +2,7 @@
 // ALL_TABLES includes them, so migrations create them on both engines like every other table.
 // The matrix itself (ml_feature_matrix) has STRUCT / composite columns the logical schema cannot express;
 // src/features/schema.ts creates it on first use.
-import type { Column, ColType, Table } from './tables.js';
+import type { Column, ColType, Table } from './table-types.js';
 
 const c = (name: string, type: ColType, notNull = false, dflt?: string): Column =>
   dflt === undefined ? { name, type, notNull } : { name, type, notNull, default: dflt };

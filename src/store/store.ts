@@ -1,13 +1,16 @@
 // The one storage interface. Everything above it (importer, builders, refresh, baseline) talks SQL that
 // both engines accept ($1 placeholders, ON CONFLICT, now()) and bulk-writes RowBatches through it.
-import type { Dialect } from '../schema/ddl.js';
+import type { Engine, EngineName } from './engine.js';
 import type { Table } from '../schema/tables.js';
 import type { RowBatch } from '../columnar/columns.js';
+import type { HeldLock, LockOptions } from './locks.js';
 
 export type Row = Record<string, unknown>;
 
 export interface Store {
-  readonly dialect: Dialect;
+  readonly dialect: EngineName;
+  /** What differs about this engine: capabilities, SQL fragments, DDL (engine.ts). */
+  readonly engine: Engine;
   /** Where the data lives, with any password redacted. */
   readonly location: string;
   /**
@@ -22,7 +25,20 @@ export interface Store {
   append(table: Table, batch: RowBatch, opts?: { into?: string }): Promise<number>;
   /** Bulk upsert on the table's key: new rows inserted, existing rows overwritten. Returns rows written. */
   upsert(table: Table, batch: RowBatch): Promise<number>;
+  /**
+   * Take named locks on this database (schema), in the order given; see locks.ts for the keys and the
+   * semantics on each engine. Resolves null when `wait` is false and a key is busy (then none is held).
+   */
+  lock(keys: string | string[], opts?: LockOptions): Promise<HeldLock | null>;
+  /** How many lock keys one session should hold at once (PostgreSQL's lock table is shared and finite). */
+  readonly locksPerSession: number;
   engineVersion(): Promise<string>;
+  /**
+   * For the length of a bulk run (a refresh): the engine's housekeeping (DuckDB's checkpoints) happens where the
+   * run decides instead of on the engine's own schedule. Returns the restore, which reports the ms its closing
+   * housekeeping took (0 where the engine has none to hold).
+   */
+  holdCheckpoints(): Promise<() => Promise<number>>;
   /** Another session on the same database (parallel workers each need their own transaction). */
   connect(): Promise<Store>;
   /**

@@ -21,9 +21,7 @@ export function scope(ctx: Ctx, col: string): string {
 
 /** A predicate true for NaN and ±Infinity (NULL-safe: NULL is not "non-finite"). */
 export function nonFinite(ctx: Ctx, col: string): string {
-  return ctx.store.dialect === 'duckdb'
-    ? `(isnan(${col}) OR isinf(${col}))`
-    : `(${col} IN ('NaN'::float8, 'Infinity'::float8, '-Infinity'::float8))`;
+  return ctx.store.engine.nonFinite(col);
 }
 
 /** The UTC date of a timestamptz as 'YYYY-MM-DD' (both sessions run in UTC). */

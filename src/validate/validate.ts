@@ -3,7 +3,6 @@
 import { BAR_FAMILIES } from '../catalog/timeframes.js';
 import { EMA_FAMILIES } from '../refresh/emas.js';
 import { BAR_TABLES, EMA_TABLES, priceBars1d, priceHistories } from '../schema/tables.js';
-import { enforcesKey } from '../schema/ddl.js';
 import type { Store } from '../store/store.js';
 import {
   barDuplicateDaysCheck, canonicalFlagCheck, canonicalUniqueCheck, countersCheck, countRows, duplicateDaysCheck, duplicateKeysCheck,
@@ -71,7 +70,7 @@ export async function runValidation(store: Store, opts: ValidationOptions = {}):
     add(counts.check);
     // Where the engine enforces the key (PostgreSQL) a duplicate cannot exist; DuckDB's derived tables
     // declare none (schema/ddl.ts), so there it is checked. (1D and bar tables: duplicate_days covers it.)
-    if (!enforcesKey(store.dialect, table)) add(await duplicateKeysCheck(ctx, table.name, table.key, n));
+    if (!store.engine.enforcesKey(table)) add(await duplicateKeysCheck(ctx, table.name, table.key, n));
     add(await orphansCheck(ctx, table.name, 'ts', 'id, tf, period, ts', n, counts.offGrid));
     add(await emaValuesCheck(ctx, table.name, table.columns.some((c) => c.name === 'ema_bar'), n, counts.badValues));
     add(await emaTfDaysCheck(ctx, family, n, counts.badTfDays));

@@ -2,10 +2,14 @@
 // target, whole typed columns per DataChunk (chunks.ts). Upserts, and tables with JSON columns, go
 // through a TEMP staging table (filled the same way): UPDATE … FROM it + INSERT … SELECT, or a JSON cast.
 import { DuckDBConnection, DuckDBInstance, type DuckDBValue } from '@duckdb/node-api';
-import { q, sqlType } from '../../schema/ddl.js';
+import { q } from '../../schema/ddl.js';
 import type { ColType, Table } from '../../schema/tables.js';
 import type { RowBatch } from '../../columnar/columns.js';
 import { chunkTypes, CHUNK_ROWS, directlyAppendable, fillChunk } from './chunks.js';
+import type { HeldLock, LockOptions } from '../locks.js';
+import { holdCheckpoints } from './checkpoints.js';
+import { duckdbEngine } from './engine.js';
+import { LocalLocks } from './locks.js';
 import { normRow, type Row, type Store } from '../store.js';
 import { EXIT, UserError } from '../../util/errors.js';
 
@@ -36,9 +40,17 @@ function fromStaging(t: ColType, col: string): string {
   return t === 'json' ? `CAST(${col} AS JSON)` : col;
 }
 
+/** One lock table per open database, shared by its sessions. */
+const LOCKS = new WeakMap<DuckDBInstance, LocalLocks>();
+
 export class DuckDbStore implements Store {
   readonly dialect = 'duckdb' as const;
+  readonly engine = duckdbEngine;
   private txDepth = 0;
+  /** In memory: no table to fill. */
+  readonly locksPerSession = Infinity;
+  /** Transaction locks taken in the open transaction, let go at its end. */
+  private txLocks: (() => void)[] = [];
 
   private constructor(
     private readonly instance: DuckDBInstance,
@@ -115,14 +127,22 @@ export class DuckDbStore implements Store {
       throw e;
     } finally {
       this.txDepth--;
+      for (const release of this.txLocks.splice(0)) release();
     }
+  }
+
+  lock(keys: string | string[], opts: LockOptions = {}): Promise<HeldLock | null> {
+    let table = LOCKS.get(this.instance);
+    if (!table) LOCKS.set(this.instance, (table = new LocalLocks()));
+    // Outside a transaction a transaction lock ends at once, as each statement is its own transaction.
+    return table.lock(this, typeof keys === 'string' ? [keys] : keys, opts, (release) => (this.txDepth > 0 ? this.txLocks.push(release) : release()));
   }
 
   private async stage(table: Table, batch: RowBatch): Promise<string> {
     const stg = `_stg_${table.name}`;
     // Recreated every time: emptying it with DELETE would leave the deleted rows of a big earlier batch
     // to be scanned by every later INSERT … SELECT in this session.
-    const cols = table.columns.map((c) => `${q(c.name)} ${c.type === 'json' ? 'VARCHAR' : sqlType('duckdb', c.type)}`).join(', ');
+    const cols = table.columns.map((c) => `${q(c.name)} ${c.type === 'json' ? 'VARCHAR' : duckdbEngine.type(c.type)}`).join(', ');
     await this.conn.run(`CREATE OR REPLACE TEMP TABLE ${q(stg)} (${cols})`);
     await this.appendChunks(table, batch, stg, 'temp');
     return stg;
@@ -207,6 +227,10 @@ export class DuckDbStore implements Store {
     });
   }
 
+  holdCheckpoints(): Promise<() => Promise<number>> {
+    return holdCheckpoints(this);
+  }
+
   async engineVersion(): Promise<string> {
     const r = await this.query<{ v: string }>('SELECT version() AS v');
     return `DuckDB ${r[0].v}`;
@@ -220,6 +244,7 @@ export class DuckDbStore implements Store {
   }
 
   async close(): Promise<void> {
+    LOCKS.get(this.instance)?.drop(this);
     this.conn.closeSync();
     if (this.ownsInstance) this.instance.closeSync();
   }

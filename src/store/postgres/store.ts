@@ -11,6 +11,9 @@ import { EXIT, redactUrl, UserError } from '../../util/errors.js';
 import { binaryCopyPossible, copyBinary } from './copy-binary.js';
 import { clientTimeoutMs, pgTimeouts, type PgTimeouts } from './timeouts.js';
 import type { RowBatch } from '../../columnar/columns.js';
+import type { HeldLock, LockOptions } from '../locks.js';
+import { postgresEngine } from './engine.js';
+import { pgLock } from './locks.js';
 import { normRow, type Row, type Store } from '../store.js';
 
 // int8 and numeric come back as strings by default; our bigints stay below 2^53.
@@ -19,7 +22,10 @@ pg.types.setTypeParser(1700, (v: string) => Number(v));
 
 export class PostgresStore implements Store {
   readonly dialect = 'postgres' as const;
+  readonly engine = postgresEngine;
   private txDepth = 0;
+  /** Advisory locks share the server's lock table (max_locks_per_transaction × max_connections, 6,400 by default) with every session. */
+  readonly locksPerSession = 64;
   private staged = new Set<string>();
 
   private constructor(
@@ -145,6 +151,15 @@ export class PostgresStore implements Store {
     const names = table.columns.map((c) => q(c.name)).join(', ');
     await this.client.query(`INSERT INTO ${q(table.name)} (${names}) SELECT ${names} FROM ${q(stg)} ${onConflictUpdate(table)}`);
     return batch.length;
+  }
+
+  lock(keys: string | string[], opts?: LockOptions): Promise<HeldLock | null> {
+    return pgLock((sql, params) => this.query(sql, params), typeof keys === 'string' ? [keys] : keys, opts);
+  }
+
+  /** The server checkpoints on its own, without holding up client transactions: nothing to hold. */
+  async holdCheckpoints(): Promise<() => Promise<number>> {
+    return async () => 0;
   }
 
   async engineVersion(): Promise<string> {

@@ -1,9 +1,9 @@
 // docs/tables.md, rendered from the same definitions the migrations comment the database with
 // (`npm run docs:tables` writes it; a test checks the committed file is current).
-import { emaBarDoc, emaDoc, VIEWS } from '../results/views.js';
-import { columnDoc } from './column-docs.js';
-import { sqlType } from './ddl.js';
-import { ALL_TABLES, BAR_TABLES, type Table } from './tables.js';
+import { columnDoc } from '../schema/column-docs.js';
+import { ALL_TABLES, BAR_TABLES, type Table } from '../schema/tables.js';
+import { duckdbEngine } from '../store/duckdb/engine.js';
+import { emaBarDoc, emaDoc, VIEWS } from './views.js';
 
 const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 
@@ -11,14 +11,14 @@ function viewColumnType(name: string): string {
   if (name === 'day') return 'DATE';
   if (name.startsWith('ema_')) return 'DOUBLE';
   const col = BAR_TABLES.multi_tf.columns.find((c) => c.name === (name === 'ts' ? 'time_close' : name));
-  return col ? sqlType('duckdb', col.type) : 'VARCHAR';
+  return col ? duckdbEngine.type(col.type) : 'VARCHAR';
 }
 
 function tableSection(t: Table): string[] {
   return [
     `### \`${t.name}\``, '', t.doc, '', `Key: ${t.key.map((k) => `\`${k}\``).join(', ')}.`, '',
     '| column | type | meaning |', '|---|---|---|',
-    ...t.columns.map((c) => `| \`${c.name}\` | ${sqlType('duckdb', c.type)}${c.notNull ? ' NOT NULL' : ''} | ${cell(columnDoc(t, c))} |`),
+    ...t.columns.map((c) => `| \`${c.name}\` | ${duckdbEngine.type(c.type)}${c.notNull ? ' NOT NULL' : ''} | ${cell(columnDoc(t, c))} |`),
     '',
   ];
 }

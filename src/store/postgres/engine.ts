@@ -1,0 +1,39 @@
+// PostgreSQL's answers to the engine questions (../engine.ts).
+import type { ColType, Table } from '../../schema/table-types.js';
+import type { Engine } from '../engine.js';
+
+const TYPES: Record<ColType, string> = {
+  int: 'integer', bigint: 'bigint', double: 'double precision', text: 'text', bool: 'boolean', ts: 'timestamptz',
+  json: 'jsonb', blob: 'bytea',
+};
+
+export const postgresEngine: Engine = {
+  name: 'postgres',
+  type: (t: ColType) => TYPES[t],
+  columnSuffix: () => '',
+  enforcesKey: (_t: Table) => true,
+  addedColumnsNullable: false,
+  needsAnalyze: true,
+  // One connection runs one query at a time: a second session lets the server scan two sides in parallel.
+  parallelQuery: false,
+  maxIdentLength: 63,
+  driverPackages: ['pg', 'pg-copy-streams'],
+  // date_part returns a double (extract returns numeric, several times slower).
+  epochMs: (col) => `CAST(round(date_part('epoch', ${col}) * 1000) AS BIGINT)`,
+  epochMsExtract: (col) => `CAST(round(extract(epoch FROM ${col}) * 1000) AS BIGINT)`,
+  hexToBigint: (hex) => `CAST(CAST('x' || lpad(${hex}, 8, '0') AS BIT(32)) AS BIGINT)`,
+  // md5 hex compared under the database's collation could order differently from DuckDB's bytewise one.
+  bytewiseCollation: ' COLLATE "C"',
+  // OFFSET 0 keeps the planner from inlining a subquery, which would evaluate each of its values twice.
+  optimisationFence: ' OFFSET 0',
+  // COPY TO a file writes on the server's disk, and only CSV/text.
+  copiesToFiles: false,
+  label: 'PostgreSQL',
+  checkpointSql: null,
+  // The instant seen in UTC.
+  utcDate: (col) => `(${col} AT TIME ZONE 'UTC')::date`,
+  // With the statistics of tables just built and not yet analysed, the planner expects one row everywhere and
+  // re-reads an EMA pivot for every bar in a nested loop; hash joins read each side once whatever it expects.
+  hashJoinsOnly: 'SET LOCAL enable_nestloop = off',
+  nonFinite: (col) => `(${col} IN ('NaN'::float8, 'Infinity'::float8, '-Infinity'::float8))`,
+};
