@@ -6,7 +6,7 @@ import type { Store } from '../store/store.js';
 import { refreshAssetBars, type AssetBarsResult } from './bars.js';
 import { refreshAssetEmas, type AssetEmasResult } from './emas.js';
 import { prefetchEmas } from './prefetch.js';
-import type { AssetOutcome, Component, ComponentSummary, StepContext } from './runner.js';
+import type { AssetOutcome, Component, ComponentSummary, StepContext } from './types.js';
 import { staleReason } from './stale.js';
 
 /** Thrown out of an asset's transaction to undo its writes; carries what the asset would have written. */
