@@ -154,6 +154,18 @@ engineTest('import --replace and delete remove days everywhere; bad delete/refre
   } finally {
     await store.close();
   }
+  // Every day of an asset deleted: its derived rows and state go with them.
+  assert.match((await cli('delete', '--ids', '1000000052', '--to', dayStr(b[119].day))).out, /deleted 100 day\(s\)/);
+  await refresh();
+  const after = await openStore(target);
+  try {
+    for (const t of ['price_bars_1d', 'price_bars_multi_tf', 'ema_multi_tf', 'refresh_state']) {
+      const n = await after.query<{ n: number }>(`SELECT count(*) AS n FROM ${t} WHERE id = 1000000052`);
+      assert.equal(Number(n[0].n), 0, t);
+    }
+  } finally {
+    await after.close();
+  }
 
   for (const [args, msg] of [
     [['delete', '--ids', '1000000052'], /at least one bound/],
