@@ -29,7 +29,7 @@ const HASHED = ['ts', 'time_open', 'time_close', 'time_high', 'time_low', 'open'
 function rowHash(d: Dialect): string {
   // Both hash a row from its columns' binary values with each type's own hash (positional, NULL-aware, no
   // text conversion: a text form cost PostgreSQL ~2.5× as much). Instants hash by their UTC value, whatever
-  // the session's time zone.
+  // the connection's time zone setting.
   const cols = HASHED.map((c) => `p.${c}`).join(', ');
   return d === 'duckdb' ? `hash(${cols})` : `hash_record_extended(ROW(${cols}), 0)`;
 }
