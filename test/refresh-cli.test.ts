@@ -136,7 +136,7 @@ test('--ids, --tfs, --periods, --tf-period-combos narrow what is written', async
   });
 });
 
-test('--full-rebuild rebuilds current assets; --lookback-days decides whether a hand edit is seen', async () => {
+test('--full-rebuild rebuilds current assets; a hand edit is seen by the source fingerprint, and by the lookback within its days', async () => {
   const db = await sampleDb();
   await talab(['--db', db, 'refresh', '--all', '--quiet']);
   const again = await talab(['--db', db, 'refresh', '--bars', '--verbose']);
@@ -147,10 +147,16 @@ test('--full-rebuild rebuilds current assets; --lookback-days decides whether a 
   await withStore(db, (s) => s.exec(
     "UPDATE price_histories SET close = close * 1.01, high = high * 1.01 WHERE id = $1 AND ts = (SELECT max(ts) FROM price_histories WHERE id = $1) - INTERVAL 2 DAY", [MNT],
   ));
-  const blind = await talab(['--db', db, 'refresh', '--bars', '--lookback-days', '1', '--verbose', '--ids', String(MNT)]);
-  assert.match(blind.out, /bars MNT \(27075\): current/, blind.out);
-  const seen = await talab(['--db', db, 'refresh', '--bars', '--lookback-days', '3', '--verbose', '--ids', String(MNT)]);
-  assert.match(seen.out, /bars MNT \(27075\): built — changed within lookback/, seen.out);
+  // Outside a 1-day lookback, the source fingerprint still sees it; within a 3-day one, both do.
+  const seen = await talab(['--db', db, 'refresh', '--bars', '--lookback-days', '1', '--verbose', '--ids', String(MNT)]);
+  assert.match(seen.out, /bars MNT \(27075\): built — source changed outside import/, seen.out);
+  await withStore(db, (s) => s.exec(
+    "UPDATE price_histories SET close = close * 1.01, high = high * 1.01 WHERE id = $1 AND ts = (SELECT max(ts) FROM price_histories WHERE id = $1) - INTERVAL 2 DAY", [MNT],
+  ));
+  const both = await talab(['--db', db, 'refresh', '--bars', '--lookback-days', '3', '--verbose', '--ids', String(MNT)]);
+  assert.match(both.out, /bars MNT \(27075\): built — changed within lookback, source changed outside import/, both.out);
+  const after = await talab(['--db', db, 'refresh', '--bars', '--lookback-days', '3', '--verbose', '--ids', String(MNT)]);
+  assert.match(after.out, /bars MNT \(27075\): current/, after.out);
 });
 
 test('stale check: EMAs wait for bars that lag the source; --staleness-hours and --skip-stale-check', async () => {

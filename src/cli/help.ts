@@ -16,12 +16,18 @@ export const EXAMPLES: Readonly<Record<string, readonly string[]>> = {
     'npx talab import --dry-run --rejects-out rejects.csv new-export.csv',
     'npx talab import BTC-USD.csv                   # Yahoo: no market cap, bars built without it',
     'npx talab import --json prices-long.parquet    # several assets (a symbol column), in Parquet',
+    'npx talab import --replace --symbol BTC btc_full_history.csv',
+  ],
+  delete: [
+    'npx talab delete --symbol BTC --from 2024-03-01 --to 2024-03-05 --dry-run',
+    'npx talab delete --ids 1,1027 --from 2025-01-01 --json',
   ],
   refresh: [
     'npx talab refresh --all                        # the daily command',
     'npx talab refresh --all --dry-run              # what would be rebuilt, and why',
     'npx talab refresh --emas --ids 1 --tfs 1D,7D --periods 20,50',
     'npx talab refresh --all --full-rebuild --jobs 2 --validate',
+    'npx talab refresh --all --ids 1 --from 2024-01-01          # recompute a window on demand',
   ],
   validate: ['npx talab validate', 'npx talab validate --ids 1,1027 --json'],
   baseline: ['npx talab baseline --ids 1027 --dry-run', 'npx talab baseline --ids 1027 --keep-snapshots'],

@@ -20,7 +20,7 @@ function csvField(s: string): string {
 export function formatFileReport(r: FileReport): string {
   const lines = [
     `${r.file} → ${r.asset.symbol} (id ${r.asset.id}), ${r.format}, ${r.firstDay ?? '-'}..${r.lastDay ?? '-'}: ` +
-      `${r.read} read, ${r.inserted} inserted, ${r.revised} revised, ${r.unchanged} unchanged, ${r.rejected} rejected`,
+      `${r.read} read, ${r.inserted} inserted, ${r.revised} revised, ${r.deleted} deleted, ${r.unchanged} unchanged, ${r.rejected} rejected`,
   ];
   if (r.changedFrom) lines.push(`  history changed from ${r.changedFrom}: the next refresh recomputes from there`);
   for (const w of r.warnings) lines.push(`  warning: ${w}`);
@@ -42,11 +42,12 @@ export function registerImport(program: Command): void {
     .option('--id <n>', 'asset id for every file, e.g. its CoinMarketCap id (default: resolved from --symbol or the file name)', intArg('--id', 1))
     .option('--symbol <sym>', 'asset symbol: a stored asset, a built-in coin, or else a new asset with a local id (default: from the file name)')
     .option('--rejects-out <file>', 'write every rejected line (file, line, reason, raw) to this CSV', outFileArg('--rejects-out'))
-    .option('--force', 'import although the asset\'s stored symbol/name differs (renaming it), more than 10 % of its stored days would be revised, or a file without market cap goes into an asset whose days have one (making market cap optional for it)')
+    .option('--force', 'import although the asset\'s stored symbol/name differs (renaming it), more than 10 % of its stored days would be revised or deleted, or a file without market cap goes into an asset whose days have one (making market cap optional for it)')
+    .option('--replace', 'each file is its asset\'s whole history: stored days absent from the file are deleted (the next refresh recomputes from the earliest)')
     .option('--allow-early', 'accept CoinMarketCap rows dated before 2009-01-03 (never before 1950-01-01)')
     .option('--dry-run', 'parse and compare, write nothing')
     .option('--json', 'one JSON document on stdout instead of the text report (docs/json.md)')
-    .action(async (files: string[], opts: { id?: number; symbol?: string; rejectsOut?: string; dryRun?: boolean; allowEarly?: boolean; force?: boolean; json?: boolean }, cmd) => {
+    .action(async (files: string[], opts: { id?: number; symbol?: string; rejectsOut?: string; dryRun?: boolean; allowEarly?: boolean; force?: boolean; replace?: boolean; json?: boolean }, cmd) => {
       const startedAt = new Date();
       retryAttempts(); // bad retry settings: a usage error before the first file
       retryMinMs();
@@ -57,7 +58,7 @@ export function registerImport(program: Command): void {
       const say = (s: string) => {
         if (!opts.json) console.log(s);
       };
-      const sum = (k: 'inserted' | 'revised' | 'unchanged' | 'rejected') => reports.reduce((s, r) => s + r[k], 0);
+      const sum = (k: 'inserted' | 'revised' | 'deleted' | 'unchanged' | 'rejected') => reports.reduce((s, r) => s + r[k], 0);
       // A bar on stderr for many files on a terminal; the per-file lines stay on stdout.
       const bar = files.length > 1 && process.stderr.isTTY && !opts.json ? fileBar(files.length) : null;
       try {
@@ -91,9 +92,9 @@ export function registerImport(program: Command): void {
           // The files' own transactions are committed (or not) whatever happens here: a ledger that cannot be
           // written is said, not thrown, so that the summary still follows.
           await retryTransient(() => recordRun(store, {
-            kind: 'import', startedAt, status: failures.length ? 'failed' : 'finished', rows: sum('inserted') + sum('revised'),
+            kind: 'import', startedAt, status: failures.length ? 'failed' : 'finished', rows: sum('inserted') + sum('revised') + sum('deleted'),
             summary: {
-              files: files.length, failed: failures.length, inserted: sum('inserted'), revised: sum('revised'),
+              files: files.length, failed: failures.length, inserted: sum('inserted'), revised: sum('revised'), deleted: sum('deleted'),
               unchanged: sum('unchanged'), rejected: sum('rejected'),
               detail: failures.length ? `${failures.length} file(s) failed — ${failures[0].error}` : null,
             },
@@ -109,7 +110,7 @@ export function registerImport(program: Command): void {
       say(
         `${opts.dryRun ? '[dry run, nothing written] ' : ''}${new Set(reports.map((r) => r.file)).size} file(s) imported` +
           `${reports.length > new Set(reports.map((r) => r.file)).size ? ` (${reports.length} assets)` : ''}, ${failures.length} failed: ` +
-          `${sum('inserted')} inserted, ${sum('revised')} revised, ${sum('unchanged')} unchanged, ${sum('rejected')} rejected`,
+          `${sum('inserted')} inserted, ${sum('revised')} revised, ${sum('deleted')} deleted, ${sum('unchanged')} unchanged, ${sum('rejected')} rejected`,
       );
       if (opts.rejectsOut) {
         const out = ['file,line,reason,raw'];
@@ -121,11 +122,11 @@ export function registerImport(program: Command): void {
       if (opts.json) {
         console.log(JSON.stringify({
           dry_run: !!opts.dryRun, ok: failures.length === 0,
-          totals: { files: files.length, imported: new Set(reports.map((r) => r.file)).size, assets: new Set(reports.map((r) => r.asset.id)).size, failed: failures.length, inserted: sum('inserted'), revised: sum('revised'), unchanged: sum('unchanged'), rejected: sum('rejected') },
+          totals: { files: files.length, imported: new Set(reports.map((r) => r.file)).size, assets: new Set(reports.map((r) => r.asset.id)).size, failed: failures.length, inserted: sum('inserted'), revised: sum('revised'), deleted: sum('deleted'), unchanged: sum('unchanged'), rejected: sum('rejected') },
           files: reports.map((r) => ({
             file: r.file, format: r.format, asset_id: r.asset.id, symbol: r.asset.symbol, market_cap_optional: r.marketCapOptional,
             first_day: r.firstDay, last_day: r.lastDay,
-            read: r.read, inserted: r.inserted, revised: r.revised, unchanged: r.unchanged, rejected: r.rejected,
+            read: r.read, inserted: r.inserted, revised: r.revised, deleted: r.deleted, unchanged: r.unchanged, rejected: r.rejected,
             changed_from: r.changedFrom, warnings: r.warnings, unknown_columns: r.unknownColumns,
             rejects: r.rejects.map((rj) => (r.unit === 'row' ? { row: rj.line, reason: rj.reason } : { line: rj.line, reason: rj.reason })),
           })),

@@ -10,6 +10,7 @@ import { redactSecrets } from '../ops/log.js';
 import { printable } from '../util/text.js';
 import { registerDemo } from './demo.js';
 import { registerImport } from './import.js';
+import { registerDelete } from './delete.js';
 import { registerAssets } from './assets.js';
 import { registerInitStatus } from './status.js';
 import { registerRefresh } from './refresh.js';
@@ -39,6 +40,7 @@ export function buildProgram(): Command {
     .exitOverride();
   registerInitStatus(program);
   registerImport(program);
+  registerDelete(program);
   registerAssets(program);
   registerRefresh(program);
   registerValidate(program);

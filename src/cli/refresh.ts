@@ -13,7 +13,7 @@ import type { Store } from '../store/store.js';
 import { EXIT, UserError } from '../util/errors.js';
 import { progressLine } from '../util/progress.js';
 import { formatReport, runValidation } from '../validate/validate.js';
-import { dbOf, dirArg, idListArg, intArg } from './args.js';
+import { dayArg, dbOf, dirArg, idListArg, intArg } from './args.js';
 import { refreshJson, validationJson } from './json.js';
 
 export function parseTf(n: string, flag: string): Timeframe {
@@ -92,7 +92,7 @@ export function formatSummary(s: RefreshSummary): string {
 
 interface CliOpts {
   all?: boolean; bars?: boolean; emas?: boolean; ids?: number[]; tfs?: Timeframe[]; periods?: number[];
-  tfPeriodCombos?: { tf: Timeframe; period: number }[]; fullRebuild?: boolean; resume?: boolean; dryRun?: boolean;
+  tfPeriodCombos?: { tf: Timeframe; period: number }[]; fullRebuild?: boolean; from?: string; resume?: boolean; dryRun?: boolean;
   verbose?: boolean; quiet?: boolean; continueOnError?: boolean; skipStaleCheck?: boolean; stalenessHours: number;
   lookbackDays: number; jobs?: number; shard?: Shard; validate?: boolean; maxAgeDays?: number; json?: boolean; alertOnError?: boolean; logDir: string;
 }
@@ -195,6 +195,7 @@ export function registerRefresh(program: Command): void {
     .option('--periods <list>', 'only these EMA periods (default: the 17 `npx talab timeframes` lists)', periodListArg)
     .option('--tf-period-combos <list>', 'only these timeframe:period pairs for EMAs, e.g. 7D:10,7D:20', comboListArg)
     .option('--full-rebuild', 'delete and rebuild the selected assets, whatever their state')
+    .option('--from <date>', 'recompute every derived table of the selected assets from this day (YYYY-MM-DD) on, whatever their state', dayArg('--from'))
     .option('--resume', 'continue the last unfinished run with the same options, skipping assets it completed')
     .option('--dry-run', 'print the plan (tables, assets, timeframes, periods, why, and the rows each table would get); write nothing')
     .option('--verbose', 'one line per asset and component')
@@ -215,6 +216,7 @@ export function registerRefresh(program: Command): void {
       if (modes !== 1) throw new UserError('refresh needs exactly one of --all, --bars, --emas (see talab refresh --help)', 2);
       if (opts.verbose && opts.quiet) throw new UserError('--verbose and --quiet exclude each other', 2);
       if (opts.tfPeriodCombos && (opts.tfs || opts.periods)) throw new UserError('--tf-period-combos replaces --tfs/--periods; give one or the other', 2);
+      if (opts.from !== undefined && opts.fullRebuild) throw new UserError('--from and --full-rebuild exclude each other (--full-rebuild recomputes everything)', 2);
       if (opts.maxAgeDays !== undefined && !opts.validate) throw new UserError('--max-age-days is part of --validate; give both (or run talab freshness)', 2);
       const components: Component[] = opts.all ? ['bars', 'emas'] : opts.bars ? ['bars'] : ['emas'];
       const log = openDailyLog({ dir: opts.logDir });
@@ -256,7 +258,7 @@ export function registerRefresh(program: Command): void {
         try {
           const ro: RefreshOptions = {
             components, ids: opts.ids, tfs: opts.tfs, periods: opts.periods, combos: opts.tfPeriodCombos,
-            fullRebuild: opts.fullRebuild, resume: opts.resume, dryRun: opts.dryRun, lookbackDays: opts.lookbackDays,
+            fullRebuild: opts.fullRebuild, from: opts.from === undefined ? undefined : Date.parse(`${opts.from}T00:00:00Z`), resume: opts.resume, dryRun: opts.dryRun, lookbackDays: opts.lookbackDays,
             skipStaleCheck: opts.skipStaleCheck, stalenessHours: opts.stalenessHours, continueOnError: opts.continueOnError,
             jobs: opts.jobs, shard: opts.shard, signal: stop.signal,
             onEvent: (e) => {

@@ -17,6 +17,8 @@ export interface ImportOptions {
   allowEarly?: boolean;
   /** Go ahead although the asset's identity contradicts what is stored, or most stored days would be revised. */
   force?: boolean;
+  /** The file is the asset's whole history: stored days absent from it are deleted. */
+  replace?: boolean;
 }
 
 /** An import revising more stored days than this share (and more than REVISE_FREE days) is most likely the
@@ -36,6 +38,8 @@ export interface FileReport {
   read: number;
   inserted: number;
   revised: number;
+  /** Stored days absent from the file, deleted (--replace only). */
+  deleted: number;
   unchanged: number;
   rejected: number;
   rejects: Reject[];
@@ -101,11 +105,14 @@ async function importRows(
   const report: FileReport = {
     file: path, format: parsed.format, unit: parsed.unit, asset, marketCapOptional: !parsed.hasMarketCap,
     unknownColumns: parsed.unknownColumns, read: parsed.multiAsset ? rows.length + rejects.length : parsed.lines,
-    inserted: 0, revised: 0, unchanged: 0, rejected: rejects.length, rejects, warnings: [...parsed.warnings],
+    inserted: 0, revised: 0, deleted: 0, unchanged: 0, rejected: rejects.length, rejects, warnings: [...parsed.warnings],
     firstDay: rows.length ? iso(rows[0].ts) : null, lastDay: rows.length ? iso(rows[rows.length - 1].ts) : null,
     changedFrom: null,
   };
 
+  if (opts.replace && rows.length === 0) {
+    throw new UserError(`${path}: no valid rows; --replace with it would delete the whole stored history of ${asset.symbol} (id ${asset.id}). Nothing written`);
+  }
   await store.transaction(async () => {
     // Imports of one asset take turns, the lock taken before the diff reads, so a concurrent import of the
     // same asset is diffed against this one's rows. The change records are dated by the database's clock once
@@ -150,13 +157,23 @@ async function importRows(
     }
     // Making market cap optional changes which stored days the 1D builder accepts: rebuild from the first.
     if (flip.changed && lo !== null && !changes.some((c) => c.ts === lo)) changes.push({ ts: lo, kind: 'revision' });
+    // --replace: the stored days the file does not have go (the rows outside its range were not read above).
+    const gone: number[] = [];
+    if (opts.replace && lo !== null) {
+      const inFile = new Set(rows.map((r) => r.ts));
+      const all = await store.query<{ ts: number }>('SELECT ts FROM price_histories WHERE id = $1', [asset.id]);
+      for (const { ts } of all) if (!inFile.has(Number(ts))) gone.push(Number(ts));
+      report.deleted = gone.length;
+      for (const ts of gone) changes.push({ ts, kind: 'deletion' });
+    }
     if (changes.length) report.changedFrom = iso(Math.min(...changes.map((c) => c.ts)));
-    if (!opts.force && report.revised > REVISE_FREE) {
+    if (!opts.force && report.revised + report.deleted > REVISE_FREE) {
       const n = await store.query<{ n: number }>('SELECT count(*) AS n FROM price_histories WHERE id = $1', [asset.id]);
       const stored = Number(n[0]?.n ?? 0);
-      if (report.revised > REVISE_SHARE * stored) {
+      if (report.revised + report.deleted > REVISE_SHARE * stored) {
+        const what = report.deleted ? `revise ${report.revised} and delete ${report.deleted}` : `revise ${report.revised}`;
         throw new UserError(
-          `${path}: would revise ${report.revised} of the ${stored} stored days of ${asset.symbol} (id ${asset.id}), ` +
+          `${path}: would ${what} of the ${stored} stored days of ${asset.symbol} (id ${asset.id}), ` +
             `more than ${REVISE_SHARE * 100} %: is this the right asset? Nothing written; pass --force if it is`,
         );
       }
@@ -170,21 +187,8 @@ async function importRows(
       [asset.id, asset.symbol, asset.name, file, flip.optional],
     );
     await store.upsert(priceHistories, historyBatch(asset.id, file, write));
-    if (changes.length) {
-      // Every changed day is kept (audit); the refresh only needs the earliest unconsumed one per asset.
-      const now = detectedAt;
-      await store.upsert(priceChanges, {
-        length: changes.length,
-        cols: {
-          id: Int32Array.from(changes, () => asset.id),
-          ts: Float64Array.from(changes, (c) => c.ts),
-          detected_at: Float64Array.from(changes, () => now),
-          kind: changes.map((c) => c.kind),
-          source_file: changes.map(() => file),
-          consumed_at: new Float64Array(changes.length).fill(NaN),
-        },
-      });
-    }
+    await deleteDays(store, asset.id, gone);
+    await recordChanges(store, asset.id, changes, detectedAt, file);
     if (rejects.length) {
       const rj = rejects;
       await store.upsert(importRejects, {
@@ -224,6 +228,33 @@ async function marketCapRule(
     );
   }
   return { optional: true, changed: true };
+}
+
+/** Delete these days (epoch ms) of one asset's price_histories, a few hundred per statement. */
+export async function deleteDays(store: Store, id: number, days: readonly number[]): Promise<void> {
+  for (let i = 0; i < days.length; i += 500) {
+    const part = days.slice(i, i + 500);
+    await store.exec(
+      `DELETE FROM price_histories WHERE id = $1 AND ts IN (${part.map((_, k) => `$${k + 2}::timestamptz`).join(', ')})`,
+      [id, ...part.map((d) => new Date(d).toISOString())],
+    );
+  }
+}
+
+/** Record changes for the next refresh (every one kept for audit; the refresh needs the earliest unconsumed one). */
+export async function recordChanges(store: Store, id: number, changes: readonly { ts: number; kind: string }[], detectedAt: number, file: string | null): Promise<void> {
+  if (!changes.length) return;
+  await store.upsert(priceChanges, {
+    length: changes.length,
+    cols: {
+      id: Int32Array.from(changes, () => id),
+      ts: Float64Array.from(changes, (c) => c.ts),
+      detected_at: Float64Array.from(changes, () => detectedAt),
+      kind: changes.map((c) => c.kind),
+      source_file: changes.map(() => file),
+      consumed_at: new Float64Array(changes.length).fill(NaN),
+    },
+  });
 }
 
 function historyBatch(id: number, file: string, rows: SourceRow[]): RowBatch {

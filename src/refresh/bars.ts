@@ -11,10 +11,11 @@ import { build1d, dailyFrom1d, type Build1dCounters, type Build1dResult } from '
 import { BAR_CARRY_LEN, buildBarsForTimeframe } from '../compute/bars/index.js';
 import { DAY_MS } from '../compute/daily.js';
 import { q } from '../schema/ddl.js';
-import { BAR_TABLES, priceBars1d, priceBars1dRejects, type Table } from '../schema/tables.js';
+import { BAR_TABLES, EMA_TABLES, priceBars1d, priceBars1dRejects, type Table } from '../schema/tables.js';
 import { concatBatches, rowsFrom, sliceBatch, type RowBatch } from '../columnar/columns.js';
 import type { Row, Store } from '../store/store.js';
 import { lowerBound } from '../util/search.js';
+import { decodeBlocks, encodeBlocks, firstChangedDay } from './fingerprint.js';
 import { loadRawDaily } from './load.js';
 import { prefetchBars, type BarsFacts } from './prefetch.js';
 import type { Sinks } from './sinks.js';
@@ -31,6 +32,8 @@ export interface BarsOptions {
   runId: string;
   /** Where the daily path writes its new rows (a group commit's sinks; see sinks.ts). */
   sinks?: Sinks;
+  /** Recompute from this day (epoch ms) at the latest, whatever the state says (`refresh --from`). */
+  recomputeFrom?: number;
 }
 
 export interface AssetBarsResult {
@@ -121,7 +124,12 @@ export async function refreshAssetBars(store: Store, id: number, opts: BarsOptio
   const result: AssetBarsResult = {
     status: 'built', from: -Infinity, reason: 'full rebuild', rows: {}, counters: empty, lastSrcTs: f.raw?.hi ?? NaN, gaps: 0,
   };
-  if (!f.raw) return { ...result, status: 'current', from: Infinity, reason: 'no source rows' };
+  if (!f.raw) {
+    // Every source day is gone (deleted since the last build): so are the asset's derived rows.
+    if (opts.narrowed || f.states.size === 0) return { ...result, status: 'current', from: Infinity, reason: 'no source rows' };
+    await purgeAsset(store, id, f);
+    return { ...result, reason: 'history deleted', lastSrcTs: NaN };
+  }
 
   let from = -Infinity;
   // Rows are dated at most the watermark, so a change strictly after it (new days only) deletes nothing.
@@ -157,7 +165,27 @@ export async function refreshAssetBars(store: Store, id: number, opts: BarsOptio
         from = diff;
         reasons.push('changed within lookback');
       }
-      if (from === Infinity) return { ...result, status: 'current', from, reason: 'already current' };
+      // Fingerprints: rows changed, added or removed before the watermark by anything but `talab import`.
+      const recorded = decodeBlocks(st.src_fp);
+      if (recorded && f.fp) {
+        const changed = firstChangedDay(recorded, f.fp.old);
+        if (changed < from) {
+          from = changed;
+          reasons.push('source changed outside import');
+        }
+      }
+      if (opts.recomputeFrom !== undefined && opts.recomputeFrom < from) {
+        from = opts.recomputeFrom;
+        reasons.push(`recompute requested from ${iso(from).slice(0, 10)}`);
+      }
+      if (from === Infinity) {
+        // A state from before fingerprints were kept gets its first one without recomputing anything.
+        const now = f.fp ? encodeBlocks(f.fp.now) : null;
+        if (now !== null && st.src_fp !== now) {
+          await store.exec(`UPDATE refresh_state SET src_fp = $2 WHERE id = $1 AND table_name = '${priceBars1d.name}'`, [id, now]);
+        }
+        return { ...result, status: 'current', from, reason: 'already current' };
+      }
       result.reason = reasons.join(', ');
     }
   }
@@ -264,6 +292,21 @@ const BARS_TABLE_TIME: [Table, string][] = [
   [priceBars1d, 'ts'], [priceBars1dRejects, 'ts'], ...Object.values(BAR_TABLES).map((t): [Table, string] => [t, 'time_close']),
 ];
 
+/** Delete every derived row and state row of an asset that has no source rows left. */
+async function purgeAsset(store: Store, id: number, f: BarsFacts): Promise<void> {
+  for (const [t, col] of BARS_TABLE_TIME) await deleteFrom(store, t, id, col, -Infinity);
+  for (const t of Object.values(EMA_TABLES)) await deleteFrom(store, t, id, 'ts', -Infinity);
+  await store.exec('DELETE FROM refresh_state WHERE id = $1', [id]);
+  if (f.changeSeen !== null) await consumeChanges(store, id, f.changeSeen);
+}
+
+async function consumeChanges(store: Store, id: number, seen: number): Promise<void> {
+  await store.exec(
+    'UPDATE price_changes SET consumed_at = now() WHERE id = $1 AND consumed_at IS NULL AND detected_at <= $2::timestamptz',
+    [id, new Date(seen).toISOString()],
+  );
+}
+
 /** State, carry and the EMA's dirty mark, in the asset's transaction; pending import changes are consumed. */
 async function finishBars(
   store: Store, id: number, opts: BarsOptions, f: BarsFacts, from: number, result: AssetBarsResult,
@@ -273,7 +316,7 @@ async function finishBars(
   await writeStates(store, id, BARS_STATE_TABLES, {
     lastSrcTs: raw.hi, dailyMinSeen: raw.lo, sourceRows: raw.n, runId: opts.runId, rowsWritten: result.rows,
     repairedHigh: result.counters.repairedTimehigh, repairedLow: result.counters.repairedTimelow,
-    rejected: result.counters.rejected, carry,
+    rejected: result.counters.rejected, carry, srcFp: f.fp ? encodeBlocks(f.fp.now) : undefined,
   });
   // New days only (from after the watermark): the EMA component finds the new 1D rows itself (they are dated
   // after its own watermark, which is never ahead of this one), so there is nothing to mark — and no
@@ -281,10 +324,5 @@ async function finishBars(
   const watermark = commonState(f.states, BARS_STATE_TABLES)?.last_src_ts ?? null;
   if (opts.fullRebuild || watermark === null || !(from > Number(watermark))) await markDirty(store, id, EMAS_STATE_TABLES, from);
   // Only the changes this run read: one imported since then is newer and stays pending for the next run.
-  if (f.changeSeen !== null) {
-    await store.exec(
-      'UPDATE price_changes SET consumed_at = now() WHERE id = $1 AND consumed_at IS NULL AND detected_at <= $2::timestamptz',
-      [id, new Date(f.changeSeen).toISOString()],
-    );
-  }
+  if (f.changeSeen !== null) await consumeChanges(store, id, f.changeSeen);
 }

@@ -51,6 +51,8 @@ export interface EmasOptions {
   runId: string;
   /** Where the daily path writes its new rows (a group commit's sinks; see sinks.ts). */
   sinks?: Sinks;
+  /** Recompute from this day (epoch ms) at the latest, whatever the state says (`refresh --from`). */
+  recomputeFrom?: number;
 }
 
 export interface AssetEmasResult {
@@ -126,6 +128,13 @@ function computeItem(
 export async function refreshAssetEmas(store: Store, id: number, opts: EmasOptions, facts?: EmasFacts): Promise<AssetEmasResult> {
   const f = facts ?? (await prefetchEmas(store, [id])).get(id)!;
   const result: AssetEmasResult = { status: 'built', from: -Infinity, reason: 'full rebuild', rows: {} };
+  if (f.srcHi === null) {
+    // Every source day is gone: so are the EMA rows (the bars step purges them too when it runs first).
+    if (opts.narrowed || f.states.size === 0) return { ...result, status: 'current', from: Infinity, reason: 'no source rows' };
+    for (const t of Object.values(EMA_TABLES)) await deleteFrom(store, t, id, 'ts', -Infinity);
+    await store.exec(`DELETE FROM refresh_state WHERE id = $1 AND table_name IN (${EMAS_STATE_TABLES.map((t) => `'${t}'`).join(', ')})`, [id]);
+    return { ...result, reason: 'history deleted' };
+  }
   const bars = commonState(f.states, BARS_STATE_TABLES);
   let from = -Infinity;
   let oldRows = 0;
@@ -144,6 +153,10 @@ export async function refreshAssetEmas(store: Store, id: number, opts: EmasOptio
       if (next !== undefined && next < from) {
         from = next;
         reasons.push('new days');
+      }
+      if (opts.recomputeFrom !== undefined && opts.recomputeFrom < from) {
+        from = opts.recomputeFrom;
+        reasons.push(`recompute requested from ${new Date(from).toISOString().slice(0, 10)}`);
       }
       if (from === Infinity) return { ...result, status: 'current', from, reason: 'already current' };
       result.reason = reasons.join(', ');

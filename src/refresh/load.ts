@@ -92,7 +92,9 @@ export function closesByTf(
 /** Assets to work on: the given ids (checked to exist) or every asset with source rows. */
 export async function selectAssets(store: Store, ids?: number[]): Promise<{ id: number; symbol: string }[]> {
   const all = await store.query<{ id: number; symbol: string }>(
-    'SELECT DISTINCT a.id, a.symbol FROM dim_assets a JOIN price_histories p ON p.id = a.id ORDER BY a.id',
+    // Assets with derived state but no source rows left are included: their derived rows must go too.
+    `SELECT a.id, a.symbol FROM dim_assets a
+     WHERE a.id IN (SELECT id FROM price_histories UNION SELECT id FROM refresh_state) ORDER BY a.id`,
   );
   if (!ids) return all;
   const have = new Map(all.map((a) => [a.id, a]));

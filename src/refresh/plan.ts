@@ -28,8 +28,8 @@ export async function planStep(
 ): Promise<void> {
   const { opts, tfs, periods, narrowed, lookbackDays, barsFailed, barsDone } = ctx;
   const runId = 'dry-run';
-  const barsOpts = { tfs, narrowed, fullRebuild: !!opts.fullRebuild, lookbackDays, runId };
-  const emaOpts = { tfs, periods, combos: opts.combos, narrowed, fullRebuild: !!opts.fullRebuild, runId };
+  const barsOpts = { tfs, narrowed, fullRebuild: !!opts.fullRebuild, lookbackDays, runId, recomputeFrom: opts.from };
+  const emaOpts = { tfs, periods, combos: opts.combos, narrowed, fullRebuild: !!opts.fullRebuild, runId, recomputeFrom: opts.from };
   const withBars = opts.components.includes('bars');
   for (const a of assets) {
     const t0 = Date.now();

@@ -11,6 +11,7 @@ import { DAY_MS } from '../compute/daily.js';
 import { q } from '../schema/ddl.js';
 import { BAR_TABLES, priceBars1d } from '../schema/tables.js';
 import type { Row, Store } from '../store/store.js';
+import { type Block, scanSources } from './fingerprint.js';
 import { closesByTf, marketCapOptional, RAW_COLS, rawDailyFrom } from './load.js';
 import { BARS_STATE_TABLES, commonState, EMAS_STATE_TABLES, idList, readStatesMany, type TableState } from './state.js';
 
@@ -22,6 +23,8 @@ export interface BarsFacts {
   changeLo: number | null;
   /** Latest detected_at among the unconsumed changes read: only those are consumed when the asset commits. */
   changeSeen: number | null;
+  /** Fingerprints of the source rows now, all and up to the bars' watermark (fingerprint.ts). */
+  fp?: { now: Block[]; old: Block[] };
   /** For an asset with bars state: its source rows and stored 1D rows from `from` (the lookback start) on. */
   tail?: { from: number; raw: RawDaily; stored: Row[] };
 }
@@ -67,12 +70,15 @@ export async function prefetchBars(store: Store, ids: readonly number[], lookbac
     `SELECT id, min(ts) AS lo, max(detected_at) AS seen FROM price_changes
      WHERE consumed_at IS NULL AND id IN (${idList(ids)}) GROUP BY id`,
   );
-  const ext = await store.query<{ id: number; n: number; lo: number; hi: number }>(
-    `SELECT id, count(*) AS n, min(ts) AS lo, max(ts) AS hi FROM price_histories WHERE id IN (${idList(ids)}) GROUP BY id`,
-  );
+  // Extent and fingerprints in one grouped pass (the extent was its own aggregate before fingerprints).
+  const scans = await scanSources(store, ids);
   const out = new Map<number, BarsFacts>();
   for (const id of ids) out.set(id, { states: states.get(id)!, raw: null, changeLo: null, changeSeen: null });
-  for (const e of ext) out.get(Number(e.id))!.raw = { n: Number(e.n), lo: Number(e.lo), hi: Number(e.hi) };
+  for (const [id, e] of scans) {
+    const f = out.get(id)!;
+    f.raw = { n: e.n, lo: e.lo, hi: e.hi };
+    f.fp = { now: e.now, old: e.old };
+  }
   for (const c of changes) {
     const f = out.get(Number(c.id))!;
     f.changeLo = Number(c.lo);

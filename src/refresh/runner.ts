@@ -108,7 +108,7 @@ function optionsKey(o: RefreshOptions): string {
   return JSON.stringify({
     components: o.components, ids: o.ids ?? null, tfs: o.tfs?.map((t) => t.tf) ?? null, periods: o.periods ?? null,
     combos: o.combos?.map((c) => `${c.tf.tf}:${c.period}`) ?? null, fullRebuild: !!o.fullRebuild,
-    shard: o.shard ? `${o.shard.k}/${o.shard.n}` : null,
+    shard: o.shard ? `${o.shard.k}/${o.shard.n}` : null, from: o.from ?? null,
   });
 }
 
@@ -179,7 +179,9 @@ export async function runStep(
   sessions: Store[], component: Component, assets: { id: number; symbol: string }[], ctx: StepContext, sum: ComponentSummary,
 ): Promise<void> {
   const { opts, tfs, periods, narrowed, lookbackDays, stalenessHours, runId, barsFailed, barsDone } = ctx;
-  const emaOpts: EmasOptions = { tfs, periods, combos: opts.combos, narrowed, fullRebuild: !!opts.fullRebuild, runId };
+  const emaOpts: EmasOptions = {
+    tfs, periods, combos: opts.combos, narrowed, fullRebuild: !!opts.fullRebuild, runId, recomputeFrom: opts.from,
+  };
     interface Prepared {
       a: { id: number; symbol: string };
       out: AssetOutcome;
@@ -211,6 +213,7 @@ export async function runStep(
           const run = () => component === 'bars'
             ? refreshAssetBars(d, a.id, {
               tfs, narrowed, fullRebuild: !!opts.fullRebuild, lookbackDays, runId, sinks: deferred ? sinks : undefined,
+              recomputeFrom: opts.from,
             }, facts as BarsFacts)
             : refreshAssetEmas(d, a.id, deferred ? sinkOpts : emaOpts, facts as EmasFacts);
           p.r = d === s ? await s.transaction(run) : await run();

@@ -24,9 +24,11 @@ export interface TableState {
   carry?: Uint8Array | null;
   /** A narrowed run wrote rows dated after last_src_ts: the next default run must delete before it writes. */
   rows_ahead?: boolean;
+  /** price_bars_1d row: fingerprint of the source rows consumed (fingerprint.ts); null before the first build under schema 7. */
+  src_fp?: string | null;
 }
 
-const STATE_COLS = 'id, table_name, last_src_ts, daily_min_seen, dirty_from, source_rows, last_run_ts, last_run_id, carry_key, rows_ahead';
+const STATE_COLS = 'id, table_name, last_src_ts, daily_min_seen, dirty_from, source_rows, last_run_ts, last_run_id, carry_key, rows_ahead, src_fp';
 
 /** Integer ids inlined into SQL (they come from the database as integers; checked anyway). */
 export function idList(ids: readonly number[]): string {
@@ -108,6 +110,8 @@ export interface StateUpdate {
   rejected?: number;
   /** Per table: the carry to keep (key + data); a table not listed keeps no carry. */
   carry?: Record<string, Carry>;
+  /** Fingerprint of the source rows consumed (bars only; kept on the price_bars_1d row). */
+  srcFp?: string;
 }
 
 /** Upsert the state rows of `tables` for one asset (inside the asset's data transaction). */
@@ -132,6 +136,7 @@ export async function writeStates(store: Store, id: number, tables: string[], u:
       rows_ahead: new Uint8Array(n),
       carry_key: tables.map((t) => u.carry?.[t]?.key ?? null),
       carry: tables.map((t) => (u.carry?.[t] ? encodeCarry(u.carry[t]) : null)),
+      src_fp: tables.map((t) => (t === priceBars1d.name ? u.srcFp ?? null : null)),
     },
   });
 }

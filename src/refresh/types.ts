@@ -17,6 +17,8 @@ export interface RefreshOptions {
   periods?: number[];
   combos?: { tf: Timeframe; period: number }[];
   fullRebuild?: boolean;
+  /** Recompute every derived table of the selected assets from this day (epoch ms) on. */
+  from?: number;
   resume?: boolean;
   dryRun?: boolean;
   lookbackDays?: number;

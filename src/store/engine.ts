@@ -36,6 +36,13 @@ export interface Engine extends DdlDialect {
   readonly checkpointSql: string | null;
   /** SQL run first in a transaction whose joins must not be nested loops (null where the planner needs no hint). */
   readonly hashJoinsOnly: string | null;
+  /**
+   * SQL: a 64-bit hash of a row from its columns' binary values (positional, NULL-aware, no text conversion),
+   * instants by their UTC value whatever the session's time zone.
+   */
+  rowHash(cols: string): string;
+  /** SQL: a timestamptz as seconds since 1970 (a double). */
+  epochSeconds(col: string): string;
   /** SQL: a predicate true for NaN and ±Infinity of a double column. */
   nonFinite(col: string): string;
 }

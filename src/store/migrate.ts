@@ -18,6 +18,7 @@ const VERSIONS: Record<number, string> = {
   4: 'refresh_state.carry as BLOB / bytea (the packed bytes instead of their base64 text), stored uncompressed on DuckDB',
   5: 'runs: the history of import and daily runs beside refresh_runs (talab runs)',
   6: 'views v_bars and v_ema (finished bars, EMAs wide by period, a UTC day column); comments on every table, view and column',
+  7: 'refresh_state.src_fp: fingerprint of the source rows the bars consumed (edits outside import are detected)',
   8: 'dim_assets.market_cap_optional and a nullable price_bars_1d.market_cap: assets whose source has no market cap build bars without it',
 };
 

@@ -35,5 +35,7 @@ export const duckdbEngine: Engine = {
   // TimeZone, and 23:59:59.999Z is already the next day east of UTC.
   utcDate: (col) => `CAST(make_timestamp(epoch_us(${col})) AS DATE)`,
   hashJoinsOnly: null,
+  rowHash: (cols) => `hash(${cols})`,
+  epochSeconds: (col) => `epoch(${col})`,
   nonFinite: (col) => `(isnan(${col}) OR isinf(${col}))`,
 };
