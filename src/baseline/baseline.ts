@@ -471,7 +471,8 @@ export function finishProblems(results: TableResult[], problems: string[]): void
 export async function finishReport(report: BaselineReport, outputDir: string | null, sink?: DiffSink): Promise<BaselineReport> {
   if (outputDir !== null) {
     try {
-      report.files = await writeReport(report, outputDir, sink?.path);
+      const parquet = sink ? await sink.writeParquet() : undefined;
+      report.files = await writeReport(report, outputDir, sink?.path, parquet);
     } catch (e) {
       report.problems.push(`report: cannot write to ${outputDir}: ${msg(e)}`);
       if (report.result === 'PASS') {
