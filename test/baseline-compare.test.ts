@@ -147,6 +147,36 @@ test('checksums: an identical table gives identical segment checksums on DuckDB 
   }
 });
 
+engineTest('same-engine checksums: NaN, infinities, zeros, subnormals and NULL each differ from one another', async ({ store }) => {
+  // The engine's own row hash is used within one engine; each special value must change the checksum.
+  const specials = ['NaN', 'Infinity', '-Infinity', '0', '1e-310', '1', '-1', '1.001', null];
+  await generateTable(store, priceBars1d, 'spec_a', 40);
+  await store.exec('ALTER TABLE spec_a ALTER COLUMN close DROP NOT NULL');
+  const tsOf = (k: number) => new Date(Date.UTC(2000, 0, 1) + 4 * (k + 1) * 60_000).toISOString(); // rows of series 1
+  const set = (t: string, k: number, v: string | null) =>
+    store.exec(`UPDATE ${t} SET close = CAST($1 AS DOUBLE PRECISION) WHERE id = 1 AND ts = CAST($2 AS TIMESTAMPTZ)`, [v, tsOf(k)]);
+  for (const [k, v] of specials.entries()) await set('spec_a', k, v);
+  await store.exec('CREATE TABLE spec_b AS SELECT * FROM spec_a');
+  const cols = comparedColumns(priceBars1d);
+  const cmp = () => compareByChecksum({ store, table: 'spec_a' }, { store, table: 'spec_b' }, priceBars1d, cols, { topN: 1 });
+  const same = await cmp();
+  assert.deepEqual([same.status, same.checksum.rowsPulled], ['PASS', 0]);
+  for (const [k, v] of specials.entries()) {
+    for (const shift of [1, 2, 4]) {
+      const w = specials[(k + shift) % specials.length];
+      await set('spec_b', k, w);
+      const r = await cmp();
+      const num = (x: string | null) => (x === null ? null : Number(x));
+      const expected = withinTolerance(num(v), num(w), TOLERANCES.price) ? 0 : 1; // 0 against 1e-310 is within atol
+      assert.equal(r.columns.find((c) => c.column === 'close')!.mismatches, expected, `${v} → ${w}`);
+      await set('spec_b', k, v);
+    }
+  }
+  // -0 against 0 is within tolerance: the checksums may differ, the verdict may not.
+  await set('spec_b', 3, '-0');
+  assert.equal((await cmp()).status, 'PASS');
+}, 60_000);
+
 // ---- baseline compare --against ----
 
 engineTest('baseline compare --against latest finds a hand-edited value and passes after it is reverted', async ({ store }) => {

@@ -395,9 +395,9 @@ async function runLocked(store: Store, opts: BaselineOptions, c: Resolved): Prom
         if (method === 'checksum') {
           // The first level of the bisection on each side; deeper levels depend on what differs.
           const { time, series } = seriesShape(t);
-          const sql = segmentSql(store.dialect, t, snapshots[i].snapshot, comparedColumns(t), series, time, { where: idWhere(ids), params: [] });
+          const sql = segmentSql(store.dialect, t, snapshots[i].snapshot, comparedColumns(t), series, time, { where: idWhere(ids), params: [] }, false);
           step(p, `${sql};`);
-          step(p, `${segmentSql(store.dialect, t, t.name, comparedColumns(t), series, time, { where: idWhere(ids), params: [] })};`);
+          step(p, `${segmentSql(store.dialect, t, t.name, comparedColumns(t), series, time, { where: idWhere(ids), params: [] }, false)};`);
         }
         else for (const sql of compareSql(store, t, snapshots[i].snapshot, { ids, sample: { ...sample, full: method === 'full' }, topN })) step(p, sql + ';');
       }

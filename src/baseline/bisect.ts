@@ -84,10 +84,12 @@ async function bisect(
   const { time, series } = seriesShape(table);
   const stats: BisectStats = { queries: 0, differingSegments: 0, rowsPulled: 0 };
   const typeOf = (n: string) => table.columns.find((c) => c.name === n)!.type;
+  // Checksums comparable across engines only when the engines differ; otherwise the engine's own hash.
+  const portable = left.store.dialect !== right.store.dialect;
 
   async function segments(side: Side, sq: SegmentQuery): Promise<Map<string, Agg & { series: unknown[] }>> {
     stats.queries++;
-    const rows = await side.store.query(segmentSql(side.store.dialect, table, side.table, cols, series, time, sq), sq.params);
+    const rows = await side.store.query(segmentSql(side.store.dialect, table, side.table, cols, series, time, sq, portable), sq.params);
     const out = new Map<string, Agg & { series: unknown[] }>();
     for (const r of rows) {
       const ser = series.map((s) => r[s]);
