@@ -9,6 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import fc from 'fast-check';
+import { parse } from 'csv-parse/sync';
+import { DuckDBInstance } from '@duckdb/node-api';
 import { compareAgainstSnapshot, diffDatabases } from '../src/baseline/against.js';
 import { compareByChecksum } from '../src/baseline/bisect.js';
 import { segmentSql, valueIntSql } from '../src/baseline/checksum.js';
@@ -49,6 +51,23 @@ async function oneRow(store: Store, table: Table, where: string): Promise<Record
 }
 
 const tsIso = (v: unknown) => new Date(Number(v)).toISOString();
+
+/** The diffs Parquet must hold exactly the CSV's rows: text columns as written, the differences as doubles. */
+async function assertParquetMatchesCsv(csvPath: string, parquetPath: string): Promise<void> {
+  const csv: string[][] = parse(readFileSync(csvPath, 'utf8'));
+  const inst = await DuckDBInstance.create(':memory:');
+  const conn = await inst.connect();
+  try {
+    const reader = await conn.runAndReadAll('SELECT * FROM read_parquet($1)', [parquetPath]);
+    assert.deepEqual(reader.columnNames(), csv[0]);
+    const asText = (v: unknown) => (v === null ? '' : typeof v === 'number' ? v : String(v));
+    const fromCsv = (f: string, i: number) => (i >= 6 ? (f === '' ? '' : Number(f)) : f);
+    assert.deepEqual(reader.getRowsJS().map((r) => r.map(asText)), csv.slice(1).map((r) => r.map(fromCsv)));
+  } finally {
+    conn.closeSync();
+    inst.closeSync();
+  }
+}
 
 // ---- checksum rules ----
 
@@ -129,6 +148,36 @@ test('checksums: an identical table gives identical segment checksums on DuckDB 
   }
 });
 
+engineTest('same-engine checksums: NaN, infinities, zeros, subnormals and NULL each differ from one another', async ({ store }) => {
+  // The engine's own row hash is used within one engine; each special value must change the checksum.
+  const specials = ['NaN', 'Infinity', '-Infinity', '0', '1e-310', '1', '-1', '1.001', null];
+  await generateTable(store, priceBars1d, 'spec_a', 40);
+  await store.exec('ALTER TABLE spec_a ALTER COLUMN close DROP NOT NULL');
+  const tsOf = (k: number) => new Date(Date.UTC(2000, 0, 1) + 4 * (k + 1) * 60_000).toISOString(); // rows of series 1
+  const set = (t: string, k: number, v: string | null) =>
+    store.exec(`UPDATE ${t} SET close = CAST($1 AS DOUBLE PRECISION) WHERE id = 1 AND ts = CAST($2 AS TIMESTAMPTZ)`, [v, tsOf(k)]);
+  for (const [k, v] of specials.entries()) await set('spec_a', k, v);
+  await store.exec('CREATE TABLE spec_b AS SELECT * FROM spec_a');
+  const cols = comparedColumns(priceBars1d);
+  const cmp = () => compareByChecksum({ store, table: 'spec_a' }, { store, table: 'spec_b' }, priceBars1d, cols, { topN: 1 });
+  const same = await cmp();
+  assert.deepEqual([same.status, same.checksum.rowsPulled], ['PASS', 0]);
+  for (const [k, v] of specials.entries()) {
+    for (const shift of [1, 2, 4]) {
+      const w = specials[(k + shift) % specials.length];
+      await set('spec_b', k, w);
+      const r = await cmp();
+      const num = (x: string | null) => (x === null ? null : Number(x));
+      const expected = withinTolerance(num(v), num(w), TOLERANCES.price) ? 0 : 1; // 0 against 1e-310 is within atol
+      assert.equal(r.columns.find((c) => c.column === 'close')!.mismatches, expected, `${v} → ${w}`);
+      await set('spec_b', k, v);
+    }
+  }
+  // -0 against 0 is within tolerance: the checksums may differ, the verdict may not.
+  await set('spec_b', 3, '-0');
+  assert.equal((await cmp()).status, 'PASS');
+}, 60_000);
+
 // ---- baseline compare --against ----
 
 engineTest('baseline compare --against latest finds a hand-edited value and passes after it is reverted', async ({ store }) => {
@@ -153,7 +202,10 @@ engineTest('baseline compare --against latest finds a hand-edited value and pass
   assert.equal(csv[0], 'table,kind,key,column,left,right,abs_diff,rel_diff');
   assert.equal(csv.length, 2);
   assert.match(csv[1], new RegExp(`^ema_multi_tf,mismatch,id=${id} tf=${row.tf} period=${row.period} ts=${tsIso(row.ts)},ema,`));
-  assert.equal(JSON.parse(readFileSync(r.files!.json, 'utf8')).differingKeys, 1);
+  const saved = JSON.parse(readFileSync(r.files!.json, 'utf8'));
+  assert.equal(saved.differingKeys, 1);
+  assert.deepEqual([saved.files.diffs, saved.files.diffsParquet], [r.files!.diffs, r.files!.diffs!.replace(/\.csv$/, '.parquet')]);
+  await assertParquetMatchesCsv(r.files!.diffs!, r.files!.diffsParquet!);
   // The snapshot is still there: revert the edit and compare again.
   await store.exec(`UPDATE ema_multi_tf SET ema = $4 WHERE ${where}`, [...params, row.ema]);
   const again = await compareAgainstSnapshot(store, kept.suffix, { outputDir: null });
@@ -198,6 +250,7 @@ test('diff: the bundled sample built in DuckDB and in PostgreSQL compares equal,
     assert.deepEqual(cols.map((c) => [c.column, c.mismatches, c.nullDiffs]), [['close', 1, 0], ['src_name', 1, 1]]);
     assert.equal(cols[0].top[0].key.ts, tsIso(row.ts));
     assert.equal(readFileSync(diff.files!.diffs!, 'utf8').trim().split('\n').length, 3);
+    await assertParquetMatchesCsv(diff.files!.diffs!, diff.files!.diffsParquet!);
 
     // DuckDB ↔ DuckDB: a copy of the file with one row deleted and a column added on one side.
     const dir = mkdtempSync(join(tmpdir(), 'talab-diff-'));

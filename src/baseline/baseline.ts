@@ -324,9 +324,9 @@ async function runLocked(store: Store, opts: BaselineOptions, c: Resolved): Prom
         if (method === 'checksum') {
           // The first level of the bisection on each side; deeper levels depend on what differs.
           const { time, series } = seriesShape(t);
-          const sql = segmentSql(store.engine, t, snapshots[i].snapshot, comparedColumns(t), series, time, { where: idWhere(ids), params: [] });
+          const sql = segmentSql(store.engine, t, snapshots[i].snapshot, comparedColumns(t), series, time, { where: idWhere(ids), params: [] }, false);
           step(p, `${sql};`);
-          step(p, `${segmentSql(store.engine, t, t.name, comparedColumns(t), series, time, { where: idWhere(ids), params: [] })};`);
+          step(p, `${segmentSql(store.engine, t, t.name, comparedColumns(t), series, time, { where: idWhere(ids), params: [] }, false)};`);
         }
         else for (const sql of compareSql(store, t, snapshots[i].snapshot, { ids, sample: { ...sample, full: method === 'full' }, topN })) step(p, sql + ';');
       }
@@ -395,7 +395,8 @@ export function finishProblems(results: TableResult[], problems: string[]): void
 export async function finishReport(report: BaselineReport, outputDir: string | null, sink?: DiffSink): Promise<BaselineReport> {
   if (outputDir !== null) {
     try {
-      report.files = await writeReport(report, outputDir, sink?.path);
+      const parquet = sink ? await sink.writeParquet() : undefined;
+      report.files = await writeReport(report, outputDir, sink?.path, parquet);
     } catch (e) {
       report.problems.push(`report: cannot write to ${outputDir}: ${msg(e)}`);
       if (report.result === 'PASS') {

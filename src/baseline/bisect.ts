@@ -28,6 +28,8 @@ export interface BisectOptions {
   leafRows?: number;
   buckets?: number;
   sink?: DiffSink;
+  /** Use the checksums that agree across engines even when both sides are on one (the bench compares the two). */
+  portable?: boolean;
   /** Rows settled so far (matched by checksum or compared row by row), for progress. */
   onRows?: (settled: number, total: number) => void;
 }
@@ -84,10 +86,12 @@ async function bisect(
   const { time, series } = seriesShape(table);
   const stats: BisectStats = { queries: 0, differingSegments: 0, rowsPulled: 0 };
   const typeOf = (n: string) => table.columns.find((c) => c.name === n)!.type;
+  // Checksums comparable across engines only when the engines differ; otherwise the engine's own hash.
+  const portable = opts.portable ?? left.store.dialect !== right.store.dialect;
 
   async function segments(side: Side, sq: SegmentQuery): Promise<Map<string, Agg & { series: unknown[] }>> {
     stats.queries++;
-    const rows = await side.store.query(segmentSql(side.store.engine, table, side.table, cols, series, time, sq), sq.params);
+    const rows = await side.store.query(segmentSql(side.store.engine, table, side.table, cols, series, time, sq, portable), sq.params);
     const out = new Map<string, Agg & { series: unknown[] }>();
     for (const r of rows) {
       const ser = series.map((s) => r[s]);

@@ -1,7 +1,9 @@
 // Every differing key of a comparison, written as CSV beside the JSON report (the report itself keeps
 // only the top N per column). Rows are streamed to the file in batches, so a table that differs
-// everywhere costs disk, not memory.
+// everywhere costs disk, not memory. At the end the CSV is also converted to Parquet (typed, compressed,
+// readable by pandas/polars/DuckDB without a CSV dialect to guess).
 import { appendFileSync, writeFileSync } from 'node:fs';
+import { DuckDbStore } from '../store/duckdb/store.js';
 
 /** A row's key, column by column. */
 export type KeyValue = Record<string, string | number | null>;
@@ -19,6 +21,14 @@ export interface DiffRow {
 }
 
 export const DIFF_COLUMNS = ['table', 'kind', 'key', 'column', 'left', 'right', 'abs_diff', 'rel_diff'] as const;
+
+/**
+ * Parquet types of the CSV's columns. `left` and `right` stay text: one file holds numbers, text,
+ * booleans and timestamps of different columns, and the text is exactly what the CSV holds.
+ */
+const PARQUET_TYPES: Record<(typeof DIFF_COLUMNS)[number], string> = {
+  table: 'VARCHAR', kind: 'VARCHAR', key: 'VARCHAR', column: 'VARCHAR', left: 'VARCHAR', right: 'VARCHAR', abs_diff: 'DOUBLE', rel_diff: 'DOUBLE',
+};
 
 function field(v: unknown): string {
   if (v === undefined || v === null) return '';
@@ -46,5 +56,26 @@ export class DiffSink {
     if (!this.buf.length) return;
     appendFileSync(this.path, this.buf.join(''));
     this.buf = [];
+  }
+  /** The Parquet file beside the CSV: same name, `.parquet`. */
+  get parquetPath(): string {
+    return this.path.replace(/\.csv$/, '') + '.parquet';
+  }
+  /** Flush, then write the CSV's rows as Parquet (through an in-memory DuckDB, so on either engine). */
+  async writeParquet(): Promise<string> {
+    this.flush();
+    const cols = DIFF_COLUMNS.map((c) => `'${c}': '${PARQUET_TYPES[c]}'`).join(', ');
+    const mem = await DuckDbStore.open(':memory:');
+    try {
+      // Every CSV field is declared (no type sniffing); an empty field is NULL, as the CSV writes null.
+      await mem.exec(
+        `COPY (SELECT * FROM read_csv($1, header = true, delim = ',', quote = '"', escape = '"', ` +
+          `columns = {${cols}})) TO $2 (FORMAT parquet)`,
+        [this.path, this.parquetPath],
+      );
+    } finally {
+      await mem.close();
+    }
+    return this.parquetPath;
   }
 }

@@ -102,6 +102,8 @@ export interface WrittenReport {
   html: string;
   /** Every differing key (CSV), when the comparison ran. */
   diffs?: string;
+  /** The same rows as Parquet. */
+  diffsParquet?: string;
 }
 
 /** Create the output directory now, so an unusable one stops the run before it changes anything. */
@@ -334,11 +336,11 @@ ${r.problems.length ? `<h2>Problems</h2><ul>${r.problems.map((p) => `<li class="
 `;
 }
 
-export async function writeReport(r: BaselineReport, dir: string, diffs?: string): Promise<WrittenReport> {
+export async function writeReport(r: BaselineReport, dir: string, diffs?: string, diffsParquet?: string): Promise<WrittenReport> {
   const abs = resolve(dir);
   await mkdir(abs, { recursive: true });
   const base = join(abs, `${r.tool === 'talab diff' ? 'diff' : 'baseline'}-${r.suffix}${r.result === 'DRY RUN' ? '-dry-run' : ''}`);
-  const files: WrittenReport = { json: `${base}.json`, text: `${base}.txt`, html: `${base}.html`, ...(diffs ? { diffs } : {}) };
+  const files: WrittenReport = { json: `${base}.json`, text: `${base}.txt`, html: `${base}.html`, ...(diffs ? { diffs } : {}), ...(diffsParquet ? { diffsParquet } : {}) };
   // The JSON names its sibling files, so it is written last with them filled in.
   const withFiles = { ...r, files };
   await writeFile(files.text, renderText(withFiles));
@@ -360,6 +362,7 @@ export function summaryLines(r: BaselineReport): string[] {
   if (r.files) {
     out.push(`report: ${r.files.text}`, `        ${r.files.json}`, `        ${r.files.html}`);
     if (r.files.diffs) out.push(`        ${r.files.diffs} (${r.differingKeys} differing key(s))`);
+    if (r.files.diffsParquet) out.push(`        ${r.files.diffsParquet} (the same rows as Parquet)`);
   }
   return out;
 }

@@ -73,10 +73,15 @@ export async function benchCompare(store: Store, rows: number): Promise<CompareF
       const r = await compareByChecksum({ store, table: 'bench_cmp_a' }, { store, table: 'bench_cmp_b' }, table, cols, { topN: 10 });
       if (r.status !== 'PASS') throw new Error('bench: identical tables did not compare equal');
     });
+    const x = await timed(async () => {
+      const r = await compareByChecksum({ store, table: 'bench_cmp_a' }, { store, table: 'bench_cmp_b' }, table, cols, { topN: 10, portable: true });
+      if (r.status !== 'PASS') throw new Error('bench: identical tables did not compare equal (cross-engine checksums)');
+    });
     if (k === 1) {
       add('count(*) of one table', c);
       add('count(*) + sum(close) of one table (reads a column)', s);
       add('full compare, unchanged (checksums of both tables)', u);
+      add('full compare, unchanged, with the cross-engine checksums', x);
     }
   }
   await changeMiddle(store, 'bench_cmp_b', rows);

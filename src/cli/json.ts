@@ -48,7 +48,7 @@ export function baselineJson(r: BaselineReport) {
     phases: r.phases.map((p) => ({ name: p.name, status: p.status, ms: p.ms, errors: p.errors.length, reason: p.reason ?? null })),
     tables: r.tables.map((t) => ({ table: t.table, status: t.status, severity: t.severity, compared: t.compared, error: t.error ?? null })),
     problems: r.problems,
-    report_files: r.files ? { json: r.files.json, text: r.files.text, html: r.files.html } : null,
+    report_files: r.files ? { json: r.files.json, text: r.files.text, html: r.files.html, diffs: r.files.diffs ?? null, diffs_parquet: r.files.diffsParquet ?? null } : null,
   };
 }
 
