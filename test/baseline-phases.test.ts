@@ -26,7 +26,8 @@ const tmpOut = () => mkdtempSync(join(tmpdir(), 'talab-baseline-'));
 
 async function tablesInSchema(store: Store): Promise<string[]> {
   const r = await store.query<{ t: string }>(
-    'SELECT table_name AS t FROM information_schema.tables WHERE table_schema = current_schema() ORDER BY table_name',
+    // Tables only: a view holds nothing of its own, and its rows have no stable order to compare by.
+    "SELECT table_name AS t FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' ORDER BY table_name",
   );
   return r.map((x) => x.t);
 }

@@ -87,7 +87,7 @@ async function bisect(
   const stats: BisectStats = { queries: 0, differingSegments: 0, rowsPulled: 0 };
   const typeOf = (n: string) => table.columns.find((c) => c.name === n)!.type;
   // Checksums comparable across engines only when the engines differ; otherwise the engine's own hash.
-  const portable = opts.portable ?? left.store.dialect !== right.store.dialect;
+  const portable = opts.portable ?? left.store.engine.name !== right.store.engine.name;
 
   async function segments(side: Side, sq: SegmentQuery): Promise<Map<string, Agg & { series: unknown[] }>> {
     stats.queries++;
