@@ -121,7 +121,7 @@ engineTest('build → flat CSV and Parquet → ingest: the same matrix as ingest
       const types = (await c.runAndReadAll(`DESCRIBE SELECT * FROM read_parquet('${out}')`)).getRowObjectsJS();
       const typeOf = new Map(types.map((t) => [t.column_name as string, t.column_type as string]));
       assert.equal(typeOf.get('data_date'), 'DATE');
-      for (const g of ['market_data', 'pivots', 'policy', 'golden_zone', 'regime']) assert.match(typeOf.get(g)!, /^STRUCT\(/, g);
+      for (const g of ['market_data', 'pivots', 'policy', 'golden_zone', 'regime', 'technicals']) assert.match(typeOf.get(g)!, /^STRUCT\(/, g);
       const back = (await c.runAndReadAll(
         `SELECT symbol, CAST(data_date AS VARCHAR) AS d, pivots.P AS p, golden_zone.state AS st, regime.weight AS w, market_data.close AS cl
          FROM read_parquet('${out}') ORDER BY data_date`,

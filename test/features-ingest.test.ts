@@ -163,7 +163,7 @@ engineTest('100-row integration: generate, ingest, read back nested, verify, cle
     assert.equal(back.length, 100);
     // Both regimes occur in the 100-day window ending 2025-03-01.
     assert.deepEqual([...new Set(back.map((r) => r.regime.weight))].sort(), [400, 600]);
-    assert.deepEqual(Object.keys(back[0]), ['symbol', 'data_date', 'timestamp', 'market_data', 'pivots', 'policy', 'golden_zone', 'regime', 'regime_name', 'ingestion_ts']);
+    assert.deepEqual(Object.keys(back[0]), ['symbol', 'data_date', 'timestamp', 'market_data', 'pivots', 'policy', 'golden_zone', 'regime', 'technicals', 'regime_name', 'ingestion_ts']);
     assert.equal(Object.keys(back[0].policy).length, 16);
     assert.deepEqual(cleanup, { symbol: cleanup.symbol, deletedRows: 100, remainingRows: 0, remainingBatches: 0 });
     assert.deepEqual(await readMatrix(store, { symbol: 'ZL' }), before);

@@ -219,7 +219,7 @@ export function registerFeatures(program: Command): void {
   addIngestOptions(
     features
       .command('ingest')
-      .description('Load a flat feature file (CSV or Parquet, the 44 recognised columns) into ml_feature_matrix')
+      .description('Load a flat feature file (CSV or Parquet, the recognised columns of docs/features.md) into ml_feature_matrix')
       .argument('<file>', 'CSV or .parquet file'),
   ).action(async (file: string, f: IngestFlags, cmd: Command) => {
     await withStore(cmd, async (store) => emit(file, await ingestFile(store, file, ingestOptions(f)), f));
@@ -228,7 +228,7 @@ export function registerFeatures(program: Command): void {
   addIngestOptions(
     features
       .command('build')
-      .description('Compute market_data, pivots and golden_zone from price_bars_1d; write a flat file (--out) or ingest directly')
+      .description('Compute market_data, pivots and golden_zone from price_bars_1d and technicals from the EMA and calendar bar tables; write a flat file (--out) or ingest directly')
       .option('--ids <list>', 'comma-separated asset ids (default: every asset with daily bars)', idListArg)
       .option('--out <file>', 'write the flat rows here (.csv or .parquet) instead of ingesting them', outFileArg('--out')),
   ).action(async (f: IngestFlags & { ids?: number[]; out?: string }, cmd: Command) => {
