@@ -38,7 +38,7 @@ export interface BuildOptions {
 
 export interface BuildResult {
   input: FlatInput;
-  assets: { id: number; symbol: string; rows: number; from: string | null; to: string | null }[];
+  assets: { id: number; symbol: string; rows: number; from: string | null; to: string | null; missing_technicals: string[] }[];
 }
 
 async function selectBuilt(store: Store, ids?: number[]): Promise<{ id: number; symbol: string }[]> {
@@ -100,11 +100,12 @@ export async function buildFeatures(store: Store, opts: BuildOptions = {}): Prom
       set('golden_zone_state', num(gz.state[t]));
       for (const k of ['swing_high', 'swing_low', 'fib_50', 'fib_618', 'vol_decay_slope'] as const) set(k, num(gz[k][t]));
       set('qualified_trigger', bool(gz.qualified_trigger[t]));
-      for (const x of TECHNICAL_FIELDS) set(x.input!, num(tech.get(x.name)![t]));
+      for (const x of TECHNICAL_FIELDS) set(x.input!, num(tech.values.get(x.name)![t]));
       rows.push(r);
     }
     summary.push({
       id: a.id, symbol: a.symbol, rows: s.n, from: s.n ? isoDate(s.day[0]) : null, to: s.n ? isoDate(s.day[s.n - 1]) : null,
+      missing_technicals: tech.missing,
     });
   }
   return { input: { source: 'features build', columns: [...INPUT_COLUMNS], rows }, assets: summary };

@@ -32,9 +32,16 @@ export function emaSource(p: EmaPair): { table: string; ema: string; d1: string;
 
 const pct = (close: number, ref: number) => (Number.isFinite(ref) && ref !== 0 ? ((close - ref) / ref) * 100 : NaN);
 
-/** Field name → one value per day of `s` (NaN = NULL). */
-export async function computeTechnicals(store: Store, s: DailySeries, pairs: readonly EmaPair[] = TECHNICAL_EMAS): Promise<Map<string, Float64Array>> {
+export interface Technicals {
+  /** Field name → one value per day (NaN = NULL). */
+  values: Map<string, Float64Array>;
+  /** Sources with no rows for the asset (`7D:20`, `1M_CAL`): their fields are all NULL, usually for want of a refresh. */
+  missing: string[];
+}
+
+export async function computeTechnicals(store: Store, s: DailySeries, pairs: readonly EmaPair[] = TECHNICAL_EMAS): Promise<Technicals> {
   const out = new Map<string, Float64Array>();
+  const missing: string[] = [];
   const col = (name: string) => {
     const a = new Float64Array(s.n).fill(NaN);
     out.set(name, a);
@@ -56,6 +63,7 @@ export async function computeTechnicals(store: Store, s: DailySeries, pairs: rea
   );
   for (const [tf, name] of [[WEEK_TF, 'week'], [MONTH_TF, 'month']] as const) {
     const rows = bars.filter((r) => r.tf === tf);
+    if (s.n > 0 && rows.length === 0) missing.push(tf);
     const pos = col(`${name}_pos`);
     const hi = col(`prev_${name}_high_dist_pct`);
     const lo = col(`prev_${name}_low_dist_pct`);
@@ -83,6 +91,7 @@ export async function computeTechnicals(store: Store, s: DailySeries, pairs: rea
        WHERE id = $1 AND tf = $2 AND period = $3 AND ${src.finished} ORDER BY ts`,
       [s.id, p.tf, p.period],
     );
+    if (s.n > 0 && rows.length === 0) missing.push(`${p.tf}:${p.period}`);
     const dist = col(`${emaStem(p)}_dist_pct`);
     const d1 = col(`${emaStem(p)}_d1`);
     // The latest finished EMA at or before the day.
@@ -94,5 +103,5 @@ export async function computeTechnicals(store: Store, s: DailySeries, pairs: rea
       d1[t] = num(rows[i].d1);
     }
   }
-  return out;
+  return { values: out, missing };
 }
