@@ -121,7 +121,7 @@ engineTest('build → flat CSV and Parquet → ingest: the same matrix as ingest
       const types = (await c.runAndReadAll(`DESCRIBE SELECT * FROM read_parquet('${out}')`)).getRowObjectsJS();
       const typeOf = new Map(types.map((t) => [t.column_name as string, t.column_type as string]));
       assert.equal(typeOf.get('data_date'), 'DATE');
-      for (const g of ['market_data', 'pivots', 'policy', 'golden_zone', 'regime']) assert.match(typeOf.get(g)!, /^STRUCT\(/, g);
+      for (const g of ['market_data', 'pivots', 'policy', 'golden_zone', 'regime', 'technicals']) assert.match(typeOf.get(g)!, /^STRUCT\(/, g);
       const back = (await c.runAndReadAll(
         `SELECT symbol, CAST(data_date AS VARCHAR) AS d, pivots.P AS p, golden_zone.state AS st, regime.weight AS w, market_data.close AS cl
          FROM read_parquet('${out}') ORDER BY data_date`,
@@ -184,20 +184,24 @@ function cliDb(db: TestDb): string {
 }
 
 /** Run `talab --db … features …args` in-process; returns stdout lines and the exit code it set. */
-async function cli(db: TestDb, args: string[]): Promise<{ out: string; code: number }> {
+async function cli(db: TestDb, args: string[]): Promise<{ out: string; err: string; code: number }> {
   const dbArg = cliDb(db);
   const program = new Command().option('--db <target>').exitOverride();
   registerFeatures(program);
   const lines: string[] = [];
+  const errs: string[] = [];
   const log = console.log;
+  const error = console.error;
   const prev = process.exitCode;
   process.exitCode = undefined;
   console.log = (...a: unknown[]) => lines.push(a.map(String).join(' '));
+  console.error = (...a: unknown[]) => errs.push(a.map(String).join(' '));
   try {
     await program.parseAsync(['node', 'talab', '--db', dbArg, 'features', ...args]);
-    return { out: lines.join('\n'), code: typeof process.exitCode === 'number' ? process.exitCode : 0 };
+    return { out: lines.join('\n'), err: errs.join('\n'), code: typeof process.exitCode === 'number' ? process.exitCode : 0 };
   } finally {
     console.log = log;
+    console.error = error;
     process.exitCode = prev;
   }
 }
@@ -230,6 +234,8 @@ engineTest('CLI: features regimes / build --out / ingest / show / export / delet
     const flat = join(dir, 'eth.csv');
     const b = await cli(db, ['build', '--ids', String(ETH), '--out', flat]);
     assert.match(b.out, /399 row\(s\) for 1 asset\(s\) written to/);
+    // Bars only, no EMAs yet: said, not silently NULL.
+    assert.match(b.err, /ETH \(1027\) has no rows for 1D:10, 1D:50, 1D:200, 7D:20, 1W_CAL_ISO:20; their technicals are NULL/);
     assert.equal(readFileSync(flat, 'utf8').split('\n')[0], INPUT_COLUMNS.join(','));
 
     const ing = await cli(db, ['ingest', flat, '--batch-size', '150']);

@@ -163,7 +163,7 @@ engineTest('100-row integration: generate, ingest, read back nested, verify, cle
     assert.equal(back.length, 100);
     // Both regimes occur in the 100-day window ending 2025-03-01.
     assert.deepEqual([...new Set(back.map((r) => r.regime.weight))].sort(), [400, 600]);
-    assert.deepEqual(Object.keys(back[0]), ['symbol', 'data_date', 'timestamp', 'market_data', 'pivots', 'policy', 'golden_zone', 'regime', 'regime_name', 'ingestion_ts']);
+    assert.deepEqual(Object.keys(back[0]), ['symbol', 'data_date', 'timestamp', 'market_data', 'pivots', 'policy', 'golden_zone', 'regime', 'technicals', 'regime_name', 'ingestion_ts']);
     assert.equal(Object.keys(back[0].policy).length, 16);
     assert.deepEqual(cleanup, { symbol: cleanup.symbol, deletedRows: 100, remainingRows: 0, remainingBatches: 0 });
     assert.deepEqual(await readMatrix(store, { symbol: 'ZL' }), before);
@@ -498,8 +498,9 @@ engineTest('an existing matrix whose fields were removed, renamed or retyped is 
 });
 
 engineTest('schema evolution: a field appended to a group, or a new group, is added in place; existing rows keep their values, NULL in it', async ({ store }) => {
-  // The "before" version: pivots without its last field, golden_zone without its last two, no regime group.
-  const older = GROUPS.filter((g) => g.name !== 'regime').map((g) => g.name === 'pivots' ? { ...g, fields: g.fields.slice(0, -1) }
+  // The "before" version: pivots without its last field, golden_zone without its last two, no regime or
+  // technicals group (a matrix made before technicals existed).
+  const older = GROUPS.filter((g) => g.name !== 'regime' && g.name !== 'technicals').map((g) => g.name === 'pivots' ? { ...g, fields: g.fields.slice(0, -1) }
     : g.name === 'golden_zone' ? { ...g, fields: g.fields.slice(0, -2) } : g);
   await ensureFeatureSchema(store, older);
   const pivotFields = async () => store.dialect === 'duckdb'
@@ -534,6 +535,8 @@ engineTest('schema evolution: a field appended to a group, or a new group, is ad
   assert.equal(a.golden_zone.qualified_trigger, null);
   assert.equal(b.pivots.P, null);
   assert.equal(a.regime.name ?? null, null, 'the added group is NULL in old rows');
+  assert.equal(a.technicals.ema_1d_10_dist_pct ?? null, null, 'technicals, added as a group, NULL in old rows');
+  assert.equal(a.pivots.P, 1.5, 'old values kept after the technicals column was added');
   // The widened table takes rows with the new fields, through the ordinary ingest.
   const t = tmp();
   try {

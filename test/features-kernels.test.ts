@@ -17,9 +17,9 @@ import { UserError } from '../src/util/errors.js';
 
 const close = (a: number, b: number, eps = 1e-9) => assert.ok(Math.abs(a - b) <= eps * Math.max(1, Math.abs(b)), `${a} ≉ ${b}`);
 
-test('the input contract has the 44 recognised columns of ingest.md §1.2', () => {
-  assert.equal(INPUT_COLUMNS.length, 44);
-  assert.equal(new Set(INPUT_COLUMNS).size, 44);
+test('the input contract: the 44 recognised columns of ingest.md §1.2, then 17 technicals', () => {
+  assert.equal(INPUT_COLUMNS.length, 61);
+  assert.equal(new Set(INPUT_COLUMNS).size, 61);
   assert.ok(INPUT_COLUMNS.includes('golden_zone_state') && !INPUT_COLUMNS.includes('state'));
 });
 

@@ -219,7 +219,7 @@ export function registerFeatures(program: Command): void {
   addIngestOptions(
     features
       .command('ingest')
-      .description('Load a flat feature file (CSV or Parquet, the 44 recognised columns) into ml_feature_matrix')
+      .description('Load a flat feature file (CSV or Parquet, the recognised columns of docs/features.md) into ml_feature_matrix')
       .argument('<file>', 'CSV or .parquet file'),
   ).action(async (file: string, f: IngestFlags, cmd: Command) => {
     await withStore(cmd, async (store) => emit(file, await ingestFile(store, file, ingestOptions(f)), f));
@@ -228,7 +228,7 @@ export function registerFeatures(program: Command): void {
   addIngestOptions(
     features
       .command('build')
-      .description('Compute market_data, pivots and golden_zone from price_bars_1d; write a flat file (--out) or ingest directly')
+      .description('Compute market_data, pivots and golden_zone from price_bars_1d and technicals from the EMA and calendar bar tables; write a flat file (--out) or ingest directly')
       .option('--ids <list>', 'comma-separated asset ids (default: every asset with daily bars)', idListArg)
       .option('--out <file>', 'write the flat rows here (.csv or .parquet) instead of ingesting them', outFileArg('--out')),
   ).action(async (f: IngestFlags & { ids?: number[]; out?: string }, cmd: Command) => {
@@ -236,12 +236,19 @@ export function registerFeatures(program: Command): void {
       const built = await buildFeatures(store, { ids: f.ids });
       // With --json stdout carries the one JSON document and nothing else.
       if (!f.json) for (const a of built.assets) console.log(`  ${a.symbol} (${a.id}): ${a.rows} day(s) ${a.from ?? ''}..${a.to ?? ''}`);
+      // Not an error (a bars-only database is valid), but NULL technicals must not pass unnoticed.
+      for (const a of built.assets.filter((x) => x.missing_technicals.length)) {
+        console.error(`features build: ${a.symbol} (${a.id}) has no rows for ${a.missing_technicals.join(', ')}; ` +
+          'their technicals are NULL (run `npx talab refresh --all` first)');
+      }
       if (f.out) {
         await writeFlatFile(built.input, f.out);
         if (f.json) {
           console.log(JSON.stringify({
             out: f.out, rows: built.input.rows.length,
-            assets: built.assets.map((a) => ({ id: a.id, symbol: a.symbol, rows: a.rows, from: a.from ?? null, to: a.to ?? null })),
+            assets: built.assets.map((a) => ({
+              id: a.id, symbol: a.symbol, rows: a.rows, from: a.from ?? null, to: a.to ?? null, missing_technicals: a.missing_technicals,
+            })),
           }, null, 2));
         } else console.log(`features build: ${built.input.rows.length} row(s) for ${built.assets.length} asset(s) written to ${f.out}`);
       } else {

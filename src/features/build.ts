@@ -1,5 +1,6 @@
 // `features build`: market_data, pivots and golden_zone for every asset and day, from our own daily bars
-// (price_bars_1d), as flat rows that the ingest pipeline accepts (written to a file or ingested directly).
+// (price_bars_1d), and technicals from the EMA and calendar bar tables, as flat rows that the ingest pipeline
+// accepts (written to a file or ingested directly).
 // policy and the regime extras have no producer here and stay NULL.
 import { DAY_MS } from '../compute/daily.js';
 import { computeGoldenZone, computePivots } from '../compute/levels/index.js';
@@ -7,8 +8,9 @@ import { loadDailySeries } from '../refresh/load.js';
 import type { Store } from '../store/store.js';
 import { UserError } from '../util/errors.js';
 import { isoDate } from './dates.js';
-import { INPUT_COLUMNS } from './fields.js';
+import { GROUPS, INPUT_COLUMNS } from './fields.js';
 import type { FlatInput, RawValue } from './flatfile.js';
+import { computeTechnicals } from './technicals.js';
 
 /** Rolling window of the daily VWAP proxy Σ(close·volume)/Σ(volume); our choice of 20 bars. */
 export const VWAP_BARS = 20;
@@ -28,13 +30,15 @@ export function rollingVwap(close: Float64Array, volume: Float64Array, bars = VW
   return out;
 }
 
+const TECHNICAL_FIELDS = GROUPS.find((g) => g.name === 'technicals')!.fields;
+
 export interface BuildOptions {
   ids?: number[];
 }
 
 export interface BuildResult {
   input: FlatInput;
-  assets: { id: number; symbol: string; rows: number; from: string | null; to: string | null }[];
+  assets: { id: number; symbol: string; rows: number; from: string | null; to: string | null; missing_technicals: string[] }[];
 }
 
 async function selectBuilt(store: Store, ids?: number[]): Promise<{ id: number; symbol: string }[]> {
@@ -72,6 +76,7 @@ export async function buildFeatures(store: Store, opts: BuildOptions = {}): Prom
     const piv = computePivots(s);
     const gz = computeGoldenZone(s);
     const vwap = rollingVwap(s.close, s.volume);
+    const tech = await computeTechnicals(store, s);
     const num = (v: number): number | null => (Number.isNaN(v) ? null : v);
     const bool = (v: number): boolean | null => (Number.isNaN(v) ? null : v === 1);
     for (let t = 0; t < s.n; t++) {
@@ -95,10 +100,12 @@ export async function buildFeatures(store: Store, opts: BuildOptions = {}): Prom
       set('golden_zone_state', num(gz.state[t]));
       for (const k of ['swing_high', 'swing_low', 'fib_50', 'fib_618', 'vol_decay_slope'] as const) set(k, num(gz[k][t]));
       set('qualified_trigger', bool(gz.qualified_trigger[t]));
+      for (const x of TECHNICAL_FIELDS) set(x.input!, num(tech.values.get(x.name)![t]));
       rows.push(r);
     }
     summary.push({
       id: a.id, symbol: a.symbol, rows: s.n, from: s.n ? isoDate(s.day[0]) : null, to: s.n ? isoDate(s.day[s.n - 1]) : null,
+      missing_technicals: tech.missing,
     });
   }
   return { input: { source: 'features build', columns: [...INPUT_COLUMNS], rows }, assets: summary };

@@ -13,7 +13,7 @@ export interface FeatureField {
   input: string | null;
 }
 
-export type GroupName = 'market_data' | 'pivots' | 'policy' | 'golden_zone' | 'regime';
+export type GroupName = 'market_data' | 'pivots' | 'policy' | 'golden_zone' | 'regime' | 'technicals';
 
 export interface FeatureGroup {
   name: GroupName;
@@ -24,6 +24,34 @@ const f = (name: string, type: FieldType, input: string | null = name): FeatureF
 const dbl = (name: string) => f(name, 'double');
 
 export const MATRIX_TABLE = 'ml_feature_matrix';
+
+/** One EMA the technicals group reads: a timeframe label (`npx talab timeframes`) and a period. */
+export interface EmaPair {
+  tf: string;
+  period: number;
+}
+
+/**
+ * The EMAs whose distance and slope the technicals group carries, two fields each. This list is the one place to
+ * change them: a pair appended here becomes two fields appended to the group, which an existing matrix gains in
+ * place (NULL in its stored rows); removing or reordering pairs is refused like any other field change.
+ * Each pair must be computed by `talab refresh --emas` (the default timeframes and periods include these).
+ */
+export const TECHNICAL_EMAS: readonly EmaPair[] = [
+  { tf: '1D', period: 10 }, { tf: '1D', period: 50 }, { tf: '1D', period: 200 }, { tf: '7D', period: 20 },
+  { tf: '1W_CAL_ISO', period: 20 },
+];
+
+/** Field-name stem of an EMA pair: `ema_1d_10`, `ema_1w_cal_iso_20`. */
+export function emaStem(p: EmaPair): string {
+  return `ema_${p.tf.toLowerCase()}_${p.period}`;
+}
+
+/** Fields of the technicals group that do not depend on the EMA list; they come first so pairs can be appended. */
+export const TECHNICAL_FIXED_FIELDS = [
+  'week_pos', 'month_pos', 'prev_week_high_dist_pct', 'prev_week_low_dist_pct', 'prev_month_high_dist_pct',
+  'prev_month_low_dist_pct',
+] as const;
 
 export const GROUPS: FeatureGroup[] = [
   {
@@ -60,6 +88,13 @@ export const GROUPS: FeatureGroup[] = [
     name: 'regime',
     fields: [f('name', 'text', null), f('weight', 'int', null), dbl('vol_percentile'), dbl('k_vol')],
   },
+  {
+    name: 'technicals',
+    fields: [
+      ...TECHNICAL_FIXED_FIELDS.map(dbl), f('days_since_missing', 'int'),
+      ...TECHNICAL_EMAS.flatMap((p) => [dbl(`${emaStem(p)}_dist_pct`), dbl(`${emaStem(p)}_d1`)]),
+    ],
+  },
 ];
 
 export const REQUIRED_COLUMNS = ['symbol', 'data_date'] as const;
@@ -75,7 +110,7 @@ export const INPUT_FIELDS: InputField[] = GROUPS.flatMap((g) =>
   g.fields.filter((x) => x.input !== null).map((x) => ({ group: g.name, field: x, column: x.input! })),
 );
 
-/** The 44 recognised flat input columns, in the order `features build` writes them. */
+/** The recognised flat input columns (61 with the default EMA list), in the order `features build` writes them. */
 export const INPUT_COLUMNS: string[] = ['symbol', 'data_date', 'timestamp', ...INPUT_FIELDS.map((x) => x.column)];
 
 /** Column name of a nested field in flat (staging / export) form. */
@@ -95,6 +130,7 @@ export interface FeatureRecord {
   policy: Record<string, number | boolean | null>;
   golden_zone: Record<string, number | boolean | null>;
   regime: { name: string | null; weight: number | null; vol_percentile: number | null; k_vol: number | null };
+  technicals: Record<string, number | null>;
   regime_name: string | null;
   /** RFC 3339 with Z; set when the row is loaded. */
   ingestion_ts: string | null;

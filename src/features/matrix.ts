@@ -85,7 +85,8 @@ export async function prepareWrites(store: Store): Promise<void> {
 
 const WARMUP_ROW: FeatureRecord = {
   symbol: '', data_date: '1970-01-01', timestamp: null, market_data: {}, pivots: {}, policy: {}, golden_zone: {},
-  regime: { name: null, weight: null, vol_percentile: null, k_vol: null }, regime_name: null, ingestion_ts: null,
+  regime: { name: null, weight: null, vol_percentile: null, k_vol: null }, technicals: {}, regime_name: null,
+  ingestion_ts: null,
 };
 
 function packSql(store: Store): string {

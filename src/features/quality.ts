@@ -62,7 +62,7 @@ export interface QualityReport {
   non_finite: CellsCheck<CellRef>;
   non_numeric: CellsCheck<InvalidCell>;
   invalid_values: CellsCheck<InvalidCell>;
-  /** Input columns that are not among the 44 recognised ones; their values are not loaded. */
+  /** Input columns that are not among the recognised ones (INPUT_COLUMNS); their values are not loaded. */
   ignored_columns: string[];
   overall_valid: boolean;
 }

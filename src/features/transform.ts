@@ -31,6 +31,7 @@ export function toRecord(r: ParsedRow, regime: RegimeEntry): FeatureRecord {
       name: regime.name, weight: regime.weight,
       vol_percentile: reg.vol_percentile as number | null, k_vol: reg.k_vol as number | null,
     },
+    technicals: group('technicals') as Record<string, number | null>,
     regime_name: regime.name,
     ingestion_ts: null,
   };
