@@ -9,15 +9,16 @@
 import { BAR_FAMILIES, belongsTo, type BarFamily, type Timeframe } from '../catalog/timeframes.js';
 import { build1d, dailyFrom1d, type Build1dCounters, type Build1dResult } from '../compute/bars/daily1d.js';
 import { BAR_CARRY_LEN, buildBarsForTimeframe } from '../compute/bars/index.js';
-import { DAY_MS } from '../compute/daily.js';
+import { DAY_MS, type DailySeries } from '../compute/daily.js';
 import { q } from '../schema/ddl.js';
 import { BAR_TABLES, EMA_TABLES, priceBars1d, priceBars1dRejects, type Table } from '../schema/tables.js';
-import { concatBatches, rowsFrom, sliceBatch, type RowBatch } from '../columnar/columns.js';
+import { concatBatches, emptyBatch, rowsFrom, sliceBatch, type RowBatch } from '../columnar/columns.js';
 import type { Row, Store } from '../store/store.js';
 import { lowerBound } from '../util/search.js';
 import { decodeBlocks, encodeBlocks, firstChangedDay } from './fingerprint.js';
 import { loadRawDaily } from './load.js';
 import { prefetchBars, type BarsFacts } from './prefetch.js';
+import { TableWriter } from './writer.js';
 import type { Sinks } from './sinks.js';
 import {
   BARS_STATE_TABLES, type Carry, carryKey, commonState, decodeCarry, EMAS_STATE_TABLES, markDirty, markRowsAhead, writeStates,
@@ -245,8 +246,37 @@ function counters(bars1d: RowBatch, rejects: RowBatch): Build1dCounters {
   };
 }
 
+/** Days of the daily series one kernel call folds when a history is recomputed. */
+const WINDOW_DAYS = 16_384;
+
+/** The days [lo, hi) of a daily series, as views of its arrays. */
+function seriesWindow(series: DailySeries, lo: number, hi: number): DailySeries {
+  const w = { ...series, n: hi - lo } as unknown as Record<string, unknown>;
+  for (const [k, v] of Object.entries(series)) if (ArrayBuffer.isView(v)) w[k] = (v as Float64Array).subarray(lo, hi);
+  return w as unknown as DailySeries;
+}
+
 /**
- * Recompute the asset's whole history in memory and replace the rows dated ≥ from (all of them for a first
+ * One timeframe's rows over a whole history, in windows of WINDOW_DAYS days chained by the kernel's carry (a
+ * continued build yields exactly the rows of the full one, bit for bit): each window's rows go to `emit` and
+ * can be let go, so a long history never has more than one window of rows in hand. `carryOut` gets the state
+ * after the last day.
+ */
+async function buildWindows(
+  series: DailySeries, family: BarFamily, tf: Timeframe, carryOut: Float64Array, emit: (rows: RowBatch) => Promise<void>,
+): Promise<void> {
+  let carry: Float64Array | undefined;
+  for (let lo = 0; lo < series.n || lo === 0; lo += WINDOW_DAYS) {
+    const hi = Math.min(series.n, lo + WINDOW_DAYS);
+    const next = hi === series.n ? carryOut : new Float64Array(BAR_CARRY_LEN);
+    await emit(buildBarsForTimeframe(seriesWindow(series, lo, hi), family, tf, { carry, carryOut: next }));
+    carry = next;
+    if (hi === series.n) break;
+  }
+}
+
+/**
+ * Recompute the asset's whole history and replace the rows dated ≥ from (all of them for a first
  * build, a backfill or --full-rebuild; from a revised day on otherwise). Leaves a fresh carry behind.
  */
 async function rebuildBars(
@@ -263,8 +293,9 @@ async function rebuildBars(
     await deleteFrom(store, priceBars1d, id, 'ts', from);
     await deleteFrom(store, priceBars1dRejects, id, 'ts', from);
   }
-  result.rows[priceBars1d.name] = await store.append(priceBars1d, bars1d);
-  result.rows[priceBars1dRejects.name] = await store.append(priceBars1dRejects, rejects);
+  const writer = new TableWriter(store);
+  await writer.add(priceBars1d, bars1d);
+  await writer.add(priceBars1dRejects, rejects);
   const series = dailyFrom1d(built.bars, id);
   const carry: Record<string, Carry> = {};
   for (const family of BAR_FAMILIES) {
@@ -272,15 +303,14 @@ async function rebuildBars(
     const { sel, key } = familyLayout(opts.tfs, family);
     if (needDelete) await deleteFrom(store, table, id, 'time_close', from, whole ? undefined : sel.map((t) => t.tf));
     const out = new Float64Array(sel.length * BAR_CARRY_LEN);
-    // Each timeframe's rows come out ascending by time_close: keep just the tail of each before
-    // concatenating, so a partial rebuild does not copy the whole history's rows.
-    const tails = sel.map((tf, i) => tailFrom(
-      buildBarsForTimeframe(series, family, tf, { carryOut: out.subarray(i * BAR_CARRY_LEN, (i + 1) * BAR_CARRY_LEN) }),
-      'time_close', from,
-    ));
+    for (const [i, tf] of sel.entries()) {
+      await buildWindows(series, family, tf, out.subarray(i * BAR_CARRY_LEN, (i + 1) * BAR_CARRY_LEN), (rows) =>
+        writer.add(table, tailFrom(rows, 'time_close', from)));
+    }
     carry[table.name] = { key, data: out, stride: BAR_CARRY_LEN, group: 1 };
-    result.rows[table.name] = sel.length ? await store.append(table, concatBatches(tails)) : 0;
+    await writer.add(table, emptyBatch()); // a family with no timeframe selected still reports 0 rows
   }
+  Object.assign(result.rows, await writer.flush());
   result.gaps = gapsFrom(series.ts, series.n, from);
   if (!opts.narrowed) await finishBars(store, id, opts, f, from, result, carry);
   else await markRowsAhead(store, id, BARS_STATE_TABLES, series.n ? series.ts[series.n - 1] : NaN);

@@ -15,11 +15,12 @@ import {
 } from '../compute/ema/index.js';
 import { q } from '../schema/ddl.js';
 import { BAR_TABLES, EMA_TABLES, type Table } from '../schema/tables.js';
-import { concatBatches, type RowBatch } from '../columnar/columns.js';
+import { concatBatches, emptyBatch, type RowBatch } from '../columnar/columns.js';
 import type { Store } from '../store/store.js';
 import { deleteFrom } from './bars.js';
 import { loadCanonicalCloses, loadDailyCloses, loadDailySeries } from './load.js';
 import { prefetchDailyCloses, prefetchEmas, type EmasFacts } from './prefetch.js';
+import { FLUSH_ROWS, TableWriter } from './writer.js';
 import type { Sinks } from './sinks.js';
 import {
   BARS_STATE_TABLES, type Carry, carryKey, commonState, decodeCarry, EMAS_STATE_TABLES, markRowsAhead, writeStates,
@@ -251,35 +252,40 @@ async function rebuildEmas(
   const daily = await loadDailySeries(store, id);
   const fromTs = from === -Infinity ? undefined : from;
   const carry: CarryMap = {};
+  const writer = new TableWriter(store);
+  // Periods per kernel call: a call's rows (up to one per daily row and period) stay within the write buffer's
+  // bound, so a long history is computed a few periods at a time; an ordinary one still in one call per item.
+  const perCall = Math.max(1, Math.floor(FLUSH_ROWS / Math.max(1, daily.n)));
   for (const { family, items, key, length } of familyLayouts(opts)) {
     const table = EMA_TABLES[family];
     const source = SOURCE[family];
     const canon = source ? await loadCanonicalCloses(store, BAR_TABLES[source].name, id) : new Map();
     const out = new Float64Array(length);
-    const parts: RowBatch[] = [];
-    const rewriteWhole: { tf: Timeframe; periods: number[] }[] = [];
+    // Deleted before the table's first append: the writer may append part of the rows before the end.
+    if (!(from > watermark)) await deleteEmaRows(store, table, id, from, opts, items);
+    await writer.add(table, emptyBatch());
     let off = 0;
     for (const { tf, periods } of items) {
       const c = canon.get(tf.tf) ?? NO_CLOSES;
       // v2 pairs whose guard changed since the last run are written whole (or removed).
       const flips = fromTs !== undefined ? guardFlips(family, tf, periods, oldRows, daily.n) : [];
+      if (flips.length) await deleteSeries(store, table, id, tf, flips);
       const steady = periods.filter((p) => !flips.includes(p));
-      const compute = (subset: number[], from?: number) => {
-        if (!subset.length) return;
-        const cout = new Float64Array(subset.length * EMA_CARRY_LEN);
-        parts.push(computeItem(family, daily, c, tf, subset, { fromTs: from, carryOut: cout }));
-        scatterCarry(out, off, periods, subset, cout);
+      const compute = async (subset: number[], from?: number) => {
+        for (let i = 0; i < subset.length; i += perCall) {
+          const part = subset.slice(i, i + perCall);
+          const cout = new Float64Array(part.length * EMA_CARRY_LEN);
+          await writer.add(table, computeItem(family, daily, c, tf, part, { fromTs: from, carryOut: cout }));
+          scatterCarry(out, off, periods, part, cout);
+        }
       };
-      compute(steady, fromTs);
-      compute(flips);
+      await compute(steady, fromTs);
+      await compute(flips);
       off += periods.length * EMA_CARRY_LEN;
-      if (flips.length) rewriteWhole.push({ tf, periods: flips });
     }
-    if (!(from > watermark)) await deleteEmaRows(store, table, id, from, opts, items);
-    for (const w of rewriteWhole) await deleteSeries(store, table, id, w.tf, w.periods);
     carry[table.name] = { key, data: out, stride: EMA_CARRY_LEN, group: items[0]?.periods.length ?? 1 };
-    result.rows[table.name] = await store.append(table, concatBatches(parts));
   }
+  Object.assign(result.rows, await writer.flush());
   const last = daily.n ? daily.ts[daily.n - 1] : NaN;
   if (!opts.narrowed) await finishEmas(store, id, opts, f, last, daily.n, result, carry);
   else await markRowsAhead(store, id, EMAS_STATE_TABLES, last);

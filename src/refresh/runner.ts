@@ -43,6 +43,8 @@ export function shardOf(id: number, n: number): number {
  */
 const GROUP_ASSETS = 256;
 const GROUP_ROWS = 600_000;
+/** Daily rows beyond which an asset is refreshed in its own transaction, its writes not held for a group commit. */
+const LONG_HISTORY_DAYS = 10_000;
 /** Assets whose state and new rows one prefetch reads together. */
 const CHUNK_ASSETS = 256;
 /** DuckDB: rows written between two checkpoints the workers pause for (see CheckpointGate). */
@@ -204,8 +206,10 @@ export async function runStep(
           Object.assign(p.out, { status: 'current', reason: 'done earlier in the resumed run' });
         } else {
           // A whole rebuild writes the asset's entire history: write it straight away in its own
-          // transaction rather than holding it in memory for a group commit.
-          const whole = !!opts.fullRebuild || narrowed || !facts.states.has(own);
+          // transaction rather than holding it in memory for a group commit. So does a very long history,
+          // whose recompute after a revision would otherwise wait in memory for the group commit whole.
+          const days = component === 'bars' ? (facts as BarsFacts).raw?.n ?? 0 : Number(facts.states.get(own)?.source_rows ?? 0);
+          const whole = !!opts.fullRebuild || narrowed || !facts.states.has(own) || days > LONG_HISTORY_DAYS;
           const d = whole ? s : new DeferredStore(s);
           if (d instanceof DeferredStore) p.deferred = d;
           // Deferred writes are views of the session's sinks until the group commit (written ones go at once).
