@@ -1,5 +1,5 @@
-// The EMA component for one asset: daily closes from price_bars_1d, canonical closes from the bar tables
-// (SPEC E2), the six families of compute/ema. Like the bars, an EMA row depends only on inputs dated up to
+// The EMA component for one asset: daily closes from price_bars_1d, canonical closes from the bar tables,
+// into the six families of compute/ema. Like the bars, an EMA row depends only on inputs dated up to
 // its own day, so rows ≥ D are replaced, where D is the earliest input change since the last EMA run
 // (the bars component records it as dirty_from) or the first new daily row.
 //
