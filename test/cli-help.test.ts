@@ -24,8 +24,8 @@ function helpOf(cmd: Command): string {
   return text;
 }
 
-test('every command has examples in its --help, and each example parses', () => {
-  const program = buildProgram();
+test('every command has examples in its --help, and each example parses', async () => {
+  const program = await buildProgram();
   const missing: string[] = [];
   const failures: string[] = [];
   let n = 0;
@@ -51,7 +51,7 @@ test('every command has examples in its --help, and each example parses', () => 
   assert.ok(n >= 20, `${n} examples`);
 });
 
-test('every entry of EXAMPLES names an existing command', () => {
-  const paths = new Set(allCommands(buildProgram()).map(commandPath));
+test('every entry of EXAMPLES names an existing command', async () => {
+  const paths = new Set(allCommands(await buildProgram()).map(commandPath));
   assert.deepEqual(Object.keys(EXAMPLES).filter((k) => !paths.has(k)), []);
 });

@@ -8,6 +8,8 @@ import { q } from '../schema/ddl.js';
 import { refreshRuns, refreshState } from '../schema/tables.js';
 import type { Store } from '../store/store.js';
 import { EXIT, UserError } from '../util/errors.js';
+import type { PhaseTimer } from '../util/phases.js';
+import { isSystemic } from '../util/systemic.js';
 import { refreshAssetBars, type AssetBarsResult } from './bars.js';
 import { prefetchFlipDaily, refreshAssetEmas, type AssetEmasResult, type EmasOptions } from './emas.js';
 import { selectAssets } from './load.js';
@@ -45,6 +47,8 @@ export interface RefreshOptions {
   jobs?: number;
   shard?: Shard;
   onEvent?: (e: RefreshEvent) => void;
+  /** Laps plan, bars, emas, finish (run ledger, sessions, locks) and checkpoint as the run passes them. */
+  phases?: PhaseTimer;
 }
 
 export type AssetStatus = 'built' | 'current' | 'skipped' | 'failed' | 'planned';
@@ -543,6 +547,7 @@ export async function runRefresh(store: Store, opts: RefreshOptions): Promise<Re
       summary.threads = width;
     }
     else for (let j = 1; j < width; j++) sessions.push(await store.connect());
+    opts.phases?.lap('plan');
     let stopped: string | null = null;
     for (const component of opts.components) {
       const t0 = Date.now();
@@ -564,6 +569,7 @@ export async function runRefresh(store: Store, opts: RefreshOptions): Promise<Re
       sum.assets.sort((x, y) => x.id - y.id);
       sum.ms = Date.now() - t0;
       opts.onEvent?.({ kind: 'end', component, ms: sum.ms });
+      opts.phases?.lap(component);
     }
     summary.ok = summary.components.every((c) => !c.error && c.assets.every((a) => a.status !== 'failed'));
     if (!opts.dryRun) await finishRun(store, runId, summary);
@@ -577,18 +583,15 @@ export async function runRefresh(store: Store, opts: RefreshOptions): Promise<Re
     }
     await pool?.close();
     for (const s of sessions.slice(1)) await s.close();
+    opts.phases?.lap('finish');
     try {
       summary.checkpointMs = (await release?.()) ?? 0;
+      opts.phases?.lap('checkpoint');
     } finally {
       await unlock();
+      opts.phases?.lap('finish');
     }
   }
 }
 
-const SYSTEMIC_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', '57P01', '57P02', '57P03', '08000', '08003', '08006']);
-
-/** Errors that mean the database went away, as opposed to a problem with one asset's data. */
-export function isSystemic(e: unknown): boolean {
-  const err = e as { code?: string; message?: string };
-  return SYSTEMIC_CODES.has(err?.code ?? '') || /Connection terminated|connection error|database has been closed|Connection closed|Query read timeout|timeout exceeded when trying to connect/i.test(err?.message ?? '');
-}
+export { isSystemic };
