@@ -11,8 +11,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${RUNS:-5}
-CLI=(node dist/cli/main.js)
-[ -f dist/cli/main.js ] || { echo "daily-cost: build first (npm run build)" >&2; exit 2; }
+CLI=(node "${TALAB_CLI:-dist/cli/main.js}")
+[ -f "${TALAB_CLI:-dist/cli/main.js}" ] || { echo "daily-cost: build first (npm run build)" >&2; exit 2; }
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 
