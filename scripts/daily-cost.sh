@@ -40,7 +40,7 @@ time_rounds() {
     t0=$(now)
     json=$("${CLI[@]}" --db "$db" refresh --all --json --log-dir "$WORK/logs")
     t1=$(now)
-    times+=("$(echo "$t1 - $t0" | bc -l) $(node -e 'const d=JSON.parse(require("fs").readFileSync(0,"utf8"));process.stdout.write(JSON.stringify(d.phases_ms))' <<< "$json")")
+    times+=("$(echo "$t1 - $t0" | bc -l) $(node -e 'const d=JSON.parse(require("fs").readFileSync(0,"utf8"));process.stdout.write(JSON.stringify(d.phases_ms ?? null))' <<< "$json")")
   done
   printf '%s\n' "${times[@]}" | sort -n | awk -v name="$name" -v engine="$engine" -v n="$RUNS" '
     { t[NR] = $1; p[NR] = $2 }

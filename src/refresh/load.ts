@@ -92,7 +92,8 @@ export function closesByTf(
 /** Assets to work on: the given ids (checked to exist) or every asset with source rows. */
 export async function selectAssets(store: Store, ids?: number[]): Promise<{ id: number; symbol: string }[]> {
   const all = await store.query<{ id: number; symbol: string }>(
-    'SELECT DISTINCT a.id, a.symbol FROM dim_assets a JOIN price_histories p ON p.id = a.id ORDER BY a.id',
+    // EXISTS rather than DISTINCT over a join: one probe per asset instead of reading every price row.
+    'SELECT a.id, a.symbol FROM dim_assets a WHERE EXISTS (SELECT 1 FROM price_histories p WHERE p.id = a.id) ORDER BY a.id',
   );
   if (!ids) return all;
   const have = new Map(all.map((a) => [a.id, a]));
