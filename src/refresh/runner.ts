@@ -47,7 +47,7 @@ export interface RefreshOptions {
   jobs?: number;
   shard?: Shard;
   onEvent?: (e: RefreshEvent) => void;
-  /** Laps plan, bars, emas, finish (run ledger, sessions, locks) and checkpoint as the run passes them. */
+  /** Laps plan, bars, emas, finish (run ledger, connections, locks) and checkpoint as the run passes them. */
   phases?: PhaseTimer;
 }
 
