@@ -24,8 +24,8 @@ function helpOf(cmd: Command): string {
   return text;
 }
 
-test('every command has examples in its --help, and each example parses', () => {
-  const program = buildProgram();
+test('every command has examples in its --help, and each example parses', async () => {
+  const program = await buildProgram();
   const missing: string[] = [];
   const failures: string[] = [];
   let n = 0;
@@ -51,7 +51,19 @@ test('every command has examples in its --help, and each example parses', () => 
   assert.ok(n >= 20, `${n} examples`);
 });
 
-test('every entry of EXAMPLES names an existing command', () => {
-  const paths = new Set(allCommands(buildProgram()).map(commandPath));
+test('every entry of EXAMPLES names an existing command', async () => {
+  const paths = new Set(allCommands(await buildProgram()).map(commandPath));
   assert.deepEqual(Object.keys(EXAMPLES).filter((k) => !paths.has(k)), []);
+});
+
+test('a command loads only its own module; help and unknown words load every command', async () => {
+  const names = async (args: string[]) => (await buildProgram(args)).commands.map((c) => c.name());
+  assert.deepEqual(await names(['--db', 'x.duckdb', 'refresh', '--all']), ['refresh']);
+  assert.deepEqual(await names(['--db=x.duckdb', 'status']), ['init', 'status']);
+  assert.deepEqual(await names(['chart', '--id', '1']), ['serve', 'chart']);
+  const every = await names([]);
+  assert.ok(every.length === 17 && every.includes('demo') && every.includes('refresh'), every.join(' '));
+  for (const args of [['--help'], ['help', 'refresh'], ['refrsh', '--all'], ['--db', 'refresh']]) {
+    assert.deepEqual(await names(args), every, args.join(' '));
+  }
 });

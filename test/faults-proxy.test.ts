@@ -53,7 +53,7 @@ async function freshSchema(tag: string): Promise<{ schema: string; store: Store 
 
 /** One talab command in this process, as the CLI would end it: exit code, stdout, stderr. */
 async function talab(argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const program = buildProgram().exitOverride().configureOutput({ writeOut: () => undefined, writeErr: () => undefined });
+  const program = (await buildProgram(argv)).exitOverride().configureOutput({ writeOut: () => undefined, writeErr: () => undefined });
   const out: string[] = [];
   const err: string[] = [];
   const log = console.log;

@@ -112,6 +112,17 @@ test('--dry-run writes nothing and prints the plan; --quiet prints only the summ
   const verbose = await talab(['--db', db, 'refresh', '--all', '--verbose']);
   assert.match(verbose.out, /bars MNT \(27075\): current — already current/);
   assert.match(verbose.out, /emas SOL \(5426\): current — already current/);
+  // The phase times: present and in the order the run passes them (their values depend on the machine).
+  const PHASES = ['startup', 'open', 'migration_check', 'plan', 'bars', 'emas', 'finish', 'checkpoint', 'close'];
+  const line = /^phases: (.*)$/m.exec(verbose.out);
+  assert.ok(line, verbose.out);
+  assert.deepEqual(line[1].split(', ').map((p) => p.replace(/ \d+ ms$/, '').replace(/ /g, '_')), PHASES);
+  assert.doesNotMatch(quiet.out, /^phases:/m);
+  const json = await talab(['--db', db, 'refresh', '--all', '--json']);
+  assert.equal(json.code, 0, json.err);
+  const phases = JSON.parse(json.out).phases_ms as Record<string, number>;
+  assert.deepEqual(Object.keys(phases), PHASES);
+  assert.ok(Object.values(phases).every((ms) => Number.isInteger(ms) && ms >= 0), json.out);
   const log = readdirSync(join(tmpdir(), '.logs')).filter((f) => /^refresh-\d{4}-\d{2}-\d{2}\.log$/.test(f));
   assert.ok(log.length >= 1, 'a dated log file is written');
 });

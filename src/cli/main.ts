@@ -6,27 +6,57 @@ import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, Option } from 'commander';
 import { describeError } from '../store/errors.js';
 import { EXIT, redactUrl, UserError } from '../util/errors.js';
-import { redactSecrets } from '../ops/log.js';
+import { redactSecrets } from '../ops/redact.js';
 import { printable } from '../util/text.js';
-import { registerDemo } from './demo.js';
-import { registerImport } from './import.js';
-import { registerDelete } from './delete.js';
-import { registerAssets } from './assets.js';
-import { registerInitStatus } from './status.js';
-import { registerRefresh } from './refresh.js';
-import { registerValidate } from './validate.js';
-import { registerBaseline } from './baseline.js';
-import { registerDiff } from './diff.js';
-import { registerFeatures } from './features.js';
-import { registerTimeframes } from './timeframes.js';
 import { addExamples } from './help.js';
-import { registerFreshness } from './freshness.js';
-import { registerDaily } from './daily.js';
-import { registerRuns } from './runs.js';
-import { registerServe } from './serve.js';
-import { registerExport } from './export.js';
 
-export function buildProgram(): Command {
+type Register = (program: Command) => void;
+
+/**
+ * Every command, in the order `talab --help` lists them, with the module that defines it. A module is imported
+ * only when its command runs: loading all of them (and through them DuckDB, pg, pino, the web server, …) cost
+ * more than the daily refresh's own work.
+ */
+const COMMANDS: readonly { names: readonly string[]; load: () => Promise<Register> }[] = [
+  { names: ['init', 'status'], load: async () => (await import('./status.js')).registerInitStatus },
+  { names: ['import'], load: async () => (await import('./import.js')).registerImport },
+  { names: ['delete'], load: async () => (await import('./delete.js')).registerDelete },
+  { names: ['assets'], load: async () => (await import('./assets.js')).registerAssets },
+  { names: ['refresh'], load: async () => (await import('./refresh.js')).registerRefresh },
+  { names: ['validate'], load: async () => (await import('./validate.js')).registerValidate },
+  { names: ['baseline'], load: async () => (await import('./baseline.js')).registerBaseline },
+  { names: ['diff'], load: async () => (await import('./diff.js')).registerDiff },
+  { names: ['features'], load: async () => (await import('./features.js')).registerFeatures },
+  { names: ['timeframes'], load: async () => (await import('./timeframes.js')).registerTimeframes },
+  { names: ['freshness'], load: async () => (await import('./freshness.js')).registerFreshness },
+  { names: ['daily'], load: async () => (await import('./daily.js')).registerDaily },
+  { names: ['runs'], load: async () => (await import('./runs.js')).registerRuns },
+  { names: ['serve', 'chart'], load: async () => (await import('./serve.js')).registerServe },
+  { names: ['export'], load: async () => (await import('./export.js')).registerExport },
+  { names: ['demo'], load: async () => (await import('./demo.js')).registerDemo },
+];
+
+/** The command word of an argv (after node and the script): the first word that is not a global option. */
+export function commandOf(args: readonly string[]): string | undefined {
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === '--db') i++; // its value
+    else if (!args[i].startsWith('-')) return args[i];
+  }
+  return undefined;
+}
+
+/**
+ * The modules of the command `args` names, or of every command when it names none of them (`--help`, `help`,
+ * a typo that commander should answer with a suggestion). Without `args`: every command.
+ */
+export async function loadCommands(args?: readonly string[]): Promise<Register[]> {
+  const word = args && commandOf(args);
+  const one = COMMANDS.filter((c) => word !== undefined && c.names.includes(word));
+  return Promise.all((one.length ? one : COMMANDS).map((c) => c.load()));
+}
+
+/** A fresh program with these commands registered. */
+export function programWith(registers: readonly Register[]): Command {
   const program = new Command();
   program
     .name('talab')
@@ -38,24 +68,13 @@ export function buildProgram(): Command {
     .addHelpText('after', '\nExit codes: 0 ok, 1 a component failed, 2 usage error, 3 database unreachable or locked.')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
-  registerInitStatus(program);
-  registerImport(program);
-  registerDelete(program);
-  registerAssets(program);
-  registerRefresh(program);
-  registerValidate(program);
-  registerBaseline(program);
-  registerDiff(program);
-  registerFeatures(program);
-  registerTimeframes(program);
-  registerFreshness(program);
-  registerDaily(program);
-  registerRuns(program);
-  registerServe(program);
-  registerExport(program);
-  registerDemo(program);
+  for (const register of registers) register(program);
   addExamples(program); // last: it walks every registered command
   return program;
+}
+
+export async function buildProgram(args?: readonly string[]): Promise<Command> {
+  return programWith(await loadCommands(args));
 }
 
 /** One line for the user: credentials removed, control characters shown as escapes. */
@@ -81,8 +100,8 @@ export function exitFor(e: unknown): { code: number; message: string } {
 }
 
 async function main(argv: string[]): Promise<number> {
-  const program = buildProgram();
   try {
+    const program = await buildProgram(argv.slice(2));
     await program.parseAsync(argv);
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (e) {

@@ -8,6 +8,8 @@ import { alertsOffReason, createAlerts } from '../ops/alert.js';
 import { checkFreshness, formatFreshness, formatFreshnessAlert } from '../ops/freshness.js';
 import { formatRefreshFailure, formatValidationFailure } from '../ops/telegram.js';
 import { openStore } from '../store/open.js';
+import { migrate } from '../store/migrate.js';
+import { formatPhases, PhaseTimer } from '../util/phases.js';
 import { selectAssets } from '../refresh/load.js';
 import type { Store } from '../store/store.js';
 import { EXIT, UserError } from '../util/errors.js';
@@ -212,6 +214,8 @@ export function registerRefresh(program: Command): void {
     .option('--json', 'one JSON document on stdout (summary, validation, freshness) instead of the text report; progress stays off (docs/json.md)')
     .option('--log-dir <dir>', 'where refresh-YYYY-MM-DD.log files go (files older than 30 days are removed)', dirArg('--log-dir'), '.logs')
     .action(async (opts: CliOpts, cmd: Command) => {
+      const phases = new PhaseTimer();
+      phases.lap('startup');
       const modes = [opts.all, opts.bars, opts.emas].filter(Boolean).length;
       if (modes !== 1) throw new UserError('refresh needs exactly one of --all, --bars, --emas (see talab refresh --help)', 2);
       if (opts.verbose && opts.quiet) throw new UserError('--verbose and --quiet exclude each other', 2);
@@ -253,14 +257,17 @@ export function registerRefresh(program: Command): void {
       process.on('SIGTERM', onSignal);
       let location = '';
       try {
-        const store = await openStore(dbOf(cmd), { mustExist: true });
+        const store = await openStore(dbOf(cmd), { mustExist: true, migrate: false });
+        phases.lap('open');
         location = store.location;
         try {
+          await migrate(store);
+          phases.lap('migration_check');
           const ro: RefreshOptions = {
             components, ids: opts.ids, tfs: opts.tfs, periods: opts.periods, combos: opts.tfPeriodCombos,
             fullRebuild: opts.fullRebuild, from: opts.from === undefined ? undefined : Date.parse(`${opts.from}T00:00:00Z`), resume: opts.resume, dryRun: opts.dryRun, lookbackDays: opts.lookbackDays,
             skipStaleCheck: opts.skipStaleCheck, stalenessHours: opts.stalenessHours, continueOnError: opts.continueOnError,
-            jobs: opts.jobs, shard: opts.shard, signal: stop.signal,
+            jobs: opts.jobs, shard: opts.shard, signal: stop.signal, phases,
             onEvent: (e) => {
               progress(e);
               if (e.kind === 'computed') return;
@@ -316,11 +323,14 @@ export function registerRefresh(program: Command): void {
                 if (alerts) await alerts.send(formatFreshnessAlert(fr, store.location));
               }
             }
+            phases.lap('validate');
           }
-          if (opts.json) console.log(JSON.stringify({ ok: process.exitCode !== 1, ...doc }, null, 2));
         } finally {
           await store.close();
+          phases.lap('close');
         }
+        if (opts.verbose) say(formatPhases(phases.ms));
+        if (opts.json) console.log(JSON.stringify({ ok: process.exitCode !== 1, ...doc, phases_ms: phases.ms }, null, 2));
       } catch (e) {
         log.logger.error({ err: e }, `refresh aborted: ${(e as Error).message}`);
         if (alerts) {

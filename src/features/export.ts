@@ -6,7 +6,6 @@
 import { existsSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { q } from '../schema/ddl.js';
-import { DuckDbStore } from '../store/duckdb/store.js';
 import type { Store } from '../store/store.js';
 import { UserError } from '../util/errors.js';
 import { GROUPS, MATRIX_TABLE, type GroupName } from './fields.js';
@@ -93,6 +92,7 @@ export async function exportMatrix(store: Store, out: string, opts: ExportOption
   await ensureFeatureSchema(store);
   const symbols = await symbolsOf(store, opts);
   if (store.engine.copiesToFiles) return { rows: await copyOut(store, path, csv, layout, groups, symbols, opts), path };
+  const { DuckDbStore } = await import('../store/duckdb/store.js'); // DuckDB's native library only on use
   const mem = await DuckDbStore.open(':memory:');
   try {
     await ensureFeatureSchema(mem);

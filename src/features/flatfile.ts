@@ -4,7 +4,6 @@
 import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DuckDBInstance } from '@duckdb/node-api';
 import { parse } from 'csv-parse/sync';
 import { q } from '../schema/ddl.js';
 import { duckdbEngine } from '../store/duckdb/engine.js';
@@ -73,6 +72,8 @@ function readCsv(path: string): FlatInput {
 }
 
 async function readParquet(path: string): Promise<FlatInput> {
+  // DuckDB's native library (a quarter of a second to load) only when a Parquet file is read or written.
+  const { DuckDBInstance } = await import('@duckdb/node-api');
   const inst = await DuckDBInstance.create(':memory:');
   const conn = await inst.connect();
   try {
@@ -125,6 +126,8 @@ export async function writeFlatFile(input: FlatInput, path: string): Promise<voi
     ...INPUT_FIELDS.map((x) => [x.column, duckdbEngine.type(x.field.type)] as [string, string]),
   ]);
   const cols = input.columns.map((c) => `'${c.replace(/'/g, "''")}': '${typeOf.get(c) ?? 'VARCHAR'}'`).join(', ');
+  // DuckDB's native library (a quarter of a second to load) only when a Parquet file is read or written.
+  const { DuckDBInstance } = await import('@duckdb/node-api');
   const inst = await DuckDBInstance.create(':memory:');
   const conn = await inst.connect();
   try {

@@ -4,7 +4,6 @@
 // and Parquet with the same column names (read through DuckDB). CSV tokenising is csv-parse's; this file only maps and validates.
 import { readFileSync, statSync } from 'node:fs';
 import { parse } from 'csv-parse/sync';
-import { DuckDBInstance } from '@duckdb/node-api';
 import { DAY_MS, dayCloseMs } from '../compute/daily.js';
 import { UserError } from '../util/errors.js';
 import { printable } from '../util/text.js';
@@ -253,6 +252,8 @@ function tokenize(path: string, text: string, delimiter: string): { records: Csv
 }
 
 async function readParquet(path: string): Promise<{ fields: string[]; line: number }[]> {
+  // DuckDB's native library (a quarter of a second to load) only when a Parquet file is read or written.
+  const { DuckDBInstance } = await import('@duckdb/node-api');
   const inst = await DuckDBInstance.create(':memory:');
   const conn = await inst.connect();
   try {

@@ -8,6 +8,10 @@ import { join, resolve } from 'node:path';
 import pino, { type DestinationStream, type Level, type Logger } from 'pino';
 import { UserError } from '../util/errors.js';
 import { ensureDir } from '../util/paths.js';
+import { CENSOR, envSecrets, redactSecrets } from './redact.js';
+
+// Redaction lives in its own module so that error reporting can use it without loading the logger.
+export { envSecrets, redactSecrets } from './redact.js';
 
 export const DEFAULT_LOG_PREFIX = 'refresh-';
 export const DEFAULT_LOG_MAX_AGE_DAYS = 30;
@@ -19,43 +23,6 @@ export const REDACT_PATHS: readonly string[] = [
   '*.password', '*.pass', '*.passwd', '*.token', '*.botToken', '*.secret', '*.authorization', '*.apiKey',
   'headers.authorization', 'headers.cookie',
 ];
-const CENSOR = '***';
-
-// scheme://user:password@host → scheme://user:***@host, anywhere in a text.
-// The password may itself hold an unescaped '@': the host starts after the last '@' before the path.
-const URL_PASSWORD = /([a-z][a-z0-9+.-]*:\/\/[^\s:/@"']*:)[^\s/?#"']*@/gi;
-// libpq keyword/value strings: password=secret or password='se cret'.
-const KV_PASSWORD = /\b(password\s*=\s*)('(?:[^'\\]|\\.)*'|[^\s'"\\]+)/gi;
-// Telegram bot tokens (digits ':' 30+ url-safe chars), bare or inside an API path /bot<token>/.
-const BOT_PATH = /\/bot\d+:[^/\s"'\\]+/g;
-const BOT_TOKEN = /\b\d{5,}:[A-Za-z0-9_-]{30,}\b/g;
-
-/**
- * Remove credentials from a text: passwords in URLs and key=value connection strings, Telegram tokens (shown
- * as `bot***`), and any literal `secrets` given (also in their JSON-escaped form, since this runs over
- * serialized log lines too). Secrets shorter than 4 characters are ignored: replacing every "a" in a log
- * would destroy it without protecting anything.
- */
-export function redactSecrets(text: string, secrets: readonly (string | undefined | null)[] = envSecrets()): string {
-  let out = text;
-  for (const s of secrets) {
-    if (!s || s.length < 4) continue;
-    out = out.split(s).join(CENSOR);
-    const escaped = JSON.stringify(s).slice(1, -1);
-    if (escaped !== s) out = out.split(escaped).join(CENSOR);
-  }
-  return out
-    .replace(URL_PASSWORD, `$1${CENSOR}@`)
-    .replace(KV_PASSWORD, `$1${CENSOR}`)
-    .replace(BOT_PATH, `/bot${CENSOR}`)
-    .replace(BOT_TOKEN, `bot${CENSOR}`);
-}
-
-/** Secrets known from the environment: the Telegram token and a libpq password. */
-export function envSecrets(env: NodeJS.ProcessEnv = process.env): string[] {
-  return [env.TELEGRAM_BOT_TOKEN, env.PGPASSWORD].filter((s): s is string => !!s);
-}
-
 /** `refresh-YYYY-MM-DD.log` for the UTC date of `date` (days are UTC dates everywhere in talab). */
 export function logFileName(date: Date = new Date(), prefix = DEFAULT_LOG_PREFIX): string {
   if (Number.isNaN(date.getTime())) throw new RangeError('logFileName: invalid date');

@@ -92,9 +92,11 @@ export function closesByTf(
 /** Assets to work on: the given ids (checked to exist) or every asset with source rows. */
 export async function selectAssets(store: Store, ids?: number[]): Promise<{ id: number; symbol: string }[]> {
   const all = await store.query<{ id: number; symbol: string }>(
-    // Assets with derived state but no source rows left are included: their derived rows must go too.
+    // Assets with derived state but no source rows left are included: their derived rows must go too. EXISTS
+    // rather than a join with every price row: one probe per asset.
     `SELECT a.id, a.symbol FROM dim_assets a
-     WHERE a.id IN (SELECT id FROM price_histories UNION SELECT id FROM refresh_state) ORDER BY a.id`,
+     WHERE EXISTS (SELECT 1 FROM price_histories p WHERE p.id = a.id) OR EXISTS (SELECT 1 FROM refresh_state s WHERE s.id = a.id)
+     ORDER BY a.id`,
   );
   if (!ids) return all;
   const have = new Map(all.map((a) => [a.id, a]));

@@ -447,6 +447,7 @@ export async function runRefresh(store: Store, opts: RefreshOptions): Promise<Re
       summary.threads = width;
     }
     else for (let j = 1; j < width; j++) sessions.push(await store.connect());
+    opts.phases?.lap('plan');
     let stopped: string | null = null;
     for (const component of opts.components) {
       const t0 = Date.now();
@@ -483,6 +484,7 @@ export async function runRefresh(store: Store, opts: RefreshOptions): Promise<Re
       sum.assets.sort((x, y) => x.id - y.id);
       sum.ms = Date.now() - t0;
       opts.onEvent?.({ kind: 'end', component, ms: sum.ms });
+      opts.phases?.lap(component);
       if (opts.signal?.aborted) {
         summary.interrupted = true;
         stopped = 'the run was interrupted';
@@ -508,10 +510,13 @@ export async function runRefresh(store: Store, opts: RefreshOptions): Promise<Re
     await live?.release();
     await pool?.close();
     for (const s of sessions.slice(1)) await s.close();
+    opts.phases?.lap('finish');
     try {
       summary.checkpointMs = (await release?.()) ?? 0;
+      opts.phases?.lap('checkpoint');
     } finally {
       await unlock();
+      opts.phases?.lap('finish');
     }
   }
 }

@@ -1,6 +1,7 @@
 // What a refresh is asked (RefreshOptions), what it reports (events, summaries), and what each step sees:
 // the types shared by the runner and its worker pool.
 import type { Timeframe } from '../catalog/timeframes.js';
+import type { PhaseTimer } from '../util/phases.js';
 
 export type Component = 'bars' | 'emas';
 
@@ -32,6 +33,8 @@ export interface RefreshOptions {
   onEvent?: (e: RefreshEvent) => void;
   /** Stop between assets (SIGINT/SIGTERM): the groups not yet committed are dropped, the run ends `interrupted`. */
   signal?: AbortSignal;
+  /** Laps plan, bars, emas, finish (run ledger, connections, locks) and checkpoint as the run passes them. */
+  phases?: PhaseTimer;
 }
 
 export type AssetStatus = 'built' | 'current' | 'skipped' | 'failed' | 'planned';

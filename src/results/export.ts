@@ -8,7 +8,6 @@ import { resolve } from 'node:path';
 import type { RowBatch } from '../columnar/columns.js';
 import { q } from '../schema/ddl.js';
 import type { ColType, Table } from '../schema/tables.js';
-import { DuckDbStore } from '../store/duckdb/store.js';
 import type { Row, Store } from '../store/store.js';
 import { resultColumns, resultSql, type Selection } from './query.js';
 import { dayExpr } from './sources.js';
@@ -146,6 +145,7 @@ async function exportParquet(store: Store, sel: Selection, path: string): Promis
     return copyParquet(store, sel, sql, params, path);
   }
   const t = resultTable(sel);
+  const { DuckDbStore } = await import('../store/duckdb/store.js'); // DuckDB's native library only on use
   const mem = await DuckDbStore.open(':memory:');
   try {
     // No key: the rows are unique by construction, and a key would hold an index of them in memory.

@@ -1,7 +1,9 @@
 // Dry parsing of documented `npx talab …` commands with the CLI's own commander program: actions replaced by
 // no-ops, output captured, nothing opened or run. Used by the docs check and the --help examples check.
 import { Command, CommanderError } from 'commander';
-import { buildProgram } from '../../src/cli/main.js';
+import { loadCommands, programWith } from '../../src/cli/main.js';
+
+const everyCommand = await loadCommands();
 
 const SHELL_LANGS = new Set(['sh', 'bash', 'shell', 'cron']);
 
@@ -78,7 +80,7 @@ export function docCommands(file: string, text: string): { commands: DocCommand[
 /** The real program, with every action a no-op and output captured: parsing only. */
 export function dryProgram(): { program: Command; output: string[] } {
   const output: string[] = [];
-  const program = buildProgram();
+  const program = programWith(everyCommand);
   const visit = (c: Command) => {
     c.exitOverride();
     c.configureOutput({ writeOut: (s) => output.push(s), writeErr: (s) => output.push(s) });
