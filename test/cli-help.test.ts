@@ -62,7 +62,7 @@ test('a command loads only its own module; help and unknown words load every com
   assert.deepEqual(await names(['--db=x.duckdb', 'status']), ['init', 'status']);
   assert.deepEqual(await names(['chart', '--id', '1']), ['serve', 'chart']);
   const every = await names([]);
-  assert.ok(every.length === 17 && every.includes('demo') && every.includes('refresh'), every.join(' '));
+  assert.ok(every.length === 18 && every.includes('delete') && every.includes('demo') && every.includes('refresh'), every.join(' '));
   for (const args of [['--help'], ['help', 'refresh'], ['refrsh', '--all'], ['--db', 'refresh']]) {
     assert.deepEqual(await names(args), every, args.join(' '));
   }
