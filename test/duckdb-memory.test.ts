@@ -31,7 +31,13 @@ test('TALAB_DUCKDB_MEMORY: 512MB by default, a size when given, a clear error ot
 });
 
 test('the limit reaches DuckDB', async () => {
-  const store = await withEnv('300MB', () => openStore(join(mkdtempSync(join(tmpdir(), 'talab-mem-')), 'm.duckdb')));
+  // Set for the whole open: the engine's module is loaded on first use, after openStore's first await.
+  const prev = process.env.TALAB_DUCKDB_MEMORY;
+  process.env.TALAB_DUCKDB_MEMORY = '300MB';
+  const store = await openStore(join(mkdtempSync(join(tmpdir(), 'talab-mem-')), 'm.duckdb')).finally(() => {
+    if (prev === undefined) delete process.env.TALAB_DUCKDB_MEMORY;
+    else process.env.TALAB_DUCKDB_MEMORY = prev;
+  });
   try {
     const r = await store.query<{ v: string }>("SELECT current_setting('memory_limit') AS v");
     assert.match(r[0].v, /^(286\.1 MiB|300\.0 MB|300MB)$/);
