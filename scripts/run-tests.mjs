@@ -26,14 +26,20 @@ function pass(list, env) {
   const args = ['--import', 'tsx', '--test', '--test-reporter=spec', '--test-concurrency=2', ...list];
   return new Promise((done) => {
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, TZ: 'UTC', ...env } });
-    let tail = '';
+    // The runner's own summary lines (ℹ pass N, ℹ fail N, …), read as they pass.
+    const seen = {};
+    let partial = '';
     child.stdout.on('data', (b) => {
       process.stdout.write(b);
-      tail = (tail + b.toString()).slice(-4000);
+      const lines = (partial + b.toString()).split('\n');
+      partial = lines.pop();
+      for (const l of lines) {
+        const m = /^ℹ (pass|fail|cancelled) (\d+)$/.exec(l);
+        if (m) seen[m[1]] = Number(m[2]);
+      }
     });
     child.on('close', (code) => {
-      const count = (k) => Number(tail.match(new RegExp(`ℹ ${k} (\\d+)`))?.[1] ?? 0);
-      done({ code: code ?? 1, passed: count('pass'), failed: count('fail') + count('cancelled') });
+      done({ code: code ?? 1, passed: seen.pass ?? 0, failed: (seen.fail ?? 0) + (seen.cancelled ?? 0) });
     });
   });
 }

@@ -40,12 +40,12 @@ async function comments(store: Store): Promise<{ relations: Row[]; columns: Row[
       columns: await store.query(`SELECT table_name AS name, column_name AS col, comment FROM duckdb_columns() WHERE ${where}`),
     };
   }
-  const rel = `FROM pg_class c WHERE c.relnamespace = current_schema()::regnamespace AND c.relkind IN ('r', 'v')`;
+  const rel = `FROM pg_class c WHERE c.relnamespace = current_schema()::regnamespace AND c.relkind IN ('r', 'p', 'v') AND NOT c.relispartition`; // a partitioned table's parent, not its partitions
   return {
     relations: await store.query(`SELECT c.relname AS name, obj_description(c.oid, 'pg_class') AS comment ${rel}`),
     columns: await store.query(`SELECT c.relname AS name, a.attname AS col, col_description(c.oid, a.attnum) AS comment
       FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
-      WHERE c.relnamespace = current_schema()::regnamespace AND c.relkind IN ('r', 'v')`),
+      WHERE c.relnamespace = current_schema()::regnamespace AND c.relkind IN ('r', 'p', 'v') AND NOT c.relispartition`),
   };
 }
 
