@@ -87,7 +87,8 @@ for (const engine of ENGINES) {
         if (engine === 'duckdb') await s.close();
       };
       let k = 0;
-      for (; killed < KILLS && attempts < KILLS * 3; k++, attempts++) {
+      // About one run in three is killed (the incremental ones are short): room for that, plus a margin for small KILLS.
+      for (; killed < KILLS && attempts < KILLS * 3 + 12; k++, attempts++) {
         if (k < NEW_DAYS) await arrive(k);
         // Alternate incremental runs and full rebuilds (the latter write a lot, so kills land mid-write).
         const extra = k % 2 === 0 ? ['--full-rebuild'] : [];
