@@ -8,27 +8,11 @@ import { importFile } from '../src/importer/import.js';
 import { runRefresh } from '../src/refresh/runner.js';
 import type { Store } from '../src/store/store.js';
 import { engineTest, freshDb, type Engine } from './helpers/engines.js';
-import { diffDumps, dumpDerived, writeCsv, type Day } from './helpers/history.js';
+import { type Day, diffDumps, dumpDerived, seededHistory, writeCsv } from './helpers/history.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'talab-race-'));
 let fileNo = 0;
 
-function history(len: number, seed: number): Day[] {
-  let s = seed;
-  const rnd = () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32);
-  const out: Day[] = [];
-  let px = 100;
-  for (let i = 0; i < len; i++) {
-    const open = px;
-    const close = open * (1 + (rnd() - 0.5) * 0.1);
-    out.push({
-      day: 19_000 + i, open, close, high: Math.max(open, close) * 1.01, low: Math.min(open, close) * 0.99,
-      volume: 1000 + i, marketCap: close * 1e6,
-    });
-    px = close;
-  }
-  return out;
-}
 
 /** The day with its close moved inside its range (a revision the bars and EMAs must see). */
 const revise = (d: Day, k: number): Day => ({ ...d, close: d.low + (d.high - d.low) * k });
@@ -69,7 +53,7 @@ async function fullBuildDiff(engine: Engine, store: Store, finals: Map<number, D
 }
 
 engineTest('a revision imported after the refresh read the changes stays pending and reaches the bars next run', async ({ store }) => {
-  const days = history(240, 7);
+  const days = seededHistory(240, 7);
   await importDays(store, 901, days);
   assert.ok((await runRefresh(store, { components: ['bars', 'emas'] })).ok);
   days[100] = revise(days[100], 0.2);
@@ -100,7 +84,7 @@ const engineOf = (s: Store): Engine => (s.dialect === 'postgres' ? 'postgres' : 
 
 engineTest('revisions imported at random moments during refreshes all reach the derived tables by the next refresh', async ({ store }, t) => {
   const ids = [911, 912];
-  const finals = new Map(ids.map((id, i) => [id, history(120, 31 + i)]));
+  const finals = new Map(ids.map((id, i) => [id, seededHistory(120, 31 + i)]));
   for (const [id, days] of finals) await importDays(store, id, days);
   let t0 = Date.now();
   assert.ok((await runRefresh(store, { components: ['bars', 'emas'] })).ok);

@@ -14,25 +14,12 @@ import { openStore } from '../src/store/open.js';
 import type { Store } from '../src/store/store.js';
 import { runInProcess } from './helpers/cli-in-process.js';
 import { engineTest, freshDb, type Engine, type TestDb } from './helpers/engines.js';
-import { dayStr, diffDumps, dumpDerived, writeCsv, type Day } from './helpers/history.js';
+import { type Day, dayStr, diffDumps, dumpDerived, seededHistory, writeCsv } from './helpers/history.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'talab-integrity-'));
 let fileNo = 0;
 const DAY = 86_400_000;
 
-function history(len: number, seed: number): Day[] {
-  let s = seed;
-  const rnd = () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32);
-  const out: Day[] = [];
-  let px = 100;
-  for (let i = 0; i < len; i++) {
-    const open = px;
-    const close = open * (1 + (rnd() - 0.5) * 0.1);
-    out.push({ day: 19_000 + i, open, close, high: Math.max(open, close) * 1.01, low: Math.min(open, close) * 0.99, volume: 1000 + i, marketCap: close * 1e6 });
-    px = close;
-  }
-  return out;
-}
 
 const csv = (days: Day[]) => writeCsv(dir, `h${fileNo++}.csv`, days);
 const engineOf = (s: Store): Engine => (s.dialect === 'postgres' ? 'postgres' : 'duckdb');
@@ -56,8 +43,8 @@ const without = (days: Day[], drop: number[]) => days.filter((_, i) => !drop.inc
 const at = (d: Day) => new Date((d.day + 1) * DAY - 1).toISOString();
 
 engineTest('a day deleted and one changed by hand in price_histories are caught by the fingerprints; unchanged costs nothing', async ({ store }) => {
-  let days = history(300, 11);
-  const other = history(120, 12);
+  let days = seededHistory(300, 11);
+  const other = seededHistory(120, 12);
   await importFile(store, csv(days), { id: 31, symbol: 'A31' });
   await importFile(store, csv(other), { id: 32, symbol: 'A32' });
   assert.ok((await runRefresh(store, { components: ['bars', 'emas'] })).ok);
@@ -85,11 +72,11 @@ engineTest('a day deleted and one changed by hand in price_histories are caught 
   await store.exec('INSERT INTO price_histories SELECT * FROM kept_row');
   const added = await runRefresh(store, { components: ['bars', 'emas'] });
   assert.match(reasons(added), /source changed outside import/);
-  assert.equal(await fullBuildDiff(engineOf(store), store, new Map([[31, history(300, 11).map((d) => (d.day === moved.day ? moved : d))], [32, other]])), null);
+  assert.equal(await fullBuildDiff(engineOf(store), store, new Map([[31, seededHistory(300, 11).map((d) => (d.day === moved.day ? moved : d))], [32, other]])), null);
 }, 240_000);
 
 engineTest('a state from before fingerprints gets one without recomputing; refresh --from equals a full rebuild', async ({ store }) => {
-  const days = history(200, 21);
+  const days = seededHistory(200, 21);
   await importFile(store, csv(days), { id: 41, symbol: 'A41' });
   assert.ok((await runRefresh(store, { components: ['bars', 'emas'] })).ok);
   await store.exec('UPDATE refresh_state SET src_fp = NULL'); // as the upgrade leaves it
@@ -120,8 +107,8 @@ engineTest('import --replace and delete remove days everywhere; bad delete/refre
     assert.equal(r.code, 0, r.out);
     return JSON.parse(r.out);
   };
-  let days = history(200, 5);
-  const b = history(120, 6);
+  let days = seededHistory(200, 5);
+  const b = seededHistory(120, 6);
   const imp = await cli('import', '--id', '1000000051', '--symbol', 'A51', csv(days));
   assert.equal(imp.code, 0, imp.out);
   assert.equal((await cli('import', '--id', '1000000052', '--symbol', 'A52', csv(b))).code, 0);
@@ -134,7 +121,7 @@ engineTest('import --replace and delete remove days everywhere; bad delete/refre
   const doc = JSON.parse(rep.out);
   assert.equal(doc.totals.deleted, 3);
   assert.equal(doc.files[0].deleted, 3);
-  assert.equal(doc.files[0].changed_from, dayStr(history(200, 5)[100].day));
+  assert.equal(doc.files[0].changed_from, dayStr(seededHistory(200, 5)[100].day));
   await refresh();
 
   const dry = await cli('delete', '--symbol', 'A52', '--from', dayStr(b[50].day), '--to', dayStr(b[59].day), '--dry-run');

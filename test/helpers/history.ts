@@ -45,6 +45,21 @@ export function historyArb(opts: { minLen: number; maxLen: number }): fc.Arbitra
     });
 }
 
+/** A seeded random walk of `len` days from day 19,000 (no gaps): the same seed gives the same history. */
+export function seededHistory(len: number, seed: number): Day[] {
+  let s = seed;
+  const rnd = () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32);
+  const out: Day[] = [];
+  let px = 100;
+  for (let i = 0; i < len; i++) {
+    const open = px;
+    const close = open * (1 + (rnd() - 0.5) * 0.1);
+    out.push({ day: 19_000 + i, open, close, high: Math.max(open, close) * 1.01, low: Math.min(open, close) * 0.99, volume: 1000 + i, marketCap: close * 1e6 });
+    px = close;
+  }
+  return out;
+}
+
 export function dayStr(day: number): string {
   return new Date(day * 86_400_000).toISOString().slice(0, 10);
 }
