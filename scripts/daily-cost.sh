@@ -22,7 +22,7 @@ split_days() {
   mkdir -p "$WORK/$name/all" "$WORK/$name/last"
   # Some samples list their days newest first: sort on the ISO day that starts each line.
   for coin in "$@"; do
-    local src="data/sample/$coin.csv" days="$WORK/$name/$coin.days"
+    local src="${SRC_DIR:-data/sample}/$coin.csv" days="$WORK/$name/$coin.days"
     tail -n +2 "$src" | sort > "$days"
     { head -n 1 "$src"; head -n -1 "$days"; } > "$WORK/$name/all/$coin.csv"
     { head -n 1 "$src"; tail -n 1 "$days"; } > "$WORK/$name/last/$coin.csv"
@@ -79,4 +79,11 @@ duck_case sample "${COINS[@]}"
 if [ -n "${TALAB_BENCH_PG:-}" ]; then
   pg_case bitcoin bitcoin
   pg_case sample "${COINS[@]}"
+fi
+# TALAB_DAILY_DIR=<folder of CoinMarketCap CSVs> adds a case with every file of that folder (18 coins in the
+# full collection).
+if [ -n "${TALAB_DAILY_DIR:-}" ]; then
+  mapfile -t ALL < <(cd "$TALAB_DAILY_DIR" && ls *.csv | sed 's/\.csv$//')
+  SRC_DIR=$TALAB_DAILY_DIR duck_case "all${#ALL[@]}" "${ALL[@]}"
+  if [ -n "${TALAB_BENCH_PG:-}" ]; then SRC_DIR=$TALAB_DAILY_DIR pg_case "all${#ALL[@]}" "${ALL[@]}"; fi
 fi
