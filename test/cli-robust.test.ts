@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { test } from 'node:test';
 import { redactSecrets } from '../src/ops/log.js';
-import { redactUrl } from '../src/util/errors.js';
+import { redactUrl } from '../src/util/redact.js';
 import { printable } from '../src/util/text.js';
 import { PG_URL, SAMPLE } from './helpers/engines.js';
 

@@ -5,8 +5,8 @@ import { fileURLToPath } from 'node:url';
 // Exit codes (src/util/errors.ts EXIT): 0 ok, 1 a component failed, 2 usage, 3 database unreachable or locked.
 import { Command, CommanderError, Option } from 'commander';
 import { describeError } from '../store/errors.js';
-import { EXIT, redactUrl, UserError } from '../util/errors.js';
-import { redactSecrets } from '../ops/redact.js';
+import { EXIT, UserError } from '../util/errors.js';
+import { redactSecrets } from '../util/redact.js';
 import { printable } from '../util/text.js';
 import { addExamples } from './help.js';
 
@@ -78,7 +78,7 @@ export async function buildProgram(args?: readonly string[]): Promise<Command> {
 }
 
 /** One line for the user: credentials removed, control characters shown as escapes. */
-const clean = (s: string) => printable(redactSecrets(redactUrl(s)));
+const clean = (s: string) => printable(redactSecrets(s));
 
 /** A database error (a PostgreSQL error has a five-character SQLSTATE) rather than a bug of ours. */
 function isDatabaseError(e: unknown): boolean {

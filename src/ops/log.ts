@@ -8,10 +8,10 @@ import { join, resolve } from 'node:path';
 import pino, { type DestinationStream, type Level, type Logger } from 'pino';
 import { UserError } from '../util/errors.js';
 import { ensureDir } from '../util/paths.js';
-import { CENSOR, envSecrets, redactSecrets } from './redact.js';
+import { CENSOR, envSecrets, redactSecrets } from '../util/redact.js';
 
 // Redaction lives in its own module so that error reporting can use it without loading the logger.
-export { envSecrets, redactSecrets } from './redact.js';
+export { envSecrets, redactSecrets } from '../util/redact.js';
 
 export const DEFAULT_LOG_PREFIX = 'refresh-';
 export const DEFAULT_LOG_MAX_AGE_DAYS = 30;

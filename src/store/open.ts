@@ -3,7 +3,8 @@
 // would become an empty in-memory database).
 import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { EXIT, redactUrl, UserError } from '../util/errors.js';
+import { EXIT, UserError } from '../util/errors.js';
+import { redactUrl } from '../util/redact.js';
 import type { DuckDbStore } from './duckdb/store.js';
 import type { Store } from './store.js';
 import { migrate } from './migrate.js';

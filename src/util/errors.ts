@@ -19,17 +19,3 @@ export class UserError extends Error {
   }
 }
 
-/**
- * Hide the password of a connection string before it reaches a message or a log, in every form the
- * PostgreSQL driver accepts: user:password@host (the password may itself hold unescaped '@' or ':'; the
- * host starts after the last '@'), a ?password= / &password= query parameter, and key=value conninfo.
- */
-export function redactUrl(url: string): string {
-  let out = url.replace(/^([a-z][a-z0-9+.-]*:\/\/)([^/?#]*)@/i, (_m, scheme: string, userinfo: string) => {
-    const colon = userinfo.indexOf(':');
-    return colon < 0 ? `${scheme}${userinfo}@` : `${scheme}${userinfo.slice(0, colon)}:***@`;
-  });
-  out = out.replace(/([?&;]password=)[^&#\s]*/gi, '$1***');
-  out = out.replace(/\b(password\s*=\s*)('(?:[^'\\]|\\.)*'|[^\s'"\\&]+)/gi, '$1***');
-  return out;
-}

@@ -1,12 +1,15 @@
-// Credential removal for anything shown or logged: URL and key=value passwords, Telegram tokens, literal secrets.
+// Credential removal for anything shown or logged: URL and key=value passwords, Telegram tokens, literal
+// secrets. The one place that knows what a secret looks like.
 
 export const CENSOR = '***';
 
 // scheme://user:password@host → scheme://user:***@host, anywhere in a text.
 // The password may itself hold an unescaped '@': the host starts after the last '@' before the path.
 const URL_PASSWORD = /([a-z][a-z0-9+.-]*:\/\/[^\s:/@"']*:)[^\s/?#"']*@/gi;
-// libpq keyword/value strings: password=secret or password='se cret'.
-const KV_PASSWORD = /\b(password\s*=\s*)('(?:[^'\\]|\\.)*'|[^\s'"\\]+)/gi;
+// A URL's query parameter: ?password=secret or &password=secret (the next parameter is kept).
+const QUERY_PASSWORD = /([?&;]password=)[^&#\s"']*/gi;
+// libpq keyword/value strings: password=secret or password='se cret' (not a query parameter, handled above).
+const KV_PASSWORD = /(^|[^?&;\w])(password\s*=\s*)('(?:[^'\\]|\\.)*'|[^\s'"\\]+)/gi;
 // Telegram bot tokens (digits ':' 30+ url-safe chars), bare or inside an API path /bot<token>/.
 const BOT_PATH = /\/bot\d+:[^/\s"'\\]+/g;
 const BOT_TOKEN = /\b\d{5,}:[A-Za-z0-9_-]{30,}\b/g;
@@ -27,9 +30,19 @@ export function redactSecrets(text: string, secrets: readonly (string | undefine
   }
   return out
     .replace(URL_PASSWORD, `$1${CENSOR}@`)
-    .replace(KV_PASSWORD, `$1${CENSOR}`)
+    .replace(QUERY_PASSWORD, `$1${CENSOR}`)
+    .replace(KV_PASSWORD, `$1$2${CENSOR}`)
     .replace(BOT_PATH, `/bot${CENSOR}`)
     .replace(BOT_TOKEN, `bot${CENSOR}`);
+}
+
+/**
+ * A connection string fit to show: its password hidden in every form the PostgreSQL driver accepts
+ * (user:password@host, where the password may hold unescaped '@' or ':'; a ?password= / &password= query
+ * parameter; key=value conninfo). Only the URL's own forms, no literal secrets.
+ */
+export function redactUrl(url: string): string {
+  return redactSecrets(url, []);
 }
 
 /** Secrets known from the environment: the Telegram token and a libpq password. */
