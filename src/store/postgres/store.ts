@@ -213,6 +213,8 @@ function encodeNumber(type: ColType, v: number): string {
   if (type === 'bool') return v !== 0 ? 't' : 'f';
   if (v === Infinity) return 'Infinity';
   if (v === -Infinity) return '-Infinity';
+  // String(-0) is "0": the sign of a negative zero would be lost on the way (the binary format keeps it).
+  if (Object.is(v, -0)) return '-0';
   return String(v);
 }
 
