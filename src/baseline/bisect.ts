@@ -287,17 +287,21 @@ async function bisect(
         const b = r0.get(k);
         return !!a && !!b && Math.max(a.n, b.n) > leafRows && Math.max(a.hi, b.hi) > Math.min(a.lo, b.lo);
       };
+      // Most series differ (a rebuild with float noise everywhere): the tolerance-aware checksums of the
+      // whole first level, as without the exact pass.
+      const fallback = differ.length > EXACT_FALLBACK_SHARE * keys;
       // A few large series: their bucketed tolerance-aware checksums cost one read of each, like a
       // re-check of the whole series would, and already say where the difference is.
-      const direct = differ.filter(large).length <= DIRECT_SEGMENTS ? differ.filter(large) : [];
+      const largeOnes = fallback ? [] : differ.filter(large);
+      const direct = largeOnes.length <= DIRECT_SEGMENTS ? largeOnes : [];
       const recheck = differ.filter((k) => !direct.includes(k));
       if (direct.length) diffInto(l0, r0, undefined, undefined, new Set(direct));
       if (recheck.length) {
         // The rest (small series, whose rows would otherwise be pulled, or many series) by the tolerance-
-        // aware checksums of their ids, or of the whole first level when most series differ.
+        // aware checksums of their ids.
         const ids = [...new Set(recheck.map((k) => Number((l0.get(k) ?? r0.get(k))!.series[0])))];
-        const whole = recheck.length > EXACT_FALLBACK_SHARE * keys || ids.length > MAX_ID_LIST || series[0] !== 'id';
-        if (whole) stats.exact = 'fallback';
+        const whole = fallback || ids.length > MAX_ID_LIST || series[0] !== 'id';
+        if (fallback) stats.exact = 'fallback';
         const sq: SegmentQuery = whole ? top : { where: idWhere(ids), params: [] };
         const [l1, r1] = await Promise.all([segments(left, sq), segments(right, sq)]);
         diffInto(l1, r1, undefined, undefined, new Set(recheck));
