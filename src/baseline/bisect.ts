@@ -41,6 +41,8 @@ export interface BisectOptions {
   exactFirst?: boolean;
   /** Rows settled so far (matched by checksum or compared row by row), for progress. */
   onRows?: (settled: number, total: number) => void;
+  /** How the first level went, once it is done. */
+  onFirstLevel?: (f: FirstLevel) => void;
 }
 
 export interface BisectStats {
@@ -48,12 +50,16 @@ export interface BisectStats {
   queries: number;
   /** Segments whose checksums differed (at any level). */
   differingSegments: number;
-  /** First-level segments (series) whose exact checksums differed (0 without the exact pass). */
-  exactDiffering: number;
-  /** The exact pass was used; `fallback`: so many series differed that the whole first level was checksummed again. */
-  exact: 'off' | 'used' | 'fallback';
   /** Rows pulled from both sides for the row-level test. */
   rowsPulled: number;
+}
+
+export interface FirstLevel {
+  /** `off`: tolerance-aware (or cross-engine) checksums only; `used`: exact first; `fallback`: exact
+   * first, then so many series differed that the whole first level was checksummed again. */
+  exact: 'off' | 'used' | 'fallback';
+  /** Series whose exact checksums differed. */
+  exactDiffering: number;
 }
 
 interface Seg {
@@ -103,7 +109,8 @@ async function bisect(
   const leafRows = opts.leafRows ?? 4096;
   const buckets = opts.buckets ?? 16;
   const { time, series } = seriesShape(table);
-  const stats: BisectStats = { queries: 0, differingSegments: 0, rowsPulled: 0, exactDiffering: 0, exact: 'off' };
+  const stats: BisectStats = { queries: 0, differingSegments: 0, rowsPulled: 0 };
+  const first: FirstLevel = { exact: 'off', exactDiffering: 0 };
   const typeOf = (n: string) => table.columns.find((c) => c.name === n)!.type;
   // Checksums comparable across engines only when the engines differ; otherwise the engine's own hash.
   const portable = opts.portable ?? left.store.engine.name !== right.store.engine.name;
@@ -268,7 +275,7 @@ async function bisect(
   };
   if (!exactFirst) diffInto(l0, r0);
   else {
-    stats.exact = 'used';
+    first.exact = 'used';
     const differ: string[] = [];
     const settle = new Map<string, Agg & { series: unknown[] }>();
     for (const k of new Set([...l0.keys(), ...r0.keys()])) {
@@ -279,7 +286,7 @@ async function bisect(
     }
     // Equal exact checksums: equal series. (Both maps hold them; diffInto settles each once.)
     diffInto(settle, settle);
-    stats.exactDiffering = differ.length;
+    first.exactDiffering = differ.length;
     if (differ.length) {
       const keys = new Set([...l0.keys(), ...r0.keys()]).size;
       const large = (k: string) => {
@@ -301,13 +308,15 @@ async function bisect(
         // aware checksums of their ids.
         const ids = [...new Set(recheck.map((k) => Number((l0.get(k) ?? r0.get(k))!.series[0])))];
         const whole = fallback || ids.length > MAX_ID_LIST || series[0] !== 'id';
-        if (fallback) stats.exact = 'fallback';
+        if (fallback) first.exact = 'fallback';
         const sq: SegmentQuery = whole ? top : { where: idWhere(ids), params: [] };
         const [l1, r1] = await Promise.all([segments(left, sq), segments(right, sq)]);
         diffInto(l1, r1, undefined, undefined, new Set(recheck));
       }
     }
   }
+
+  opts.onFirstLevel?.(first);
 
   while (work.length) {
     const next = work;
