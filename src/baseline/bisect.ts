@@ -122,7 +122,7 @@ async function bisect(
     const out = new Map<string, Agg & { series: unknown[] }>();
     for (const r of rows) {
       const ser = series.map((s) => r[s]);
-      out.set(JSON.stringify([...ser, num(r._b)]), { series: ser, n: num(r.n), s: String(r.s), lo: num(r.lo), hi: num(r.hi) });
+      out.set(JSON.stringify([...ser, num(r._b)]), { series: ser, n: num(r.n), s: String(r.s1), lo: num(r.lo), hi: num(r.hi) });
     }
     return out;
   }

@@ -138,7 +138,8 @@ export interface SegmentQuery {
 }
 
 /**
- * Per-(series[, bucket]) count, checksum `s` (compare as text) and time range (epoch ms) of one table.
+ * Per-(series[, bucket]) count `n`, checksum `s1` (text, compared as is) and time range `lo`, `hi` (epoch ms)
+ * of one table.
  */
 export function segmentSql(engine: Engine, table: Table, from: string, cols: ComparedColumn[], series: string[], time: string, sq: SegmentQuery, mode: ChecksumMode = 'portable'): string {
   const ser = series.map(q);
@@ -149,15 +150,15 @@ export function segmentSql(engine: Engine, table: Table, from: string, cols: Com
   if (mode !== 'portable') {
     // One aggregate of the hash (an exact 128-bit or numeric sum, read as text): no subquery to compute it
     // once for two aggregates, and the time range taken on the raw column, converted once per segment.
-    return `SELECT ${serList}_b, n, s, ${engine.epochMs('lo')} AS lo, ${engine.epochMs('hi')} AS hi FROM (` +
-      `SELECT ${serList}${bucketOf(tms)} AS _b, count(*) AS n, CAST(sum(${nativeRowHashSql(engine, table, cols, series, time, mode === 'exact')}) AS VARCHAR) AS s, ` +
+    return `SELECT ${serList}_b, n, s1, ${engine.epochMs('lo')} AS lo, ${engine.epochMs('hi')} AS hi FROM (` +
+      `SELECT ${serList}${bucketOf(tms)} AS _b, count(*) AS n, CAST(sum(${nativeRowHashSql(engine, table, cols, series, time, mode === 'exact')}) AS VARCHAR) AS s1, ` +
       `min(${q(time)}) AS lo, max(${q(time)}) AS hi FROM ${q(from)} ${sq.where} GROUP BY ${serList}_b) g`;
   }
   // Each inner query is computed once, not inlined into its parent (which would evaluate each value twice).
   const o = engine.optimisationFence;
   const ints = rowIntsSql(engine, table, cols, series);
   return `SELECT ${serList}${bucketOf('tms')} AS _b, count(*) AS n, ` +
-    `CAST(CAST(sum(${squareSql('h1')}) % ${SUM_MOD} AS BIGINT) AS VARCHAR) || ':' || CAST(CAST(sum(${squareSql('h2')}) % ${SUM_MOD} AS BIGINT) AS VARCHAR) AS s, ` +
+    `CAST(CAST(sum(${squareSql('h1')}) % ${SUM_MOD} AS BIGINT) AS VARCHAR) || ':' || CAST(CAST(sum(${squareSql('h2')}) % ${SUM_MOD} AS BIGINT) AS VARCHAR) AS s1, ` +
     `min(tms) AS lo, max(tms) AS hi ` +
     `FROM (SELECT ${serList}tms, ${hornerSql(ints.length, B1)} AS h1, ${hornerSql(ints.length, B2)} AS h2 ` +
     `FROM (SELECT ${serList}${tms} AS tms, ${ints.join(', ')} FROM ${q(from)} ${sq.where}${o}) r0${o}) r ` +
