@@ -12,7 +12,7 @@ import fc from 'fast-check';
 import { parse } from 'csv-parse/sync';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { compareAgainstSnapshot, diffDatabases } from '../src/baseline/against.js';
-import { compareByChecksum } from '../src/baseline/bisect.js';
+import { compareByChecksum, type FirstLevel } from '../src/baseline/bisect.js';
 import { segmentSql, valueIntSql } from '../src/baseline/checksum.js';
 import { BASELINE_TABLES, runBaseline } from '../src/baseline/baseline.js';
 import { seriesShape } from '../src/baseline/sample.js';
@@ -177,6 +177,53 @@ engineTest('same-engine checksums: NaN, infinities, zeros, subnormals and NULL e
   await set('spec_b', 3, '-0');
   assert.equal((await cmp()).status, 'PASS');
 }, 60_000);
+
+engineTest('exact checksums first: a change within tolerance passes, beyond it fails, values swapped between rows fail; noise everywhere falls back', async ({ store }) => {
+  const rows = 20_000; // 4 series of 5,000 rows
+  await generateTable(store, priceBars1d, 'ex_a', rows);
+  const cols = comparedColumns(priceBars1d);
+  const cmp = async (leafRows?: number) => {
+    let first: FirstLevel | undefined;
+    const r = await compareByChecksum({ store, table: 'ex_a' }, { store, table: 'ex_b' }, priceBars1d, cols, { topN: 3, leafRows, onFirstLevel: (f) => (first = f) });
+    return { ...r, first: first! };
+  };
+  const closeMismatches = (r: Awaited<ReturnType<typeof cmp>>) => r.columns.find((c) => c.column === 'close')!.mismatches;
+  const tsAt = (i: number) => new Date(Date.UTC(2000, 0, 1) + i * 60_000).toISOString(); // i % 4 = 0: series 1
+  const scale = (i: number, factor: number) => store.exec(`UPDATE ex_b SET close = close * ${factor} WHERE id = 1 AND ts = CAST($1 AS TIMESTAMPTZ)`, [tsAt(i)]);
+
+  await copyTable(store, 'ex_a', 'ex_b');
+  const same = await cmp();
+  assert.deepEqual([same.status, same.first.exact, same.first.exactDiffering, same.checksum.queries, same.checksum.rowsPulled], ['PASS', 'used', 0, 2, 0]);
+
+  // 1 + 1e-7 is within rtol 1e-5: the exact checksums of series 1 differ, the tolerance-aware path passes
+  // it, whether the series goes straight to bucketed checksums (larger than a leaf) or is re-checked whole.
+  await scale(10_000, 1 + 1e-7);
+  for (const leafRows of [undefined, 8192]) {
+    const r = await cmp(leafRows);
+    assert.deepEqual([r.status, r.first.exact, r.first.exactDiffering, closeMismatches(r)], ['PASS', 'used', 1, 0], `leafRows ${leafRows}`);
+  }
+  // 1.001 is beyond it.
+  await scale(10_000, 1.001);
+  for (const leafRows of [undefined, 8192]) {
+    const r = await cmp(leafRows);
+    assert.deepEqual([r.status, r.first.exact, r.first.exactDiffering, closeMismatches(r)], ['FAIL', 'used', 1, 1], `leafRows ${leafRows}`);
+    assert.deepEqual(r.columns.find((c) => c.column === 'close')!.top[0].key, { id: 1, ts: tsAt(10_000) });
+  }
+
+  // Two values of a column swapped between neighbouring rows: same multiset of values in the series.
+  await copyTable(store, 'ex_a', 'ex_b');
+  const [x, y] = await store.query(`SELECT close FROM ex_a WHERE id = 1 AND ts IN (CAST($1 AS TIMESTAMPTZ), CAST($2 AS TIMESTAMPTZ)) ORDER BY ts`, [tsAt(8_000), tsAt(8_004)]);
+  await store.exec(`UPDATE ex_b SET close = $1 WHERE id = 1 AND ts = CAST($2 AS TIMESTAMPTZ)`, [Number(y.close), tsAt(8_000)]);
+  await store.exec(`UPDATE ex_b SET close = $1 WHERE id = 1 AND ts = CAST($2 AS TIMESTAMPTZ)`, [Number(x.close), tsAt(8_004)]);
+  const swapped = await cmp();
+  assert.deepEqual([swapped.status, swapped.first.exactDiffering, closeMismatches(swapped)], ['FAIL', 1, 2]);
+
+  // Float noise within tolerance in every series: the whole first level is checksummed again, and passes.
+  await copyTable(store, 'ex_a', 'ex_b');
+  await store.exec(`UPDATE ex_b SET close = close * (1 + 1e-9), volume = volume * (1 - 1e-9)`);
+  const noisy = await cmp();
+  assert.deepEqual([noisy.status, noisy.first.exact, noisy.first.exactDiffering], ['PASS', 'fallback', 4]);
+});
 
 // ---- baseline compare --against ----
 

@@ -322,11 +322,11 @@ async function runLocked(store: Store, opts: BaselineOptions, c: Resolved): Prom
     if (dryRun) {
       for (const [i, t] of tables.entries()) {
         if (method === 'checksum') {
-          // The first level of the bisection on each side; deeper levels depend on what differs.
+          // The first level of the bisection on each side (exact checksums); the rest depends on what differs.
           const { time, series } = seriesShape(t);
-          const sql = segmentSql(store.engine, t, snapshots[i].snapshot, comparedColumns(t), series, time, { where: idWhere(ids), params: [] }, false);
+          const sql = segmentSql(store.engine, t, snapshots[i].snapshot, comparedColumns(t), series, time, { where: idWhere(ids), params: [] }, 'exact');
           step(p, `${sql};`);
-          step(p, `${segmentSql(store.engine, t, t.name, comparedColumns(t), series, time, { where: idWhere(ids), params: [] }, false)};`);
+          step(p, `${segmentSql(store.engine, t, t.name, comparedColumns(t), series, time, { where: idWhere(ids), params: [] }, 'exact')};`);
         }
         else for (const sql of compareSql(store, t, snapshots[i].snapshot, { ids, sample: { ...sample, full: method === 'full' }, topN })) step(p, sql + ';');
       }

@@ -4,6 +4,13 @@
 // compare them with the tolerance rules. An unchanged table costs one aggregate scan per side; one
 // changed value costs a few more scans of its own series and one small row pull.
 //
+// Within one engine the first level is checksummed exactly first (raw values, the engine's own hash): a
+// series whose exact checksums agree is equal, whatever the tolerance. Only the series that differ
+// exactly are checksummed again with the tolerance-aware code, which decides whether to bisect them. When
+// more than half of the series differ exactly (a rebuild with float noise everywhere), the tolerance-aware
+// checksums are taken of the whole first level at once, as without the exact pass: the cost over that is
+// the exact pass, a fraction of a tolerance-aware one.
+//
 // The two sides may live in different databases and on different engines: only checksums and the rows
 // of differing segments cross the wire, and the row-level test runs here, in JS, with the same rules as
 // the SQL comparison (tolerance.ts).
@@ -11,7 +18,7 @@ import { q } from '../schema/ddl.js';
 import type { Table } from '../schema/tables.js';
 import type { Row, Store } from '../store/store.js';
 import type { ColumnResult, KeyValue, Mismatch, TableResult } from './compare.js';
-import { segmentSql, type SegmentQuery } from './checksum.js';
+import { segmentSql, type ChecksumMode, type SegmentQuery } from './checksum.js';
 import type { DiffSink } from './diffs.js';
 import { idWhere, seriesShape } from './sample.js';
 import { maxSeverity, relDiff, severityOfRel, skippedColumns, withinTolerance, type ComparedColumn, type Severity } from './tolerance.js';
@@ -30,8 +37,12 @@ export interface BisectOptions {
   sink?: DiffSink;
   /** Use the checksums that agree across engines even when both sides are on one (the bench compares the two). */
   portable?: boolean;
+  /** Within one engine, settle equal series by exact checksums before the tolerance-aware ones (default true). */
+  exactFirst?: boolean;
   /** Rows settled so far (matched by checksum or compared row by row), for progress. */
   onRows?: (settled: number, total: number) => void;
+  /** How the first level went, once it is done. */
+  onFirstLevel?: (f: FirstLevel) => void;
 }
 
 export interface BisectStats {
@@ -41,6 +52,14 @@ export interface BisectStats {
   differingSegments: number;
   /** Rows pulled from both sides for the row-level test. */
   rowsPulled: number;
+}
+
+export interface FirstLevel {
+  /** `off`: tolerance-aware (or cross-engine) checksums only; `used`: exact first; `fallback`: exact
+   * first, then so many series differed that the whole first level was checksummed again. */
+  exact: 'off' | 'used' | 'fallback';
+  /** Series whose exact checksums differed. */
+  exactDiffering: number;
 }
 
 interface Seg {
@@ -53,11 +72,17 @@ interface Seg {
 
 interface Agg {
   n: number;
-  s1: number;
-  s2: number;
+  s: string;
   lo: number;
   hi: number;
 }
+
+/** Share of first-level segments above which the tolerance-aware checksums are taken of the whole level. */
+export const EXACT_FALLBACK_SHARE = 0.5;
+/** Largest-series segments that differ exactly go straight to bucketed checksums, up to this many. */
+const DIRECT_SEGMENTS = 16;
+/** Longest id list in the re-check query of the series that differed exactly. */
+const MAX_ID_LIST = 1000;
 
 const num = (v: unknown) => (v === null || v === undefined ? 0 : Number(v));
 
@@ -85,17 +110,19 @@ async function bisect(
   const buckets = opts.buckets ?? 16;
   const { time, series } = seriesShape(table);
   const stats: BisectStats = { queries: 0, differingSegments: 0, rowsPulled: 0 };
+  const first: FirstLevel = { exact: 'off', exactDiffering: 0 };
   const typeOf = (n: string) => table.columns.find((c) => c.name === n)!.type;
   // Checksums comparable across engines only when the engines differ; otherwise the engine's own hash.
   const portable = opts.portable ?? left.store.engine.name !== right.store.engine.name;
+  const mode: ChecksumMode = portable ? 'portable' : 'tolerant';
 
-  async function segments(side: Side, sq: SegmentQuery): Promise<Map<string, Agg & { series: unknown[] }>> {
+  async function segments(side: Side, sq: SegmentQuery, m: ChecksumMode = mode): Promise<Map<string, Agg & { series: unknown[] }>> {
     stats.queries++;
-    const rows = await side.store.query(segmentSql(side.store.engine, table, side.table, cols, series, time, sq, portable), sq.params);
+    const rows = await side.store.query(segmentSql(side.store.engine, table, side.table, cols, series, time, sq, m), sq.params);
     const out = new Map<string, Agg & { series: unknown[] }>();
     for (const r of rows) {
       const ser = series.map((s) => r[s]);
-      out.set(JSON.stringify([...ser, num(r._b)]), { series: ser, n: num(r.n), s1: num(r.s1), s2: num(r.s2), lo: num(r.lo), hi: num(r.hi) });
+      out.set(JSON.stringify([...ser, num(r._b)]), { series: ser, n: num(r.n), s: String(r.s1), lo: num(r.lo), hi: num(r.hi) });
     }
     return out;
   }
@@ -216,15 +243,18 @@ async function bisect(
 
   // Level 0: one checksum per series on each side.
   const top: SegmentQuery = { where: idWhere(opts.ids), params: [] };
-  const [l0, r0] = await Promise.all([segments(left, top), segments(right, top)]);
+  const exactFirst = !portable && (opts.exactFirst ?? true);
+  const [l0, r0] = await Promise.all([segments(left, top, exactFirst ? 'exact' : mode), segments(right, top, exactFirst ? 'exact' : mode)]);
   for (const a of l0.values()) total += a.n;
   for (const [k, b] of r0) if (!l0.has(k)) total += b.n;
   let work: Seg[] = [];
-  const diffInto = (l: Map<string, Agg & { series: unknown[] }>, r: Map<string, Agg & { series: unknown[] }>, clamp?: Seg, width?: number) => {
+  type Aggs = Map<string, Agg & { series: unknown[] }>;
+  const diffInto = (l: Aggs, r: Aggs, clamp?: Seg, width?: number, only?: Set<string>) => {
     for (const k of new Set([...l.keys(), ...r.keys()])) {
+      if (only && !only.has(k)) continue;
       const a = l.get(k);
       const b = r.get(k);
-      if (a && b && a.n === b.n && a.s1 === b.s1 && a.s2 === b.s2) {
+      if (a && b && a.n === b.n && a.s === b.s) {
         both += a.n;
         matched += a.n;
         progress(a.n);
@@ -243,7 +273,50 @@ async function bisect(
       work.push({ series: src.series, lo, hi, nL: a?.n ?? 0, nR: b?.n ?? 0 });
     }
   };
-  diffInto(l0, r0);
+  if (!exactFirst) diffInto(l0, r0);
+  else {
+    first.exact = 'used';
+    const differ: string[] = [];
+    const settle = new Map<string, Agg & { series: unknown[] }>();
+    for (const k of new Set([...l0.keys(), ...r0.keys()])) {
+      const a = l0.get(k);
+      const b = r0.get(k);
+      if (a && b && a.n === b.n && a.s === b.s) settle.set(k, a);
+      else differ.push(k);
+    }
+    // Equal exact checksums: equal series. (Both maps hold them; diffInto settles each once.)
+    diffInto(settle, settle);
+    first.exactDiffering = differ.length;
+    if (differ.length) {
+      const keys = new Set([...l0.keys(), ...r0.keys()]).size;
+      const large = (k: string) => {
+        const a = l0.get(k);
+        const b = r0.get(k);
+        return !!a && !!b && Math.max(a.n, b.n) > leafRows && Math.max(a.hi, b.hi) > Math.min(a.lo, b.lo);
+      };
+      // Most series differ (a rebuild with float noise everywhere): the tolerance-aware checksums of the
+      // whole first level, as without the exact pass.
+      const fallback = differ.length > EXACT_FALLBACK_SHARE * keys;
+      // A few large series: their bucketed tolerance-aware checksums cost one read of each, like a
+      // re-check of the whole series would, and already say where the difference is.
+      const largeOnes = fallback ? [] : differ.filter(large);
+      const direct = largeOnes.length <= DIRECT_SEGMENTS ? largeOnes : [];
+      const recheck = differ.filter((k) => !direct.includes(k));
+      if (direct.length) diffInto(l0, r0, undefined, undefined, new Set(direct));
+      if (recheck.length) {
+        // The rest (small series, whose rows would otherwise be pulled, or many series) by the tolerance-
+        // aware checksums of their ids.
+        const ids = [...new Set(recheck.map((k) => Number((l0.get(k) ?? r0.get(k))!.series[0])))];
+        const whole = fallback || ids.length > MAX_ID_LIST || series[0] !== 'id';
+        if (fallback) first.exact = 'fallback';
+        const sq: SegmentQuery = whole ? top : { where: idWhere(ids), params: [] };
+        const [l1, r1] = await Promise.all([segments(left, sq), segments(right, sq)]);
+        diffInto(l1, r1, undefined, undefined, new Set(recheck));
+      }
+    }
+  }
+
+  opts.onFirstLevel?.(first);
 
   while (work.length) {
     const next = work;

@@ -1,27 +1,26 @@
-// Segment checksums computed inside the database, identically on DuckDB and PostgreSQL, so two tables
-// (in one database or in two, on either engine) can be compared without moving their rows.
+// Segment checksums computed inside the database, so two tables (in one database or in two, on either
+// engine) can be compared without moving their rows. A segment's checksum is its row count and the sum of
+// its rows' hashes; three encodings of the values feed that hash:
 //
-// Every value becomes an integer in [0, M), M = 2^31 − 1 (a prime), by the same arithmetic on both
-// engines; a row's integers are folded by two polynomial hashes mod M (Horner, different bases), each
-// squared once mod M so that a value moved between two rows does not cancel out in the sum; a segment's
-// checksum is its row count and the two sums mod 2^48. Only BIGINT arithmetic is used (every product
-// stays below 2^62), so both engines compute the same numbers. Text that is not part of the series key
-// (file and source names, the 1D table's tf) goes through md5 — the one costly function, used only there.
+// * exact (same engine): the raw values, hashed by the engine's own 64-bit hash. Equal raw values are equal
+//   under any tolerance, so equal exact checksums settle a segment; unequal ones prove nothing (a rebuild's
+//   float noise changes every hash) and send the segment to the tolerance-aware checksums below. No
+//   per-value work besides the hash: this is what an unchanged table costs.
+// * tolerant (same engine): each double replaced by its log-scale code (below), the rest raw, same hash.
+// * portable (a DuckDB ⇄ PostgreSQL comparison): every value becomes an integer in [0, M), M = 2^31 − 1 (a
+//   prime), by the same arithmetic on both engines; a row's integers are folded by two polynomial hashes
+//   mod M (Horner, different bases), each squared once mod M so that a value moved between two rows does
+//   not cancel out in the sum; the checksum is the two sums mod 2^48. Only BIGINT arithmetic is used
+//   (every product stays below 2^62), so both engines compute the same numbers. Text that is not part of
+//   the series key (file and source names, the 1D table's tf) goes through md5.
 //
-// Doubles are rounded on a log scale before hashing: a value x ≠ 0 becomes
+// Doubles are rounded on a log scale for the tolerant and portable checksums: a value x ≠ 0 becomes
 //   q = floor(ln|x| · K + 0.5),  K = 10 / rtol of its column family (10^6 for prices, 10^5 for volumes),
 // with its sign. Two values with the same q differ by less than a factor e^(1/K), i.e. by less than
 // rtol / 10 relative: EQUAL checksums imply every value is within tolerance (up to a hash collision,
 // about 1 in 2^60 per differing segment). The converse does not hold: two values a hair apart can sit on
 // either side of a rounding boundary. A checksum mismatch therefore only sends the segment to bisection
 // and, at the bottom, to the row-by-row tolerance test — never to a FAIL by itself.
-//
-// When both sides are on the same engine (a baseline, `baseline compare`, a diff of two DuckDB files or
-// two PostgreSQL databases) nothing has to agree across engines, so the row hash is the engine's own
-// (DuckDB `hash(...)`, PostgreSQL `hash_record_extended(ROW(...), 0)`), fed the raw key, integer,
-// boolean, timestamp and text values and each double's log-scale code (same rounding, computed as a
-// double: three branches instead of six and no casts). That is several times cheaper than the
-// portable encoding and the two polynomial hashes, which are kept for a DuckDB ⇄ PostgreSQL comparison.
 import { q } from '../schema/ddl.js';
 import type { Engine } from '../store/engine.js';
 import type { Table } from '../schema/tables.js';
@@ -104,14 +103,21 @@ export function nativeDoubleSql(col: string, rtol: number): string {
   return `(CASE WHEN ${col} > 0 THEN floor(ln(${col}) * ${k} + 0.5) WHEN ${col} < 0 THEN -1e12 - floor(ln(-${col}) * ${k} + 0.5) ELSE ${col} + 3e12 END)`;
 }
 
+/**
+ * Which values feed a segment's checksum: `exact` the raw values (same engine; equal checksums mean equal
+ * values), `tolerant` doubles by their log-scale code (same engine), `portable` the encoding both engines
+ * compute identically (a DuckDB ⇄ PostgreSQL comparison).
+ */
+export type ChecksumMode = 'exact' | 'tolerant' | 'portable';
+
 /** The same-engine row hash: a 64-bit hash of the row's key-outside-series and compared values. */
-export function nativeRowHashSql(engine: Engine, table: Table, cols: ComparedColumn[], series: string[]): string {
+export function nativeRowHashSql(engine: Engine, table: Table, cols: ComparedColumn[], series: string[], time: string, exact: boolean): string {
   const typeOf = (n: string) => table.columns.find((c) => c.name === n)!.type;
   const vals = [
     ...table.key.filter((k) => !series.includes(k)).map((k) => ({ name: k, type: typeOf(k), rtol: null as number | null })),
     ...cols.map((c) => ({ name: c.name, type: c.type, rtol: c.tol?.rtol ?? null })),
-  ].map((v) => (v.type === 'double' ? nativeDoubleSql(q(v.name), v.rtol ?? 1e-15) : q(v.name)));
-  return engine.rowHash(vals.join(', '));
+  ].map((v) => (v.type === 'double' && !exact ? nativeDoubleSql(q(v.name), v.rtol ?? 1e-15) : q(v.name)));
+  return engine.checksumRowHash(vals.join(', '), epochMsSql(engine, q(time)));
 }
 
 function hornerSql(n: number, base: number): string {
@@ -132,28 +138,27 @@ export interface SegmentQuery {
 }
 
 /**
- * Per-(series[, bucket]) count, checksum and time range of one table. `portable`: the checksums must
- * agree across engines (a DuckDB ⇄ PostgreSQL diff); otherwise the cheaper same-engine hash is used.
+ * Per-(series[, bucket]) count `n`, checksum `s1` (text, compared as is) and time range `lo`, `hi` (epoch ms)
+ * of one table.
  */
-export function segmentSql(engine: Engine, table: Table, from: string, cols: ComparedColumn[], series: string[], time: string, sq: SegmentQuery, portable = true): string {
+export function segmentSql(engine: Engine, table: Table, from: string, cols: ComparedColumn[], series: string[], time: string, sq: SegmentQuery, mode: ChecksumMode = 'portable'): string {
   const ser = series.map(q);
   const serList = ser.map((s) => `${s}, `).join('');
   const tms = epochMsSql(engine, q(time));
   // Division of doubles: PostgreSQL's integer division would truncate toward zero where DuckDB's floors.
-  const bucket = sq.bucket ? `CAST(floor(CAST(tms - ${sq.bucket.lo} AS ${DBL}) / ${sq.bucket.width}) AS BIGINT)` : '0';
+  const bucketOf = (t: string) => (sq.bucket ? `CAST(floor(CAST(${t} - ${sq.bucket.lo} AS ${DBL}) / ${sq.bucket.width}) AS BIGINT)` : '0');
+  if (mode !== 'portable') {
+    // One aggregate of the hash (an exact 128-bit or numeric sum, read as text): no subquery to compute it
+    // once for two aggregates, and the time range taken on the raw column, converted once per segment.
+    return `SELECT ${serList}_b, n, s1, ${engine.epochMs('lo')} AS lo, ${engine.epochMs('hi')} AS hi FROM (` +
+      `SELECT ${serList}${bucketOf(tms)} AS _b, count(*) AS n, CAST(sum(${nativeRowHashSql(engine, table, cols, series, time, mode === 'exact')}) AS VARCHAR) AS s1, ` +
+      `min(${q(time)}) AS lo, max(${q(time)}) AS hi FROM ${q(from)} ${sq.where} GROUP BY ${serList}_b) g`;
+  }
   // Each inner query is computed once, not inlined into its parent (which would evaluate each value twice).
   const o = engine.optimisationFence;
-  if (!portable) {
-    // The 64-bit hash summed as its two 32-bit halves (each sum exact, then mod 2^48).
-    return `SELECT ${serList}${bucket} AS _b, count(*) AS n, ` +
-      `CAST(sum(h & 4294967295) % ${SUM_MOD} AS BIGINT) AS s1, CAST(sum(h >> 32) % ${SUM_MOD} AS BIGINT) AS s2, ` +
-      `min(tms) AS lo, max(tms) AS hi ` +
-      `FROM (SELECT ${serList}${tms} AS tms, ${nativeRowHashSql(engine, table, cols, series)} AS h FROM ${q(from)} ${sq.where}${o}) r ` +
-      `GROUP BY ${serList}_b`;
-  }
   const ints = rowIntsSql(engine, table, cols, series);
-  return `SELECT ${serList}${bucket} AS _b, count(*) AS n, ` +
-    `CAST(sum(${squareSql('h1')}) % ${SUM_MOD} AS BIGINT) AS s1, CAST(sum(${squareSql('h2')}) % ${SUM_MOD} AS BIGINT) AS s2, ` +
+  return `SELECT ${serList}${bucketOf('tms')} AS _b, count(*) AS n, ` +
+    `CAST(CAST(sum(${squareSql('h1')}) % ${SUM_MOD} AS BIGINT) AS VARCHAR) || ':' || CAST(CAST(sum(${squareSql('h2')}) % ${SUM_MOD} AS BIGINT) AS VARCHAR) AS s1, ` +
     `min(tms) AS lo, max(tms) AS hi ` +
     `FROM (SELECT ${serList}tms, ${hornerSql(ints.length, B1)} AS h1, ${hornerSql(ints.length, B2)} AS h2 ` +
     `FROM (SELECT ${serList}${tms} AS tms, ${ints.join(', ')} FROM ${q(from)} ${sq.where}${o}) r0${o}) r ` +

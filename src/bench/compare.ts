@@ -1,6 +1,6 @@
-// Full-compare throughput: checksum bisection of a generated table against an identical copy and
-// against a copy with one changed value in the middle, next to `count(*)` on the same table — the floor
-// any full comparison is measured against. The tables are generated in SQL, so the figures are the
+// Full-compare throughput: checksum bisection of a generated table against an identical copy, against a
+// copy with one changed value in the middle and against one with float noise within tolerance in every
+// row, next to `count(*)` on the same table and to queries that read one column and every compared column. The tables are generated in SQL, so the figures are the
 // database's own work, not the cost of shipping rows from Node.
 import { compareByChecksum } from '../baseline/bisect.js';
 import { comparedColumns } from '../baseline/tolerance.js';
@@ -58,6 +58,12 @@ async function timed(fn: () => Promise<unknown>): Promise<number> {
   return Number(process.hrtime.bigint() - t) / 1e6;
 }
 
+/** A query that reads every compared column of one table (count + max, or bool_or for booleans). */
+function readAllSql(table: Table, name: string): string {
+  const aggs = comparedColumns(table).map((c) => (c.type === 'bool' ? `bool_or(${q(c.name)})` : `max(${q(c.name)})`));
+  return `SELECT count(*) AS n, ${aggs.join(', ')} FROM ${q(name)}`;
+}
+
 export async function benchCompare(store: Store, rows: number): Promise<CompareFigure[]> {
   const table = priceBars1d;
   const cols = comparedColumns(table);
@@ -65,42 +71,70 @@ export async function benchCompare(store: Store, rows: number): Promise<CompareF
   await copyTable(store, 'bench_cmp_a', 'bench_cmp_b');
   const out: CompareFigure[] = [];
   const add = (what: string, ms: number) => out.push({ engine: store.dialect, what, rows, ms });
+  const a = { store, table: 'bench_cmp_a' };
+  const b = { store, table: 'bench_cmp_b' };
+  const pass = async (what: string, opts: Parameters<typeof compareByChecksum>[4]) => {
+    const r = await compareByChecksum(a, b, table, cols, opts);
+    if (r.status !== 'PASS') throw new Error(`bench: ${what}: the tables did not compare equal`);
+    return r;
+  };
   // Each measured twice; the second (warm cache) is kept, as a comparison of tables in use would be.
   for (let k = 0; k < 2; k++) {
     const c = await timed(() => store.query(`SELECT count(*) AS n FROM ${q('bench_cmp_a')}`));
     const s = await timed(() => store.query(`SELECT count(*) AS n, sum(${q('close')}) AS s FROM ${q('bench_cmp_a')}`));
-    const u = await timed(async () => {
-      const r = await compareByChecksum({ store, table: 'bench_cmp_a' }, { store, table: 'bench_cmp_b' }, table, cols, { topN: 10 });
-      if (r.status !== 'PASS') throw new Error('bench: identical tables did not compare equal');
-    });
-    const x = await timed(async () => {
-      const r = await compareByChecksum({ store, table: 'bench_cmp_a' }, { store, table: 'bench_cmp_b' }, table, cols, { topN: 10, portable: true });
-      if (r.status !== 'PASS') throw new Error('bench: identical tables did not compare equal (cross-engine checksums)');
-    });
+    const all = await timed(() => store.query(readAllSql(table, 'bench_cmp_a')));
+    const u = await timed(() => pass('exact first', { topN: 10 }));
+    const t = await timed(() => pass('tolerance-aware from the top', { topN: 10, exactFirst: false }));
+    const x = await timed(() => pass('cross-engine checksums', { topN: 10, portable: true }));
     if (k === 1) {
       add('count(*) of one table', c);
       add('count(*) + sum(close) of one table (reads a column)', s);
-      add('full compare, unchanged (checksums of both tables)', u);
+      add('count(*) + max of every compared column of one table (reads them all)', all);
+      add('full compare, unchanged (exact checksums)', u);
+      add('full compare, unchanged, tolerance-aware checksums from the top (no exact pass)', t);
       add('full compare, unchanged, with the cross-engine checksums', x);
     }
   }
   await changeMiddle(store, 'bench_cmp_b', rows);
   let pulled = 0;
   const one = await timed(async () => {
-    const r = await compareByChecksum({ store, table: 'bench_cmp_a' }, { store, table: 'bench_cmp_b' }, table, cols, { topN: 10 });
+    const r = await compareByChecksum(a, b, table, cols, { topN: 10 });
     if (r.status !== 'FAIL' || r.columns.find((c) => c.column === 'close')!.mismatches !== 1) throw new Error('bench: the one change was not found');
     pulled = r.checksum.rowsPulled;
   });
   add(`full compare, one value changed (${pulled} rows pulled)`, one);
+  // Float noise in every row, far within tolerance (a rebuild summing in another order): every series
+  // differs exactly, the fallback's worst case. (Noise near rtol / 10^4 would put thousands of values across
+  // a log-scale rounding boundary and pull most rows, with or without the exact pass.)
+  await copyTable(store, 'bench_cmp_a', 'bench_cmp_b');
+  await store.exec(`UPDATE ${q('bench_cmp_b')} SET ${q('close')} = ${q('close')} * (1 + 1e-12)`);
+  if (store.engine.needsAnalyze) await store.exec(`ANALYZE ${q('bench_cmp_b')}`);
+  let noisy = '';
+  const n1 = await timed(async () => {
+    let exact = '';
+    const r = await pass('noise, exact first', { topN: 10, onFirstLevel: (f) => (exact = f.exact) });
+    if (exact !== 'fallback') throw new Error(`bench: noise everywhere did not fall back (${exact})`);
+    noisy = `${r.checksum.rowsPulled} rows pulled`;
+  });
+  const n0 = await timed(() => pass('noise, tolerance-aware from the top', { topN: 10, exactFirst: false }));
+  add(`full compare, float noise (1e-12 relative) in every row, exact first then fallback (${noisy})`, n1);
+  add('full compare, float noise (1e-12 relative) in every row, tolerance-aware from the top (no exact pass)', n0);
   for (const t of ['bench_cmp_a', 'bench_cmp_b']) await store.exec(`DROP TABLE IF EXISTS ${q(t)}`);
   return out;
 }
 
 export function compareReport(figs: CompareFigure[]): string {
-  const lines = ['| engine | full compare of one table pair | rows | seconds | rows/s | × count(*) |', '|---|---|---:|---:|---:|---:|'];
+  const lines = [
+    '| engine | query | rows | seconds | rows/s | × count(*) | × count(*)+sum(close) | × read every compared column |',
+    '|---|---|---:|---:|---:|---:|---:|---:|',
+  ];
+  const ratio = (f: CompareFigure, prefix: string) => {
+    const base = figs.find((x) => x.engine === f.engine && x.what.startsWith(prefix))!;
+    return (f.ms / base.ms).toFixed(1);
+  };
   for (const f of figs) {
-    const base = figs.find((x) => x.engine === f.engine && x.what.startsWith('count(*) of'))!;
-    lines.push(`| ${f.engine} | ${f.what} | ${f.rows} | ${(f.ms / 1000).toFixed(3)} | ${Math.round(f.rows / (f.ms / 1000)).toLocaleString('en-US')} | ${(f.ms / base.ms).toFixed(1)} |`);
+    lines.push(`| ${f.engine} | ${f.what} | ${f.rows} | ${(f.ms / 1000).toFixed(3)} | ${Math.round(f.rows / (f.ms / 1000)).toLocaleString('en-US')} | ` +
+      `${ratio(f, 'count(*) of')} | ${ratio(f, 'count(*) + sum')} | ${ratio(f, 'count(*) + max')} |`);
   }
   return lines.join('\n');
 }

@@ -41,6 +41,13 @@ export interface Engine extends DdlDialect {
    * instants by their UTC value whatever the session's time zone.
    */
   rowHash(cols: string): string;
+  /**
+   * SQL: a row's 64-bit hash for checksums that SUM row hashes, with `seed` (a BIGINT naming the row within
+   * its segment, e.g. its time) mixed into every value's hash: a plain record hash that is linear in its
+   * values' hashes would let two values swapped between rows cancel out in the sum. A NULL and any value,
+   * 0 and −0 included, hash differently; −0 and 0 hash alike, and so do all NaNs.
+   */
+  checksumRowHash(cols: string, seed: string): string;
   /** SQL: a timestamptz as seconds since 1970 (a double). */
   epochSeconds(col: string): string;
   /** SQL: a predicate true for NaN and ±Infinity of a double column. */

@@ -36,6 +36,9 @@ export const duckdbEngine: Engine = {
   utcDate: (col) => `CAST(make_timestamp(epoch_us(${col})) AS DATE)`,
   hashJoinsOnly: null,
   rowHash: (cols) => `hash(${cols})`,
+  // hash(a, b, …) XORs the last value's hash into a mix of the others; hashing that result once more mixes
+  // every value, so a sum over rows does not let moved values cancel.
+  checksumRowHash: (cols, seed) => `hash(hash(${seed}, ${cols}))`,
   epochSeconds: (col) => `epoch(${col})`,
   nonFinite: (col) => `(isnan(${col}) OR isinf(${col}))`,
 };

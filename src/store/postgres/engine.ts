@@ -37,6 +37,10 @@ export const postgresEngine: Engine = {
   hashJoinsOnly: 'SET LOCAL enable_nestloop = off',
   // A text form of the row cost ~2.5× as much.
   rowHash: (cols) => `hash_record_extended(ROW(${cols}), 0)`,
+  // The record hash is Σ 31^k·hash(value_k, seed): linear in the values' hashes, so the seed must differ
+  // between rows (else values swapped between two rows cancel in a sum), and must not be 0: a NULL's hash
+  // is 0 and so is hash(0.0, 0). An odd seed is never 0.
+  checksumRowHash: (cols, seed) => `hash_record_extended(ROW(${cols}), ${seed} * 2 + 1)`,
   epochSeconds: (col) => `extract(epoch from ${col})`,
   nonFinite: (col) => `(${col} IN ('NaN'::float8, 'Infinity'::float8, '-Infinity'::float8))`,
 };
