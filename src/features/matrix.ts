@@ -1,14 +1,14 @@
 // Writing and reading ml_feature_matrix on both engines. Writes stage flat rows with store.append into a
-// TEMP table, then one INSERT … SELECT packs them into the nested columns (DuckDB struct_pack, Postgres
-// ROW(...)::composite) with upsert on (symbol, data_date). Reads select every nested field flat and
-// rebuild the nested objects, so both engines return the same FeatureRecord shape.
+// TEMP table, then one INSERT … SELECT packs them into the nested columns (store.engine.nested.pack) with upsert
+// on (symbol, data_date). Reads select every nested field flat and rebuild the nested objects, so both engines
+// return the same FeatureRecord shape.
 import { q } from '../schema/ddl.js';
 import type { Table } from '../schema/tables.js';
 import { featureBatches } from '../schema/feature-tables.js';
 import type { RowBatch } from '../columnar/columns.js';
 import type { Store } from '../store/store.js';
 import { flatName, GROUPS, MATRIX_TABLE, type FeatureRecord } from './fields.js';
-import { compositeTypeName, duckStructType, ensureFeatureSchema } from './schema.js';
+import { ensureFeatureSchema, groupType } from './schema.js';
 
 const STAGE_NAME = '_ml_feature_stage';
 
@@ -74,12 +74,10 @@ export async function prepareWrites(store: Store): Promise<void> {
   if (staged.has(store)) return;
   const defs = FLAT_MATRIX.columns.map((c) => `${q(c.name)} ${store.engine.type(c.type)}`).join(', ');
   await store.exec(`CREATE TEMP TABLE IF NOT EXISTS ${q(STAGE_NAME)} (${defs})`);
-  if (store.dialect === 'duckdb') {
-    // DuckDbStore remembers, on the first append into a table, whether it is TEMP (the appender needs its
-    // catalog); one append outside any transaction settles that before the ingest's transactions begin.
-    await store.append(FLAT_MATRIX, recordsToBatch([WARMUP_ROW], 0), { into: STAGE_NAME });
-    await store.exec(`DELETE FROM ${q(STAGE_NAME)}`);
-  }
+  // A store may look a table up on its first append into it (DuckDB's appender must be told a TEMP table's
+  // catalog); one append outside any transaction settles that before the ingest's transactions begin.
+  await store.append(FLAT_MATRIX, recordsToBatch([WARMUP_ROW], 0), { into: STAGE_NAME });
+  await store.exec(`DELETE FROM ${q(STAGE_NAME)}`);
   staged.add(store);
 }
 
@@ -90,13 +88,7 @@ const WARMUP_ROW: FeatureRecord = {
 };
 
 function packSql(store: Store): string {
-  const groups = GROUPS.map((g) => {
-    if (store.dialect === 'duckdb') {
-      const fields = g.fields.map((f) => `${q(f.name)} := s.${q(flatName(g.name, f.name))}`).join(', ');
-      return `CAST(struct_pack(${fields}) AS ${duckStructType(g)})`;
-    }
-    return `ROW(${g.fields.map((f) => `s.${q(flatName(g.name, f.name))}`).join(', ')})::${q(compositeTypeName(g.name))}`;
-  });
+  const groups = GROUPS.map((g) => store.engine.nested.pack(groupType(g), g.fields.map((f) => `s.${q(flatName(g.name, f.name))}`)));
   const names = ['symbol', 'data_date', 'timestamp', ...GROUPS.map((g) => g.name), 'regime_name', 'ingestion_ts'];
   const updates = names.filter((c) => c !== 'symbol' && c !== 'data_date').map((c) => `${q(c)} = excluded.${q(c)}`);
   return `INSERT INTO ${q(MATRIX_TABLE)} (${names.map(q).join(', ')})
@@ -130,9 +122,9 @@ export interface ReadOptions {
   after?: { symbol: string; data_date: string };
 }
 
-function selectFlatSql(): string {
+function selectFlatSql(store: Store): string {
   const fields = GROUPS.flatMap((g) =>
-    g.fields.map((f) => `(m.${q(g.name)}).${q(f.name)} AS ${q(flatName(g.name, f.name))}`));
+    g.fields.map((f) => `${store.engine.nested.field(`m.${q(g.name)}`, f.name)} AS ${q(flatName(g.name, f.name))}`));
   return `SELECT m.symbol, CAST(m.data_date AS VARCHAR) AS data_date, m.${q('timestamp')} AS ${q('timestamp')},
     ${fields.join(', ')}, m.regime_name, m.ingestion_ts FROM ${q(MATRIX_TABLE)} m`;
 }
@@ -172,7 +164,7 @@ export async function readMatrix(store: Store, opts: ReadOptions = {}): Promise<
     const s = p(opts.after.symbol);
     where.push(`(m.symbol > ${s} OR (m.symbol = ${s} AND m.data_date > CAST(${p(opts.after.data_date)} AS DATE)))`);
   }
-  const sql = `${selectFlatSql()}${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY m.symbol, m.data_date` +
+  const sql = `${selectFlatSql(store)}${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY m.symbol, m.data_date` +
     (opts.limit !== undefined ? ` LIMIT ${Math.max(0, Math.floor(opts.limit))}` : '');
   return (await store.query(sql, params)).map(rowToRecord);
 }
