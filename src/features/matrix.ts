@@ -27,9 +27,6 @@ export const FLAT_MATRIX: Table = {
   ],
 };
 
-const groupValues = (r: FeatureRecord, g: string): Record<string, unknown> =>
-  (r as unknown as Record<string, Record<string, unknown>>)[g];
-
 /** Nested records → columnar batch of FLAT_MATRIX (NaN = NULL in numeric columns). */
 export function recordsToBatch(rows: FeatureRecord[], ingestionTs?: number): RowBatch {
   const n = rows.length;
@@ -41,17 +38,19 @@ export function recordsToBatch(rows: FeatureRecord[], ingestionTs?: number): Row
     ingestion_ts: Float64Array.from(rows, (r) =>
       ingestionTs ?? (r.ingestion_ts === null ? NaN : Date.parse(r.ingestion_ts))),
   };
+  // Column by column within one pass over the rows per group.
   for (const g of GROUPS) {
-    for (const f of g.fields) {
-      const get = (r: FeatureRecord) => groupValues(r, g.name)?.[f.name] ?? null;
-      if (f.type === 'text') cols[flatName(g.name, f.name)] = rows.map((r) => (get(r) === null ? null : String(get(r))));
-      else {
-        const a = new Float64Array(n);
-        rows.forEach((r, i) => {
-          const v = get(r);
-          a[i] = v === null ? NaN : typeof v === 'boolean' ? (v ? 1 : 0) : (v as number);
-        });
-        cols[flatName(g.name, f.name)] = a;
+    const fields = g.fields.map((f) => {
+      const col = f.type === 'text' ? new Array<string | null>(n) : new Float64Array(n);
+      cols[flatName(g.name, f.name)] = col;
+      return { name: f.name, text: f.type === 'text', col };
+    });
+    for (let i = 0; i < n; i++) {
+      const obj = (rows[i] as unknown as Record<string, Record<string, unknown> | undefined>)[g.name];
+      for (const f of fields) {
+        const v = obj?.[f.name] ?? null;
+        if (f.text) (f.col as (string | null)[])[i] = v === null ? null : String(v);
+        else (f.col as Float64Array)[i] = v === null ? NaN : typeof v === 'boolean' ? (v ? 1 : 0) : (v as number);
       }
     }
   }
@@ -87,27 +86,39 @@ const WARMUP_ROW: FeatureRecord = {
   ingestion_ts: null,
 };
 
-function packSql(store: Store): string {
+function packSql(store: Store, upsert: boolean): string {
   const groups = GROUPS.map((g) => store.engine.nested.pack(groupType(g), g.fields.map((f) => `s.${q(flatName(g.name, f.name))}`)));
   const names = ['symbol', 'data_date', 'timestamp', ...GROUPS.map((g) => g.name), 'regime_name', 'ingestion_ts'];
   const updates = names.filter((c) => c !== 'symbol' && c !== 'data_date').map((c) => `${q(c)} = excluded.${q(c)}`);
   return `INSERT INTO ${q(MATRIX_TABLE)} (${names.map(q).join(', ')})
     SELECT s.symbol, CAST(s.data_date AS DATE), s.${q('timestamp')}, ${groups.join(', ')}, s.regime_name, s.ingestion_ts
-    FROM ${q(STAGE_NAME)} s
-    ON CONFLICT (symbol, data_date) DO UPDATE SET ${updates.join(', ')}`;
+    FROM ${q(STAGE_NAME)} s` + (upsert ? `
+    ON CONFLICT (symbol, data_date) DO UPDATE SET ${updates.join(', ')}` : '');
+}
+
+/** Whether any staged (symbol, data_date) is already in the matrix. */
+async function stagedKeyStored(store: Store): Promise<boolean> {
+  const r = await store.query(
+    `SELECT 1 AS hit FROM ${q(STAGE_NAME)} s JOIN ${q(MATRIX_TABLE)} m ON m.symbol = s.symbol AND m.data_date = CAST(s.data_date AS DATE) LIMIT 1`,
+  );
+  return r.length > 0;
 }
 
 /**
  * Upsert records into the matrix (a row with the same symbol and data_date is replaced). Runs in the
  * caller's transaction if there is one.
  */
-export async function writeRecords(store: Store, rows: FeatureRecord[], ingestionTs?: number): Promise<number> {
+export async function writeRecords(store: Store, rows: FeatureRecord[], ingestionTs?: number, flat?: RowBatch): Promise<number> {
   if (rows.length === 0) return 0;
   await prepareWrites(store);
+  // The batch's own columnar form (made for its id) with this load's ingestion_ts, when the caller has it.
+  const batch = flat && ingestionTs !== undefined
+    ? { length: flat.length, cols: { ...flat.cols, ingestion_ts: new Float64Array(flat.length).fill(ingestionTs) } }
+    : recordsToBatch(rows, ingestionTs);
   await store.transaction(async () => {
     await store.exec(`DELETE FROM ${q(STAGE_NAME)}`);
-    await store.append(FLAT_MATRIX, recordsToBatch(rows, ingestionTs), { into: STAGE_NAME });
-    await store.exec(packSql(store));
+    await store.append(FLAT_MATRIX, batch, { into: STAGE_NAME });
+    await store.exec(packSql(store, !store.engine.insertWhenNoKeyClash || (await stagedKeyStored(store))));
     await store.exec(`DELETE FROM ${q(STAGE_NAME)}`);
   });
   return rows.length;

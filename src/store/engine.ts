@@ -46,6 +46,12 @@ export interface Engine extends DdlDialect {
   epochSeconds(col: string): string;
   /** SQL: a predicate true for NaN and ±Infinity of a double column. */
   nonFinite(col: string): string;
+  /**
+   * An upsert whose rows turn out to be all new is better written as a plain INSERT after checking that none of
+   * their keys is there: ON CONFLICT costs much more than the check, and no other process can add a key between
+   * the two (one writing process per database).
+   */
+  readonly insertWhenNoKeyClash: boolean;
   /** Columns holding a group of named fields (the feature matrix's groups). */
   readonly nested: NestedColumns;
 }

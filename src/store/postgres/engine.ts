@@ -84,5 +84,7 @@ export const postgresEngine: Engine = {
   rowHash: (cols) => `hash_record_extended(ROW(${cols}), 0)`,
   epochSeconds: (col) => `extract(epoch from ${col})`,
   nonFinite: (col) => `(${col} IN ('NaN'::float8, 'Infinity'::float8, '-Infinity'::float8))`,
+  // Another session could insert a key between the check and the INSERT.
+  insertWhenNoKeyClash: false,
   nested,
 };
