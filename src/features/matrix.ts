@@ -38,19 +38,24 @@ export function recordsToBatch(rows: FeatureRecord[], ingestionTs?: number): Row
     ingestion_ts: Float64Array.from(rows, (r) =>
       ingestionTs ?? (r.ingestion_ts === null ? NaN : Date.parse(r.ingestion_ts))),
   };
-  // Column by column within one pass over the rows per group.
+  // One pass over each row's group object: for-in over its own keys is much cheaper than looking every field
+  // up by name. Fields absent from the object (or undefined) stay NULL; keys that are not fields are ignored.
   for (const g of GROUPS) {
     const fields = g.fields.map((f) => {
-      const col = f.type === 'text' ? new Array<string | null>(n) : new Float64Array(n);
+      const col = f.type === 'text' ? new Array<string | null>(n).fill(null) : new Float64Array(n).fill(NaN);
       cols[flatName(g.name, f.name)] = col;
-      return { name: f.name, text: f.type === 'text', col };
+      return { text: f.type === 'text', col };
     });
+    const index = new Map(g.fields.map((f, k) => [f.name, fields[k]]));
     for (let i = 0; i < n; i++) {
       const obj = (rows[i] as unknown as Record<string, Record<string, unknown> | undefined>)[g.name];
-      for (const f of fields) {
-        const v = obj?.[f.name] ?? null;
-        if (f.text) (f.col as (string | null)[])[i] = v === null ? null : String(v);
-        else (f.col as Float64Array)[i] = v === null ? NaN : typeof v === 'boolean' ? (v ? 1 : 0) : (v as number);
+      if (obj === undefined || obj === null) continue;
+      for (const key in obj) {
+        const f = index.get(key);
+        const v = obj[key];
+        if (f === undefined || v === null || v === undefined) continue;
+        if (f.text) (f.col as (string | null)[])[i] = String(v);
+        else (f.col as Float64Array)[i] = typeof v === 'boolean' ? (v ? 1 : 0) : (v as number);
       }
     }
   }
