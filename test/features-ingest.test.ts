@@ -431,6 +431,24 @@ engineTest('--max-bad-rows: the good rows load, the bad ones are listed with the
   }
 });
 
+engineTest('a re-ingest with changed values replaces the stored rows; a batch of old and new keys loads both', async ({ store }) => {
+  const t = tmp();
+  try {
+    await loadTrumpRegimes(store, t.dir);
+    assert.equal((await ingestCsv(store, t.dir, 'a.csv', [HEAD, GOOD[0]]) as SuccessReport).rows_loaded, 1);
+    // One key already stored (its close changed), one new: the batch upserts.
+    const r = await ingestCsv(store, t.dir, 'b.csv', [HEAD, GOOD[0].replace('50.5,1000', '50.75,1000'), GOOD[1]]) as SuccessReport;
+    assert.equal(r.status, 'success');
+    assert.equal(r.rows_loaded, 2);
+    const rows = await readMatrix(store, { symbol: 'ZL' });
+    assert.deepEqual(rows.map((x) => [x.data_date, x.market_data.close, x.pivots.price_above_P]),
+      [['2024-12-02', 50.75, true], ['2024-12-03', 51, false]]);
+    assert.equal(await countMatrix(store), 2);
+  } finally {
+    t.done();
+  }
+});
+
 engineTest('bad input: dates outside regime coverage are skipped and listed, or fail with --require-coverage', async ({ store }) => {
   const t = tmp();
   try {

@@ -268,6 +268,17 @@ function report(figs: Figure[]): string {
   return out.join('\n');
 }
 
+/** `talab features ingest` of a generated CSV on each engine, against the engine's own ceiling for the matrix. */
+async function featureBench(rows: number, url: string | undefined): Promise<void> {
+  const rate = (ms: number) => rows / (ms / 1000);
+  const fmt = (ms: number) => Math.round(rate(ms)).toLocaleString('en-US');
+  console.log('\n| features ingest (CSV → ml_feature_matrix, end to end) | rows | seconds | rows/s | ceiling rows/s | vs ceiling |\n|---|---:|---:|---:|---:|---:|');
+  for (const f of await benchFeatureIngest(rows, url)) {
+    console.log(`| ${f.engine} | ${f.rows} | ${(f.ms / 1000).toFixed(2)} | ${fmt(f.ms)} | ${fmt(f.ceilingMs)} | ${((rate(f.ms) / rate(f.ceilingMs)) * 100).toFixed(0)} % |`);
+  }
+  console.log('ceiling: the engine generating as many matrix rows itself, one INSERT … SELECT into an empty ml_feature_matrix');
+}
+
 /** Full compare (checksum bisection) against count(*), on a table generated in each engine. */
 async function compareBench(rows: number, url: string | undefined): Promise<void> {
   const figs: CompareFigure[] = [];
@@ -299,7 +310,7 @@ async function main(): Promise<void> {
   const program = new Command()
     .name('npm run bench --')
     .option('--rows <n>', 'rows per write measurement', (v) => Number(v), 500_000)
-    .option('--pg <url>', 'PostgreSQL URL (default: $TALAB_TEST_PG; skipped when absent)')
+    .option('--pg <url>', 'PostgreSQL URL (default: $TALAB_TEST_PG, else $TALAB_BENCH_PG; skipped when absent)')
     .option('--assets <n>', 'synthetic universe for the refresh measurement: assets', (v) => Number(v), 5)
     .option('--days <n>', 'synthetic universe: days per asset', (v) => Number(v), 3000)
     .option('--jobs-assets <n>', '--jobs 1 vs 2 full builds: assets (0 = skip)', (v) => Number(v), 4)
@@ -315,10 +326,11 @@ async function main(): Promise<void> {
     .option('--footprint-days <n>', 'storage footprint: days per asset', (v) => Number(v), 2000)
     .option('--footprint-only', 'run only the storage-footprint measurement')
     .option('--feature-rows <n>', 'feature-matrix ingest, end to end from a CSV: rows (0 = skip)', (v) => Number(v), 100_000)
+    .option('--features-only', 'run only the feature-matrix ingest measurement')
     .parse(process.argv);
   const opts = program.opts<{
     rows: number; pg?: string; assets: number; days: number; jobsAssets: number; jobsDays: number;
-    jobsDailyAssets: number; jobsDailyDays: number; wideAssets: number; wideDays: number; compareRows: number; compareOnly?: boolean; writesOnly?: boolean; footprintAssets: number; footprintDays: number; footprintOnly?: boolean; featureRows: number;
+    jobsDailyAssets: number; jobsDailyDays: number; wideAssets: number; wideDays: number; compareRows: number; compareOnly?: boolean; writesOnly?: boolean; footprintAssets: number; footprintDays: number; footprintOnly?: boolean; featureRows: number; featuresOnly?: boolean;
   }>();
   for (const [flag, v, min] of [
     ['--rows', opts.rows, 1], ['--assets', opts.assets, 1], ['--days', opts.days, 1], ['--jobs-assets', opts.jobsAssets, 0],
@@ -331,7 +343,12 @@ async function main(): Promise<void> {
       process.exit(2);
     }
   }
-  const url0 = opts.pg ?? process.env.TALAB_TEST_PG;
+  const url0 = opts.pg ?? process.env.TALAB_TEST_PG ?? process.env.TALAB_BENCH_PG;
+  if (opts.featuresOnly) {
+    if (!url0) console.log('PostgreSQL part skipped: pass --pg URL or set TALAB_TEST_PG');
+    await featureBench(Math.max(1, opts.featureRows), url0);
+    return;
+  }
   if (opts.footprintAssets > 0 && !opts.writesOnly && !opts.compareOnly) {
     const a = opts.footprintAssets;
     const d = opts.footprintDays;
@@ -345,7 +362,7 @@ async function main(): Promise<void> {
   const figs: Figure[] = [];
   console.log(`talab bench: ${opts.rows} rows of ${TABLE.name}'s shape (${TABLE.columns.length} columns)`);
   const notes: string[] = [];
-  const url = opts.pg ?? process.env.TALAB_TEST_PG;
+  const url = url0;
   const engines: string[][] = [[]];
   figs.push(...(await benchDuckDb(opts.rows)));
   if (url) {
@@ -366,12 +383,7 @@ async function main(): Promise<void> {
   console.log(report(figs));
   for (const n of notes) console.log(n);
 
-  if (opts.featureRows > 0) {
-    console.log('\n| features ingest (CSV → ml_feature_matrix, end to end) | rows | seconds | rows/s |\n|---|---:|---:|---:|');
-    for (const f of await benchFeatureIngest(opts.featureRows, url)) {
-      console.log(`| ${f.engine} | ${f.rows} | ${(f.ms / 1000).toFixed(2)} | ${Math.round(f.rows / (f.ms / 1000)).toLocaleString('en-US')} |`);
-    }
-  }
+  if (opts.featureRows > 0) await featureBench(opts.featureRows, url);
 
   const compute: ComputeFigure[] = benchKernels(syntheticHistory(1, opts.days).batch, 1000);
   const btc = await parseSourceFile(fileURLToPath(new URL('../../data/sample/bitcoin.csv', import.meta.url)));

@@ -1,14 +1,14 @@
 // Writing and reading ml_feature_matrix on both engines. Writes stage flat rows with store.append into a
-// TEMP table, then one INSERT … SELECT packs them into the nested columns (DuckDB struct_pack, Postgres
-// ROW(...)::composite) with upsert on (symbol, data_date). Reads select every nested field flat and
-// rebuild the nested objects, so both engines return the same FeatureRecord shape.
+// TEMP table, then one INSERT … SELECT packs them into the nested columns (store.engine.nested.pack) with upsert
+// on (symbol, data_date). Reads select every nested field flat and rebuild the nested objects, so both engines
+// return the same FeatureRecord shape.
 import { q } from '../schema/ddl.js';
 import type { Table } from '../schema/tables.js';
 import { featureBatches } from '../schema/feature-tables.js';
 import type { RowBatch } from '../columnar/columns.js';
 import type { Store } from '../store/store.js';
 import { flatName, GROUPS, MATRIX_TABLE, type FeatureRecord } from './fields.js';
-import { compositeTypeName, duckStructType, ensureFeatureSchema } from './schema.js';
+import { ensureFeatureSchema, groupType } from './schema.js';
 
 const STAGE_NAME = '_ml_feature_stage';
 
@@ -27,9 +27,6 @@ export const FLAT_MATRIX: Table = {
   ],
 };
 
-const groupValues = (r: FeatureRecord, g: string): Record<string, unknown> =>
-  (r as unknown as Record<string, Record<string, unknown>>)[g];
-
 /** Nested records → columnar batch of FLAT_MATRIX (NaN = NULL in numeric columns). */
 export function recordsToBatch(rows: FeatureRecord[], ingestionTs?: number): RowBatch {
   const n = rows.length;
@@ -41,17 +38,24 @@ export function recordsToBatch(rows: FeatureRecord[], ingestionTs?: number): Row
     ingestion_ts: Float64Array.from(rows, (r) =>
       ingestionTs ?? (r.ingestion_ts === null ? NaN : Date.parse(r.ingestion_ts))),
   };
+  // One pass over each row's group object: for-in over its own keys is much cheaper than looking every field
+  // up by name. Fields absent from the object (or undefined) stay NULL; keys that are not fields are ignored.
   for (const g of GROUPS) {
-    for (const f of g.fields) {
-      const get = (r: FeatureRecord) => groupValues(r, g.name)?.[f.name] ?? null;
-      if (f.type === 'text') cols[flatName(g.name, f.name)] = rows.map((r) => (get(r) === null ? null : String(get(r))));
-      else {
-        const a = new Float64Array(n);
-        rows.forEach((r, i) => {
-          const v = get(r);
-          a[i] = v === null ? NaN : typeof v === 'boolean' ? (v ? 1 : 0) : (v as number);
-        });
-        cols[flatName(g.name, f.name)] = a;
+    const fields = g.fields.map((f) => {
+      const col = f.type === 'text' ? new Array<string | null>(n).fill(null) : new Float64Array(n).fill(NaN);
+      cols[flatName(g.name, f.name)] = col;
+      return { text: f.type === 'text', col };
+    });
+    const index = new Map(g.fields.map((f, k) => [f.name, fields[k]]));
+    for (let i = 0; i < n; i++) {
+      const obj = (rows[i] as unknown as Record<string, Record<string, unknown> | undefined>)[g.name];
+      if (obj === undefined || obj === null) continue;
+      for (const key in obj) {
+        const f = index.get(key);
+        const v = obj[key];
+        if (f === undefined || v === null || v === undefined) continue;
+        if (f.text) (f.col as (string | null)[])[i] = String(v);
+        else (f.col as Float64Array)[i] = typeof v === 'boolean' ? (v ? 1 : 0) : (v as number);
       }
     }
   }
@@ -74,12 +78,10 @@ export async function prepareWrites(store: Store): Promise<void> {
   if (staged.has(store)) return;
   const defs = FLAT_MATRIX.columns.map((c) => `${q(c.name)} ${store.engine.type(c.type)}`).join(', ');
   await store.exec(`CREATE TEMP TABLE IF NOT EXISTS ${q(STAGE_NAME)} (${defs})`);
-  if (store.dialect === 'duckdb') {
-    // DuckDbStore remembers, on the first append into a table, whether it is TEMP (the appender needs its
-    // catalog); one append outside any transaction settles that before the ingest's transactions begin.
-    await store.append(FLAT_MATRIX, recordsToBatch([WARMUP_ROW], 0), { into: STAGE_NAME });
-    await store.exec(`DELETE FROM ${q(STAGE_NAME)}`);
-  }
+  // A store may look a table up on its first append into it (DuckDB's appender must be told a TEMP table's
+  // catalog); one append outside any transaction settles that before the ingest's transactions begin.
+  await store.append(FLAT_MATRIX, recordsToBatch([WARMUP_ROW], 0), { into: STAGE_NAME });
+  await store.exec(`DELETE FROM ${q(STAGE_NAME)}`);
   staged.add(store);
 }
 
@@ -89,33 +91,39 @@ const WARMUP_ROW: FeatureRecord = {
   ingestion_ts: null,
 };
 
-function packSql(store: Store): string {
-  const groups = GROUPS.map((g) => {
-    if (store.dialect === 'duckdb') {
-      const fields = g.fields.map((f) => `${q(f.name)} := s.${q(flatName(g.name, f.name))}`).join(', ');
-      return `CAST(struct_pack(${fields}) AS ${duckStructType(g)})`;
-    }
-    return `ROW(${g.fields.map((f) => `s.${q(flatName(g.name, f.name))}`).join(', ')})::${q(compositeTypeName(g.name))}`;
-  });
+function packSql(store: Store, upsert: boolean): string {
+  const groups = GROUPS.map((g) => store.engine.nested.pack(groupType(g), g.fields.map((f) => `s.${q(flatName(g.name, f.name))}`)));
   const names = ['symbol', 'data_date', 'timestamp', ...GROUPS.map((g) => g.name), 'regime_name', 'ingestion_ts'];
   const updates = names.filter((c) => c !== 'symbol' && c !== 'data_date').map((c) => `${q(c)} = excluded.${q(c)}`);
   return `INSERT INTO ${q(MATRIX_TABLE)} (${names.map(q).join(', ')})
     SELECT s.symbol, CAST(s.data_date AS DATE), s.${q('timestamp')}, ${groups.join(', ')}, s.regime_name, s.ingestion_ts
-    FROM ${q(STAGE_NAME)} s
-    ON CONFLICT (symbol, data_date) DO UPDATE SET ${updates.join(', ')}`;
+    FROM ${q(STAGE_NAME)} s` + (upsert ? `
+    ON CONFLICT (symbol, data_date) DO UPDATE SET ${updates.join(', ')}` : '');
+}
+
+/** Whether any staged (symbol, data_date) is already in the matrix. */
+async function stagedKeyStored(store: Store): Promise<boolean> {
+  const r = await store.query(
+    `SELECT 1 AS hit FROM ${q(STAGE_NAME)} s JOIN ${q(MATRIX_TABLE)} m ON m.symbol = s.symbol AND m.data_date = CAST(s.data_date AS DATE) LIMIT 1`,
+  );
+  return r.length > 0;
 }
 
 /**
  * Upsert records into the matrix (a row with the same symbol and data_date is replaced). Runs in the
  * caller's transaction if there is one.
  */
-export async function writeRecords(store: Store, rows: FeatureRecord[], ingestionTs?: number): Promise<number> {
+export async function writeRecords(store: Store, rows: FeatureRecord[], ingestionTs?: number, flat?: RowBatch): Promise<number> {
   if (rows.length === 0) return 0;
   await prepareWrites(store);
+  // The batch's own columnar form (made for its id) with this load's ingestion_ts, when the caller has it.
+  const batch = flat && ingestionTs !== undefined
+    ? { length: flat.length, cols: { ...flat.cols, ingestion_ts: new Float64Array(flat.length).fill(ingestionTs) } }
+    : recordsToBatch(rows, ingestionTs);
   await store.transaction(async () => {
     await store.exec(`DELETE FROM ${q(STAGE_NAME)}`);
-    await store.append(FLAT_MATRIX, recordsToBatch(rows, ingestionTs), { into: STAGE_NAME });
-    await store.exec(packSql(store));
+    await store.append(FLAT_MATRIX, batch, { into: STAGE_NAME });
+    await store.exec(packSql(store, !store.engine.insertWhenNoKeyClash || (await stagedKeyStored(store))));
     await store.exec(`DELETE FROM ${q(STAGE_NAME)}`);
   });
   return rows.length;
@@ -130,9 +138,9 @@ export interface ReadOptions {
   after?: { symbol: string; data_date: string };
 }
 
-function selectFlatSql(): string {
+function selectFlatSql(store: Store): string {
   const fields = GROUPS.flatMap((g) =>
-    g.fields.map((f) => `(m.${q(g.name)}).${q(f.name)} AS ${q(flatName(g.name, f.name))}`));
+    g.fields.map((f) => `${store.engine.nested.field(`m.${q(g.name)}`, f.name)} AS ${q(flatName(g.name, f.name))}`));
   return `SELECT m.symbol, CAST(m.data_date AS VARCHAR) AS data_date, m.${q('timestamp')} AS ${q('timestamp')},
     ${fields.join(', ')}, m.regime_name, m.ingestion_ts FROM ${q(MATRIX_TABLE)} m`;
 }
@@ -172,7 +180,7 @@ export async function readMatrix(store: Store, opts: ReadOptions = {}): Promise<
     const s = p(opts.after.symbol);
     where.push(`(m.symbol > ${s} OR (m.symbol = ${s} AND m.data_date > CAST(${p(opts.after.data_date)} AS DATE)))`);
   }
-  const sql = `${selectFlatSql()}${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY m.symbol, m.data_date` +
+  const sql = `${selectFlatSql(store)}${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY m.symbol, m.data_date` +
     (opts.limit !== undefined ? ` LIMIT ${Math.max(0, Math.floor(opts.limit))}` : '');
   return (await store.query(sql, params)).map(rowToRecord);
 }

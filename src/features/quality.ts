@@ -237,10 +237,19 @@ export function checkQuality(
     return null;
   };
 
+  // A file has far fewer distinct dates than rows, and a date's parse does not depend on its row.
+  const dateCells = new Map<string, Cell<string | null>>();
+  const dateCell = (v: RawValue): Cell<string | null> => {
+    if (typeof v !== 'string') return parseDate(v);
+    let c = dateCells.get(v);
+    if (c === undefined) dateCells.set(v, (c = parseDate(v)));
+    return c;
+  };
+
   input.rows.forEach((raw, i) => {
     const row = i + 1;
     const symbol = iSym === undefined ? null : take(parseSymbol(raw[iSym]), row, 'symbol', raw[iSym]);
-    const date = iDate === undefined ? null : take(parseDate(raw[iDate]), row, 'data_date', raw[iDate]);
+    const date = iDate === undefined ? null : take(dateCell(raw[iDate]), row, 'data_date', raw[iDate]);
     for (const [c, idx] of [['symbol', iSym], ['data_date', iDate]] as const) {
       if (idx === undefined) continue;
       const v = raw[idx];
@@ -255,6 +264,16 @@ export function checkQuality(
       const idx = fieldIdx[k];
       if (idx === undefined) return null;
       const v = raw[idx];
+      // The common cells decided without building a Cell (the same answers parseNumber and parseBool give).
+      if (typeof v === 'string') {
+        if (x.field.type === 'double' && NUMBER.test(v)) {
+          const n = Number(v);
+          if (Number.isFinite(n)) return n;
+        } else if (x.field.type === 'bool') {
+          if (v === 'true') return true;
+          if (v === 'false') return false;
+        }
+      }
       const cell = x.field.type === 'bool' ? parseBool(v) : parseNumber(v, x.field.type);
       const out = take<number | boolean | null>(cell, row, x.column, v);
       if (x.column === 'golden_zone_state' && out !== null && out !== 0 && out !== 1 && out !== 2) {

@@ -37,7 +37,7 @@ export class StoreSink implements FeatureSink {
         [batch.id],
       );
       if (seen.length && !ctx.force) return { status: 'already_loaded', loadedByRun: seen[0].run_id };
-      await writeRecords(store, batch.rows, ctx.ingestionTs);
+      await writeRecords(store, batch.rows, ctx.ingestionTs, batch.flat);
       await store.exec(`DELETE FROM ${q(featureBatches.name)} WHERE batch_id = $1`, [batch.id]);
       await store.exec(
         `INSERT INTO ${q(featureBatches.name)} (batch_id, run_id, batch_index, row_count, symbols, min_date, max_date, loaded_at)

@@ -1,20 +1,22 @@
 // Flat → nested and micro-batching with deterministic batch ids.
 import { createHash } from 'node:crypto';
-import { GROUPS, INPUT_FIELDS, type FeatureRecord } from './fields.js';
+import type { RowBatch } from '../columnar/columns.js';
+import { GROUPS, INPUT_FIELDS, type FeatureRecord, type GroupName } from './fields.js';
+import { FLAT_MATRIX, recordsToBatch } from './matrix.js';
 import type { ParsedRow } from './quality.js';
 import type { RegimeEntry } from './regimes.js';
 
-const INPUT_POS = new Map(INPUT_FIELDS.map((x, i) => [`${x.group}.${x.field.name}`, i]));
+/** Per group, each input-fed field's name and its position in ParsedRow.values, in field order. */
+const GROUP_INPUTS = new Map(GROUPS.map((g) => [g.name, g.fields.flatMap((f) => {
+  const pos = INPUT_FIELDS.findIndex((x) => x.group === g.name && x.field.name === f.name);
+  return pos === -1 ? [] : [[f.name, pos] as const];
+})]));
 
 /** One typed input row plus its regime as a nested matrix record (ingestion_ts is set at load time). */
 export function toRecord(r: ParsedRow, regime: RegimeEntry): FeatureRecord {
-  const group = (name: string) => {
-    const g = GROUPS.find((x) => x.name === name)!;
+  const group = (name: GroupName) => {
     const out: Record<string, number | boolean | null> = {};
-    for (const f of g.fields) {
-      const pos = INPUT_POS.get(`${name}.${f.name}`);
-      if (pos !== undefined) out[f.name] = r.values[pos];
-    }
+    for (const [f, pos] of GROUP_INPUTS.get(name)!) out[f] = r.values[pos];
     return out;
   };
   const reg = group('regime');
@@ -43,6 +45,8 @@ export interface FeatureBatch {
   /** 1-based position in this run. */
   index: number;
   rows: FeatureRecord[];
+  /** The rows in FLAT_MATRIX's columnar form (ingestion_ts unset), made once for the id and reused by the write. */
+  flat?: RowBatch;
   symbols: string[];
   minDate: string;
   maxDate: string;
@@ -50,15 +54,25 @@ export interface FeatureBatch {
 }
 
 /** Bumped if the canonical payload ever changes, so old and new ids cannot collide. */
-const PAYLOAD_VERSION = 'ml_feature_matrix/v1';
+const PAYLOAD_VERSION = 'ml_feature_matrix/v2';
 
-/** The batch id: a hash of what would be stored (every field but ingestion_ts), in row order. */
-export function batchId(rows: FeatureRecord[]): string {
+/**
+ * The batch id: a hash of what would be stored (every column but ingestion_ts, in FLAT_MATRIX's columnar form), in
+ * row order. Numbers are hashed as their 8 bytes: rendering them as text cost more than the rest of the ingest.
+ */
+export function batchId(rows: FeatureRecord[], flat: RowBatch = recordsToBatch(rows)): string {
   const h = createHash('sha256');
-  h.update(PAYLOAD_VERSION + '\n');
-  for (const r of rows) {
-    const { ingestion_ts: _ignored, ...payload } = r;
-    h.update(JSON.stringify(payload) + '\n');
+  h.update(`${PAYLOAD_VERSION}\n${rows.length}\n`);
+  for (const c of FLAT_MATRIX.columns) {
+    if (c.name === 'ingestion_ts') continue;
+    h.update(`${c.name}\n`);
+    const col = flat.cols[c.name];
+    if (col instanceof Float64Array) h.update(new Uint8Array(col.buffer, col.byteOffset, col.byteLength));
+    else {
+      let text = '';
+      for (let i = 0; i < flat.length; i++) text += (col[i] === null ? 'null' : JSON.stringify(col[i])) + '\n';
+      h.update(text);
+    }
   }
   return h.digest('hex');
 }
@@ -81,8 +95,9 @@ export function cutBatches(rows: FeatureRecord[], limits: BatchLimits = DEFAULT_
   const flush = () => {
     if (!cur.length) return;
     const sorted = [...dates].sort();
+    const flat = recordsToBatch(cur);
     out.push({
-      id: batchId(cur), index: out.length + 1, rows: cur, symbols: [...new Set(cur.map((r) => r.symbol))].sort(),
+      id: batchId(cur, flat), index: out.length + 1, rows: cur, flat, symbols: [...new Set(cur.map((r) => r.symbol))].sort(),
       minDate: sorted[0], maxDate: sorted[sorted.length - 1], distinctDates: dates.size,
     });
     cur = [];

@@ -2,6 +2,7 @@
 // details. Code above src/store/ asks the Store's engine (store.engine) instead of testing which engine
 // it is talking to; each engine's answers live in its own folder (duckdb/engine.ts, postgres/engine.ts).
 import type { DdlDialect } from '../schema/ddl.js';
+import type { ColType } from '../schema/table-types.js';
 
 export type EngineName = 'duckdb' | 'postgres';
 
@@ -52,4 +53,52 @@ export interface Engine extends DdlDialect {
   epochSeconds(col: string): string;
   /** SQL: a predicate true for NaN and ±Infinity of a double column. */
   nonFinite(col: string): string;
+  /**
+   * An upsert whose rows turn out to be all new is better written as a plain INSERT after checking that none of
+   * their keys is there: ON CONFLICT costs much more than the check, and no other process can add a key between
+   * the two (one writing process per database).
+   */
+  readonly insertWhenNoKeyClash: boolean;
+  /** Columns holding a group of named fields (the feature matrix's groups). */
+  readonly nested: NestedColumns;
+}
+
+/** A nested column's type: named fields, in order. */
+export interface NestedType {
+  /** Its name where the engine names such types (in the current schema); unused where the type is written inline. */
+  name: string;
+  fields: readonly { name: string; type: ColType }[];
+}
+
+/** The part of a session nested-column DDL needs (a Store is one). */
+export interface SqlSession {
+  query<T extends Record<string, unknown> = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
+  exec(sql: string, params?: unknown[]): Promise<void>;
+}
+
+/**
+ * Builds the error for a stored nested type that differs from the wanted one other than by fields appended at
+ * its end (the caller knows what the type is for and what the user can do about it).
+ */
+export type NestedMismatch = (have: string, want: string) => Error;
+
+/**
+ * Nested columns on an engine: DuckDB writes a STRUCT type inline in the column, PostgreSQL names a composite
+ * type first. Schema evolution is additive only: fields appended to a type are added in place, NULL in the values
+ * already stored; any other difference (a field removed, renamed, retyped, reordered) is refused.
+ */
+export interface NestedColumns {
+  /** Make a named type exist with t's fields, before any table uses it. Runs in the caller's transaction. */
+  declare(db: SqlSession, t: NestedType, mismatch: NestedMismatch): Promise<void>;
+  /** The SQL type of a column holding t. */
+  columnType(t: NestedType): string;
+  /**
+   * Bring the existing column `column` of `table`, declared as `declared` (information_schema's data_type), to
+   * t's fields; a NULL value stays NULL.
+   */
+  widenColumn(db: SqlSession, table: string, column: string, declared: string, t: NestedType, mismatch: NestedMismatch): Promise<void>;
+  /** SQL: a value of t from one expression per field, in field order. */
+  pack(t: NestedType, exprs: string[]): string;
+  /** SQL: one field of a nested value. */
+  field(value: string, field: string): string;
 }

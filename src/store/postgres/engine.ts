@@ -1,10 +1,55 @@
 // PostgreSQL's answers to the engine questions (../engine.ts).
 import type { ColType, Table } from '../../schema/table-types.js';
-import type { Engine } from '../engine.js';
+import { q } from '../../schema/ddl.js';
+import type { Engine, NestedColumns, SqlSession } from '../engine.js';
 
 const TYPES: Record<ColType, string> = {
   int: 'integer', bigint: 'bigint', double: 'double precision', text: 'text', bool: 'boolean', ts: 'timestamptz',
   json: 'jsonb', blob: 'bytea',
+};
+
+/** format_type's spelling of each type (how the catalog reports a stored attribute). */
+const CATALOG_NAMES: Partial<Record<ColType, string>> = {
+  double: 'double precision', bigint: 'bigint', int: 'integer', bool: 'boolean', text: 'text', ts: 'timestamp with time zone',
+  json: 'jsonb', blob: 'bytea',
+};
+
+async function compositeAttributes(db: SqlSession, typeName: string): Promise<{ name: string; type: string }[] | null> {
+  const t = await db.query<{ oid: number }>(
+    `SELECT t.oid FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
+     WHERE t.typname = $1 AND n.nspname = current_schema()`,
+    [typeName],
+  );
+  if (t.length === 0) return null;
+  return db.query<{ name: string; type: string }>(
+    `SELECT a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type FROM pg_attribute a
+     WHERE a.attrelid = (SELECT typrelid FROM pg_type WHERE oid = $1) AND a.attnum > 0 AND NOT a.attisdropped
+     ORDER BY a.attnum`,
+    [t[0].oid],
+  );
+}
+
+/** Composite types: created by name in the current schema; a field is appended with ALTER TYPE … ADD ATTRIBUTE. */
+const nested: NestedColumns = {
+  async declare(db, t, mismatch) {
+    const attrs = await compositeAttributes(db, t.name);
+    if (attrs === null) {
+      await db.exec(`CREATE TYPE ${q(t.name)} AS (${t.fields.map((x) => `${q(x.name)} ${TYPES[x.type]}`).join(', ')})`);
+      return;
+    }
+    const have = attrs.map((a) => `${a.name} ${a.type}`);
+    const want = t.fields.map((x) => `${x.name} ${CATALOG_NAMES[x.type] ?? TYPES[x.type]}`);
+    if (have.join(',') === want.join(',')) return;
+    if (!(have.length < want.length && have.every((x, i) => x === want[i]))) throw mismatch(have.join(', '), want.join(', '));
+    for (const x of t.fields.slice(have.length)) {
+      await db.exec(`ALTER TYPE ${q(t.name)} ADD ATTRIBUTE ${q(x.name)} ${TYPES[x.type]}`);
+    }
+  },
+  columnType: (t) => q(t.name),
+  // The column's type is the named composite, which declare() has already brought up to date.
+  widenColumn: async () => undefined,
+  pack: (t, exprs) => `ROW(${exprs.join(', ')})::${q(t.name)}`,
+  field: (value, field) => `(${value}).${q(field)}`,
 };
 
 export const postgresEngine: Engine = {
@@ -43,4 +88,7 @@ export const postgresEngine: Engine = {
   checksumRowHash: (cols, seed) => `hash_record_extended(ROW(${cols}), ${seed} * 2 + 1)`,
   epochSeconds: (col) => `extract(epoch from ${col})`,
   nonFinite: (col) => `(${col} IN ('NaN'::float8, 'Infinity'::float8, '-Infinity'::float8))`,
+  // Another session could insert a key between the check and the INSERT.
+  insertWhenNoKeyClash: false,
+  nested,
 };
