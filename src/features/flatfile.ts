@@ -73,7 +73,7 @@ function readCsv(path: string): FlatInput {
 
 async function readParquet(path: string): Promise<FlatInput> {
   // DuckDB's native library (a quarter of a second to load) only when a Parquet file is read or written.
-  const { DuckDBInstance } = await import('@duckdb/node-api');
+  const { DuckDBInstance } = (await import('../store/duckdb/api.js')).duckdbApi;
   const inst = await DuckDBInstance.create(':memory:');
   const conn = await inst.connect();
   try {
@@ -127,7 +127,7 @@ export async function writeFlatFile(input: FlatInput, path: string): Promise<voi
   ]);
   const cols = input.columns.map((c) => `'${c.replace(/'/g, "''")}': '${typeOf.get(c) ?? 'VARCHAR'}'`).join(', ');
   // DuckDB's native library (a quarter of a second to load) only when a Parquet file is read or written.
-  const { DuckDBInstance } = await import('@duckdb/node-api');
+  const { DuckDBInstance } = (await import('../store/duckdb/api.js')).duckdbApi;
   const inst = await DuckDBInstance.create(':memory:');
   const conn = await inst.connect();
   try {
