@@ -8,6 +8,7 @@
 import type { RawDaily } from '../compute/bars/daily1d.js';
 import type { DailyCloses } from '../compute/ema/index.js';
 import { DAY_MS } from '../compute/daily.js';
+import { belongsTo, type BarFamily, type Timeframe } from '../catalog/timeframes.js';
 import { q } from '../schema/ddl.js';
 import { BAR_TABLES, priceBars1d } from '../schema/tables.js';
 import type { Row, Store } from '../store/store.js';
@@ -112,7 +113,11 @@ export async function prefetchBars(store: Store, ids: readonly number[], lookbac
   return out;
 }
 
-export async function prefetchEmas(store: Store, ids: readonly number[]): Promise<Map<number, EmasFacts>> {
+/**
+ * `tfs`: the timeframes whose canonical closes the caller will use (default: every timeframe in the bar
+ * tables); an engine may read only those.
+ */
+export async function prefetchEmas(store: Store, ids: readonly number[], tfs?: readonly Timeframe[]): Promise<Map<number, EmasFacts>> {
   const states = await readStatesMany(store, ids, EMAS_STATE_TABLES);
   const hi = await store.query<{ id: number; hi: number }>(
     `SELECT id, max(ts) AS hi FROM price_histories WHERE id IN (${idList(ids)}) GROUP BY id`,
@@ -133,10 +138,13 @@ export async function prefetchEmas(store: Store, ids: readonly number[]): Promis
       `SELECT id, ts, close FROM ${q(priceBars1d.name)} WHERE id IN (${list}) AND ts > $1::timestamptz ORDER BY id, ts`, [iso(lo)],
     ));
     // One statement for the five bar tables (one per table cost ~5 ms each on DuckDB, whatever the rows).
-    const tables = Object.values(BAR_TABLES);
+    const families = Object.keys(BAR_TABLES) as BarFamily[];
+    const tables = families.map((f) => BAR_TABLES[f]);
     const rows = await store.query<{ t: number; id: number; tf: string; time_close: number; close: number }>(
-      tables.map((t, k) => `SELECT ${k} AS t, id, tf, time_close, close FROM ${q(t.name)}
-         WHERE id IN (${list}) AND time_close > $1::timestamptz AND NOT is_partial_end`).join('\nUNION ALL\n') +
+      families.map((f, k) => store.engine.barsAfterSql(
+        q(BAR_TABLES[f].name), `${k} AS t, b.id, b.tf, b.time_close, b.close`, list,
+        tfs?.filter((t) => belongsTo(t, f)).map((t) => t.tf), 'NOT b.is_partial_end',
+      )).join('\nUNION ALL\n') +
         '\nORDER BY t, id, tf, time_close',
       [iso(lo)],
     );

@@ -45,4 +45,10 @@ export interface Engine extends DdlDialect {
   epochSeconds(col: string): string;
   /** SQL: a predicate true for NaN and ±Infinity of a double column. */
   nonFinite(col: string): string;
+  /**
+   * SQL: `select` (columns of alias b) over the rows of a snapshot bar table, keyed (id, tf, bar_seq, time_close),
+   * of the assets `ids` (a comma-separated list) whose time_close is after the timestamptz parameter $1 and that
+   * pass `where`; when `tfs` is given, only rows of those timeframes.
+   */
+  barsAfterSql(table: string, select: string, ids: string, tfs: readonly string[] | undefined, where: string): string;
 }
