@@ -48,6 +48,17 @@ export interface Canon {
 const num = (v: unknown) => (v === null || v === undefined ? NaN : Number(v));
 const iso = (ms: number) => new Date(ms).toISOString();
 
+/**
+ * SQL: each asset's own bound, `(VALUES (id, instant), …) AS w(id, lo)`. A group's assets may stand at different
+ * days (a source that stopped years ago): bounded by the group's earliest day alone, the reads below fetched
+ * years of rows of every other asset, to be dropped here (the 18 CoinMarketCap files, last days from 2023 to
+ * 2026: ~15,000 rows read per bar table for a one-day refresh).
+ */
+function boundsSql(bounds: ReadonlyMap<number, number>): string {
+  idList([...bounds.keys()]); // integers only
+  return `(VALUES ${[...bounds].map(([id, ms]) => `(${id}, CAST('${iso(ms)}' AS TIMESTAMPTZ))`).join(', ')}) AS w(id, lo)`;
+}
+
 /** Rows sorted by id, split per id. */
 function byId<T extends Row>(rows: T[]): Map<number, T[]> {
   const out = new Map<number, T[]>();
@@ -95,12 +106,15 @@ export async function prefetchBars(store: Store, ids: readonly number[], lookbac
   if (from.size) {
     const lo = Math.min(...from.values());
     const list = idList([...from.keys()]);
+    const own = (t: string) => `EXISTS (SELECT 1 FROM ${boundsSql(from)} WHERE w.id = ${t}.id AND ${t}.ts >= w.lo)`;
     const raw = byId(await store.query(
-      `SELECT id, ${RAW_COLS} FROM price_histories WHERE id IN (${list}) AND ts >= $1::timestamptz ORDER BY id, ts`, [iso(lo)],
+      `SELECT id, ${RAW_COLS} FROM price_histories WHERE id IN (${list}) AND ts >= $1::timestamptz AND ${own('price_histories')} ORDER BY id, ts`,
+      [iso(lo)],
     ));
     const cols = priceBars1d.columns.filter((c) => c.name !== 'ingested_at').map((c) => q(c.name)).join(', ');
     const stored = byId(await store.query(
-      `SELECT ${cols} FROM ${q(priceBars1d.name)} WHERE id IN (${list}) AND ts >= $1::timestamptz ORDER BY id, ts`, [iso(lo)],
+      `SELECT ${cols} FROM ${q(priceBars1d.name)} WHERE id IN (${list}) AND ts >= $1::timestamptz AND ${own(q(priceBars1d.name))} ORDER BY id, ts`,
+      [iso(lo)],
     ));
     const mcOptional = await marketCapOptional(store, [...from.keys()]);
     for (const [id, f0] of from) {
@@ -134,15 +148,18 @@ export async function prefetchEmas(store: Store, ids: readonly number[], tfs?: r
   if (after.size) {
     const lo = Math.min(...after.values());
     const list = idList([...after.keys()]);
+    const t1d = q(priceBars1d.name);
     const daily = byId(await store.query<{ id: number; ts: number; close: number }>(
-      `SELECT id, ts, close FROM ${q(priceBars1d.name)} WHERE id IN (${list}) AND ts > $1::timestamptz ORDER BY id, ts`, [iso(lo)],
+      `SELECT id, ts, close FROM ${t1d} WHERE id IN (${list}) AND ts > $1::timestamptz ` +
+        `AND EXISTS (SELECT 1 FROM ${boundsSql(after)} WHERE w.id = ${t1d}.id AND ${t1d}.ts > w.lo) ORDER BY id, ts`,
+      [iso(lo)],
     ));
     // One statement for the five bar tables (one per table cost ~5 ms each on DuckDB, whatever the rows).
     const families = Object.keys(BAR_TABLES) as BarFamily[];
     const tables = families.map((f) => BAR_TABLES[f]);
     const rows = await store.query<{ t: number; id: number; tf: string; time_close: number; close: number }>(
       families.map((f, k) => store.engine.barsAfterSql(
-        q(BAR_TABLES[f].name), `${k} AS t, b.id, b.tf, b.time_close, b.close`, list,
+        q(BAR_TABLES[f].name), `${k} AS t, b.id, b.tf, b.time_close, b.close`, boundsSql(after),
         tfs?.filter((t) => belongsTo(t, f)).map((t) => t.tf), 'NOT b.is_partial_end',
       )).join('\nUNION ALL\n') +
         '\nORDER BY t, id, tf, time_close',

@@ -47,8 +47,8 @@ export interface Engine extends DdlDialect {
   nonFinite(col: string): string;
   /**
    * SQL: `select` (columns of alias b) over the rows of a snapshot bar table, keyed (id, tf, bar_seq, time_close),
-   * of the assets `ids` (a comma-separated list) whose time_close is after the timestamptz parameter $1 and that
-   * pass `where`; when `tfs` is given, only rows of those timeframes.
+   * of the assets of `bounds` (`(VALUES (id, instant), …) AS w(id, lo)`) whose time_close is after their asset's
+   * instant and that pass `where`; when `tfs` is given, only rows of those timeframes. $1 is the earliest instant.
    */
-  barsAfterSql(table: string, select: string, ids: string, tfs: readonly string[] | undefined, where: string): string;
+  barsAfterSql(table: string, select: string, bounds: string, tfs: readonly string[] | undefined, where: string): string;
 }

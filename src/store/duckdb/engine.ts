@@ -39,6 +39,6 @@ export const duckdbEngine: Engine = {
   epochSeconds: (col) => `epoch(${col})`,
   nonFinite: (col) => `(isnan(${col}) OR isinf(${col}))`,
   // The row groups' min/max of time_close skip all but the newest rows, whatever the timeframes.
-  barsAfterSql: (table, select, ids, _tfs, where) =>
-    `SELECT ${select} FROM ${table} b WHERE b.id IN (${ids}) AND b.time_close > $1::timestamptz AND ${where}`,
+  barsAfterSql: (table, select, bounds, _tfs, where) =>
+    `SELECT ${select} FROM ${table} b JOIN ${bounds} ON b.id = w.id AND b.time_close > w.lo WHERE b.time_close > $1::timestamptz AND ${where}`,
 };
