@@ -49,9 +49,9 @@ time_rounds() {
     times+=("$(echo "$t1 - $t0" | bc -l) $(node -e 'const d=JSON.parse(require("fs").readFileSync(0,"utf8"));process.stdout.write(JSON.stringify(d.phases_ms ?? null))' <<< "$json")")
     if [ ${#TIMER[@]} -gt 0 ]; then cpus+=("$(awk '{ print $1 + $2 }' "$WORK/cpu")"); fi
   done
-  printf '%s\n' "${times[@]}" | sort -n | awk -v name="$name" -v engine="$engine" -v n="$RUNS" -v cpu="$(printf '%s\n' "${cpus[@]}" | sort -n | awk '{ c[NR] = $1 } END { if (NR) printf "  cpu median %.2f s", c[int((NR + 1) / 2)] }')" -v load="load ${before} -> $(load)" '
+  printf '%s\n' "${times[@]}" | sort -n | awk -v name="$name" -v engine="$engine" -v n="$RUNS" -v cpu="$(printf '%s\n' "${cpus[@]}" | sort -n | awk '{ c[NR] = $1 } END { if (NR) printf "  cpu median %.2f s", c[int((NR + 1) / 2)] }')" -v lavg="load ${before} -> $(load)" '
     { t[NR] = $1; p[NR] = $2 }
-    END { m = int((n + 1) / 2); printf "%-8s %-10s best %.2f s  median %.2f s%s  (%d runs; %s)\n  median run phases_ms %s\n", engine, name, t[1], t[m], cpu, n, load, p[m] }'
+    END { m = int((n + 1) / 2); printf "%-8s %-10s best %.2f s  median %.2f s%s  (%d runs; %s)\n  median run phases_ms %s\n", engine, name, t[1], t[m], cpu, n, lavg, p[m] }'
 }
 
 duck_case() {
