@@ -7,7 +7,9 @@
 #
 # Each case: a database of the sample CSVs without their last day, fully refreshed, is set aside; each of RUNS
 # rounds (default 5) copies it, imports the last day, and times the refresh alone (a fresh process each time).
-# Prints best and median wall seconds, plus the phase times of the median round (refresh --json).
+# Prints best and median wall seconds, plus the phase times of the median round (refresh --json). Where
+# /usr/bin/time exists, also the median CPU seconds (user + system) of the refresh process, which a busy machine
+# inflates less than wall time, and the load average before and after each case.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${RUNS:-5}
@@ -30,21 +32,26 @@ split_days() {
 }
 
 now() { date +%s.%N; }
+load() { cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo '?'; }
+TIMER=()
+[ -x /usr/bin/time ] && TIMER=(/usr/bin/time -o "$WORK/cpu" -f '%U %S')
 
 # $1 = case, $2 = engine label, $3 = command that makes a fresh copy and prints its --db target.
 time_rounds() {
-  local name=$1 engine=$2 copy=$3 times=() db t0 t1 json
+  local name=$1 engine=$2 copy=$3 times=() cpus=() db t0 t1 json before
+  before=$(load)
   for ((i = 0; i < RUNS; i++)); do
     db=$($copy "$i")
     "${CLI[@]}" --db "$db" import "$WORK/$name"/last/*.csv > /dev/null
     t0=$(now)
-    json=$("${CLI[@]}" --db "$db" refresh --all --json --log-dir "$WORK/logs")
+    json=$("${TIMER[@]}" "${CLI[@]}" --db "$db" refresh --all --json --log-dir "$WORK/logs")
     t1=$(now)
     times+=("$(echo "$t1 - $t0" | bc -l) $(node -e 'const d=JSON.parse(require("fs").readFileSync(0,"utf8"));process.stdout.write(JSON.stringify(d.phases_ms ?? null))' <<< "$json")")
+    if [ ${#TIMER[@]} -gt 0 ]; then cpus+=("$(awk '{ print $1 + $2 }' "$WORK/cpu")"); fi
   done
-  printf '%s\n' "${times[@]}" | sort -n | awk -v name="$name" -v engine="$engine" -v n="$RUNS" '
+  printf '%s\n' "${times[@]}" | sort -n | awk -v name="$name" -v engine="$engine" -v n="$RUNS" -v cpu="$(printf '%s\n' "${cpus[@]}" | sort -n | awk '{ c[NR] = $1 } END { if (NR) printf "  cpu median %.2f s", c[int((NR + 1) / 2)] }')" -v lavg="load ${before} -> $(load)" '
     { t[NR] = $1; p[NR] = $2 }
-    END { m = int((n + 1) / 2); printf "%-8s %-10s best %.2f s  median %.2f s  (%d runs)\n  median run phases_ms %s\n", engine, name, t[1], t[m], n, p[m] }'
+    END { m = int((n + 1) / 2); printf "%-8s %-10s best %.2f s  median %.2f s%s  (%d runs; %s)\n  median run phases_ms %s\n", engine, name, t[1], t[m], cpu, n, lavg, p[m] }'
 }
 
 duck_case() {

@@ -4,9 +4,6 @@ import { InvalidArgumentError, Option, type Command } from 'commander';
 import { getTimeframe, type Timeframe } from '../catalog/timeframes.js';
 import { runRefresh, type Component, type RefreshEvent, type RefreshOptions, type RefreshSummary, type Shard } from '../refresh/runner.js';
 import { openDailyLog } from '../ops/log.js';
-import { alertsOffReason, createAlerts } from '../ops/alert.js';
-import { checkFreshness, formatFreshness, formatFreshnessAlert } from '../ops/freshness.js';
-import { formatRefreshFailure, formatValidationFailure } from '../ops/telegram.js';
 import { openStore } from '../store/open.js';
 import { migrate } from '../store/migrate.js';
 import { formatPhases, PhaseTimer } from '../util/phases.js';
@@ -14,7 +11,6 @@ import { selectAssets } from '../refresh/load.js';
 import type { Store } from '../store/store.js';
 import { EXIT, UserError } from '../util/errors.js';
 import { progressLine } from '../util/progress.js';
-import { formatReport, runValidation } from '../validate/validate.js';
 import { dayArg, dbOf, dirArg, idListArg, intArg } from './args.js';
 import { refreshJson, validationJson } from './json.js';
 
@@ -225,8 +221,12 @@ export function registerRefresh(program: Command): void {
       const components: Component[] = opts.all ? ['bars', 'emas'] : opts.bars ? ['bars'] : ['emas'];
       const log = openDailyLog({ dir: opts.logDir });
       // Every alert goes to each configured channel (Telegram, TALAB_ALERT_WEBHOOK_URL).
-      const alerts = opts.alertOnError ? createAlerts(process.env, { log: log.logger }) : null;
-      if (alerts && !alerts.enabled) console.error(`talab: --alert-on-error: alerts are off (${alertsOffReason(alerts)})`);
+      // Alerts, validation and the freshness check are loaded only when asked for: a plain daily refresh does
+      // not pay their start-up.
+      const ops = opts.alertOnError ? await import('../ops/alert.js') : null;
+      const alerts = ops ? ops.createAlerts(process.env, { log: log.logger }) : null;
+      if (ops && alerts && !alerts.enabled) console.error(`talab: --alert-on-error: alerts are off (${ops.alertsOffReason(alerts)})`);
+      const telegram = alerts ? await import('../ops/telegram.js') : null;
       const progress = reporter(opts.json ? { ...opts, quiet: true } : opts);
       const say = (text: string) => {
         if (!opts.json) console.log(text);
@@ -299,21 +299,23 @@ export function registerRefresh(program: Command): void {
           } else if (!summary.ok) {
             process.exitCode = 1;
             if (alerts) {
-              const m = formatRefreshFailure({ ...summary, database: store.location });
+              const m = telegram!.formatRefreshFailure({ ...summary, database: store.location });
               await alerts.send(m);
             }
           }
           if (opts.validate && !opts.dryRun && !summary.interrupted) {
+            const { formatReport, runValidation } = await import('../validate/validate.js');
             const report = await runValidation(store, { ids: opts.ids });
             say(formatReport(report));
             doc.validation = validationJson(report);
             log.logger.info({ errors: report.errors, warnings: report.warnings }, report.ok ? 'validation ok' : 'validation failed');
             if (!report.ok) process.exitCode = 1;
             if (alerts && (report.errors > 0 || report.warnings > 0)) {
-              const m = formatValidationFailure(report);
+              const m = telegram!.formatValidationFailure(report);
               await alerts.send(m);
             }
             if (opts.maxAgeDays !== undefined) {
+              const { checkFreshness, formatFreshness, formatFreshnessAlert } = await import('../ops/freshness.js');
               const fr = await checkFreshness(store, { maxAgeDays: opts.maxAgeDays, ids: opts.ids });
               say(formatFreshness(fr));
               doc.freshness = fr;
@@ -334,7 +336,7 @@ export function registerRefresh(program: Command): void {
       } catch (e) {
         log.logger.error({ err: e }, `refresh aborted: ${(e as Error).message}`);
         if (alerts) {
-          const m = formatRefreshFailure({ components: [], fatal: (e as Error).message, database: location || dbOf(cmd) });
+          const m = telegram!.formatRefreshFailure({ components: [], fatal: (e as Error).message, database: location || dbOf(cmd) });
           await alerts.send(m);
         }
         throw e;

@@ -157,7 +157,7 @@ function parseCsv(path: string, text: string, delimiter: string): FlatInput {
 
 async function readParquet(path: string): Promise<FlatInput> {
   // DuckDB's native library (a quarter of a second to load) only when a Parquet file is read or written.
-  const { DuckDBInstance } = await import('@duckdb/node-api');
+  const { DuckDBInstance } = (await import('../store/duckdb/api.js')).duckdbApi;
   const inst = await DuckDBInstance.create(':memory:');
   const conn = await inst.connect();
   try {
@@ -211,7 +211,7 @@ export async function writeFlatFile(input: FlatInput, path: string): Promise<voi
   ]);
   const cols = input.columns.map((c) => `'${c.replace(/'/g, "''")}': '${typeOf.get(c) ?? 'VARCHAR'}'`).join(', ');
   // DuckDB's native library (a quarter of a second to load) only when a Parquet file is read or written.
-  const { DuckDBInstance } = await import('@duckdb/node-api');
+  const { DuckDBInstance } = (await import('../store/duckdb/api.js')).duckdbApi;
   const inst = await DuckDBInstance.create(':memory:');
   const conn = await inst.connect();
   try {

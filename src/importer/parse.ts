@@ -253,7 +253,7 @@ function tokenize(path: string, text: string, delimiter: string): { records: Csv
 
 async function readParquet(path: string): Promise<{ fields: string[]; line: number }[]> {
   // DuckDB's native library (a quarter of a second to load) only when a Parquet file is read or written.
-  const { DuckDBInstance } = await import('@duckdb/node-api');
+  const { DuckDBInstance } = (await import('../store/duckdb/api.js')).duckdbApi;
   const inst = await DuckDBInstance.create(':memory:');
   const conn = await inst.connect();
   try {

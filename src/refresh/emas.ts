@@ -127,7 +127,7 @@ function computeItem(
 }
 
 export async function refreshAssetEmas(store: Store, id: number, opts: EmasOptions, facts?: EmasFacts): Promise<AssetEmasResult> {
-  const f = facts ?? (await prefetchEmas(store, [id])).get(id)!;
+  const f = facts ?? (await prefetchEmas(store, [id], opts.tfs)).get(id)!;
   const result: AssetEmasResult = { status: 'built', from: -Infinity, reason: 'full rebuild', rows: {} };
   if (f.srcHi === null) {
     // Every source day is gone: so are the EMA rows (the bars step purges them too when it runs first).

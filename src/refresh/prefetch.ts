@@ -8,6 +8,7 @@
 import type { RawDaily } from '../compute/bars/daily1d.js';
 import type { DailyCloses } from '../compute/ema/index.js';
 import { DAY_MS } from '../compute/daily.js';
+import { belongsTo, type BarFamily, type Timeframe } from '../catalog/timeframes.js';
 import { q } from '../schema/ddl.js';
 import { BAR_TABLES, priceBars1d } from '../schema/tables.js';
 import type { Row, Store } from '../store/store.js';
@@ -46,6 +47,17 @@ export interface Canon {
 
 const num = (v: unknown) => (v === null || v === undefined ? NaN : Number(v));
 const iso = (ms: number) => new Date(ms).toISOString();
+
+/**
+ * SQL: each asset's own bound, `(VALUES (id, instant), …) AS w(id, lo)`. A group's assets may stand at different
+ * days (a source that stopped years ago): bounded by the group's earliest day alone, the reads below fetched
+ * years of rows of every other asset, to be dropped here (the 18 CoinMarketCap files, last days from 2023 to
+ * 2026: 9,349 rows of price_bars_multi_tf alone for a one-day refresh that needed 93 of the five tables).
+ */
+function boundsSql(bounds: ReadonlyMap<number, number>): string {
+  idList([...bounds.keys()]); // integers only
+  return `(VALUES ${[...bounds].map(([id, ms]) => `(${id}, CAST('${iso(ms)}' AS TIMESTAMPTZ))`).join(', ')}) AS w(id, lo)`;
+}
 
 /** Rows sorted by id, split per id. */
 function byId<T extends Row>(rows: T[]): Map<number, T[]> {
@@ -94,12 +106,15 @@ export async function prefetchBars(store: Store, ids: readonly number[], lookbac
   if (from.size) {
     const lo = Math.min(...from.values());
     const list = idList([...from.keys()]);
+    const own = (t: string) => `EXISTS (SELECT 1 FROM ${boundsSql(from)} WHERE w.id = ${t}.id AND ${t}.ts >= w.lo)`;
     const raw = byId(await store.query(
-      `SELECT id, ${RAW_COLS} FROM price_histories WHERE id IN (${list}) AND ts >= $1::timestamptz ORDER BY id, ts`, [iso(lo)],
+      `SELECT id, ${RAW_COLS} FROM price_histories WHERE id IN (${list}) AND ts >= $1::timestamptz AND ${own('price_histories')} ORDER BY id, ts`,
+      [iso(lo)],
     ));
     const cols = priceBars1d.columns.filter((c) => c.name !== 'ingested_at').map((c) => q(c.name)).join(', ');
     const stored = byId(await store.query(
-      `SELECT ${cols} FROM ${q(priceBars1d.name)} WHERE id IN (${list}) AND ts >= $1::timestamptz ORDER BY id, ts`, [iso(lo)],
+      `SELECT ${cols} FROM ${q(priceBars1d.name)} WHERE id IN (${list}) AND ts >= $1::timestamptz AND ${own(q(priceBars1d.name))} ORDER BY id, ts`,
+      [iso(lo)],
     ));
     const mcOptional = await marketCapOptional(store, [...from.keys()]);
     for (const [id, f0] of from) {
@@ -112,7 +127,11 @@ export async function prefetchBars(store: Store, ids: readonly number[], lookbac
   return out;
 }
 
-export async function prefetchEmas(store: Store, ids: readonly number[]): Promise<Map<number, EmasFacts>> {
+/**
+ * `tfs`: the timeframes whose canonical closes the caller will use (default: every timeframe in the bar
+ * tables); an engine may read only those.
+ */
+export async function prefetchEmas(store: Store, ids: readonly number[], tfs?: readonly Timeframe[]): Promise<Map<number, EmasFacts>> {
   const states = await readStatesMany(store, ids, EMAS_STATE_TABLES);
   const hi = await store.query<{ id: number; hi: number }>(
     `SELECT id, max(ts) AS hi FROM price_histories WHERE id IN (${idList(ids)}) GROUP BY id`,
@@ -129,14 +148,20 @@ export async function prefetchEmas(store: Store, ids: readonly number[]): Promis
   if (after.size) {
     const lo = Math.min(...after.values());
     const list = idList([...after.keys()]);
+    const t1d = q(priceBars1d.name);
     const daily = byId(await store.query<{ id: number; ts: number; close: number }>(
-      `SELECT id, ts, close FROM ${q(priceBars1d.name)} WHERE id IN (${list}) AND ts > $1::timestamptz ORDER BY id, ts`, [iso(lo)],
+      `SELECT id, ts, close FROM ${t1d} WHERE id IN (${list}) AND ts > $1::timestamptz ` +
+        `AND EXISTS (SELECT 1 FROM ${boundsSql(after)} WHERE w.id = ${t1d}.id AND ${t1d}.ts > w.lo) ORDER BY id, ts`,
+      [iso(lo)],
     ));
     // One statement for the five bar tables (one per table cost ~5 ms each on DuckDB, whatever the rows).
-    const tables = Object.values(BAR_TABLES);
+    const families = Object.keys(BAR_TABLES) as BarFamily[];
+    const tables = families.map((f) => BAR_TABLES[f]);
     const rows = await store.query<{ t: number; id: number; tf: string; time_close: number; close: number }>(
-      tables.map((t, k) => `SELECT ${k} AS t, id, tf, time_close, close FROM ${q(t.name)}
-         WHERE id IN (${list}) AND time_close > $1::timestamptz AND NOT is_partial_end`).join('\nUNION ALL\n') +
+      families.map((f, k) => store.engine.barsAfterSql(
+        q(BAR_TABLES[f].name), `${k} AS t, b.id, b.tf, b.time_close, b.close`, boundsSql(after),
+        tfs?.filter((t) => belongsTo(t, f)).map((t) => t.tf), 'NOT b.is_partial_end',
+      )).join('\nUNION ALL\n') +
         '\nORDER BY t, id, tf, time_close',
       [iso(lo)],
     );

@@ -331,7 +331,7 @@ export async function runStep(
           try {
             if (component === 'bars') facts = await prefetchBars(s, ids, lookbackDays);
             else {
-              const ef = await prefetchEmas(s, ids);
+              const ef = await prefetchEmas(s, ids, tfs);
               await prefetchFlipDaily(s, ef, emaOpts);
               facts = ef;
             }

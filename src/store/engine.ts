@@ -61,6 +61,12 @@ export interface Engine extends DdlDialect {
   readonly insertWhenNoKeyClash: boolean;
   /** Columns holding a group of named fields (the feature matrix's groups). */
   readonly nested: NestedColumns;
+  /**
+   * SQL: `select` (columns of alias b) over the rows of a snapshot bar table, keyed (id, tf, bar_seq, time_close),
+   * of the assets of `bounds` (`(VALUES (id, instant), …) AS w(id, lo)`) whose time_close is after their asset's
+   * instant and that pass `where`; when `tfs` is given, only rows of those timeframes. $1 is the earliest instant.
+   */
+  barsAfterSql(table: string, select: string, bounds: string, tfs: readonly string[] | undefined, where: string): string;
 }
 
 /** A nested column's type: named fields, in order. */

@@ -145,18 +145,18 @@ function carryTextToBytes(d: Store['dialect']): string {
 
 /** Every table exists and the recorded version is this code's: nothing to do (the common case, kept cheap). */
 async function isCurrent(store: Store): Promise<boolean> {
+  // One statement (every command pays this check before its work): the version, the tables and views, the catalog.
   try {
-    const v = await store.query<{ v: number | null }>(`SELECT max(version) AS v FROM ${schemaMigrations.name}`);
-    if ((v[0]?.v ?? 0) !== SCHEMA_VERSION) return false;
     const names = [...ALL_TABLES.map((t) => t.name), ...VIEWS.map((v) => v.name)];
-    const n = await store.query<{ n: number }>(
-      `SELECT count(*) AS n FROM information_schema.tables WHERE table_catalog = current_database() AND table_schema = current_schema() AND table_name IN (${names.map((_, i) => `$${i + 1}`).join(', ')})`,
+    const r = await store.query<{ v: number | null; n: number; tf: number }>(
+      `SELECT (SELECT max(version) FROM ${schemaMigrations.name}) AS v, ` +
+        `(SELECT count(*) FROM information_schema.tables WHERE table_catalog = current_database() AND table_schema = current_schema() ` +
+        `AND table_name IN (${names.map((_, i) => `$${i + 1}`).join(', ')})) AS n, (SELECT count(*) FROM ${dimTimeframe.name}) AS tf`,
       names,
     );
-    const tf = await store.query<{ n: number }>(`SELECT count(*) AS n FROM ${dimTimeframe.name}`);
-    return Number(n[0].n) === names.length && Number(tf[0].n) === TIMEFRAMES.length;
+    return Number(r[0]?.v ?? 0) === SCHEMA_VERSION && Number(r[0].n) === names.length && Number(r[0].tf) === TIMEFRAMES.length;
   } catch {
-    return false; // no schema_migrations yet: a new database
+    return false; // no schema_migrations (or dim_timeframe) yet: a new database
   }
 }
 

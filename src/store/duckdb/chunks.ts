@@ -2,10 +2,9 @@
 // by value (and through BigInt arithmetic for every validity bit); here each column is one typed-array copy into
 // the vector plus a validity mask built only when the column holds NULLs. Chunks carry the table's own column
 // types (TIMESTAMPTZ as microseconds, BIGINT as int64), so the appender can write into the target directly.
-import duckdb from '@duckdb/node-bindings';
-import {
-  BIGINT, BLOB, BOOLEAN, DOUBLE, DuckDBDataChunk, INTEGER, TIMESTAMPTZ, VARCHAR, type DuckDBType,
-} from '@duckdb/node-api';
+import type { Vector } from '@duckdb/node-bindings';
+import type { DuckDBDataChunk, DuckDBType } from '@duckdb/node-api';
+import { duckdbApi, duckdbBindings as duckdb } from './api.js';
 import type { ColType, Table } from '../../schema/tables.js';
 import type { ColumnData, RowBatch } from '../../columnar/columns.js';
 
@@ -20,19 +19,19 @@ export function directlyAppendable(table: Table): boolean {
 function duckType(t: ColType): DuckDBType {
   switch (t) {
     case 'int':
-      return INTEGER;
+      return duckdbApi.INTEGER;
     case 'bigint':
-      return BIGINT;
+      return duckdbApi.BIGINT;
     case 'double':
-      return DOUBLE;
+      return duckdbApi.DOUBLE;
     case 'bool':
-      return BOOLEAN;
+      return duckdbApi.BOOLEAN;
     case 'ts':
-      return TIMESTAMPTZ;
+      return duckdbApi.TIMESTAMPTZ;
     case 'blob':
-      return BLOB;
+      return duckdbApi.BLOB;
     default:
-      return VARCHAR;
+      return duckdbApi.VARCHAR;
   }
 }
 
@@ -94,7 +93,7 @@ function toBool(col: Float64Array, from: number, n: number): void {
 }
 
 /** Copy bytes of a typed array straight into the vector, no scratch copy. */
-function copyView(vec: duckdb.Vector, a: Float64Array | Int32Array | Uint8Array, from: number, n: number): void {
+function copyView(vec: Vector, a: Float64Array | Int32Array | Uint8Array, from: number, n: number): void {
   duckdb.copy_data_to_vector(vec, 0, a.buffer as ArrayBuffer, a.byteOffset + from * a.BYTES_PER_ELEMENT, n * a.BYTES_PER_ELEMENT);
 }
 
@@ -108,7 +107,7 @@ function doubles(col: Float64Array | Int32Array | Uint8Array, from: number, n: n
  * (`now()` → `now`) or NULL. Throws on a non-integer in an INTEGER column (a kernel bug, never user input).
  */
 export function fillChunk(table: Table, types: DuckDBType[], batch: RowBatch, start: number, n: number, now: number): DuckDBDataChunk {
-  const chunk = DuckDBDataChunk.create(types, n);
+  const chunk = duckdbApi.DuckDBDataChunk.create(types, n);
   table.columns.forEach((c, ci) => {
     const vec = duckdb.data_chunk_get_vector(chunk.chunk, ci);
     const given = batch.cols[c.name];
@@ -152,7 +151,7 @@ const strsView = new DataView(strs.buffer);
  * longer ones by DuckDB (assigned at their first row, their slot read back) — and its slot copied to the other
  * rows: a `tf` column repeats one value, and one native call per row cost as much as the rest of the chunk.
  */
-function fillText(vec: duckdb.Vector, col: (string | null)[], from: number, n: number): number {
+function fillText(vec: Vector, col: (string | null)[], from: number, n: number): number {
   let nulls = 0;
   const first = new Map<string, number>();
   let prev: string | null = null;
@@ -190,7 +189,7 @@ function fillText(vec: duckdb.Vector, col: (string | null)[], from: number, n: n
 }
 
 /** A BLOB column: each value copied into the vector by DuckDB (carries: one per row, none repeated). */
-function fillBlob(vec: duckdb.Vector, col: (Uint8Array | null)[], from: number, n: number): number {
+function fillBlob(vec: Vector, col: (Uint8Array | null)[], from: number, n: number): number {
   let nulls = 0;
   for (let i = 0; i < n; i++) {
     const v = col[from + i];

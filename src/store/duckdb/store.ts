@@ -1,7 +1,8 @@
 // DuckDB engine: a file database (default talab.duckdb). Appends go through the appender straight into the
 // target, whole typed columns per DataChunk (chunks.ts). Upserts, and tables with JSON columns, go
 // through a TEMP staging table (filled the same way): UPDATE … FROM it + INSERT … SELECT, or a JSON cast.
-import { DuckDBConnection, DuckDBInstance, type DuckDBValue } from '@duckdb/node-api';
+import type { DuckDBConnection, DuckDBInstance, DuckDBValue } from '@duckdb/node-api';
+import { duckdbApi } from './api.js';
 import { q } from '../../schema/ddl.js';
 import type { ColType, Table } from '../../schema/tables.js';
 import type { RowBatch } from '../../columnar/columns.js';
@@ -69,7 +70,7 @@ export class DuckDbStore implements Store {
    */
   static async open(path: string, readOnly = false): Promise<DuckDbStore> {
     const memory = path === ':memory:';
-    const instance = await DuckDBInstance.create(':memory:', {
+    const instance = await duckdbApi.DuckDBInstance.create(':memory:', {
       memory_limit: duckdbMemoryLimit(),
       // An in-memory instance would spill to ./.tmp; a file's spill goes beside it, as when it is the main database.
       ...(memory ? {} : { temp_directory: `${path}.tmp` }),
