@@ -14,7 +14,7 @@ import type { Store } from '../store/store.js';
 import { refreshAssetBars, type AssetBarsResult } from './bars.js';
 import { prefetchFlipDaily, refreshAssetEmas, type AssetEmasResult, type EmasOptions } from './emas.js';
 import { selectAssets } from './load.js';
-import { DeferredStore, replay } from './deferred.js';
+import { commitBuffers, DirectWrites, WriteBuffer } from './writes.js';
 import { prefetchBars, prefetchEmas, type BarsFacts, type EmasFacts } from './prefetch.js';
 import { StepPool } from './pool.js';
 import { Sinks } from './sinks.js';
@@ -188,7 +188,8 @@ export async function runStep(
       a: { id: number; symbol: string };
       out: AssetOutcome;
       r?: AssetBarsResult | AssetEmasResult;
-      deferred?: DeferredStore;
+      /** The asset's writes held for the group commit (none when they were made at once). */
+      buffer?: WriteBuffer;
       t0: number;
     }
     /** Read and compute one asset; its writes are recorded, not yet made. */
@@ -210,17 +211,19 @@ export async function runStep(
           // whose recompute after a revision would otherwise wait in memory for the group commit whole.
           const days = component === 'bars' ? (facts as BarsFacts).raw?.n ?? 0 : Number(facts.states.get(own)?.source_rows ?? 0);
           const whole = !!opts.fullRebuild || narrowed || !facts.states.has(own) || days > LONG_HISTORY_DAYS;
-          const d = whole ? s : new DeferredStore(s);
-          if (d instanceof DeferredStore) p.deferred = d;
-          // Deferred writes are views of the session's sinks until the group commit (written ones go at once).
-          const deferred = d instanceof DeferredStore;
-          const run = () => component === 'bars'
-            ? refreshAssetBars(d, a.id, {
-              tfs, narrowed, fullRebuild: !!opts.fullRebuild, lookbackDays, runId, sinks: deferred ? sinks : undefined,
-              recomputeFrom: opts.from,
-            }, facts as BarsFacts)
-            : refreshAssetEmas(d, a.id, deferred ? sinkOpts : emaOpts, facts as EmasFacts);
-          p.r = d === s ? await s.transaction(run) : await run();
+          if (!whole) p.buffer = new WriteBuffer();
+          // Held writes are views of the session's sinks until the group commit (direct ones go at once).
+          const deferred = !whole;
+          const run = () => {
+            const out = p.buffer ?? new DirectWrites(s);
+            return component === 'bars'
+              ? refreshAssetBars(s, out, a.id, {
+                tfs, narrowed, fullRebuild: !!opts.fullRebuild, lookbackDays, runId, sinks: deferred ? sinks : undefined,
+                recomputeFrom: opts.from, readers: EMAS_STATE_TABLES,
+              }, facts as BarsFacts)
+              : refreshAssetEmas(s, out, a.id, deferred ? sinkOpts : emaOpts, facts as EmasFacts);
+          };
+          p.r = whole ? await s.transaction(run) : await run();
           gate?.wrote(Object.values(p.r.rows).reduce((a, b) => a + b, 0));
           p.out.status = p.r.status === 'current' ? 'current' : 'built';
           p.out.reason = p.r.reason;
@@ -244,14 +247,14 @@ export async function runStep(
     /** Commit the group's writes in one transaction; if that fails, asset by asset to isolate the culprit. */
     const commit = async (s: Store, group: Prepared[]): Promise<void> => {
       const c0 = Date.now();
-      const writing = group.filter((p) => p.deferred && p.deferred.ops.length > 0 && p.out.status !== 'failed');
+      const writing = group.filter((p) => p.buffer && p.buffer.ops.length > 0 && p.out.status !== 'failed');
       try {
-        if (writing.length) await replay(s, writing.map((p) => p.deferred!.ops));
+        if (writing.length) await commitBuffers(s, writing.map((p) => p.buffer!));
       } catch (e) {
         if (isSystemic(e)) throw e;
         for (const p of writing) {
           try {
-            await replay(s, [p.deferred!.ops]);
+            await commitBuffers(s, [p.buffer!]);
           } catch (e2) {
             if (isSystemic(e2)) throw e2;
             fail(p, e2);
@@ -348,7 +351,7 @@ export async function runStep(
             await gate?.pause(s); // between transactions: no open one on this session
             const p = await prepare(s, a, facts!.get(a.id)!, sinks, sinkOpts);
             group.push(p);
-            for (const op of p.deferred?.ops ?? []) if ('batch' in op) pending += op.batch.length;
+            pending += p.buffer?.rows ?? 0;
             if (group.length >= GROUP_ASSETS || pending >= GROUP_ROWS) {
               if (halted()) return;
               await flush();

@@ -148,6 +148,7 @@ const BY_TABLE: Record<string, string> = {
   'import_rejects.id': 'Asset id the row was meant for.',
   'import_rejects.source_line': 'Line of the rejected row in its file (1 = the header).',
   'dim_timeframe.tf': 'Timeframe label (primary key).',
+  'refresh_state.changed_from': 'Earliest day this table\'s family rewrote in runs that a family reading it (the EMAs read the bars) has not run since; 0001-01-01 when it was rebuilt whole, NULL when there is nothing to take in. The reader recomputes from it; only the family itself writes it.',
   'refresh_state.src_fp': 'Fingerprint of the source rows the bars consumed (row count and summed row hash per 256-day block of price_histories): a refresh that finds it changed recomputes from the earliest differing block, so edits made outside import are seen.',
   'dim_assets.market_cap_optional': 'True when the asset\'s source has no market cap (Yahoo, exchange klines, plain OHLCV): its days build bars with market_cap NULL instead of being rejected.',
   'schema_migrations.description': 'What the version added.',
