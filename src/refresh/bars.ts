@@ -17,6 +17,7 @@ import { lowerBound } from '../util/search.js';
 import { decodeBlocks, encodeBlocks, firstChangedDay } from './fingerprint.js';
 import { loadRawDaily } from './load.js';
 import type { Writes } from './writes.js';
+import type { AssetPlan } from './families/types.js';
 import { prefetchBars, type BarsFacts } from './prefetch.js';
 import { TableWriter } from './writer.js';
 import type { Sinks } from './sinks.js';
@@ -110,31 +111,38 @@ function gapsFrom(ts: Float64Array, n: number, from: number): number {
   return gaps;
 }
 
-export async function refreshAssetBars(
-  store: Store, out: Writes, id: number, opts: BarsOptions, facts?: BarsFacts,
-): Promise<AssetBarsResult> {
-  const f = facts ?? (await prefetchBars(store, [id], opts.lookbackDays)).get(id)!;
-  const empty: Build1dCounters = { upserted: 0, rejected: 0, repairedTimehigh: 0, repairedTimelow: 0 };
-  const result: AssetBarsResult = {
-    status: 'built', from: -Infinity, reason: 'full rebuild', rows: {}, counters: empty, lastSrcTs: f.raw?.hi ?? NaN, gaps: 0,
-  };
-  if (!f.raw) {
-    // Every source day is gone (deleted since the last build): so are the asset's derived rows.
-    if (opts.narrowed || f.states.size === 0) return { ...result, status: 'current', from: Infinity, reason: 'no source rows' };
-    await purgeAsset(out, id, f);
-    return { ...result, reason: 'history deleted', lastSrcTs: NaN };
-  }
+/** What the bars of one asset need (planBars): the plan, and what carrying it out takes from the decision. */
+export interface BarsDecision {
+  plan: AssetPlan;
+  /** The bars' watermark (+∞ when none, or when a narrowed run wrote past it: then everything ≥ from is deleted). */
+  watermark: number;
+  ahead: boolean;
+  /** The lookback window and new days built as 1D rows (when there is a watermark). */
+  tail?: Build1dResult;
+  /** Every bar family's carry, in BAR_FAMILIES order, when the plan continues. */
+  carries?: Float64Array[];
+  /** A fingerprint to record on an asset found current (a state from before fingerprints were kept). */
+  fingerprint?: string;
+}
 
+/** Pure: what the asset's bars need, from its prefetched facts. */
+export function planBars(f: BarsFacts, opts: Omit<BarsOptions, 'sinks' | 'readers' | 'runId'>): BarsDecision {
+  if (!f.raw) {
+    // Every source day is gone (deleted since the last build): so are the asset's bar rows.
+    if (opts.narrowed || f.states.size === 0) return { plan: { action: 'current', reason: 'no source rows' }, watermark: Infinity, ahead: false };
+    return { plan: { action: 'purge', reason: 'history deleted' }, watermark: Infinity, ahead: false };
+  }
   let from = -Infinity;
+  let reason = 'full rebuild';
   // Rows are dated at most the watermark, so a change strictly after it (new days only) deletes nothing.
   let watermark = Infinity;
   let tail: Build1dResult | undefined;
   let ahead = false;
-  if (opts.narrowed) result.reason = 'selected timeframes';
+  if (opts.narrowed) reason = 'selected timeframes';
   else if (!opts.fullRebuild) {
     const st = commonState(f.states, BARS_STATE_TABLES);
-    if (!st || st.last_src_ts === null || st.daily_min_seen === null || !f.tail) result.reason = 'first build';
-    else if (f.raw.lo !== Number(st.daily_min_seen)) result.reason = f.raw.lo < Number(st.daily_min_seen) ? 'backfill' : 'history shrank';
+    if (!st || st.last_src_ts === null || st.daily_min_seen === null || !f.tail) reason = 'first build';
+    else if (f.raw.lo !== Number(st.daily_min_seen)) reason = f.raw.lo < Number(st.daily_min_seen) ? 'backfill' : 'history shrank';
     else {
       watermark = Number(st.last_src_ts);
       ahead = !!st.rows_ahead;
@@ -175,23 +183,45 @@ export async function refreshAssetBars(
       if (from === Infinity) {
         // A state from before fingerprints were kept gets its first one without recomputing anything.
         const now = f.fp ? encodeBlocks(f.fp.now) : null;
-        if (now !== null && st.src_fp !== now) {
-          await out.write({ kind: 'fingerprint', id, table: priceBars1d.name, fp: now });
-        }
-        return { ...result, status: 'current', from, reason: 'already current' };
+        const fingerprint = now !== null && st.src_fp !== now ? now : undefined;
+        return { plan: { action: 'current', reason: 'already current' }, watermark, ahead, tail, fingerprint };
       }
-      result.reason = reasons.join(', ');
+      reason = reasons.join(', ');
     }
   }
-  result.from = from;
   if (tail && from > watermark) {
     const carries = BAR_FAMILIES.map((family) => {
       const { sel, key } = familyLayout(opts.tfs, family);
       return decodeCarry(f.states.get(BAR_TABLES[family].name), key, sel.length * BAR_CARRY_LEN);
     });
-    if (carries.every((c) => c !== undefined)) return continueBars(out, id, opts, f, tail, from, carries as Float64Array[], ahead, result);
+    if (carries.every((c) => c !== undefined)) {
+      return { plan: { action: 'continue', from, reason }, watermark, ahead, tail, carries: carries as Float64Array[] };
+    }
   }
-  return rebuildBars(store, out, id, opts, f, from, ahead ? Infinity : watermark, result);
+  return { plan: { action: 'recompute', from, reason }, watermark, ahead, tail };
+}
+
+export async function refreshAssetBars(
+  store: Store, out: Writes, id: number, opts: BarsOptions, facts?: BarsFacts,
+): Promise<AssetBarsResult> {
+  const f = facts ?? (await prefetchBars(store, [id], opts.lookbackDays)).get(id)!;
+  const d = planBars(f, opts);
+  const { plan } = d;
+  const empty: Build1dCounters = { upserted: 0, rejected: 0, repairedTimehigh: 0, repairedTimelow: 0 };
+  const result: AssetBarsResult = {
+    status: 'built', from: -Infinity, reason: plan.reason, rows: {}, counters: empty, lastSrcTs: f.raw?.hi ?? NaN, gaps: 0,
+  };
+  if (plan.action === 'purge') {
+    await purgeAsset(out, id, f);
+    return { ...result, lastSrcTs: NaN };
+  }
+  if (plan.action === 'current') {
+    if (d.fingerprint) await out.write({ kind: 'fingerprint', id, table: priceBars1d.name, fp: d.fingerprint });
+    return { ...result, status: 'current', from: Infinity };
+  }
+  result.from = plan.from;
+  if (plan.action === 'continue') return continueBars(out, id, opts, f, d.tail!, plan.from, d.carries!, d.ahead, result);
+  return rebuildBars(store, out, id, opts, f, plan.from, d.ahead ? Infinity : d.watermark, result);
 }
 
 /**

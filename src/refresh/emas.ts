@@ -25,6 +25,7 @@ import {
   BARS_STATE_TABLES, type Carry, carryKey, commonState, decodeCarry, EMAS_STATE_TABLES, upstreamChange, writeStates,
 } from './state.js';
 import type { Writes } from './writes.js';
+import type { AssetPlan } from './families/types.js';
 
 export type EmaFamily = keyof typeof EMA_TABLES;
 
@@ -126,30 +127,39 @@ function computeItem(
   return emaAnchor(daily, canon, tf, periods, o);
 }
 
-export async function refreshAssetEmas(
-  store: Store, out: Writes, id: number, opts: EmasOptions, facts?: EmasFacts,
-): Promise<AssetEmasResult> {
-  const f = facts ?? (await prefetchEmas(store, [id])).get(id)!;
-  const result: AssetEmasResult = { status: 'built', from: -Infinity, reason: 'full rebuild', rows: {} };
+/** What the EMAs of one asset need (planEmas), and what carrying it out takes from the decision. */
+export interface EmasDecision {
+  plan: AssetPlan;
+  /** Daily rows at the last run (v2's guard compares them with the rows now). */
+  oldRows: number;
+  /** The EMAs' watermark (+∞ when none, or when a narrowed run wrote past it). */
+  watermark: number;
+  ahead: boolean;
+  /** Every family's carry, in familyLayouts order, when the plan continues. */
+  carries?: Float64Array[];
+}
+
+/** Pure: what the asset's EMAs need, from their prefetched facts (their state and the bars'). */
+export function planEmas(f: EmasFacts, opts: EmasOptions): EmasDecision {
+  const none = { oldRows: 0, watermark: Infinity, ahead: false };
   if (f.srcHi === null) {
-    // Every source day is gone: so are the EMA rows (the bars step purges them too when it runs first).
-    if (opts.narrowed || f.states.size === 0) return { ...result, status: 'current', from: Infinity, reason: 'no source rows' };
-    for (const t of Object.values(EMA_TABLES)) await deleteFrom(out, t, id, 'ts', -Infinity);
-    await out.write({ kind: 'forget-state', id, tables: EMAS_STATE_TABLES });
-    return { ...result, reason: 'history deleted' };
+    // Every source day is gone: so are the EMA rows.
+    if (opts.narrowed || f.states.size === 0) return { plan: { action: 'current', reason: 'no source rows' }, ...none };
+    return { plan: { action: 'purge', reason: 'history deleted' }, ...none };
   }
   const bars = commonState(f.states, BARS_STATE_TABLES);
   let from = -Infinity;
+  let reason = 'full rebuild';
   let oldRows = 0;
   // EMA rows are dated at most the last daily row built, so a change strictly after it deletes nothing.
   let watermark = Infinity;
   let ahead = false;
-  if (opts.narrowed) result.reason = 'selected timeframes/periods';
+  if (opts.narrowed) reason = 'selected timeframes/periods';
   else if (!opts.fullRebuild) {
     const st = commonState(f.states, EMAS_STATE_TABLES);
-    if (!st || st.last_src_ts === null || !f.tail) result.reason = 'first build';
-    else if (!bars || bars.daily_min_seen !== st.daily_min_seen) result.reason = 'bars rebuilt from scratch';
-    else if (upstreamChange(bars, st) === -Infinity) result.reason = 'bars rebuilt whole';
+    if (!st || st.last_src_ts === null || !f.tail) reason = 'first build';
+    else if (!bars || bars.daily_min_seen !== st.daily_min_seen) reason = 'bars rebuilt from scratch';
+    else if (upstreamChange(bars, st) === -Infinity) reason = 'bars rebuilt whole';
     else {
       // The bars' rewrite since this family's last run (recorded in the bars' own state), and a recompute an
       // operator asked for on this family's rows (dirty_from).
@@ -165,36 +175,54 @@ export async function refreshAssetEmas(
         from = opts.recomputeFrom;
         reasons.push(`recompute requested from ${new Date(from).toISOString().slice(0, 10)}`);
       }
-      if (from === Infinity) return { ...result, status: 'current', from, reason: 'already current' };
-      result.reason = reasons.join(', ');
+      if (from === Infinity) return { plan: { action: 'current', reason: 'already current' }, ...none };
+      reason = reasons.join(', ');
       oldRows = st.source_rows;
       watermark = Number(st.last_src_ts);
       ahead = !!st.rows_ahead;
     }
   }
-  result.from = from;
   if (f.tail && from > watermark) {
-    const done = await continueEmas(store, out, id, opts, f, from, oldRows, ahead, result);
-    if (done) return done;
+    const carries = familyLayouts(opts).map((l) => decodeCarry(f.states.get(EMA_TABLES[l.family].name), l.key, l.length));
+    if (carries.every((c) => c !== undefined)) {
+      return { plan: { action: 'continue', from, reason }, oldRows, watermark, ahead, carries: carries as Float64Array[] };
+    }
   }
-  return rebuildEmas(store, out, id, opts, f, from, oldRows, ahead ? Infinity : watermark, result);
+  return { plan: { action: 'recompute', from, reason }, oldRows, watermark, ahead };
+}
+
+export async function refreshAssetEmas(
+  store: Store, out: Writes, id: number, opts: EmasOptions, facts?: EmasFacts,
+): Promise<AssetEmasResult> {
+  const f = facts ?? (await prefetchEmas(store, [id])).get(id)!;
+  const d = planEmas(f, opts);
+  const { plan } = d;
+  const result: AssetEmasResult = { status: 'built', from: -Infinity, reason: plan.reason, rows: {} };
+  if (plan.action === 'current') return { ...result, status: 'current', from: Infinity };
+  if (plan.action === 'purge') {
+    for (const t of Object.values(EMA_TABLES)) await deleteFrom(out, t, id, 'ts', -Infinity);
+    await out.write({ kind: 'forget-state', id, tables: EMAS_STATE_TABLES });
+    return result;
+  }
+  result.from = plan.from;
+  if (plan.action === 'continue') return continueEmas(store, out, id, opts, f, plan.from, d.oldRows, d.ahead, d.carries!, result);
+  return rebuildEmas(store, out, id, opts, f, plan.from, d.oldRows, d.ahead ? Infinity : d.watermark, result);
 }
 
 /**
  * Only new daily rows since the last run: every (tf, period) continues from its carry with the new daily rows
  * and the new canonical closes. A v2 pair whose minimum-history guard starts to hold with these rows (it only
- * ever turns on: the row count only grows here) is written whole from the daily history instead. Returns
- * undefined when continuing is impossible (no carry for this selection).
+ * ever turns on: the row count only grows here) is written whole from the daily history instead. `carries`:
+ * each family's stored carry (planEmas found them all).
  */
 async function continueEmas(
   store: Store, out: Writes, id: number, opts: EmasOptions, f: EmasFacts, from: number, oldRows: number, ahead: boolean,
-  result: AssetEmasResult,
-): Promise<AssetEmasResult | undefined> {
+  carries: Float64Array[], result: AssetEmasResult,
+): Promise<AssetEmasResult> {
   const tail = f.tail!;
   const daily: DailyCloses = { id, ts: tail.daily.ts, close: tail.daily.close };
   const newRows = oldRows + daily.ts.length;
-  const plan = familyLayouts(opts).map((l) => ({ ...l, carry: decodeCarry(f.states.get(EMA_TABLES[l.family].name), l.key, l.length) }));
-  if (plan.some((p) => p.carry === undefined)) return undefined;
+  const plan = familyLayouts(opts).map((l, k) => ({ ...l, carry: carries[k] }));
   let whole: DailyCloses | undefined; // the asset's daily closes, read only on a day a v2 guard flips
   const carry: CarryMap = {};
   result.continued = true;
