@@ -12,14 +12,14 @@ import { retryTransient } from '../store/retry.js';
 import { assetKey, runLiveKey, type HeldLock } from '../store/locks.js';
 import type { Store } from '../store/store.js';
 import './families/builtin.js';
-import { getFamily, readersOf } from './families/registry.js';
+import { allFamilies, getFamily, readersOf } from './families/registry.js';
 import type { FamilyResult, FamilyRun } from './families/types.js';
 import { selectAssets } from './load.js';
 import { commitBuffers, DirectWrites, WriteBuffer } from './writes.js';
 import { StepPool } from './pool.js';
 import { Sinks } from './sinks.js';
 import { planStep } from './plan.js';
-import { BARS_STATE_TABLES, EMAS_STATE_TABLES, idList } from './state.js';
+import { idList } from './state.js';
 
 export type {
   AssetOutcome, AssetStatus, Component, ComponentSummary, RefreshEvent, RefreshOptions, RefreshSummary, Shard, StepContext,
@@ -391,10 +391,9 @@ export async function runRefresh(store: Store, opts: RefreshOptions): Promise<Re
       throw e;
     }
   }
-  const tables = [
-    ...(opts.components.includes('bars') ? BARS_STATE_TABLES : []),
-    ...(opts.components.includes('emas') ? EMAS_STATE_TABLES : []),
-  ];
+  // Registry order (upstreams first); an unknown name is refused before anything runs.
+  for (const c of opts.components) getFamily(c);
+  const tables = allFamilies().filter((f) => opts.components.includes(f.name)).flatMap((f) => f.stateTables);
   const summary: RefreshSummary = {
     runId, dryRun: !!opts.dryRun, tables, timeframes: tfs.map((t) => t.tf), periods, components: [], ok: true, threads: 0,
     checkpointMs: 0,
