@@ -91,7 +91,7 @@ const BY_NAME: Record<string, string> = {
   table_name: 'Derived table this state row is about.',
   last_src_ts: 'Watermark: the last source day built into the table.',
   daily_min_seen: 'Earliest source day seen at the last run.',
-  dirty_from: 'Earliest day an upstream change invalidated; the next refresh recomputes from it.',
+  dirty_from: 'A recompute asked for from this day (set by hand); the next refresh recomputes from it and clears it.',
   source_rows: 'Daily rows of the asset at the last run.',
   last_run_ts: 'When the table was last refreshed for this asset.',
   last_run_id: 'run_id of that refresh.',

@@ -151,8 +151,8 @@ export const EMA_TABLES = {
 
 export const refreshState: Table = {
   name: 'refresh_state',
-  doc: 'Per (asset, derived table): watermark (last source day built), earliest day seen, the earliest day an '
-    + 'upstream change invalidated (dirty_from), daily rows at the last run, last run time and counters. '
+  doc: 'Per (asset, derived table): watermark (last source day built), earliest day seen, a recompute asked for '
+    + 'by hand (dirty_from), daily rows at the last run, last run time and counters. '
     + 'All timeframes and periods of a table move together, so one row per (asset, table) is enough; `carry` '
     + 'holds, for every timeframe (and period) of the default selection, the kernel state after the last row, so '
     + 'the next run continues from it instead of re-reading the history (`carry_key` names its layout); '
