@@ -10,18 +10,19 @@ import { BAR_FAMILIES, belongsTo, type BarFamily, type Timeframe } from '../cata
 import { build1d, dailyFrom1d, type Build1dCounters, type Build1dResult } from '../compute/bars/daily1d.js';
 import { BAR_CARRY_LEN, buildBarsForTimeframe } from '../compute/bars/index.js';
 import { DAY_MS, type DailySeries } from '../compute/daily.js';
-import { q } from '../schema/ddl.js';
-import { BAR_TABLES, EMA_TABLES, priceBars1d, priceBars1dRejects, type Table } from '../schema/tables.js';
+import { BAR_TABLES, priceBars1d, priceBars1dRejects, type Table } from '../schema/tables.js';
 import { concatBatches, emptyBatch, rowsFrom, sliceBatch, type RowBatch } from '../columnar/columns.js';
 import type { Row, Store } from '../store/store.js';
 import { lowerBound } from '../util/search.js';
 import { decodeBlocks, encodeBlocks, firstChangedDay } from './fingerprint.js';
 import { loadRawDaily } from './load.js';
+import type { Writes } from './writes.js';
+import type { AssetPlan } from './families/types.js';
 import { prefetchBars, type BarsFacts } from './prefetch.js';
 import { TableWriter } from './writer.js';
 import type { Sinks } from './sinks.js';
 import {
-  BARS_STATE_TABLES, type Carry, carryKey, commonState, decodeCarry, EMAS_STATE_TABLES, markDirty, markRowsAhead, writeStates,
+  BARS_STATE_TABLES, type Carry, carryKey, commonState, decodeCarry, pendingChange, writeStates,
 } from './state.js';
 
 export interface BarsOptions {
@@ -35,6 +36,8 @@ export interface BarsOptions {
   sinks?: Sinks;
   /** Recompute from this day (epoch ms) at the latest, whatever the state says (`refresh --from`). */
   recomputeFrom?: number;
+  /** State tables of the families that read the bars: a rewrite is kept in `changed_from` until they ran since. */
+  readers: readonly string[];
 }
 
 export interface AssetBarsResult {
@@ -53,19 +56,8 @@ export interface AssetBarsResult {
 const iso = (ms: number) => new Date(ms).toISOString();
 
 /** Delete one asset's rows of `table` dated ≥ from (all when from = −∞), optionally only some tfs. */
-export async function deleteFrom(store: Store, table: Table, id: number, timeCol: string, from: number, tfs?: string[]): Promise<void> {
-  if (tfs && tfs.length === 0) return;
-  const params: unknown[] = [id];
-  let sql = `DELETE FROM ${q(table.name)} WHERE id = $1`;
-  if (from !== -Infinity) {
-    params.push(iso(from));
-    sql += ` AND ${q(timeCol)} >= $${params.length}::timestamptz`;
-  }
-  if (tfs) {
-    sql += ` AND tf IN (${tfs.map((_, i) => `$${params.length + i + 1}`).join(', ')})`;
-    params.push(...tfs);
-  }
-  await store.exec(sql, params);
+export async function deleteFrom(out: Writes, table: Table, id: number, timeCol: string, from: number, tfs?: string[]): Promise<void> {
+  await out.write({ kind: 'delete', table, id, timeCol, from, tfs });
 }
 
 /** Earliest day whose 1D row differs between `stored` (rows dated ≥ from, ascending) and `built`, within [from, ∞). */
@@ -119,29 +111,38 @@ function gapsFrom(ts: Float64Array, n: number, from: number): number {
   return gaps;
 }
 
-export async function refreshAssetBars(store: Store, id: number, opts: BarsOptions, facts?: BarsFacts): Promise<AssetBarsResult> {
-  const f = facts ?? (await prefetchBars(store, [id], opts.lookbackDays)).get(id)!;
-  const empty: Build1dCounters = { upserted: 0, rejected: 0, repairedTimehigh: 0, repairedTimelow: 0 };
-  const result: AssetBarsResult = {
-    status: 'built', from: -Infinity, reason: 'full rebuild', rows: {}, counters: empty, lastSrcTs: f.raw?.hi ?? NaN, gaps: 0,
-  };
-  if (!f.raw) {
-    // Every source day is gone (deleted since the last build): so are the asset's derived rows.
-    if (opts.narrowed || f.states.size === 0) return { ...result, status: 'current', from: Infinity, reason: 'no source rows' };
-    await purgeAsset(store, id, f);
-    return { ...result, reason: 'history deleted', lastSrcTs: NaN };
-  }
+/** What the bars of one asset need (planBars): the plan, and what carrying it out takes from the decision. */
+export interface BarsDecision {
+  plan: AssetPlan;
+  /** The bars' watermark (+∞ when none, or when a narrowed run wrote past it: then everything ≥ from is deleted). */
+  watermark: number;
+  ahead: boolean;
+  /** The lookback window and new days built as 1D rows (when there is a watermark). */
+  tail?: Build1dResult;
+  /** Every bar family's carry, in BAR_FAMILIES order, when the plan continues. */
+  carries?: Float64Array[];
+  /** A fingerprint to record on an asset found current (a state from before fingerprints were kept). */
+  fingerprint?: string;
+}
 
+/** Pure: what the asset's bars need, from its prefetched facts. */
+export function planBars(f: BarsFacts, opts: Omit<BarsOptions, 'sinks' | 'readers' | 'runId'>): BarsDecision {
+  if (!f.raw) {
+    // Every source day is gone (deleted since the last build): so are the asset's bar rows.
+    if (opts.narrowed || f.states.size === 0) return { plan: { action: 'current', reason: 'no source rows' }, watermark: Infinity, ahead: false };
+    return { plan: { action: 'purge', reason: 'history deleted' }, watermark: Infinity, ahead: false };
+  }
   let from = -Infinity;
+  let reason = 'full rebuild';
   // Rows are dated at most the watermark, so a change strictly after it (new days only) deletes nothing.
   let watermark = Infinity;
   let tail: Build1dResult | undefined;
   let ahead = false;
-  if (opts.narrowed) result.reason = 'selected timeframes';
+  if (opts.narrowed) reason = 'selected timeframes';
   else if (!opts.fullRebuild) {
     const st = commonState(f.states, BARS_STATE_TABLES);
-    if (!st || st.last_src_ts === null || st.daily_min_seen === null || !f.tail) result.reason = 'first build';
-    else if (f.raw.lo !== Number(st.daily_min_seen)) result.reason = f.raw.lo < Number(st.daily_min_seen) ? 'backfill' : 'history shrank';
+    if (!st || st.last_src_ts === null || st.daily_min_seen === null || !f.tail) reason = 'first build';
+    else if (f.raw.lo !== Number(st.daily_min_seen)) reason = f.raw.lo < Number(st.daily_min_seen) ? 'backfill' : 'history shrank';
     else {
       watermark = Number(st.last_src_ts);
       ahead = !!st.rows_ahead;
@@ -182,23 +183,45 @@ export async function refreshAssetBars(store: Store, id: number, opts: BarsOptio
       if (from === Infinity) {
         // A state from before fingerprints were kept gets its first one without recomputing anything.
         const now = f.fp ? encodeBlocks(f.fp.now) : null;
-        if (now !== null && st.src_fp !== now) {
-          await store.exec(`UPDATE refresh_state SET src_fp = $2 WHERE id = $1 AND table_name = '${priceBars1d.name}'`, [id, now]);
-        }
-        return { ...result, status: 'current', from, reason: 'already current' };
+        const fingerprint = now !== null && st.src_fp !== now ? now : undefined;
+        return { plan: { action: 'current', reason: 'already current' }, watermark, ahead, tail, fingerprint };
       }
-      result.reason = reasons.join(', ');
+      reason = reasons.join(', ');
     }
   }
-  result.from = from;
   if (tail && from > watermark) {
     const carries = BAR_FAMILIES.map((family) => {
       const { sel, key } = familyLayout(opts.tfs, family);
       return decodeCarry(f.states.get(BAR_TABLES[family].name), key, sel.length * BAR_CARRY_LEN);
     });
-    if (carries.every((c) => c !== undefined)) return continueBars(store, id, opts, f, tail, from, carries as Float64Array[], ahead, result);
+    if (carries.every((c) => c !== undefined)) {
+      return { plan: { action: 'continue', from, reason }, watermark, ahead, tail, carries: carries as Float64Array[] };
+    }
   }
-  return rebuildBars(store, id, opts, f, from, ahead ? Infinity : watermark, result);
+  return { plan: { action: 'recompute', from, reason }, watermark, ahead, tail };
+}
+
+export async function refreshAssetBars(
+  store: Store, out: Writes, id: number, opts: BarsOptions, facts?: BarsFacts,
+): Promise<AssetBarsResult> {
+  const f = facts ?? (await prefetchBars(store, [id], opts.lookbackDays)).get(id)!;
+  const d = planBars(f, opts);
+  const { plan } = d;
+  const empty: Build1dCounters = { upserted: 0, rejected: 0, repairedTimehigh: 0, repairedTimelow: 0 };
+  const result: AssetBarsResult = {
+    status: 'built', from: -Infinity, reason: plan.reason, rows: {}, counters: empty, lastSrcTs: f.raw?.hi ?? NaN, gaps: 0,
+  };
+  if (plan.action === 'purge') {
+    await purgeAsset(out, id, f);
+    return { ...result, lastSrcTs: NaN };
+  }
+  if (plan.action === 'current') {
+    if (d.fingerprint) await out.write({ kind: 'fingerprint', id, table: priceBars1d.name, fp: d.fingerprint });
+    return { ...result, status: 'current', from: Infinity };
+  }
+  result.from = plan.from;
+  if (plan.action === 'continue') return continueBars(out, id, opts, f, d.tail!, plan.from, d.carries!, d.ahead, result);
+  return rebuildBars(store, out, id, opts, f, plan.from, d.ahead ? Infinity : d.watermark, result);
 }
 
 /**
@@ -206,34 +229,34 @@ export async function refreshAssetBars(store: Store, id: number, opts: BarsOptio
  * recomputing the history — the bar kernels continue exactly where the last run stopped.
  */
 async function continueBars(
-  store: Store, id: number, opts: BarsOptions, f: BarsFacts, tail: Build1dResult, from: number, carries: Float64Array[],
+  out: Writes, id: number, opts: BarsOptions, f: BarsFacts, tail: Build1dResult, from: number, carries: Float64Array[],
   ahead: boolean, result: AssetBarsResult,
 ): Promise<AssetBarsResult> {
   const bars1d = rowsFrom(tail.bars, 'ts', from);
   const rejects = rowsFrom(tail.rejects, 'ts', from);
   result.continued = true;
-  if (ahead) for (const [t, col] of BARS_TABLE_TIME) await deleteFrom(store, t, id, col, from);
+  if (ahead) for (const [t, col] of BARS_TABLE_TIME) await deleteFrom(out, t, id, col, from);
   result.counters = counters(bars1d, rejects);
-  result.rows[priceBars1d.name] = await store.append(priceBars1d, bars1d);
-  result.rows[priceBars1dRejects.name] = await store.append(priceBars1dRejects, rejects);
+  result.rows[priceBars1d.name] = await out.write({ kind: 'append', table: priceBars1d, batch: bars1d });
+  result.rows[priceBars1dRejects.name] = await out.write({ kind: 'append', table: priceBars1dRejects, batch: rejects });
   const series = dailyFrom1d(bars1d, id);
   const carry: Record<string, Carry> = {};
   for (const [k, family] of BAR_FAMILIES.entries()) {
     const table = BAR_TABLES[family];
     const { sel, key } = familyLayout(opts.tfs, family);
-    const out = new Float64Array(sel.length * BAR_CARRY_LEN);
+    const next = new Float64Array(sel.length * BAR_CARRY_LEN);
     const sink = opts.sinks?.of(table);
     const start = sink?.length ?? 0;
     const parts = sel.map((tf, i) => buildBarsForTimeframe(series, family, tf, {
       carry: carries[k].subarray(i * BAR_CARRY_LEN, (i + 1) * BAR_CARRY_LEN),
-      carryOut: out.subarray(i * BAR_CARRY_LEN, (i + 1) * BAR_CARRY_LEN),
+      carryOut: next.subarray(i * BAR_CARRY_LEN, (i + 1) * BAR_CARRY_LEN),
       sink,
     }));
-    carry[table.name] = { key, data: out, stride: BAR_CARRY_LEN, group: 1 };
-    result.rows[table.name] = await store.append(table, sink ? sink.lazyView(start) : concatBatches(parts));
+    carry[table.name] = { key, data: next, stride: BAR_CARRY_LEN, group: 1 };
+    result.rows[table.name] = await out.write({ kind: 'append', table, batch: sink ? sink.lazyView(start) : concatBatches(parts) });
   }
   result.gaps = gapsFrom(tail.bars.cols.ts as Float64Array, tail.bars.length, from);
-  await finishBars(store, id, opts, f, from, result, carry);
+  await finishBars(out, id, opts, f, from, result, carry);
   return result;
 }
 
@@ -280,7 +303,7 @@ async function buildWindows(
  * build, a backfill or --full-rebuild; from a revised day on otherwise). Leaves a fresh carry behind.
  */
 async function rebuildBars(
-  store: Store, id: number, opts: BarsOptions, f: BarsFacts, from: number, watermark: number, result: AssetBarsResult,
+  store: Store, out: Writes, id: number, opts: BarsOptions, f: BarsFacts, from: number, watermark: number, result: AssetBarsResult,
 ): Promise<AssetBarsResult> {
   const raw = await loadRawDaily(store, id);
   const built = build1d(raw);
@@ -290,10 +313,10 @@ async function rebuildBars(
   const rejects = rowsFrom(built.rejects, 'ts', from);
   result.counters = counters(bars1d, rejects);
   if (needDelete) {
-    await deleteFrom(store, priceBars1d, id, 'ts', from);
-    await deleteFrom(store, priceBars1dRejects, id, 'ts', from);
+    await deleteFrom(out, priceBars1d, id, 'ts', from);
+    await deleteFrom(out, priceBars1dRejects, id, 'ts', from);
   }
-  const writer = new TableWriter(store);
+  const writer = new TableWriter(out);
   await writer.add(priceBars1d, bars1d);
   await writer.add(priceBars1dRejects, rejects);
   const series = dailyFrom1d(built.bars, id);
@@ -301,19 +324,19 @@ async function rebuildBars(
   for (const family of BAR_FAMILIES) {
     const table = BAR_TABLES[family];
     const { sel, key } = familyLayout(opts.tfs, family);
-    if (needDelete) await deleteFrom(store, table, id, 'time_close', from, whole ? undefined : sel.map((t) => t.tf));
-    const out = new Float64Array(sel.length * BAR_CARRY_LEN);
+    if (needDelete) await deleteFrom(out, table, id, 'time_close', from, whole ? undefined : sel.map((t) => t.tf));
+    const carryOut = new Float64Array(sel.length * BAR_CARRY_LEN);
     for (const [i, tf] of sel.entries()) {
-      await buildWindows(series, family, tf, out.subarray(i * BAR_CARRY_LEN, (i + 1) * BAR_CARRY_LEN), (rows) =>
+      await buildWindows(series, family, tf, carryOut.subarray(i * BAR_CARRY_LEN, (i + 1) * BAR_CARRY_LEN), (rows) =>
         writer.add(table, tailFrom(rows, 'time_close', from)));
     }
-    carry[table.name] = { key, data: out, stride: BAR_CARRY_LEN, group: 1 };
+    carry[table.name] = { key, data: carryOut, stride: BAR_CARRY_LEN, group: 1 };
     await writer.add(table, emptyBatch()); // a family with no timeframe selected still reports 0 rows
   }
   Object.assign(result.rows, await writer.flush());
   result.gaps = gapsFrom(series.ts, series.n, from);
-  if (!opts.narrowed) await finishBars(store, id, opts, f, from, result, carry);
-  else await markRowsAhead(store, id, BARS_STATE_TABLES, series.n ? series.ts[series.n - 1] : NaN);
+  if (!opts.narrowed) await finishBars(out, id, opts, f, from, result, carry);
+  else await out.write({ kind: 'rows-ahead', id, tables: BARS_STATE_TABLES, lastTs: series.n ? series.ts[series.n - 1] : NaN });
   return result;
 }
 
@@ -322,37 +345,36 @@ const BARS_TABLE_TIME: [Table, string][] = [
   [priceBars1d, 'ts'], [priceBars1dRejects, 'ts'], ...Object.values(BAR_TABLES).map((t): [Table, string] => [t, 'time_close']),
 ];
 
-/** Delete every derived row and state row of an asset that has no source rows left. */
-async function purgeAsset(store: Store, id: number, f: BarsFacts): Promise<void> {
-  for (const [t, col] of BARS_TABLE_TIME) await deleteFrom(store, t, id, col, -Infinity);
-  for (const t of Object.values(EMA_TABLES)) await deleteFrom(store, t, id, 'ts', -Infinity);
-  await store.exec('DELETE FROM refresh_state WHERE id = $1', [id]);
-  if (f.changeSeen !== null) await consumeChanges(store, id, f.changeSeen);
+/**
+ * Delete the bar rows and bar state of an asset that has no source rows left. Its EMA rows are the EMA family's
+ * business: that family finds the source gone on its own and deletes them.
+ */
+async function purgeAsset(out: Writes, id: number, f: BarsFacts): Promise<void> {
+  for (const [t, col] of BARS_TABLE_TIME) await deleteFrom(out, t, id, col, -Infinity);
+  await out.write({ kind: 'forget-state', id, tables: BARS_STATE_TABLES });
+  if (f.changeSeen !== null) await out.write({ kind: 'consume-changes', id, seen: f.changeSeen });
 }
 
-async function consumeChanges(store: Store, id: number, seen: number): Promise<void> {
-  await store.exec(
-    'UPDATE price_changes SET consumed_at = now() WHERE id = $1 AND consumed_at IS NULL AND detected_at <= $2::timestamptz',
-    [id, new Date(seen).toISOString()],
-  );
-}
-
-/** State, carry and the EMA's dirty mark, in the asset's transaction; pending import changes are consumed. */
+/**
+ * State and carry in the asset's transaction, with the earliest day this run rewrote (`changed_from`, −∞ for a
+ * whole build) for the families that read the bars; pending import changes are consumed.
+ */
 async function finishBars(
-  store: Store, id: number, opts: BarsOptions, f: BarsFacts, from: number, result: AssetBarsResult,
+  out: Writes, id: number, opts: BarsOptions, f: BarsFacts, from: number, result: AssetBarsResult,
   carry: Record<string, Carry>,
 ): Promise<void> {
   const raw = f.raw!;
-  await writeStates(store, id, BARS_STATE_TABLES, {
+  // New days only (from after the watermark) rewrite nothing: the EMA family finds the new 1D rows itself
+  // (dated after its own watermark, never ahead of this one).
+  const prev = commonState(f.states, BARS_STATE_TABLES);
+  const watermark = prev?.last_src_ts ?? null;
+  const rewrote = opts.fullRebuild || watermark === null || !(from > Number(watermark)) ? from : Infinity;
+  await writeStates(out, id, BARS_STATE_TABLES, {
     lastSrcTs: raw.hi, dailyMinSeen: raw.lo, sourceRows: raw.n, runId: opts.runId, rowsWritten: result.rows,
     repairedHigh: result.counters.repairedTimehigh, repairedLow: result.counters.repairedTimelow,
     rejected: result.counters.rejected, carry, srcFp: f.fp ? encodeBlocks(f.fp.now) : undefined,
+    changedFrom: pendingChange(prev, f.states, opts.readers, rewrote),
   });
-  // New days only (from after the watermark): the EMA component finds the new 1D rows itself (they are dated
-  // after its own watermark, which is never ahead of this one), so there is nothing to mark — and no
-  // per-asset UPDATE on the daily path.
-  const watermark = commonState(f.states, BARS_STATE_TABLES)?.last_src_ts ?? null;
-  if (opts.fullRebuild || watermark === null || !(from > Number(watermark))) await markDirty(store, id, EMAS_STATE_TABLES, from);
   // Only the changes this run read: one imported since then is newer and stays pending for the next run.
-  if (f.changeSeen !== null) await consumeChanges(store, id, f.changeSeen);
+  if (f.changeSeen !== null) await out.write({ kind: 'consume-changes', id, seen: f.changeSeen });
 }

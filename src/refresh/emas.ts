@@ -1,7 +1,7 @@
 // The EMA component for one asset: daily closes from price_bars_1d, canonical closes from the bar tables,
 // into the six families of compute/ema. Like the bars, an EMA row depends only on inputs dated up to
 // its own day, so rows ≥ D are replaced, where D is the earliest input change since the last EMA run
-// (the bars component records it as dirty_from) or the first new daily row.
+// (the bars record it in their own state as changed_from) or the first new daily row.
 //
 // One exception to prefix stability: v2's guard floor(N/d) ≥ 3p depends on the total row count N, so a
 // (tf, period) pair whose guard flips is rewritten whole.
@@ -13,7 +13,6 @@ import { belongsTo, type BarFamily, type Timeframe } from '../catalog/timeframes
 import {
   EMA_CARRY_LEN, emaAnchor, emaCal, emaV1, emaV2, v2Guard, type DailyCloses, type EmaOptions,
 } from '../compute/ema/index.js';
-import { q } from '../schema/ddl.js';
 import { BAR_TABLES, EMA_TABLES, type Table } from '../schema/tables.js';
 import { concatBatches, emptyBatch, type RowBatch } from '../columnar/columns.js';
 import type { Store } from '../store/store.js';
@@ -23,8 +22,10 @@ import { prefetchDailyCloses, prefetchEmas, type EmasFacts } from './prefetch.js
 import { FLUSH_ROWS, TableWriter } from './writer.js';
 import type { Sinks } from './sinks.js';
 import {
-  BARS_STATE_TABLES, type Carry, carryKey, commonState, decodeCarry, EMAS_STATE_TABLES, markRowsAhead, writeStates,
+  BARS_STATE_TABLES, type Carry, carryKey, commonState, decodeCarry, EMAS_STATE_TABLES, upstreamChange, writeStates,
 } from './state.js';
+import type { Writes } from './writes.js';
+import type { AssetPlan } from './families/types.js';
 
 export type EmaFamily = keyof typeof EMA_TABLES;
 
@@ -126,30 +127,45 @@ function computeItem(
   return emaAnchor(daily, canon, tf, periods, o);
 }
 
-export async function refreshAssetEmas(store: Store, id: number, opts: EmasOptions, facts?: EmasFacts): Promise<AssetEmasResult> {
-  const f = facts ?? (await prefetchEmas(store, [id], opts.tfs)).get(id)!;
-  const result: AssetEmasResult = { status: 'built', from: -Infinity, reason: 'full rebuild', rows: {} };
+/** What the EMAs of one asset need (planEmas), and what carrying it out takes from the decision. */
+export interface EmasDecision {
+  plan: AssetPlan;
+  /** Daily rows at the last run (v2's guard compares them with the rows now). */
+  oldRows: number;
+  /** The EMAs' watermark (+∞ when none, or when a narrowed run wrote past it). */
+  watermark: number;
+  ahead: boolean;
+  /** Every family's carry, in familyLayouts order, when the plan continues. */
+  carries?: Float64Array[];
+}
+
+/** Pure: what the asset's EMAs need, from their prefetched facts (their state and the bars'). */
+export function planEmas(f: EmasFacts, opts: EmasOptions): EmasDecision {
+  const none = { oldRows: 0, watermark: Infinity, ahead: false };
   if (f.srcHi === null) {
-    // Every source day is gone: so are the EMA rows (the bars step purges them too when it runs first).
-    if (opts.narrowed || f.states.size === 0) return { ...result, status: 'current', from: Infinity, reason: 'no source rows' };
-    for (const t of Object.values(EMA_TABLES)) await deleteFrom(store, t, id, 'ts', -Infinity);
-    await store.exec(`DELETE FROM refresh_state WHERE id = $1 AND table_name IN (${EMAS_STATE_TABLES.map((t) => `'${t}'`).join(', ')})`, [id]);
-    return { ...result, reason: 'history deleted' };
+    // Every source day is gone: so are the EMA rows.
+    if (opts.narrowed || f.states.size === 0) return { plan: { action: 'current', reason: 'no source rows' }, ...none };
+    return { plan: { action: 'purge', reason: 'history deleted' }, ...none };
   }
   const bars = commonState(f.states, BARS_STATE_TABLES);
   let from = -Infinity;
+  let reason = 'full rebuild';
   let oldRows = 0;
   // EMA rows are dated at most the last daily row built, so a change strictly after it deletes nothing.
   let watermark = Infinity;
   let ahead = false;
-  if (opts.narrowed) result.reason = 'selected timeframes/periods';
+  if (opts.narrowed) reason = 'selected timeframes/periods';
   else if (!opts.fullRebuild) {
     const st = commonState(f.states, EMAS_STATE_TABLES);
-    if (!st || st.last_src_ts === null || !f.tail) result.reason = 'first build';
-    else if (!bars || bars.daily_min_seen !== st.daily_min_seen) result.reason = 'bars rebuilt from scratch';
+    if (!st || st.last_src_ts === null || !f.tail) reason = 'first build';
+    else if (!bars || bars.daily_min_seen !== st.daily_min_seen) reason = 'bars rebuilt from scratch';
+    else if (upstreamChange(bars, st) === -Infinity) reason = 'bars rebuilt whole';
     else {
-      from = st.dirty_from ?? Infinity;
-      const reasons = st.dirty_from !== null ? ['bars changed'] : [];
+      // The bars' rewrite since this family's last run (recorded in the bars' own state), and a recompute an
+      // operator asked for on this family's rows (dirty_from).
+      const changed = Math.min(upstreamChange(bars, st) ?? Infinity, st.dirty_from ?? Infinity);
+      from = changed;
+      const reasons = changed !== Infinity ? ['bars changed'] : [];
       const next = f.tail.daily.ts[0];
       if (next !== undefined && next < from) {
         from = next;
@@ -159,36 +175,54 @@ export async function refreshAssetEmas(store: Store, id: number, opts: EmasOptio
         from = opts.recomputeFrom;
         reasons.push(`recompute requested from ${new Date(from).toISOString().slice(0, 10)}`);
       }
-      if (from === Infinity) return { ...result, status: 'current', from, reason: 'already current' };
-      result.reason = reasons.join(', ');
+      if (from === Infinity) return { plan: { action: 'current', reason: 'already current' }, ...none };
+      reason = reasons.join(', ');
       oldRows = st.source_rows;
       watermark = Number(st.last_src_ts);
       ahead = !!st.rows_ahead;
     }
   }
-  result.from = from;
   if (f.tail && from > watermark) {
-    const done = await continueEmas(store, id, opts, f, from, oldRows, ahead, result);
-    if (done) return done;
+    const carries = familyLayouts(opts).map((l) => decodeCarry(f.states.get(EMA_TABLES[l.family].name), l.key, l.length));
+    if (carries.every((c) => c !== undefined)) {
+      return { plan: { action: 'continue', from, reason }, oldRows, watermark, ahead, carries: carries as Float64Array[] };
+    }
   }
-  return rebuildEmas(store, id, opts, f, from, oldRows, ahead ? Infinity : watermark, result);
+  return { plan: { action: 'recompute', from, reason }, oldRows, watermark, ahead };
+}
+
+export async function refreshAssetEmas(
+  store: Store, out: Writes, id: number, opts: EmasOptions, facts?: EmasFacts,
+): Promise<AssetEmasResult> {
+  const f = facts ?? (await prefetchEmas(store, [id], opts.tfs)).get(id)!;
+  const d = planEmas(f, opts);
+  const { plan } = d;
+  const result: AssetEmasResult = { status: 'built', from: -Infinity, reason: plan.reason, rows: {} };
+  if (plan.action === 'current') return { ...result, status: 'current', from: Infinity };
+  if (plan.action === 'purge') {
+    for (const t of Object.values(EMA_TABLES)) await deleteFrom(out, t, id, 'ts', -Infinity);
+    await out.write({ kind: 'forget-state', id, tables: EMAS_STATE_TABLES });
+    return result;
+  }
+  result.from = plan.from;
+  if (plan.action === 'continue') return continueEmas(store, out, id, opts, f, plan.from, d.oldRows, d.ahead, d.carries!, result);
+  return rebuildEmas(store, out, id, opts, f, plan.from, d.oldRows, d.ahead ? Infinity : d.watermark, result);
 }
 
 /**
  * Only new daily rows since the last run: every (tf, period) continues from its carry with the new daily rows
  * and the new canonical closes. A v2 pair whose minimum-history guard starts to hold with these rows (it only
- * ever turns on: the row count only grows here) is written whole from the daily history instead. Returns
- * undefined when continuing is impossible (no carry for this selection).
+ * ever turns on: the row count only grows here) is written whole from the daily history instead. `carries`:
+ * each family's stored carry (planEmas found them all).
  */
 async function continueEmas(
-  store: Store, id: number, opts: EmasOptions, f: EmasFacts, from: number, oldRows: number, ahead: boolean,
-  result: AssetEmasResult,
-): Promise<AssetEmasResult | undefined> {
+  store: Store, out: Writes, id: number, opts: EmasOptions, f: EmasFacts, from: number, oldRows: number, ahead: boolean,
+  carries: Float64Array[], result: AssetEmasResult,
+): Promise<AssetEmasResult> {
   const tail = f.tail!;
   const daily: DailyCloses = { id, ts: tail.daily.ts, close: tail.daily.close };
   const newRows = oldRows + daily.ts.length;
-  const plan = familyLayouts(opts).map((l) => ({ ...l, carry: decodeCarry(f.states.get(EMA_TABLES[l.family].name), l.key, l.length) }));
-  if (plan.some((p) => p.carry === undefined)) return undefined;
+  const plan = familyLayouts(opts).map((l, k) => ({ ...l, carry: carries[k] }));
   let whole: DailyCloses | undefined; // the asset's daily closes, read only on a day a v2 guard flips
   const carry: CarryMap = {};
   result.continued = true;
@@ -196,7 +230,7 @@ async function continueEmas(
     const table = EMA_TABLES[family];
     const source = SOURCE[family];
     const canon = source ? tail.canon.get(BAR_TABLES[source].name)! : new Map();
-    const out = new Float64Array(length);
+    const next = new Float64Array(length);
     // Steady pairs write into the group's sink when there is one (else into parts); whole-series rewrites into wholes.
     const sink = opts.sinks?.of(table);
     const start = sink?.length ?? 0;
@@ -208,7 +242,7 @@ async function continueEmas(
       if (flips.length === 0) {
         // No flip (nearly always): the item's slots in and out are contiguous, no gathering needed.
         const span = periods.length * EMA_CARRY_LEN;
-        const o = { carry: carryIn!.subarray(off, off + span), carryOut: out.subarray(off, off + span), sink };
+        const o = { carry: carryIn!.subarray(off, off + span), carryOut: next.subarray(off, off + span), sink };
         const b = computeItem(family, daily, canon.get(tf.tf) ?? NO_CLOSES, tf, periods, o);
         if (!sink) parts.push(b);
         off += span;
@@ -220,24 +254,26 @@ async function continueEmas(
         const cin = gatherCarry(carryIn!, off, periods, steady);
         const b = computeItem(family, daily, canon.get(tf.tf) ?? NO_CLOSES, tf, steady, { carry: cin, carryOut: cout, sink });
         if (!sink) parts.push(b);
-        scatterCarry(out, off, periods, steady, cout);
+        scatterCarry(next, off, periods, steady, cout);
       }
       const all: DailyCloses = (whole ??= f.daily ?? (await loadDailyCloses(store, id)));
       const cout = new Float64Array(flips.length * EMA_CARRY_LEN);
       wholes.push(emaV2(all, tf, flips, { carryOut: cout }));
-      scatterCarry(out, off, periods, flips, cout);
+      scatterCarry(next, off, periods, flips, cout);
       // The row count only grows here, so the guard has just turned on and the pair had no rows — unless a
       // narrowed run past the watermark (rows_ahead) wrote it whole already: then replace it whole.
-      if (ahead) await deleteSeries(store, table, id, tf, flips);
+      if (ahead) await deleteSeries(out, table, id, tf, flips);
       off += periods.length * EMA_CARRY_LEN;
     }
-    carry[table.name] = { key, data: out, stride: EMA_CARRY_LEN, group: items[0]?.periods.length ?? 1 };
-    if (ahead) await deleteFrom(store, table, id, 'ts', from);
+    carry[table.name] = { key, data: next, stride: EMA_CARRY_LEN, group: items[0]?.periods.length ?? 1 };
+    if (ahead) await deleteFrom(out, table, id, 'ts', from);
     // With a sink, the steady rows are the sink's rows since `start`.
-    result.rows[table.name] = await store.append(table, concatBatches([sink ? sink.lazyView(start) : concatBatches(parts), ...wholes]));
+    result.rows[table.name] = await out.write({
+      kind: 'append', table, batch: concatBatches([sink ? sink.lazyView(start) : concatBatches(parts), ...wholes]),
+    });
   }
   const last = daily.ts.length ? daily.ts[daily.ts.length - 1] : Number(commonState(f.states, EMAS_STATE_TABLES)!.last_src_ts);
-  await finishEmas(store, id, opts, f, last, newRows, result, carry);
+  await finishEmas(out, id, opts, f, last, newRows, result, carry);
   return result;
 }
 
@@ -246,13 +282,13 @@ async function continueEmas(
  * build or --full-rebuild; from the earliest changed day otherwise). Leaves a fresh carry behind.
  */
 async function rebuildEmas(
-  store: Store, id: number, opts: EmasOptions, f: EmasFacts, from: number, oldRows: number, watermark: number,
+  store: Store, out: Writes, id: number, opts: EmasOptions, f: EmasFacts, from: number, oldRows: number, watermark: number,
   result: AssetEmasResult,
 ): Promise<AssetEmasResult> {
   const daily = await loadDailySeries(store, id);
   const fromTs = from === -Infinity ? undefined : from;
   const carry: CarryMap = {};
-  const writer = new TableWriter(store);
+  const writer = new TableWriter(out);
   // Periods per kernel call: a call's rows (up to one per daily row and period) stay within the write buffer's
   // bound, so a long history is computed a few periods at a time; an ordinary one still in one call per item.
   const perCall = Math.max(1, Math.floor(FLUSH_ROWS / Math.max(1, daily.n)));
@@ -260,63 +296,60 @@ async function rebuildEmas(
     const table = EMA_TABLES[family];
     const source = SOURCE[family];
     const canon = source ? await loadCanonicalCloses(store, BAR_TABLES[source].name, id) : new Map();
-    const out = new Float64Array(length);
+    const next = new Float64Array(length);
     // Deleted before the table's first append: the writer may append part of the rows before the end.
-    if (!(from > watermark)) await deleteEmaRows(store, table, id, from, opts, items);
+    if (!(from > watermark)) await deleteEmaRows(out, table, id, from, opts, items);
     await writer.add(table, emptyBatch());
     let off = 0;
     for (const { tf, periods } of items) {
       const c = canon.get(tf.tf) ?? NO_CLOSES;
       // v2 pairs whose guard changed since the last run are written whole (or removed).
       const flips = fromTs !== undefined ? guardFlips(family, tf, periods, oldRows, daily.n) : [];
-      if (flips.length) await deleteSeries(store, table, id, tf, flips);
+      if (flips.length) await deleteSeries(out, table, id, tf, flips);
       const steady = periods.filter((p) => !flips.includes(p));
       const compute = async (subset: number[], from?: number) => {
         for (let i = 0; i < subset.length; i += perCall) {
           const part = subset.slice(i, i + perCall);
           const cout = new Float64Array(part.length * EMA_CARRY_LEN);
           await writer.add(table, computeItem(family, daily, c, tf, part, { fromTs: from, carryOut: cout }));
-          scatterCarry(out, off, periods, part, cout);
+          scatterCarry(next, off, periods, part, cout);
         }
       };
       await compute(steady, fromTs);
       await compute(flips);
       off += periods.length * EMA_CARRY_LEN;
     }
-    carry[table.name] = { key, data: out, stride: EMA_CARRY_LEN, group: items[0]?.periods.length ?? 1 };
+    carry[table.name] = { key, data: next, stride: EMA_CARRY_LEN, group: items[0]?.periods.length ?? 1 };
   }
   Object.assign(result.rows, await writer.flush());
   const last = daily.n ? daily.ts[daily.n - 1] : NaN;
-  if (!opts.narrowed) await finishEmas(store, id, opts, f, last, daily.n, result, carry);
-  else await markRowsAhead(store, id, EMAS_STATE_TABLES, last);
+  if (!opts.narrowed) await finishEmas(out, id, opts, f, last, daily.n, result, carry);
+  else await out.write({ kind: 'rows-ahead', id, tables: EMAS_STATE_TABLES, lastTs: last });
   return result;
 }
 
 async function finishEmas(
-  store: Store, id: number, opts: EmasOptions, f: EmasFacts, lastSrcTs: number, rows: number, result: AssetEmasResult,
+  out: Writes, id: number, opts: EmasOptions, f: EmasFacts, lastSrcTs: number, rows: number, result: AssetEmasResult,
   carry: CarryMap,
 ): Promise<void> {
   const bars = commonState(f.states, BARS_STATE_TABLES);
   if (!bars) return;
-  await writeStates(store, id, EMAS_STATE_TABLES, {
+  await writeStates(out, id, EMAS_STATE_TABLES, {
     lastSrcTs, dailyMinSeen: bars.daily_min_seen ?? NaN, sourceRows: rows, runId: opts.runId, rowsWritten: result.rows, carry,
   });
 }
 
 async function deleteEmaRows(
-  store: Store, table: Table, id: number, from: number, opts: EmasOptions, items: { tf: Timeframe; periods: number[] }[],
+  out: Writes, table: Table, id: number, from: number, opts: EmasOptions, items: { tf: Timeframe; periods: number[] }[],
 ): Promise<void> {
-  if (!opts.narrowed) return deleteFrom(store, table, id, 'ts', from);
-  for (const { tf, periods } of items) await deleteSeries(store, table, id, tf, periods);
+  if (!opts.narrowed) return deleteFrom(out, table, id, 'ts', from);
+  for (const { tf, periods } of items) await deleteSeries(out, table, id, tf, periods);
 }
 
 /** Delete whole (tf, period) series of one asset. */
-async function deleteSeries(store: Store, table: Table, id: number, tf: Timeframe, periods: readonly number[]): Promise<void> {
+async function deleteSeries(out: Writes, table: Table, id: number, tf: Timeframe, periods: readonly number[]): Promise<void> {
   if (!periods.length) return;
-  await store.exec(
-    `DELETE FROM ${q(table.name)} WHERE id = $1 AND tf = $2 AND period IN (${periods.map((_, i) => `$${i + 3}`).join(', ')})`,
-    [id, tf.tf, ...periods],
-  );
+  await out.write({ kind: 'delete', table, id, timeCol: 'ts', from: -Infinity, tfs: [tf.tf], periods });
 }
 
 /**

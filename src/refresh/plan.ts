@@ -3,6 +3,8 @@
 // bars have not built yet depend on what the bars step would write, so the EMA plan of an asset first
 // rebuilds its bars the way the bars step would, inside the same transaction, then its EMAs from them.
 import type { Store } from '../store/store.js';
+import { DirectWrites } from './writes.js';
+import { EMAS_STATE_TABLES } from './state.js';
 import { refreshAssetBars, type AssetBarsResult } from './bars.js';
 import { refreshAssetEmas, type AssetEmasResult } from './emas.js';
 import { prefetchEmas } from './prefetch.js';
@@ -28,7 +30,8 @@ export async function planStep(
 ): Promise<void> {
   const { opts, tfs, periods, narrowed, lookbackDays, barsFailed, barsDone } = ctx;
   const runId = 'dry-run';
-  const barsOpts = { tfs, narrowed, fullRebuild: !!opts.fullRebuild, lookbackDays, runId, recomputeFrom: opts.from };
+  const barsOpts = { tfs, narrowed, fullRebuild: !!opts.fullRebuild, lookbackDays, runId, recomputeFrom: opts.from, readers: EMAS_STATE_TABLES };
+  const writes = new DirectWrites(store);
   const emaOpts = { tfs, periods, combos: opts.combos, narrowed, fullRebuild: !!opts.fullRebuild, runId, recomputeFrom: opts.from };
   const withBars = opts.components.includes('bars');
   for (const a of assets) {
@@ -39,14 +42,14 @@ export async function planStep(
       if (component === 'emas' && barsFailed.has(a.id)) Object.assign(out, { status: 'skipped', reason: 'its bars failed in this run' });
       else {
         r = await store.transaction(async () => {
-          if (component === 'bars') throw new Undo(await refreshAssetBars(store, a.id, barsOpts));
+          if (component === 'bars') throw new Undo(await refreshAssetBars(store, writes, a.id, barsOpts));
           // The bars this run would build first, as the bars step would have left them.
-          if (withBars && barsDone.has(a.id)) await refreshAssetBars(store, a.id, barsOpts);
+          if (withBars && barsDone.has(a.id)) await refreshAssetBars(store, writes, a.id, barsOpts);
           else if (!opts.skipStaleCheck) {
             const stale = await staleReason(store, a.id, (await prefetchEmas(store, [a.id])).get(a.id)!, ctx.stalenessHours);
             if (stale) return stale;
           }
-          throw new Undo(await refreshAssetEmas(store, a.id, emaOpts));
+          throw new Undo(await refreshAssetEmas(store, writes, a.id, emaOpts));
         }).then((stale) => {
           Object.assign(out, { status: 'skipped', reason: stale });
           return undefined;

@@ -11,16 +11,15 @@ import { describeError, retryAttempts, retryMinMs } from '../store/errors.js';
 import { retryTransient } from '../store/retry.js';
 import { assetKey, runLiveKey, type HeldLock } from '../store/locks.js';
 import type { Store } from '../store/store.js';
-import { refreshAssetBars, type AssetBarsResult } from './bars.js';
-import { prefetchFlipDaily, refreshAssetEmas, type AssetEmasResult, type EmasOptions } from './emas.js';
+import './families/builtin.js';
+import { allFamilies, getFamily, readersOf } from './families/registry.js';
+import type { FamilyResult, FamilyRun } from './families/types.js';
 import { selectAssets } from './load.js';
-import { DeferredStore, replay } from './deferred.js';
-import { prefetchBars, prefetchEmas, type BarsFacts, type EmasFacts } from './prefetch.js';
+import { commitBuffers, DirectWrites, WriteBuffer } from './writes.js';
 import { StepPool } from './pool.js';
 import { Sinks } from './sinks.js';
 import { planStep } from './plan.js';
-import { staleReason } from './stale.js';
-import { BARS_STATE_TABLES, EMAS_STATE_TABLES, idList } from './state.js';
+import { idList } from './state.js';
 
 export type {
   AssetOutcome, AssetStatus, Component, ComponentSummary, RefreshEvent, RefreshOptions, RefreshSummary, Shard, StepContext,
@@ -181,46 +180,42 @@ export async function runStep(
   sessions: Store[], component: Component, assets: { id: number; symbol: string }[], ctx: StepContext, sum: ComponentSummary,
 ): Promise<void> {
   const { opts, tfs, periods, narrowed, lookbackDays, stalenessHours, runId, barsFailed, barsDone } = ctx;
-  const emaOpts: EmasOptions = {
-    tfs, periods, combos: opts.combos, narrowed, fullRebuild: !!opts.fullRebuild, runId, recomputeFrom: opts.from,
+  const family = getFamily(component);
+  // One settings object per step (the families cache their layouts per object), one more per session with its sinks.
+  const run: FamilyRun = {
+    runId, tfs, periods, combos: opts.combos, narrowed, fullRebuild: !!opts.fullRebuild, lookbackDays,
+    recomputeFrom: opts.from, readers: readersOf(component),
   };
     interface Prepared {
       a: { id: number; symbol: string };
       out: AssetOutcome;
-      r?: AssetBarsResult | AssetEmasResult;
-      deferred?: DeferredStore;
+      r?: FamilyResult;
+      /** The asset's writes held for the group commit (none when they were made at once). */
+      buffer?: WriteBuffer;
       t0: number;
     }
     /** Read and compute one asset; its writes are recorded, not yet made. */
-    const prepare = async (s: Store, a: { id: number; symbol: string }, facts: BarsFacts | EmasFacts, sinks: Sinks, sinkOpts: EmasOptions): Promise<Prepared> => {
+    const prepare = async (s: Store, a: { id: number; symbol: string }, facts: unknown, sinkRun: FamilyRun): Promise<Prepared> => {
       const p: Prepared = { a, out: { id: a.id, symbol: a.symbol, status: 'built', reason: '', ms: 0 }, t0: Date.now() };
       try {
-        const stale = component === 'emas' && !barsFailed.has(a.id) && !barsDone.has(a.id) && !opts.skipStaleCheck
-          ? await staleReason(s, a.id, facts as EmasFacts, stalenessHours) : null;
-        const own = component === 'bars' ? BARS_STATE_TABLES[0] : EMAS_STATE_TABLES[0];
-        if (component === 'emas' && barsFailed.has(a.id)) {
+        const stale = family.waitReason && !barsFailed.has(a.id) && !barsDone.has(a.id) && !opts.skipStaleCheck
+          ? await family.waitReason(s, a.id, facts, stalenessHours) : null;
+        const own = family.state(facts);
+        if (family.upstream === 'bars' && barsFailed.has(a.id)) {
           Object.assign(p.out, { status: 'skipped', reason: 'its bars failed in this run' });
         } else if (stale) {
           Object.assign(p.out, { status: 'skipped', reason: stale });
-        } else if (opts.resume && facts.states.get(own)?.last_run_id === runId) {
+        } else if (opts.resume && own?.last_run_id === runId) {
           Object.assign(p.out, { status: 'current', reason: 'done earlier in the resumed run' });
         } else {
           // A whole rebuild writes the asset's entire history: write it straight away in its own
           // transaction rather than holding it in memory for a group commit. So does a very long history,
           // whose recompute after a revision would otherwise wait in memory for the group commit whole.
-          const days = component === 'bars' ? (facts as BarsFacts).raw?.n ?? 0 : Number(facts.states.get(own)?.source_rows ?? 0);
-          const whole = !!opts.fullRebuild || narrowed || !facts.states.has(own) || days > LONG_HISTORY_DAYS;
-          const d = whole ? s : new DeferredStore(s);
-          if (d instanceof DeferredStore) p.deferred = d;
-          // Deferred writes are views of the session's sinks until the group commit (written ones go at once).
-          const deferred = d instanceof DeferredStore;
-          const run = () => component === 'bars'
-            ? refreshAssetBars(d, a.id, {
-              tfs, narrowed, fullRebuild: !!opts.fullRebuild, lookbackDays, runId, sinks: deferred ? sinks : undefined,
-              recomputeFrom: opts.from,
-            }, facts as BarsFacts)
-            : refreshAssetEmas(d, a.id, deferred ? sinkOpts : emaOpts, facts as EmasFacts);
-          p.r = d === s ? await s.transaction(run) : await run();
+          const whole = !!opts.fullRebuild || narrowed || !own || family.historyDays(facts) > LONG_HISTORY_DAYS;
+          // Held writes are views of the session's sinks until the group commit (direct ones go at once).
+          if (!whole) p.buffer = new WriteBuffer();
+          const refresh = () => family.refresh(s, p.buffer ?? new DirectWrites(s), a.id, facts, whole ? run : sinkRun);
+          p.r = whole ? await s.transaction(refresh) : await refresh();
           gate?.wrote(Object.values(p.r.rows).reduce((a, b) => a + b, 0));
           p.out.status = p.r.status === 'current' ? 'current' : 'built';
           p.out.reason = p.r.reason;
@@ -244,14 +239,14 @@ export async function runStep(
     /** Commit the group's writes in one transaction; if that fails, asset by asset to isolate the culprit. */
     const commit = async (s: Store, group: Prepared[]): Promise<void> => {
       const c0 = Date.now();
-      const writing = group.filter((p) => p.deferred && p.deferred.ops.length > 0 && p.out.status !== 'failed');
+      const writing = group.filter((p) => p.buffer && p.buffer.ops.length > 0 && p.out.status !== 'failed');
       try {
-        if (writing.length) await replay(s, writing.map((p) => p.deferred!.ops));
+        if (writing.length) await commitBuffers(s, writing.map((p) => p.buffer!));
       } catch (e) {
         if (isSystemic(e)) throw e;
         for (const p of writing) {
           try {
-            await replay(s, [p.deferred!.ops]);
+            await commitBuffers(s, [p.buffer!]);
           } catch (e2) {
             if (isSystemic(e2)) throw e2;
             fail(p, e2);
@@ -271,12 +266,9 @@ export async function runStep(
             sum.rows[k] = (sum.rows[k] ?? 0) + v;
             written += v;
           }
-          if (component === 'bars' && p.r.status === 'built') {
-            const b = p.r as AssetBarsResult;
-            sum.repairs += b.counters.repairedTimehigh + b.counters.repairedTimelow;
-            sum.rejects += b.counters.rejected;
-            sum.gaps += b.gaps;
-          }
+          sum.repairs += p.r.repairs ?? 0;
+          sum.rejects += p.r.rejects ?? 0;
+          sum.gaps += p.r.gaps ?? 0;
         }
         p.out.ms = Date.now() - p.t0;
         sum.assets.push(p.out);
@@ -311,7 +303,7 @@ export async function runStep(
       let group: Prepared[] = [];
       let pending = 0;
       const sinks = new Sinks();
-      const sinkOpts: EmasOptions = { ...emaOpts, sinks };
+      const sinkRun: FamilyRun = { ...run, sinks };
       const flush = async () => {
         await commit(s, group);
         sinks.reset();
@@ -327,14 +319,9 @@ export async function runStep(
         // runs never wait for each other in a circle.
         const held = opts.dryRun ? null : await s.lock([...ids].sort((x, y) => x - y).map(assetKey));
         try {
-          let facts: Map<number, BarsFacts | EmasFacts> | undefined;
+          let facts: Map<number, unknown> | undefined;
           try {
-            if (component === 'bars') facts = await prefetchBars(s, ids, lookbackDays);
-            else {
-              const ef = await prefetchEmas(s, ids, tfs);
-              await prefetchFlipDaily(s, ef, emaOpts);
-              facts = ef;
-            }
+            facts = await family.prefetch(s, ids, run);
           } catch (e) {
             if (isSystemic(e)) throw e;
             for (const a of chunk) {
@@ -346,9 +333,9 @@ export async function runStep(
           for (const a of facts ? chunk : []) {
             if (halted()) return;
             await gate?.pause(s); // between transactions: no open one on this session
-            const p = await prepare(s, a, facts!.get(a.id)!, sinks, sinkOpts);
+            const p = await prepare(s, a, facts!.get(a.id)!, sinkRun);
             group.push(p);
-            for (const op of p.deferred?.ops ?? []) if ('batch' in op) pending += op.batch.length;
+            pending += p.buffer?.rows ?? 0;
             if (group.length >= GROUP_ASSETS || pending >= GROUP_ROWS) {
               if (halted()) return;
               await flush();
@@ -404,10 +391,9 @@ export async function runRefresh(store: Store, opts: RefreshOptions): Promise<Re
       throw e;
     }
   }
-  const tables = [
-    ...(opts.components.includes('bars') ? BARS_STATE_TABLES : []),
-    ...(opts.components.includes('emas') ? EMAS_STATE_TABLES : []),
-  ];
+  // Registry order (upstreams first); an unknown name is refused before anything runs.
+  for (const c of opts.components) getFamily(c);
+  const tables = allFamilies().filter((f) => opts.components.includes(f.name)).flatMap((f) => f.stateTables);
   const summary: RefreshSummary = {
     runId, dryRun: !!opts.dryRun, tables, timeframes: tfs.map((t) => t.tf), periods, components: [], ok: true, threads: 0,
     checkpointMs: 0,

@@ -1,5 +1,5 @@
 // One RowSink per derived table for a worker's daily path: the kernels write an asset's new rows straight into
-// them, the asset's DeferredStore records views, and the group commit appends the whole group's rows as one
+// them, the asset's WriteBuffer holds views, and the group commit appends the whole group's rows as one
 // view per table (no per-call columns, no concatenation). Reset once the group is committed.
 import { type Table } from '../schema/tables.js';
 import { RowSink } from '../columnar/columns.js';

@@ -5,6 +5,7 @@ import { packCarry, unpackCarry } from './carry-codec.js';
 import { q } from '../schema/ddl.js';
 import { BAR_TABLES, EMA_TABLES, priceBars1d, refreshState } from '../schema/tables.js';
 import type { Store } from '../store/store.js';
+import type { Writes } from './writes.js';
 
 /** Tables whose rows the bars component writes, and the EMA component, each moving together. */
 export const BARS_STATE_TABLES = [priceBars1d.name, ...Object.values(BAR_TABLES).map((t) => t.name)];
@@ -24,11 +25,30 @@ export interface TableState {
   carry?: Uint8Array | null;
   /** A narrowed run wrote rows dated after last_src_ts: the next default run must delete before it writes. */
   rows_ahead?: boolean;
+  /**
+   * Earliest day this family's last runs rewrote (−∞: rebuilt whole) that a family reading its rows has not run
+   * since; null when none. Kept on the family's own rows: no family writes another's state.
+   */
+  changed_from?: number | null;
   /** price_bars_1d row: fingerprint of the source rows consumed (fingerprint.ts); null before the first build under schema 7. */
   src_fp?: string | null;
 }
 
-const STATE_COLS = 'id, table_name, last_src_ts, daily_min_seen, dirty_from, source_rows, last_run_ts, last_run_id, carry_key, rows_ahead, src_fp';
+const STATE_COLS =
+  'id, table_name, last_src_ts, daily_min_seen, dirty_from, changed_from, source_rows, last_run_ts, last_run_id, carry_key, rows_ahead, src_fp';
+
+/**
+ * `changed_from` of a whole rebuild: a day before any market data (timestamp columns hold no −∞ on both
+ * engines), read back as −∞.
+ */
+const WHOLE = Date.parse('0001-01-01T00:00:00Z');
+
+/** A stored `changed_from` as a day, −∞ for a whole rebuild, null for none. */
+export function changedFrom(v: unknown): number | null {
+  if (v === null || v === undefined) return null;
+  const ms = Number(v);
+  return ms <= WHOLE ? -Infinity : ms;
+}
 
 /** Integer ids inlined into SQL (they come from the database as integers; checked anyway). */
 export function idList(ids: readonly number[]): string {
@@ -96,7 +116,47 @@ export function commonState(states: Map<string, TableState>, tables: string[]): 
     if (!s || s.last_src_ts !== first.last_src_ts || s.daily_min_seen !== first.daily_min_seen) return undefined;
   }
   const dirty = tables.map((t) => states.get(t)!.dirty_from).filter((d): d is number => d !== null);
-  return { ...first, dirty_from: dirty.length ? Math.min(...dirty) : null, rows_ahead: tables.some((t) => !!states.get(t)!.rows_ahead) };
+  const changed = tables.map((t) => changedFrom(states.get(t)!.changed_from)).filter((d): d is number => d !== null);
+  return {
+    ...first, dirty_from: dirty.length ? Math.min(...dirty) : null, changed_from: changed.length ? Math.min(...changed) : null,
+    rows_ahead: tables.some((t) => !!states.get(t)!.rows_ahead),
+  };
+}
+
+/**
+ * The `changed_from` a family records with its new state: the earliest day it rewrote now (+∞: none), and the
+ * one it recorded before if a family reading its rows (`readers`, their state tables) has not run since — the
+ * change must reach every reader, however many runs of this family come first.
+ */
+export function pendingChange(
+  prev: TableState | undefined, states: Map<string, TableState>, readers: readonly string[], rewrote: number,
+): number {
+  let from = rewrote;
+  const before = prev?.changed_from ?? null;
+  if (prev && before !== null) {
+    const at = Number(prev.last_run_ts);
+    if (readers.some((t) => states.has(t) && Number(states.get(t)!.last_run_ts) <= at)) from = Math.min(from, before);
+  }
+  return from;
+}
+
+/**
+ * The day from which a reader must recompute because of its upstream's change: the upstream recorded a
+ * rewrite (`changed_from`) after the reader's last run. Null when there is none to take in.
+ */
+export function upstreamChange(
+  upstream: Pick<TableState, 'changed_from' | 'last_run_ts'> | undefined, own: Pick<TableState, 'last_run_ts'>,
+): number | null {
+  if (!upstream || upstream.changed_from === null || upstream.changed_from === undefined) return null;
+  return Number(upstream.last_run_ts) > Number(own.last_run_ts) ? upstream.changed_from : null;
+}
+
+let lastNow = 0;
+
+/** State times strictly increase within a process: a reader compares its last run with its upstream's. */
+function stateNow(): number {
+  lastNow = Math.max(Date.now(), lastNow + 1);
+  return lastNow;
 }
 
 export interface StateUpdate {
@@ -112,13 +172,16 @@ export interface StateUpdate {
   carry?: Record<string, Carry>;
   /** Fingerprint of the source rows consumed (bars only; kept on the price_bars_1d row). */
   srcFp?: string;
+  /** The rewrite to record for the readers (pendingChange); +∞ or absent: none. */
+  changedFrom?: number;
 }
 
-/** Upsert the state rows of `tables` for one asset (inside the asset's data transaction). */
-export async function writeStates(store: Store, id: number, tables: string[], u: StateUpdate): Promise<void> {
+/** Upsert the state rows of `tables` for one asset (written with the asset's rows). */
+export async function writeStates(out: Writes, id: number, tables: string[], u: StateUpdate): Promise<void> {
   const n = tables.length;
-  const now = Date.now();
-  await store.upsert(refreshState, {
+  const now = stateNow();
+  const changed = u.changedFrom === undefined || u.changedFrom === Infinity ? NaN : u.changedFrom === -Infinity ? WHOLE : u.changedFrom;
+  await out.write({ kind: 'upsert', table: refreshState, batch: {
     length: n,
     cols: {
       id: new Int32Array(n).fill(id),
@@ -126,6 +189,7 @@ export async function writeStates(store: Store, id: number, tables: string[], u:
       last_src_ts: new Float64Array(n).fill(u.lastSrcTs),
       daily_min_seen: new Float64Array(n).fill(u.dailyMinSeen),
       dirty_from: new Float64Array(n).fill(NaN),
+      changed_from: new Float64Array(n).fill(changed),
       source_rows: new Int32Array(n).fill(u.sourceRows),
       last_run_ts: new Float64Array(n).fill(now),
       last_run_id: tables.map(() => u.runId),
@@ -138,38 +202,7 @@ export async function writeStates(store: Store, id: number, tables: string[], u:
       carry: tables.map((t) => (u.carry?.[t] ? encodeCarry(u.carry[t]) : null)),
       src_fp: tables.map((t) => (t === priceBars1d.name ? u.srcFp ?? null : null)),
     },
-  });
-}
-
-/** Tell the EMA tables that their inputs changed from `from` on (same transaction as the bar writes). */
-export async function markDirty(store: Store, id: number, tables: string[], from: number): Promise<void> {
-  if (from === -Infinity) {
-    // Everything changed (first build, backfill, full rebuild): dropping the state means "rebuild whole".
-    const l = tables.map((_, i) => `$${i + 2}`).join(', ');
-    await store.exec(`DELETE FROM ${q(refreshState.name)} WHERE id = $1 AND table_name IN (${l})`, [id, ...tables]);
-    return;
-  }
-  const list = tables.map((_, i) => `$${i + 3}`).join(', ');
-  const iso = new Date(from).toISOString();
-  await store.exec(
-    `UPDATE ${q(refreshState.name)} SET dirty_from = CASE WHEN dirty_from IS NULL OR dirty_from > $2::timestamptz
-       THEN $2::timestamptz ELSE dirty_from END
-     WHERE id = $1 AND table_name IN (${list})`,
-    [id, iso, ...tables],
-  );
-}
-
-/**
- * A narrowed run (--tfs/--periods/--tf-period-combos) rewrote some timeframes of an asset up to `lastTs`. Rows
- * dated after the watermark now exist that a default run would otherwise append again: flag them.
- */
-export async function markRowsAhead(store: Store, id: number, tables: string[], lastTs: number): Promise<void> {
-  if (!(lastTs === lastTs)) return;
-  const list = tables.map((_, i) => `$${i + 3}`).join(', ');
-  await store.exec(
-    `UPDATE ${q(refreshState.name)} SET rows_ahead = true WHERE id = $1 AND last_src_ts < $2::timestamptz AND table_name IN (${list})`,
-    [id, new Date(lastTs).toISOString(), ...tables],
-  );
+  } });
 }
 
 /** Forget the state of these assets (baseline truncation, manual reset): the next refresh rebuilds them. */

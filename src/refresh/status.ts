@@ -5,7 +5,7 @@ import { q } from '../schema/ddl.js';
 import { BAR_TABLES, DERIVED_TABLES, EMA_TABLES, priceBars1d, priceChanges, priceHistories, refreshState } from '../schema/tables.js';
 import type { Store } from '../store/store.js';
 import { EMA_FAMILIES, emaTimeframes } from './emas.js';
-import { BARS_STATE_TABLES } from './state.js';
+import { BARS_STATE_TABLES, changedFrom, upstreamChange } from './state.js';
 
 export interface AssetStatus {
   id: number;
@@ -69,8 +69,10 @@ export async function collectStatus(store: Store, asOf = Date.now()): Promise<As
     rowCounts.set(t.name, counts);
     tfsWithRows.set(t.name, tfs);
   }
-  const states = await store.query<{ id: number; table_name: string; last_src_ts: number | null; dirty_from: number | null }>(
-    `SELECT id, table_name, last_src_ts, dirty_from FROM ${q(refreshState.name)}`,
+  const states = await store.query<{
+    id: number; table_name: string; last_src_ts: number | null; dirty_from: number | null; changed_from: number | null; last_run_ts: number;
+  }>(
+    `SELECT id, table_name, last_src_ts, dirty_from, changed_from, last_run_ts FROM ${q(refreshState.name)}`,
   );
   const state = new Map(states.map((s) => [`${s.id}:${s.table_name}`, s]));
   const pending = new Set((await store.query<{ id: number }>(
@@ -92,7 +94,11 @@ export async function collectStatus(store: Store, asOf = Date.now()): Promise<As
       const upstream = barsTables.has(t.name) ? hi : (dailyHi.get(id) ?? hi);
       // The EMAs follow the bars: new source days reach them through the 1D table the bars step will extend.
       const barsBehind = !barsTables.has(t.name) && behind.some((b) => barsTables.has(b));
-      if (seen < upstream || barsBehind || pending.has(id) || (st?.dirty_from ?? null) !== null) behind.push(t.name);
+      // A rewrite of the bars the EMAs have not run since is recorded on the bars' own state.
+      const bars = state.get(`${id}:${priceBars1d.name}`);
+      const rewritten = !barsTables.has(t.name) && !!st && !!bars
+        && upstreamChange({ ...bars, changed_from: changedFrom(bars.changed_from) }, st) !== null;
+      if (seen < upstream || barsBehind || rewritten || pending.has(id) || (st?.dirty_from ?? null) !== null) behind.push(t.name);
     }
     if (behind.length === 0) {
       for (const [table, tfs] of expected) {

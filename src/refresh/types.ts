@@ -3,7 +3,8 @@
 import type { Timeframe } from '../catalog/timeframes.js';
 import type { PhaseTimer } from '../util/phases.js';
 
-export type Component = 'bars' | 'emas';
+/** A registered family's name (families/registry.ts): the two built-in ones, or one registered from elsewhere. */
+export type Component = 'bars' | 'emas' | (string & {});
 
 export interface Shard {
   k: number;

@@ -1,11 +1,11 @@
 // The write buffer of an asset's recompute: the kernels' batches are collected per table and appended as soon
-// as the buffer holds more than FLUSH_ROWS rows, inside the caller's transaction. Without it a long history
+// as the buffer holds more than FLUSH_ROWS rows, to the asset's writes (writes.ts). Without it a long history
 // held every timeframe's and every period's rows of the whole history at once until the end of the asset (a
 // 220,000-day history passed 11 GB); with it, what waits in memory is bounded by FLUSH_ROWS whatever the
 // history's length. Histories of ordinary length still make one append per table, as before.
 import { concatBatches, type RowBatch } from '../columnar/columns.js';
 import type { Table } from '../schema/tables.js';
-import type { Store } from '../store/store.js';
+import type { Writes } from './writes.js';
 
 /** Rows held before the buffer is appended: ~25 MB of a bar table's columns. */
 export const FLUSH_ROWS = 131_072;
@@ -16,7 +16,7 @@ export class TableWriter {
   /** Rows appended so far, per table name (the tables added to are all present, 0 when nothing came). */
   readonly rows: Record<string, number> = {};
 
-  constructor(private readonly store: Store, private readonly limit = FLUSH_ROWS) {}
+  constructor(private readonly out: Writes, private readonly limit = FLUSH_ROWS) {}
 
   async add(table: Table, batch: RowBatch): Promise<void> {
     this.rows[table.name] ??= 0;
@@ -33,7 +33,7 @@ export class TableWriter {
     for (const { table, batches } of this.pending.values()) {
       // The slot is emptied before the append so that its batches can be collected while it runs.
       const batch = concatBatches(batches.splice(0));
-      if (batch.length) this.rows[table.name] += await this.store.append(table, batch);
+      if (batch.length) this.rows[table.name] += await this.out.write({ kind: 'append', table, batch });
     }
     this.held = 0;
     return this.rows;

@@ -151,20 +151,21 @@ export const EMA_TABLES = {
 
 export const refreshState: Table = {
   name: 'refresh_state',
-  doc: 'Per (asset, derived table): watermark (last source day built), earliest day seen, the earliest day an '
-    + 'upstream change invalidated (dirty_from), daily rows at the last run, last run time and counters. '
+  doc: 'Per (asset, derived table): watermark (last source day built), earliest day seen, a recompute asked for '
+    + 'by hand (dirty_from), daily rows at the last run, last run time and counters. '
     + 'All timeframes and periods of a table move together, so one row per (asset, table) is enough; `carry` '
     + 'holds, for every timeframe (and period) of the default selection, the kernel state after the last row, so '
     + 'the next run continues from it instead of re-reading the history (`carry_key` names its layout); '
     + '`rows_ahead`: a narrowed run wrote rows after the watermark, which the next default run replaces; '
-    + '`src_fp` (price_bars_1d row only): fingerprint of the source rows the bars consumed, per block of days.',
+    + '`src_fp` (price_bars_1d row only): fingerprint of the source rows the bars consumed, per block of days; '
+    + '`changed_from`: the earliest day the family rewrote that a family reading its rows has not taken in yet.',
   key: ['id', 'table_name'],
   columns: [
     c('id', 'int', true), c('table_name', 'text', true), c('last_src_ts', 'ts'), c('daily_min_seen', 'ts'),
     c('dirty_from', 'ts'), c('source_rows', 'int', true, '0'), c('last_run_ts', 'ts', true, 'now()'),
     c('last_run_id', 'text'), c('rows_written', 'bigint', true, '0'), c('repaired_timehigh', 'int', true, '0'),
     c('repaired_timelow', 'int', true, '0'), c('rejected', 'int', true, '0'), c('carry_key', 'text'), { ...c('carry', 'blob'), uncompressed: true },
-    c('rows_ahead', 'bool', true, 'false'), c('src_fp', 'text'),
+    c('rows_ahead', 'bool', true, 'false'), c('src_fp', 'text'), c('changed_from', 'ts'),
   ],
 };
 

@@ -16,13 +16,16 @@ import { firstWindowStartingOnOrAfter } from '../compute/bars/calendar.js';
 import { v2Guard } from '../compute/ema/index.js';
 import { emaTimeframes, type EmaFamily } from '../refresh/emas.js';
 import { q } from '../schema/ddl.js';
-import { BAR_TABLES, EMA_TABLES } from '../schema/tables.js';
+import { BAR_TABLES, EMA_TABLES, priceBars1d } from '../schema/tables.js';
+import { changedFrom, EMAS_STATE_TABLES, upstreamChange } from '../refresh/state.js';
 import { emaBadValue, scope, toExample, type Ctx } from './checks.js';
 import { statusOf, type CheckResult, type Example } from './report.js';
 import { lowerBound } from '../util/search.js';
 
 const DAY_MS = 86_400_000;
 const dayOf = (ms: number) => Math.floor(ms / DAY_MS);
+/** A pending recompute of the whole history, reported from the epoch. */
+const DAY_ZERO = 0;
 
 /** Which bar table's canonical closes feed an EMA family. */
 export const EMA_SOURCE: Record<EmaFamily, BarFamily | null> = {
@@ -53,10 +56,22 @@ export async function loadDailyTs(ctx: Ctx): Promise<Map<number, Float64Array>> 
 export type BuiltByDefault = Map<string, number | null>;
 
 export async function loadBuiltByDefault(ctx: Ctx): Promise<BuiltByDefault> {
-  const rows = await ctx.store.query<{ id: number; table_name: string; dirty_from: number | null }>(
-    `SELECT id, table_name, dirty_from FROM refresh_state WHERE 1 = 1${scope(ctx, 'id')}`,
-  );
-  return new Map(rows.map((r) => [`${r.id}|${r.table_name}`, r.dirty_from === null ? null : Number(r.dirty_from)]));
+  const rows = await ctx.store.query<{
+    id: number; table_name: string; dirty_from: number | null; changed_from: number | null; last_run_ts: number;
+  }>(`SELECT id, table_name, dirty_from, changed_from, last_run_ts FROM refresh_state WHERE 1 = 1${scope(ctx, 'id')}`);
+  const out: BuiltByDefault = new Map(rows.map((r) => [`${r.id}|${r.table_name}`, r.dirty_from === null ? null : Number(r.dirty_from)]));
+  // An EMA table also waits for a rewrite of the bars it has not run since (the bars' own changed_from).
+  const bars = new Map(rows.filter((r) => r.table_name === priceBars1d.name).map((r) => [Number(r.id), r]));
+  for (const r of rows) {
+    const up = bars.get(Number(r.id));
+    if (!up || !EMAS_STATE_TABLES.includes(r.table_name)) continue;
+    const changed = upstreamChange({ ...up, changed_from: changedFrom(up.changed_from) }, r);
+    if (changed === null) continue;
+    const key = `${r.id}|${r.table_name}`;
+    const day = changed === -Infinity ? DAY_ZERO : changed;
+    out.set(key, Math.min(out.get(key) ?? Infinity, day));
+  }
+  return out;
 }
 
 /** A mismatch in a table the refresh has marked for recomputation is expected until it runs: say so. */

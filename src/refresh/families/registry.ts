@@ -1,0 +1,42 @@
+// The derived families the refresh keeps current, in the order they run (a family after its upstream). The
+// built-in ones register in builtin.ts; a family defined elsewhere (src/features/, a test) registers the same
+// way, through the Family type of types.ts only.
+import type { Family } from './types.js';
+
+const registered = new Map<string, Family<never>>();
+
+/** Add a family after its upstream ('source' or a family already registered). */
+export function registerFamily<F>(f: Family<F>): void {
+  if (registered.has(f.name)) throw new Error(`internal: family ${f.name} is registered twice`);
+  if (f.upstream !== 'source' && !registered.has(f.upstream)) {
+    throw new Error(`internal: family ${f.name} reads ${f.upstream}, which is not registered before it`);
+  }
+  for (const other of registered.values()) {
+    const shared = f.tables.filter((t) => other.tables.some((o) => o.name === t.name)).map((t) => t.name);
+    const state = f.stateTables.filter((t) => other.stateTables.includes(t));
+    if (shared.length || state.length) throw new Error(`internal: families ${other.name} and ${f.name} both own ${[...shared, ...state].join(', ')}`);
+  }
+  registered.set(f.name, f as unknown as Family<never>);
+}
+
+/** Take a family out again (a test's own family). */
+export function unregisterFamily(name: string): void {
+  if ([...registered.values()].some((f) => f.upstream === name)) throw new Error(`internal: family ${name} still has readers`);
+  registered.delete(name);
+}
+
+export function getFamily(name: string): Family<unknown> {
+  const f = registered.get(name);
+  if (!f) throw new Error(`internal: no family ${name}`);
+  return f as unknown as Family<unknown>;
+}
+
+/** Every registered family, upstreams first. */
+export function allFamilies(): Family<unknown>[] {
+  return [...registered.values()] as unknown as Family<unknown>[];
+}
+
+/** State tables of the families that read `name`'s rows: its rewrites wait in its state until they ran. */
+export function readersOf(name: string): string[] {
+  return allFamilies().filter((f) => f.upstream === name).flatMap((f) => f.stateTables);
+}
