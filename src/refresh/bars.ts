@@ -18,7 +18,7 @@ import { lowerBound } from '../util/search.js';
 import { decodeBlocks, encodeBlocks, firstChangedDay } from './fingerprint.js';
 import { loadRawDaily } from './load.js';
 import { prefetchBars, type BarsFacts } from './prefetch.js';
-import { TableWriter } from './writer.js';
+import { FLUSH_ROWS, TableWriter } from './writer.js';
 import type { Sinks } from './sinks.js';
 import {
   BARS_STATE_TABLES, type Carry, carryKey, commonState, decodeCarry, EMAS_STATE_TABLES, markDirty, markRowsAhead, writeStates,
@@ -35,6 +35,8 @@ export interface BarsOptions {
   sinks?: Sinks;
   /** Recompute from this day (epoch ms) at the latest, whatever the state says (`refresh --from`). */
   recomputeFrom?: number;
+  /** The asset runs in a transaction of its own, which a long recompute may commit in parts (writer.ts). */
+  commitParts?: boolean;
 }
 
 export interface AssetBarsResult {
@@ -293,7 +295,13 @@ async function rebuildBars(
     await deleteFrom(store, priceBars1d, id, 'ts', from);
     await deleteFrom(store, priceBars1dRejects, id, 'ts', from);
   }
-  const writer = new TableWriter(store);
+  // Committed in parts: until the last, no bar state (a rerun rebuilds the asset whole), its EMAs behind.
+  const writer = new TableWriter(store, FLUSH_ROWS, opts.commitParts ? {
+    invalidate: async () => {
+      await markDirty(store, id, BARS_STATE_TABLES, -Infinity);
+      await markDirty(store, id, EMAS_STATE_TABLES, from);
+    },
+  } : undefined);
   await writer.add(priceBars1d, bars1d);
   await writer.add(priceBars1dRejects, rejects);
   const series = dailyFrom1d(built.bars, id);

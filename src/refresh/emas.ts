@@ -23,7 +23,7 @@ import { prefetchDailyCloses, prefetchEmas, type EmasFacts } from './prefetch.js
 import { FLUSH_ROWS, TableWriter } from './writer.js';
 import type { Sinks } from './sinks.js';
 import {
-  BARS_STATE_TABLES, type Carry, carryKey, commonState, decodeCarry, EMAS_STATE_TABLES, markRowsAhead, writeStates,
+  BARS_STATE_TABLES, type Carry, carryKey, commonState, decodeCarry, EMAS_STATE_TABLES, markDirty, markRowsAhead, writeStates,
 } from './state.js';
 
 export type EmaFamily = keyof typeof EMA_TABLES;
@@ -54,6 +54,8 @@ export interface EmasOptions {
   sinks?: Sinks;
   /** Recompute from this day (epoch ms) at the latest, whatever the state says (`refresh --from`). */
   recomputeFrom?: number;
+  /** The asset runs in a transaction of its own, which a long recompute may commit in parts (writer.ts). */
+  commitParts?: boolean;
 }
 
 export interface AssetEmasResult {
@@ -252,7 +254,9 @@ async function rebuildEmas(
   const daily = await loadDailySeries(store, id);
   const fromTs = from === -Infinity ? undefined : from;
   const carry: CarryMap = {};
-  const writer = new TableWriter(store);
+  // Committed in parts: until the last, no EMA state (a rerun rebuilds the asset's EMAs whole).
+  const writer = new TableWriter(store, FLUSH_ROWS, opts.commitParts
+    ? { invalidate: () => markDirty(store, id, EMAS_STATE_TABLES, -Infinity) } : undefined);
   // Periods per kernel call: a call's rows (up to one per daily row and period) stay within the write buffer's
   // bound, so a long history is computed a few periods at a time; an ordinary one still in one call per item.
   const perCall = Math.max(1, Math.floor(FLUSH_ROWS / Math.max(1, daily.n)));

@@ -181,8 +181,9 @@ export async function runStep(
   sessions: Store[], component: Component, assets: { id: number; symbol: string }[], ctx: StepContext, sum: ComponentSummary,
 ): Promise<void> {
   const { opts, tfs, periods, narrowed, lookbackDays, stalenessHours, runId, barsFailed, barsDone } = ctx;
+  // An asset refreshed with these options has its own transaction (the group commit's are sinkOpts).
   const emaOpts: EmasOptions = {
-    tfs, periods, combos: opts.combos, narrowed, fullRebuild: !!opts.fullRebuild, runId, recomputeFrom: opts.from,
+    tfs, periods, combos: opts.combos, narrowed, fullRebuild: !!opts.fullRebuild, runId, recomputeFrom: opts.from, commitParts: true,
   };
     interface Prepared {
       a: { id: number; symbol: string };
@@ -217,7 +218,7 @@ export async function runStep(
           const run = () => component === 'bars'
             ? refreshAssetBars(d, a.id, {
               tfs, narrowed, fullRebuild: !!opts.fullRebuild, lookbackDays, runId, sinks: deferred ? sinks : undefined,
-              recomputeFrom: opts.from,
+              recomputeFrom: opts.from, commitParts: !deferred,
             }, facts as BarsFacts)
             : refreshAssetEmas(d, a.id, deferred ? sinkOpts : emaOpts, facts as EmasFacts);
           p.r = d === s ? await s.transaction(run) : await run();
@@ -311,7 +312,7 @@ export async function runStep(
       let group: Prepared[] = [];
       let pending = 0;
       const sinks = new Sinks();
-      const sinkOpts: EmasOptions = { ...emaOpts, sinks };
+      const sinkOpts: EmasOptions = { ...emaOpts, sinks, commitParts: false };
       const flush = async () => {
         await commit(s, group);
         sinks.reset();
