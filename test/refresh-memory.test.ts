@@ -42,7 +42,7 @@ test('a 200,000-day history refreshes under a fixed memory cap', { timeout: 180_
 // 30,000 days (docs/performance.md). The cap sits between the two.
 const LONG_CAP_MIB = 1_050;
 
-test('a 20,000-day history refreshes bars and EMAs under a fixed memory cap', { timeout: 300_000, skip: !ENGINES.includes('duckdb') && 'DuckDB only (this run covers PostgreSQL)' }, () => {
+test('a 20,000-day history refreshes bars and EMAs under a fixed memory cap', { timeout: 600_000, skip: !ENGINES.includes('duckdb') && 'DuckDB only (this run covers PostgreSQL)' }, () => {
   const db = join(mkdtempSync(join(tmpdir(), 'talab-long-')), 'long.duckdb');
   const r = spawnSync(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'helpers/refresh-long.ts'), db, '20000', '-', '-', 'bars,emas'], {
     encoding: 'utf8', env: { ...process.env, TZ: 'UTC', TALAB_DUCKDB_MEMORY: '256MB' },
