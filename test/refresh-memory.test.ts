@@ -3,7 +3,7 @@
 // DuckDB, committed in parts.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -25,10 +25,12 @@ import { seedSynthetic } from './helpers/history.js';
 const CAP_MIB = 925;
 
 test('a 200,000-day history refreshes under a fixed memory cap', { timeout: 180_000, skip: !ENGINES.includes('duckdb') && 'DuckDB only (this run covers PostgreSQL)' }, () => {
-  const db = join(mkdtempSync(join(tmpdir(), 'talab-long-')), 'long.duckdb');
+  const dir = mkdtempSync(join(tmpdir(), 'talab-long-'));
+  const db = join(dir, 'long.duckdb');
   const r = spawnSync(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'helpers/refresh-long.ts'), db, '200000', '7D,14D,30D,90D', '10', 'bars'], {
     encoding: 'utf8', env: { ...process.env, TZ: 'UTC' },
   });
+  rmSync(dir, { recursive: true, force: true });
   assert.equal(r.status, 0, r.stderr);
   const out = JSON.parse(r.stdout) as { rows: number; maxRssMiB: number };
   assert.ok(out.rows > 4 * 190_000, `rows ${out.rows}`);
@@ -43,10 +45,12 @@ test('a 200,000-day history refreshes under a fixed memory cap', { timeout: 180_
 const LONG_CAP_MIB = 1_050;
 
 test('a 20,000-day history refreshes bars and EMAs under a fixed memory cap', { timeout: 600_000, skip: !ENGINES.includes('duckdb') && 'DuckDB only (this run covers PostgreSQL)' }, (t) => {
-  const db = join(mkdtempSync(join(tmpdir(), 'talab-long-')), 'long.duckdb');
+  const dir = mkdtempSync(join(tmpdir(), 'talab-long-'));
+  const db = join(dir, 'long.duckdb');
   const r = spawnSync(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'helpers/refresh-long.ts'), db, '20000', '-', '-', 'bars,emas'], {
     encoding: 'utf8', env: { ...process.env, TZ: 'UTC', TALAB_DUCKDB_MEMORY: '256MB' },
   });
+  rmSync(dir, { recursive: true, force: true }); // a 20,000-day file is about a gigabyte
   assert.equal(r.status, 0, r.stderr);
   const out = JSON.parse(r.stdout) as { rows: number; maxRssMiB: number };
   assert.ok(out.rows > 24_000_000, `rows ${out.rows}`);
