@@ -91,10 +91,10 @@ for (const engine of ENGINES) {
       for (; killed < KILLS && attempts < KILLS * 3 + 12; k++, attempts++) {
         if (k < NEW_DAYS) await arrive(k);
         // Alternate incremental runs and full rebuilds (the latter write a lot, so kills land mid-write). On
-        // DuckDB the full rebuilds commit each asset in parts of 50,000 rows (a sample asset writes ~450,000),
-        // as a very long history's recompute does, so kills land between parts too.
+        // DuckDB the full rebuilds commit each asset in parts, as a very long history's recompute does (here
+        // at every flush of the write buffer and at the end of each component), so kills land between parts too.
         const full = k % 2 === 0;
-        const env: Record<string, string> = full && engine === 'duckdb' ? { TALAB_DUCKDB_PART_ROWS: '50000' } : {};
+        const env: Record<string, string> = full && engine === 'duckdb' ? { TALAB_DUCKDB_PART_ROWS: '10000' } : {};
         if (await runAndKill(childDb(db), full ? ['--full-rebuild'] : [], Math.floor(span * (0.1 + 0.9 * rnd())), env) === 'killed') killed++;
       }
       t.diagnostic(`${killed} kills in ${attempts} runs (an uninterrupted full rebuild takes ${span} ms)`);
