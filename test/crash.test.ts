@@ -33,8 +33,8 @@ function cliArgs(db: string, extra: string[]): string[] {
   return ['--import', 'tsx', CLI, '--db', db, 'refresh', '--all', '--quiet', '--log-dir', join(tmpdir(), 'talab-crash-logs'), ...extra];
 }
 
-async function runAndKill(db: string, extra: string[], afterMs: number): Promise<'killed' | 'finished'> {
-  const child = spawn(process.execPath, cliArgs(db, extra), { stdio: 'ignore', env: { ...process.env, TZ: 'UTC' } });
+async function runAndKill(db: string, extra: string[], afterMs: number, env: Record<string, string> = {}): Promise<'killed' | 'finished'> {
+  const child = spawn(process.execPath, cliArgs(db, extra), { stdio: 'ignore', env: { ...process.env, TZ: 'UTC', ...env } });
   return new Promise((res) => {
     const timer = setTimeout(() => child.kill('SIGKILL'), afterMs);
     child.on('exit', (_code, signal) => {
@@ -90,9 +90,12 @@ for (const engine of ENGINES) {
       // About one run in three is killed (the incremental ones are short): room for that, plus a margin for small KILLS.
       for (; killed < KILLS && attempts < KILLS * 3 + 12; k++, attempts++) {
         if (k < NEW_DAYS) await arrive(k);
-        // Alternate incremental runs and full rebuilds (the latter write a lot, so kills land mid-write).
-        const extra = k % 2 === 0 ? ['--full-rebuild'] : [];
-        if (await runAndKill(childDb(db), extra, Math.floor(span * (0.1 + 0.9 * rnd()))) === 'killed') killed++;
+        // Alternate incremental runs and full rebuilds (the latter write a lot, so kills land mid-write). On
+        // DuckDB the full rebuilds commit each asset in parts, as a very long history's recompute does (here
+        // at every flush of the write buffer and at the end of each component), so kills land between parts too.
+        const full = k % 2 === 0;
+        const env: Record<string, string> = full && engine === 'duckdb' ? { TALAB_DUCKDB_PART_ROWS: '10000' } : {};
+        if (await runAndKill(childDb(db), full ? ['--full-rebuild'] : [], Math.floor(span * (0.1 + 0.9 * rnd())), env) === 'killed') killed++;
       }
       t.diagnostic(`${killed} kills in ${attempts} runs (an uninterrupted full rebuild takes ${span} ms)`);
       assert.ok(killed >= KILLS, `only ${killed} kills landed`);

@@ -288,7 +288,11 @@ async function rebuildEmas(
   const daily = await loadDailySeries(store, id);
   const fromTs = from === -Infinity ? undefined : from;
   const carry: CarryMap = {};
-  const writer = new TableWriter(out);
+  // Committed in parts where the engine asks for it (writer.ts): until the last, no EMA state (a rerun rebuilds
+  // the asset's EMAs whole).
+  const writer = new TableWriter(out, FLUSH_ROWS, {
+    invalidate: async () => { await out.write({ kind: 'forget-state', id, tables: EMAS_STATE_TABLES }); },
+  });
   // Periods per kernel call: a call's rows (up to one per daily row and period) stay within the write buffer's
   // bound, so a long history is computed a few periods at a time; an ordinary one still in one call per item.
   const perCall = Math.max(1, Math.floor(FLUSH_ROWS / Math.max(1, daily.n)));

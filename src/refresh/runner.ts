@@ -214,7 +214,7 @@ export async function runStep(
           const whole = !!opts.fullRebuild || narrowed || !own || family.historyDays(facts) > LONG_HISTORY_DAYS;
           // Held writes are views of the session's sinks until the group commit (direct ones go at once).
           if (!whole) p.buffer = new WriteBuffer();
-          const refresh = () => family.refresh(s, p.buffer ?? new DirectWrites(s), a.id, facts, whole ? run : sinkRun);
+          const refresh = () => family.refresh(s, p.buffer ?? new DirectWrites(s, { parts: true }), a.id, facts, whole ? run : sinkRun);
           p.r = whole ? await s.transaction(refresh) : await refresh();
           gate?.wrote(Object.values(p.r.rows).reduce((a, b) => a + b, 0));
           p.out.status = p.r.status === 'current' ? 'current' : 'built';

@@ -2,7 +2,8 @@
 // as the buffer holds more than FLUSH_ROWS rows, to the asset's writes (writes.ts). Without it a long history
 // held every timeframe's and every period's rows of the whole history at once until the end of the asset (a
 // 220,000-day history passed 11 GB); with it, what waits in memory is bounded by FLUSH_ROWS whatever the
-// history's length. Histories of ordinary length still make one append per table, as before.
+// history's length. Histories of ordinary length still make one append per table, as before. On an engine
+// whose transactions grow in talab's memory (DuckDB), a long recompute is also committed in parts (Parts).
 import { concatBatches, type RowBatch } from '../columnar/columns.js';
 import type { Table } from '../schema/tables.js';
 import type { Writes } from './writes.js';
@@ -10,13 +11,26 @@ import type { Writes } from './writes.js';
 /** Rows held before the buffer is appended: ~25 MB of a bar table's columns. */
 export const FLUSH_ROWS = 131_072;
 
+/**
+ * A recompute that may be committed in parts (Store.commitPart, where the engine asks for it): `invalidate`
+ * runs once, in the transaction the first part commits, and leaves the asset's state saying "rebuild whole",
+ * so that a process killed between two parts leaves rows that a rerun replaces and no reader takes for
+ * complete. The recompute's own last statements (its state) go in the last part.
+ */
+export interface Parts {
+  invalidate(): Promise<void>;
+}
+
 export class TableWriter {
   private readonly pending = new Map<string, { table: Table; batches: RowBatch[] }>();
   private held = 0;
+  /** Rows appended since the last part was committed (or since the start). */
+  private sincePart = 0;
+  private invalidated = false;
   /** Rows appended so far, per table name (the tables added to are all present, 0 when nothing came). */
   readonly rows: Record<string, number> = {};
 
-  constructor(private readonly out: Writes, private readonly limit = FLUSH_ROWS) {}
+  constructor(private readonly out: Writes, private readonly limit = FLUSH_ROWS, private readonly parts?: Parts) {}
 
   async add(table: Table, batch: RowBatch): Promise<void> {
     this.rows[table.name] ??= 0;
@@ -33,9 +47,19 @@ export class TableWriter {
     for (const { table, batches } of this.pending.values()) {
       // The slot is emptied before the append so that its batches can be collected while it runs.
       const batch = concatBatches(batches.splice(0));
-      if (batch.length) this.rows[table.name] += await this.out.write({ kind: 'append', table, batch });
+      if (batch.length) {
+        const n = await this.out.write({ kind: 'append', table, batch });
+        this.rows[table.name] += n;
+        this.sincePart += n;
+      }
     }
     this.held = 0;
+    if (this.parts && this.out.commitPart && this.sincePart >= (this.out.partRows ?? Infinity)) {
+      if (!this.invalidated) await this.parts.invalidate();
+      this.invalidated = true;
+      await this.out.commitPart();
+      this.sincePart = 0;
+    }
     return this.rows;
   }
 }

@@ -25,6 +25,13 @@ export type WriteOp =
 /** Where a family's writes for one asset go. `write` answers the rows an append or upsert carries. */
 export interface Writes {
   write(op: WriteOp): Promise<number>;
+  /**
+   * Present where a long recompute may be committed in parts (an asset in a transaction of its own, on an engine
+   * whose open transaction grows with its writes — DuckDB): commit what was written and go on in a new one.
+   */
+  commitPart?(): Promise<void>;
+  /** Rows after which a part is committed. */
+  readonly partRows?: number;
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -80,7 +87,16 @@ export async function applyOp(store: Store, op: WriteOp): Promise<number> {
 
 /** Writes applied as they come, on the session (and in the transaction) of the caller. */
 export class DirectWrites implements Writes {
-  constructor(private readonly store: Store) {}
+  readonly commitPart?: () => Promise<void>;
+  readonly partRows?: number;
+
+  /** `parts`: the caller's transaction is the asset's own, and may be committed in parts where the store asks for it. */
+  constructor(private readonly store: Store, opts: { parts?: boolean } = {}) {
+    if (opts.parts && store.commitPart) {
+      this.commitPart = () => store.commitPart!();
+      this.partRows = store.partRows;
+    }
+  }
 
   write(op: WriteOp): Promise<number> {
     return applyOp(this.store, op);

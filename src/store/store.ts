@@ -39,6 +39,13 @@ export interface Store {
    * housekeeping took (0 where the engine has none to hold).
    */
   holdCheckpoints(): Promise<() => Promise<number>>;
+  /**
+   * Rows after which a write too long for one transaction is better committed in parts (commitPart), absent
+   * where a long transaction costs talab's process nothing (PostgreSQL holds it in the server).
+   */
+  readonly partRows?: number;
+  /** Commit the open transaction and carry on in a new one; the transaction's locks stay held. */
+  commitPart?(): Promise<void>;
   /** Another session on the same database (parallel workers each need their own transaction). */
   connect(): Promise<Store>;
   /**

@@ -1,6 +1,7 @@
 // Child process of refresh-memory.test.ts: one synthetic asset with a very long history into a fresh DuckDB
 // file, a narrowed refresh of bars and EMAs, then the process's peak RSS on stdout (its own process, so the
-// figure is the refresh's alone). Usage: refresh-long.ts <db file> <days> <tfs,...> <periods,...> <components,...>
+// figure is the refresh's alone). Usage: refresh-long.ts <db file> <days> <tfs,...> <periods,...> <components,...>,
+// where '-' for the timeframes or periods means the default selection.
 import { getTimeframe } from '../../src/catalog/timeframes.js';
 import { syntheticHistory } from '../../src/bench/synthetic.js';
 import { runRefresh } from '../../src/refresh/runner.js';
@@ -13,7 +14,9 @@ try {
   await seedSynthetic(store, syntheticHistory(1, Number(days), 1, 20_000, 0).batch);
   const t0 = Date.now();
   const s = await runRefresh(store, {
-    components: components.split(',') as ('bars' | 'emas')[], tfs: tfs.split(',').map((t) => getTimeframe(t)!), periods: periods.split(',').map(Number),
+    components: components.split(',') as ('bars' | 'emas')[],
+    tfs: tfs === '-' ? undefined : tfs.split(',').map((t) => getTimeframe(t)!),
+    periods: periods === '-' ? undefined : periods.split(',').map(Number),
   });
   if (!s.ok) throw new Error(JSON.stringify(s.components.map((c) => c.error ?? c.assets.map((a) => a.reason))));
   const rows = s.components.reduce((n, c) => n + Object.values(c.rows).reduce((a, b) => a + b, 0), 0);

@@ -61,7 +61,10 @@ export class DuckDbStore implements Store {
     private readonly ownsInstance = true,
     /** The attached file's catalog (undefined for ':memory:'). */
     private readonly catalog?: string,
-  ) {}
+    partRows = duckdbPartRows(),
+  ) {
+    this.partRows = partRows;
+  }
 
   /**
    * A file is attached to an in-memory instance rather than opened as its main database, because only ATTACH
@@ -70,6 +73,7 @@ export class DuckDbStore implements Store {
    */
   static async open(path: string, readOnly = false): Promise<DuckDbStore> {
     const memory = path === ':memory:';
+    const partRows = duckdbPartRows(); // a bad setting is refused before the file is opened
     const instance = await duckdbApi.DuckDBInstance.create(':memory:', {
       memory_limit: duckdbMemoryLimit(),
       // An in-memory instance would spill to ./.tmp; a file's spill goes beside it, as when it is the main database.
@@ -94,7 +98,7 @@ export class DuckDbStore implements Store {
         throw e;
       }
     }
-    const store = new DuckDbStore(instance, conn, path, true, memory ? undefined : CATALOG);
+    const store = new DuckDbStore(instance, conn, path, true, memory ? undefined : CATALOG, partRows);
     await store.initSession(conn);
     return store;
   }
@@ -228,6 +232,19 @@ export class DuckDbStore implements Store {
     });
   }
 
+  /**
+   * DuckDB keeps bookkeeping for every row a transaction appends outside its buffer pool (and so outside
+   * memory_limit) until the commit: ~30 bytes a row, so one asset's 30,000-day recompute (40 M rows in one
+   * transaction) peaked at 1.9 GB against 1.1 GB in parts of this size (docs/performance.md).
+   */
+  readonly partRows: number;
+
+  async commitPart(): Promise<void> {
+    if (this.txDepth === 0) return;
+    await this.conn.run('COMMIT');
+    await this.conn.run('BEGIN TRANSACTION');
+  }
+
   holdCheckpoints(): Promise<() => Promise<number>> {
     return holdCheckpoints(this);
   }
@@ -239,7 +256,7 @@ export class DuckDbStore implements Store {
 
   async connect(): Promise<Store> {
     const conn = await this.instance.connect();
-    const store = new DuckDbStore(this.instance, conn, this.location, false, this.catalog);
+    const store = new DuckDbStore(this.instance, conn, this.location, false, this.catalog, this.partRows);
     await store.initSession(conn);
     return store;
   }
@@ -264,6 +281,20 @@ export function duckdbMemoryLimit(): string {
     throw new UserError(`TALAB_DUCKDB_MEMORY must be a size such as 512MB or 2GB, got '${v}'`, 2);
   }
   return v;
+}
+
+/**
+ * Rows a long recompute writes per transaction on DuckDB: TALAB_DUCKDB_PART_ROWS, default 1,048,576 (about
+ * 30 MB of DuckDB's per-transaction bookkeeping).
+ */
+export function duckdbPartRows(): number {
+  const v = process.env.TALAB_DUCKDB_PART_ROWS?.trim();
+  if (!v) return 1_048_576;
+  const n = Number(v);
+  if (!/^\d+$/.test(v) || !Number.isSafeInteger(n) || n < 1) {
+    throw new UserError(`TALAB_DUCKDB_PART_ROWS must be a whole number of rows of at least 1, got '${v}'`, 2);
+  }
+  return n;
 }
 
 /** Who holds the file and what to do about it: for a writer, the holder must close it; a reader waits for a writer. */
