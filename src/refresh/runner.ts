@@ -21,6 +21,7 @@ import { Sinks } from './sinks.js';
 import { planStep } from './plan.js';
 import { staleReason } from './stale.js';
 import { BARS_STATE_TABLES, EMAS_STATE_TABLES, idList } from './state.js';
+import { FEATURE_STEP_TABLES, runFeaturesStep } from '../features/refresh.js';
 
 export type {
   AssetOutcome, AssetStatus, Component, ComponentSummary, RefreshEvent, RefreshOptions, RefreshSummary, Shard, StepContext,
@@ -407,6 +408,7 @@ export async function runRefresh(store: Store, opts: RefreshOptions): Promise<Re
   const tables = [
     ...(opts.components.includes('bars') ? BARS_STATE_TABLES : []),
     ...(opts.components.includes('emas') ? EMAS_STATE_TABLES : []),
+    ...(opts.components.includes('features') ? FEATURE_STEP_TABLES : []),
   ];
   const summary: RefreshSummary = {
     runId, dryRun: !!opts.dryRun, tables, timeframes: tfs.map((t) => t.tf), periods, components: [], ok: true, threads: 0,
@@ -465,7 +467,8 @@ export async function runRefresh(store: Store, opts: RefreshOptions): Promise<Re
         return assets.filter((a) => !done.has(a.id));
       };
       try {
-        if (opts.dryRun) await planStep(store, component, assets, ctx, sum);
+        if (component === 'features') await retryTransient(() => runFeaturesStep(store, todo(), ctx, sum), { reconnect, signal: opts.signal });
+        else if (opts.dryRun) await planStep(store, component, assets, ctx, sum);
         else await retryTransient(async () => {
           if (pool) await pool.runStep(component, todo(), ctx, sum);
           else await runStep(sessions, component, todo(), ctx, sum);

@@ -3,7 +3,8 @@
 import type { Timeframe } from '../catalog/timeframes.js';
 import type { PhaseTimer } from '../util/phases.js';
 
-export type Component = 'bars' | 'emas';
+/** `features`: the built groups of ml_feature_matrix (src/features/refresh.ts), after the EMAs. */
+export type Component = 'bars' | 'emas' | 'features';
 
 export interface Shard {
   k: number;
