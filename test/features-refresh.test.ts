@@ -12,7 +12,7 @@ import { TECHNICAL_EMAS, type FeatureRecord } from '../src/features/fields.js';
 import { rowFingerprints } from '../src/features/fingerprint.js';
 import { ingestRows } from '../src/features/ingest.js';
 import { readMatrix } from '../src/features/matrix.js';
-import { featuresEnabled, planFeatureAsset, recordBuild } from '../src/features/refresh.js';
+import { featuresEnabled, planFeatureAsset, recordBuild, unchangedInputs } from '../src/features/refresh.js';
 import { BUILTIN_REGIMES_CSV, loadRegimes, parseRegimeCsv } from '../src/features/regimes.js';
 import { pairsKey, parseTechnicals } from '../src/features/technicals.js';
 import { importFile } from '../src/importer/import.js';
@@ -130,7 +130,7 @@ engineTest('a new day writes exactly its row; a revision rewrites exactly the ta
 
     // Nothing new: nothing written.
     const idle = await refreshAll(store);
-    assert.deepEqual(idle.assets.map((a) => a.status), ['current']);
+    assert.deepEqual(idle.assets.map((a) => [a.status, a.reason]), [['current', 'inputs unchanged since the last build']]);
     assert.equal(idle.rows.ml_feature_matrix ?? 0, 0);
 
     // A new day: exactly one row, the earlier ones untouched (same ingestion time).
@@ -196,7 +196,7 @@ test('plan: first differing row, new days, changed pairs', () => {
   const row = (d: string, v: number) => ['X', d, v];
   const day = Int32Array.from([1, 2, 3]);
   const fp = rowFingerprints([row('a', 1), row('b', 2), row('c', 3)]);
-  const prev = { id: 1, symbol: 'X', technicals: 'T', days: 3, fp };
+  const prev = { id: 1, symbol: 'X', technicals: 'T', days: 3, fp, inputs: 'tok' };
   assert.equal(planFeatureAsset(prev, 'T', day, fp).from, 3);
   assert.equal(planFeatureAsset(undefined, 'T', day, fp).from, 0);
   assert.equal(planFeatureAsset(prev, 'U', day, fp).from, 0);
@@ -206,4 +206,8 @@ test('plan: first differing row, new days, changed pairs', () => {
   const p = planFeatureAsset(prev, 'T', Int32Array.from([1, 2, 3, 4]), longer);
   assert.equal(p.from, 3);
   assert.match(p.reason, /1 new day/);
+  assert.equal(unchangedInputs(prev, 'tok', 'T'), true);
+  assert.equal(unchangedInputs(prev, 'other', 'T'), false, 'a table was written since');
+  assert.equal(unchangedInputs(prev, 'tok', 'U'), false, 'other pairs');
+  assert.equal(unchangedInputs({ ...prev, inputs: '' }, '', 'T'), false, 'no refresh state: always recompute');
 });

@@ -10,6 +10,7 @@ import { UserError } from '../util/errors.js';
 import { isoDate } from './dates.js';
 import { GROUPS, INPUT_COLUMNS, TECHNICAL_EMAS, type EmaPair } from './fields.js';
 import { rowFingerprints } from './fingerprint.js';
+import { readInputTokens } from './inputs.js';
 import type { FlatInput, RawValue } from './flatfile.js';
 import { computeTechnicals } from './technicals.js';
 
@@ -45,6 +46,8 @@ export interface BuildResult {
     id: number; symbol: string; rows: number; from: string | null; to: string | null; missing_technicals: string[];
     /** The days built and each row's fingerprint: what the incremental refresh compares against. */
     day: Int32Array; fp: Uint32Array;
+    /** readInputTokens before the build. */
+    inputs: string;
   }[];
   pairs: readonly EmaPair[];
 }
@@ -135,13 +138,15 @@ export async function buildFeatures(store: Store, opts: BuildOptions = {}): Prom
   const pairs = opts.technicals ?? TECHNICAL_EMAS;
   const rows: RawValue[][] = [];
   const summary: BuildResult['assets'] = [];
+  // Read before the inputs: a refresh writing meanwhile leaves a token that no longer matches (recomputed later).
+  const tokens = await readInputTokens(store, assets.map((a) => a.id));
   for (const a of assets) {
     const built = await buildAssetRows(store, a, pairs);
     for (const r of built.rows) rows.push(r);
     const n = built.day.length;
     summary.push({
       id: a.id, symbol: a.symbol, rows: n, from: n ? isoDate(built.day[0]) : null, to: n ? isoDate(built.day[n - 1]) : null,
-      missing_technicals: built.missing, day: built.day, fp: rowFingerprints(built.rows),
+      missing_technicals: built.missing, day: built.day, fp: rowFingerprints(built.rows), inputs: tokens.get(a.id) ?? '',
     });
   }
   return { input: { source: 'features build', columns: [...INPUT_COLUMNS], rows }, assets: summary, pairs };

@@ -25,6 +25,7 @@ import { rowFingerprints } from './fingerprint.js';
 import type { RawValue } from './flatfile.js';
 import { ingestRows, type IngestReport } from './ingest.js';
 import { RegimeCache } from './regimes.js';
+import { readInputTokens } from './inputs.js';
 import { pairsKey, parseTechnicals } from './technicals.js';
 
 /** Tables the refresh's features component writes. */
@@ -40,12 +41,22 @@ export interface FeatureState {
   days: number;
   /** 2 words per built day (rowFingerprints). */
   fp: Uint32Array | null;
+  /** readInputTokens when the rows were built. */
+  inputs: string;
 }
 
 export interface FeaturePlan {
   /** Index of the first row to write; equal to the row count when the asset is current. */
   from: number;
   reason: string;
+}
+
+/**
+ * Whether an asset must be recomputed at all (pure): not when the tables it reads were not written since its
+ * rows were built and it keeps its pairs. An empty token (no refresh state) always recomputes.
+ */
+export function unchangedInputs(prev: FeatureState | undefined, token: string, technicals: string): boolean {
+  return !!prev && !!prev.fp && prev.inputs !== '' && prev.inputs === token && prev.technicals === technicals;
 }
 
 /**
@@ -76,10 +87,11 @@ function fpFrom(v: unknown): Uint32Array | null {
 export async function readFeatureStates(store: Store, ids: readonly number[]): Promise<Map<number, FeatureState>> {
   if (!ids.length) return new Map();
   const rows = await store.query<Record<string, unknown>>(
-    `SELECT id, symbol, technicals, days, row_fp FROM ${q(featureState.name)} WHERE id IN (${ids.map((i) => Number(i)).join(', ')})`,
+    `SELECT id, symbol, technicals, days, row_fp, inputs FROM ${q(featureState.name)} WHERE id IN (${ids.map((i) => Number(i)).join(', ')})`,
   );
   return new Map(rows.map((r) => [Number(r.id), {
     id: Number(r.id), symbol: String(r.symbol), technicals: String(r.technicals), days: Number(r.days), fp: fpFrom(r.row_fp),
+    inputs: (r.inputs as string | null) ?? '',
   }]));
 }
 
@@ -92,6 +104,7 @@ interface StateWrite {
   from: number;
   rows: number;
   runId: string;
+  inputs: string;
 }
 
 async function writeFeatureStates(store: Store, w: StateWrite[]): Promise<void> {
@@ -113,6 +126,7 @@ async function writeFeatureStates(store: Store, w: StateWrite[]): Promise<void> 
       rows_written: Float64Array.from(w, (x) => x.rows),
       last_run_ts: new Float64Array(n).fill(now),
       last_run_id: w.map((x) => x.runId),
+      inputs: w.map((x) => x.inputs),
     },
   });
 }
@@ -121,7 +135,7 @@ async function writeFeatureStates(store: Store, w: StateWrite[]): Promise<void> 
 export async function recordBuild(store: Store, built: BuildResult, runId: string): Promise<void> {
   const technicals = pairsKey(built.pairs);
   await store.transaction(() => writeFeatureStates(store, built.assets.map((a) => ({
-    id: a.id, symbol: a.symbol, technicals, day: a.day, fp: a.fp, from: 0, rows: a.rows, runId,
+    id: a.id, symbol: a.symbol, technicals, day: a.day, fp: a.fp, from: 0, rows: a.rows, runId, inputs: a.inputs,
   }))));
 }
 
@@ -176,8 +190,11 @@ export async function refreshFeatures(
     if (!mine.length) continue;
     const held = opts.dryRun ? null : await store.lock(mine.map((a) => a.id).sort((x, y) => x - y).map(assetKey));
     try {
+      // Under the locks, before the inputs are read (see buildFeatures).
+      const tokens = await readInputTokens(store, mine.map((a) => a.id));
       const rows: RawValue[][] = [];
       const pending: { o: FeatureOutcome; w: StateWrite }[] = [];
+      const unchanged: StateWrite[] = [];
       for (const a of mine) {
         const t0 = Date.now();
         const st = states.get(a.id)!;
@@ -185,6 +202,11 @@ export async function refreshFeatures(
         const why = opts.skip?.get(a.id);
         if (why) {
           report({ ...o, status: 'skipped', reason: why });
+          continue;
+        }
+        const token = tokens.get(a.id) ?? '';
+        if (unchangedInputs(st, token, st.technicals)) {
+          report({ ...o, reason: 'inputs unchanged since the last build', ms: Date.now() - t0 });
           continue;
         }
         try {
@@ -195,6 +217,8 @@ export async function refreshFeatures(
           o.reason = plan.reason;
           o.ms = Date.now() - t0;
           if (plan.from >= built.rows.length) {
+            // Same rows from newer inputs: remember the token so the next run skips the recompute.
+            if (!opts.dryRun) unchanged.push({ id: a.id, symbol: st.symbol, technicals: st.technicals, day: built.day, fp, from: built.rows.length, rows: 0, runId, inputs: token });
             report(o);
             continue;
           }
@@ -206,12 +230,15 @@ export async function refreshFeatures(
             continue;
           }
           for (let i = plan.from; i < built.rows.length; i++) rows.push(built.rows[i]);
-          pending.push({ o, w: { id: a.id, symbol: st.symbol, technicals: st.technicals, day: built.day, fp, from: plan.from, rows: o.rows, runId } });
+          pending.push({ o, w: { id: a.id, symbol: st.symbol, technicals: st.technicals, day: built.day, fp, from: plan.from, rows: o.rows, runId, inputs: token } });
         } catch (e) {
           report({ ...o, status: 'failed', reason: (e as Error).message, ms: Date.now() - t0 });
         }
       }
-      if (!pending.length) continue;
+      if (!pending.length) {
+        if (unchanged.length) await store.transaction(() => writeFeatureStates(store, unchanged));
+        continue;
+      }
       regimes ??= await RegimeCache.load(store);
       // force: the ledger's "already loaded" would skip a batch identical to one loaded before a revision
       // and its reversal, leaving the revised rows in place.
@@ -223,7 +250,7 @@ export async function refreshFeatures(
         for (const p of pending) report({ ...p.o, status: 'failed', reason: why, rows: 0 });
         continue;
       }
-      await store.transaction(() => writeFeatureStates(store, pending.map((p) => p.w)));
+      await store.transaction(() => writeFeatureStates(store, [...unchanged, ...pending.map((p) => p.w)]));
       for (const p of pending) report(p.o);
     } finally {
       await held?.release();

@@ -165,6 +165,7 @@ const BY_TABLE: Record<string, string> = {
   'ml_feature_state.last_from': 'First day (YYYY-MM-DD) the last build or refresh rewrote.',
   'ml_feature_state.rows_written': 'Matrix rows the last build or refresh wrote for the asset.',
   'ml_feature_state.last_run_ts': 'When the last build or refresh wrote the asset.',
+  'ml_feature_state.inputs': 'Token of the refresh_state rows (bars, ISO calendar bars, EMAs) the rows were built from: while it is unchanged the refresh does not even recompute the asset.',
   'ml_feature_state.last_run_id': 'The refresh run (refresh_runs.run_id) or ingest run that wrote it last.',
 };
 

@@ -47,7 +47,7 @@ export const featureState: Table = {
   columns: [
     c('id', 'int', true), c('symbol', 'text', true), c('technicals', 'text', true), c('first_day', 'text'),
     c('last_day', 'text'), c('days', 'int', true, '0'), { ...c('row_fp', 'blob'), uncompressed: true }, c('last_from', 'text'),
-    c('rows_written', 'bigint', true, '0'), c('last_run_ts', 'ts', true, 'now()'), c('last_run_id', 'text'),
+    c('rows_written', 'bigint', true, '0'), c('last_run_ts', 'ts', true, 'now()'), c('last_run_id', 'text'), c('inputs', 'text'),
   ],
 };
 
