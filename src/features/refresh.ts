@@ -196,6 +196,8 @@ export async function refreshFeatures(
       const pending: { o: FeatureOutcome; w: StateWrite }[] = [];
       const unchanged: StateWrite[] = [];
       for (const a of mine) {
+        // A signal stops between assets; what was computed so far is still written below.
+        if (opts.signal?.aborted) break;
         const t0 = Date.now();
         const st = states.get(a.id)!;
         const o: FeatureOutcome = { id: a.id, symbol: st.symbol, status: 'current', reason: '', rows: 0, ms: 0 };
