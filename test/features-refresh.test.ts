@@ -2,9 +2,10 @@
 // past closes) and refreshing gives the matrix a full `features build` gives; a new day writes exactly that
 // day's row; a revision rewrites exactly the tail from the revised day; --technicals; the opt-in rule.
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { buildFeatures } from '../src/features/build.js';
@@ -19,7 +20,7 @@ import { importFile } from '../src/importer/import.js';
 import { runRefresh } from '../src/refresh/runner.js';
 import type { Store } from '../src/store/store.js';
 import { UserError } from '../src/util/errors.js';
-import { engineTest, ENGINES, freshDb, PG_URL } from './helpers/engines.js';
+import { engineTest, ENGINES, freshDb, PG_URL, SAMPLE } from './helpers/engines.js';
 import { historyArb, seededHistory, writeCsv, type Day } from './helpers/history.js';
 
 const ID = 801;
@@ -210,4 +211,48 @@ test('plan: first differing row, new days, changed pairs', () => {
   assert.equal(unchangedInputs(prev, 'other', 'T'), false, 'a table was written since');
   assert.equal(unchangedInputs(prev, 'tok', 'U'), false, 'other pairs');
   assert.equal(unchangedInputs({ ...prev, inputs: '' }, '', 'T'), false, 'no refresh state: always recompute');
+});
+
+const CLI = resolve(import.meta.dirname, '../src/cli/main.ts');
+const TSX = import.meta.resolve('tsx');
+
+function talab(args: string[]): Promise<{ code: number; out: string; err: string }> {
+  return new Promise((res) => {
+    const child = spawn(process.execPath, ['--import', TSX, CLI, ...args], { env: { ...process.env, TZ: 'UTC', TALAB_DB: '' }, cwd: tmpdir() });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (err += d));
+    child.on('close', (code) => res({ code: code ?? -1, out, err }));
+  });
+}
+
+test('CLI: --technicals usage errors name the pair (exit 2); refresh --all runs the features step only once a matrix was built', { timeout: 300_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'talab-frefresh-cli-'));
+  try {
+    const db = join(dir, 't.duckdb');
+    const ok = async (args: string[]) => {
+      const r = await talab(['--db', db, ...args]);
+      assert.equal(r.code, 0, `${args.join(' ')}: ${r.err}`);
+      return r;
+    };
+    await ok(['import', join(SAMPLE, 'mantle.csv')]);
+    const first = await ok(['refresh', '--all', '--quiet']);
+    assert.doesNotMatch(first.out, /^features:/m, 'no matrix built: no features step');
+    for (const [arg, re] of [['1D:20', /'1D:20' has no fields in the technicals group/], ['2Q:10', /unknown timeframe '2Q'/], ['1D:7', /period 7 is not one/]] as const) {
+      const r = await talab(['--db', db, 'features', 'build', '--technicals', arg]);
+      assert.equal(r.code, 2, r.err);
+      assert.match(r.err, re);
+      assert.doesNotMatch(r.err, /\n\s+at /, 'no stack trace');
+    }
+    await ok(['features', 'regimes', '--builtin']);
+    await ok(['features', 'build', '--technicals', '1D:10,1D:50']);
+    const again = await ok(['refresh', '--all']);
+    assert.match(again.out, /^features: 0 built, 1 current, 0 skipped, 0 failed/m);
+    const only = await ok(['refresh', '--features', '--json']);
+    const doc = JSON.parse(only.out);
+    assert.deepEqual(doc.refresh.components.map((c: { component: string }) => c.component), ['features']);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
