@@ -252,6 +252,9 @@ test('CLI: --technicals usage errors name the pair (exit 2); refresh --all runs 
     const only = await ok(['refresh', '--features', '--json']);
     const doc = JSON.parse(only.out);
     assert.deepEqual(doc.refresh.components.map((c: { component: string }) => c.component), ['features']);
+    await ok(['features', 'delete', '--symbol', 'MNT']);
+    const after = await ok(['refresh', '--all']);
+    assert.doesNotMatch(after.out, /^features:/m, 'deleted: the refresh no longer keeps the symbol');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

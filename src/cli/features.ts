@@ -5,7 +5,7 @@ import { buildFeatures } from '../features/build.js';
 import { isValidDate } from '../features/dates.js';
 import { exportMatrix, GROUP_NAMES, type ExportLayout } from '../features/export.js';
 import { TECHNICAL_EMAS, type EmaPair, type GroupName } from '../features/fields.js';
-import { recordBuild } from '../features/refresh.js';
+import { forgetSymbol, recordBuild } from '../features/refresh.js';
 import { pairsKey, parseTechnicals } from '../features/technicals.js';
 import { writeFlatFile } from '../features/flatfile.js';
 import { ingestFile, ingestRows, type IngestOptions, type IngestReport } from '../features/ingest.js';
@@ -312,6 +312,8 @@ export function registerFeatures(program: Command): void {
     .action(async (opts: { symbol: string }, cmd: Command) => {
       await withStore(cmd, async (store) => {
         const r = await deleteSymbol(store, opts.symbol);
+        // Otherwise the refresh would go on adding the symbol's new days to a matrix emptied of the old ones.
+        await forgetSymbol(store, opts.symbol);
         console.log(`features delete: ${r.rows} row(s) and ${r.batches} ledger batch(es) of ${opts.symbol} removed`);
       });
     });

@@ -189,7 +189,7 @@ async function checkSelection(store: Store, ids?: number[]): Promise<void> {
 export function registerRefresh(program: Command): void {
   program
     .command('refresh')
-    .description('The daily job: bars (price_bars_1d + five snapshot tables), then EMAs (six tables), incrementally')
+    .description('The daily job: bars (price_bars_1d + five snapshot tables), then EMAs (six tables), then the feature matrix once `features build` wrote one, incrementally')
     .option('--all', 'bars, then EMAs')
     .option('--bars', 'bar tables only')
     .option('--emas', 'EMA tables only (from the bars already built)')

@@ -139,6 +139,13 @@ export async function recordBuild(store: Store, built: BuildResult, runId: strin
   }))));
 }
 
+/** After a symbol's matrix rows were deleted: the refresh no longer keeps them (a build adds them back). */
+export async function forgetSymbol(store: Store, symbol: string): Promise<number> {
+  const r = await store.query<{ n: number }>(`SELECT count(*) AS n FROM ${q(featureState.name)} WHERE symbol = $1`, [symbol]);
+  await store.exec(`DELETE FROM ${q(featureState.name)} WHERE symbol = $1`, [symbol]);
+  return Number(r[0].n);
+}
+
 /** Whether any asset's matrix is kept by the refresh (one cheap probe; false on a database that never built one). */
 export async function featuresEnabled(store: Store): Promise<boolean> {
   const r = await store.query(`SELECT 1 AS x FROM ${q(featureState.name)} LIMIT 1`);
