@@ -190,7 +190,7 @@ export function registerRefresh(program: Command): void {
   program
     .command('refresh')
     .description('The daily job: bars (price_bars_1d + five snapshot tables), then EMAs (six tables), then the feature matrix once `features build` wrote one, incrementally')
-    .option('--all', 'bars, then EMAs')
+    .option('--all', 'bars, then EMAs, then the feature matrix once `features build` wrote one')
     .option('--bars', 'bar tables only')
     .option('--emas', 'EMA tables only (from the bars already built)')
     .option('--features', 'the feature matrix only: bring the rows `talab features build` wrote up to date (--all does this after the EMAs)')

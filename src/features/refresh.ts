@@ -24,6 +24,7 @@ import { INPUT_COLUMNS, MATRIX_TABLE } from './fields.js';
 import { rowFingerprints } from './fingerprint.js';
 import type { RawValue } from './flatfile.js';
 import { ingestRows, type IngestReport } from './ingest.js';
+import { forgetWrites } from './matrix.js';
 import { RegimeCache } from './regimes.js';
 import { readInputTokens } from './inputs.js';
 import { pairsKey, parseTechnicals } from './technicals.js';
@@ -276,6 +277,8 @@ export async function runFeaturesStep(
   store: Store, assets: readonly { id: number; symbol: string }[], ctx: StepContext, sum: ComponentSummary,
 ): Promise<void> {
   const { opts } = ctx;
+  // Called again after a reconnect: the session's staging table went with the old session.
+  forgetWrites(store);
   const done = new Set(sum.assets.map((a) => a.id));
   const skip = new Map([...ctx.barsFailed].map((id) => [id, 'its bars failed in this run']));
   await refreshFeatures(store, assets.filter((a) => !done.has(a.id)), {
