@@ -15,6 +15,7 @@ import { ingestFile, ingestRows, type SuccessReport } from '../src/features/inge
 import { countMatrix, readMatrix } from '../src/features/matrix.js';
 import { BUILTIN_REGIMES_CSV, loadRegimes, parseRegimeCsv } from '../src/features/regimes.js';
 import { importFile } from '../src/importer/import.js';
+import '../src/features/family.js'; // registers the matrix as a family of the refresh
 import { runRefresh } from '../src/refresh/runner.js';
 import { openStore } from '../src/store/open.js';
 import type { Store } from '../src/store/store.js';

@@ -4,7 +4,9 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { buildFeatures } from '../features/build.js';
 import { isValidDate } from '../features/dates.js';
 import { exportMatrix, GROUP_NAMES, type ExportLayout } from '../features/export.js';
-import type { GroupName } from '../features/fields.js';
+import { TECHNICAL_EMAS, type EmaPair, type GroupName } from '../features/fields.js';
+import { forgetSymbol, recordBuild } from '../features/refresh.js';
+import { pairsKey, parseTechnicals } from '../features/technicals.js';
 import { writeFlatFile } from '../features/flatfile.js';
 import { ingestFile, ingestRows, type IngestOptions, type IngestReport } from '../features/ingest.js';
 import { deleteSymbol, readMatrix } from '../features/matrix.js';
@@ -40,6 +42,14 @@ function groupListArg(v: string): GroupName[] {
     throw new InvalidArgumentError(`--groups: unknown group '${bad[0] ?? v}' (known: ${GROUP_NAMES.join(', ')})`);
   }
   return names as GroupName[];
+}
+
+function technicalsArg(v: string): EmaPair[] {
+  try {
+    return parseTechnicals(v);
+  } catch (e) {
+    throw new InvalidArgumentError((e as Error).message);
+  }
 }
 
 function layoutArg(v: string): ExportLayout {
@@ -230,10 +240,12 @@ export function registerFeatures(program: Command): void {
       .command('build')
       .description('Compute market_data, pivots and golden_zone from price_bars_1d and technicals from the EMA and calendar bar tables; write a flat file (--out) or ingest directly')
       .option('--ids <list>', 'comma-separated asset ids (default: every asset with daily bars)', idListArg)
+      .option('--technicals <pairs>', `EMA pairs the technicals group computes, TF:PERIOD comma-separated (default all: ${pairsKey(TECHNICAL_EMAS)}); ` +
+        'the other pairs\' fields are NULL, and `talab refresh --all` keeps the choice', technicalsArg)
       .option('--out <file>', 'write the flat rows here (.csv or .parquet) instead of ingesting them', outFileArg('--out')),
-  ).action(async (f: IngestFlags & { ids?: number[]; out?: string }, cmd: Command) => {
+  ).action(async (f: IngestFlags & { ids?: number[]; out?: string; technicals?: EmaPair[] }, cmd: Command) => {
     await withStore(cmd, async (store) => {
-      const built = await buildFeatures(store, { ids: f.ids });
+      const built = await buildFeatures(store, { ids: f.ids, technicals: f.technicals });
       // With --json stdout carries the one JSON document and nothing else.
       if (!f.json) for (const a of built.assets) console.log(`  ${a.symbol} (${a.id}): ${a.rows} day(s) ${a.from ?? ''}..${a.to ?? ''}`);
       // Not an error (a bars-only database is valid), but NULL technicals must not pass unnoticed.
@@ -252,7 +264,10 @@ export function registerFeatures(program: Command): void {
           }, null, 2));
         } else console.log(`features build: ${built.input.rows.length} row(s) for ${built.assets.length} asset(s) written to ${f.out}`);
       } else {
-        emit('features build', await ingestRows(store, built.input, ingestOptions(f)), f);
+        const r = await ingestRows(store, built.input, ingestOptions(f));
+        // From here `talab refresh --all` keeps these assets' rows current (ml_feature_state).
+        if (r.status === 'success') await recordBuild(store, built, r.run_id);
+        emit('features build', r, f);
       }
     });
   });
@@ -297,6 +312,8 @@ export function registerFeatures(program: Command): void {
     .action(async (opts: { symbol: string }, cmd: Command) => {
       await withStore(cmd, async (store) => {
         const r = await deleteSymbol(store, opts.symbol);
+        // Otherwise the refresh would go on adding the symbol's new days to a matrix emptied of the old ones.
+        await forgetSymbol(store, opts.symbol);
         console.log(`features delete: ${r.rows} row(s) and ${r.batches} ledger batch(es) of ${opts.symbol} removed`);
       });
     });

@@ -8,6 +8,8 @@ import { openStore } from '../store/open.js';
 import { migrate } from '../store/migrate.js';
 import { formatPhases, PhaseTimer } from '../util/phases.js';
 import { selectAssets } from '../refresh/load.js';
+import '../features/family.js';
+import { featuresEnabled } from '../features/refresh.js';
 import type { Store } from '../store/store.js';
 import { EXIT, UserError } from '../util/errors.js';
 import { progressLine } from '../util/progress.js';
@@ -89,7 +91,7 @@ export function formatSummary(s: RefreshSummary): string {
 }
 
 interface CliOpts {
-  all?: boolean; bars?: boolean; emas?: boolean; ids?: number[]; tfs?: Timeframe[]; periods?: number[];
+  all?: boolean; bars?: boolean; emas?: boolean; features?: boolean; ids?: number[]; tfs?: Timeframe[]; periods?: number[];
   tfPeriodCombos?: { tf: Timeframe; period: number }[]; fullRebuild?: boolean; from?: string; resume?: boolean; dryRun?: boolean;
   verbose?: boolean; quiet?: boolean; continueOnError?: boolean; skipStaleCheck?: boolean; stalenessHours: number;
   lookbackDays: number; jobs?: number; shard?: Shard; validate?: boolean; maxAgeDays?: number; json?: boolean; alertOnError?: boolean; logDir: string;
@@ -184,10 +186,11 @@ async function checkSelection(store: Store, ids?: number[]): Promise<void> {
 export function registerRefresh(program: Command): void {
   program
     .command('refresh')
-    .description('The daily job: bars (price_bars_1d + five snapshot tables), then EMAs (six tables), incrementally')
-    .option('--all', 'bars, then EMAs')
+    .description('The daily job: bars (price_bars_1d + five snapshot tables), then EMAs (six tables), then the feature matrix once `features build` wrote one, incrementally')
+    .option('--all', 'bars, then EMAs, then the feature matrix once `features build` wrote one')
     .option('--bars', 'bar tables only')
     .option('--emas', 'EMA tables only (from the bars already built)')
+    .option('--features', 'the feature matrix only: bring the rows `talab features build` wrote up to date (--all does this after the EMAs)')
     .option('--ids <list>', 'comma-separated asset ids (default: every asset with data)', idListArg)
     .option('--tfs <list>', 'only these timeframes, e.g. 7D,1W_CAL_ISO,1M_CAL (default: the selection `npx talab timeframes --default` lists)', tfListArg)
     .option('--periods <list>', 'only these EMA periods (default: the 17 `npx talab timeframes` lists)', periodListArg)
@@ -212,13 +215,13 @@ export function registerRefresh(program: Command): void {
     .action(async (opts: CliOpts, cmd: Command) => {
       const phases = new PhaseTimer();
       phases.lap('startup');
-      const modes = [opts.all, opts.bars, opts.emas].filter(Boolean).length;
-      if (modes !== 1) throw new UserError('refresh needs exactly one of --all, --bars, --emas (see talab refresh --help)', 2);
+      const modes = [opts.all, opts.bars, opts.emas, opts.features].filter(Boolean).length;
+      if (modes !== 1) throw new UserError('refresh needs exactly one of --all, --bars, --emas, --features (see talab refresh --help)', 2);
       if (opts.verbose && opts.quiet) throw new UserError('--verbose and --quiet exclude each other', 2);
       if (opts.tfPeriodCombos && (opts.tfs || opts.periods)) throw new UserError('--tf-period-combos replaces --tfs/--periods; give one or the other', 2);
       if (opts.from !== undefined && opts.fullRebuild) throw new UserError('--from and --full-rebuild exclude each other (--full-rebuild recomputes everything)', 2);
       if (opts.maxAgeDays !== undefined && !opts.validate) throw new UserError('--max-age-days is part of --validate; give both (or run talab freshness)', 2);
-      const components: Component[] = opts.all ? ['bars', 'emas'] : opts.bars ? ['bars'] : ['emas'];
+      const components: Component[] = opts.all ? ['bars', 'emas'] : opts.bars ? ['bars'] : opts.features ? ['features'] : ['emas'];
       const log = openDailyLog({ dir: opts.logDir });
       // Every alert goes to each configured channel (Telegram, TALAB_ALERT_WEBHOOK_URL).
       // Alerts, validation and the freshness check are loaded only when asked for: a plain daily refresh does
@@ -262,6 +265,8 @@ export function registerRefresh(program: Command): void {
         location = store.location;
         try {
           await migrate(store);
+          // The matrix is opt-in: --all keeps it current once `features build` has written some (ml_feature_state).
+          if (opts.all && (await featuresEnabled(store))) components.push('features');
           phases.lap('migration_check');
           const ro: RefreshOptions = {
             components, ids: opts.ids, tfs: opts.tfs, periods: opts.periods, combos: opts.tfPeriodCombos,

@@ -1,7 +1,7 @@
 // The technicals group: features read from talab's own derived tables (EMAs, calendar bars, daily bar gaps),
 // aligned on an asset's daily bars. Every value is as of the day's close: nothing from a later day is used.
 import { dayOf, type DailySeries } from '../compute/daily.js';
-import { getTimeframe } from '../catalog/timeframes.js';
+import { DEFAULT_PERIODS, getTimeframe } from '../catalog/timeframes.js';
 import { BAR_TABLES, EMA_TABLES } from '../schema/tables.js';
 import type { Store } from '../store/store.js';
 import { UserError } from '../util/errors.js';
@@ -104,4 +104,38 @@ export async function computeTechnicals(store: Store, s: DailySeries, pairs: rea
     }
   }
   return { values: out, missing };
+}
+
+/** `1D:10,7D:20`: the form --technicals takes and ml_feature_state.technicals keeps. */
+export function pairsKey(pairs: readonly EmaPair[]): string {
+  return pairs.map((p) => `${p.tf}:${p.period}`).join(',');
+}
+
+/**
+ * Parse and check a pair list (`--technicals 1D:10,1D:50,7D:20`): each timeframe must be in the catalog, each
+ * period one the EMA refresh builds, and each pair one the technicals group has fields for (TECHNICAL_EMAS);
+ * pairs come back in the group's field order. The message names the offending pair and `where` it came from.
+ */
+export function parseTechnicals(v: string, where = '--technicals'): EmaPair[] {
+  const items = v.split(',').map((x) => x.trim()).filter((x) => x !== '');
+  if (items.length === 0) throw new UserError(`${where}: needs a comma-separated list of TF:PERIOD pairs such as 1D:10,7D:20`);
+  const carried = new Map(TECHNICAL_EMAS.map((p, i) => [`${p.tf}:${p.period}`, i]));
+  const chosen = new Set<number>();
+  for (const item of items) {
+    const m = /^([^:]+):(\d+)$/.exec(item);
+    if (!m) throw new UserError(`${where}: '${item}' is not TF:PERIOD (e.g. 1D:10)`);
+    const tf = getTimeframe(m[1]) ?? getTimeframe(m[1].toUpperCase());
+    if (!tf) throw new UserError(`${where}: '${item}': unknown timeframe '${m[1]}' (npx talab timeframes lists them)`);
+    const period = Number(m[2]);
+    if (!DEFAULT_PERIODS.includes(period)) {
+      throw new UserError(`${where}: '${item}': period ${period} is not one the EMA refresh builds (${DEFAULT_PERIODS.join(', ')})`);
+    }
+    const at = carried.get(`${tf.tf}:${period}`);
+    if (at === undefined) {
+      throw new UserError(`${where}: '${item}' has no fields in the technicals group; it carries ${pairsKey(TECHNICAL_EMAS)}`);
+    }
+    if (chosen.has(at)) throw new UserError(`${where}: '${item}' is given twice`);
+    chosen.add(at);
+  }
+  return [...chosen].sort((a, b) => a - b).map((i) => TECHNICAL_EMAS[i]);
 }

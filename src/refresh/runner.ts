@@ -12,7 +12,7 @@ import { retryTransient } from '../store/retry.js';
 import { assetKey, runLiveKey, type HeldLock } from '../store/locks.js';
 import type { Store } from '../store/store.js';
 import './families/builtin.js';
-import { allFamilies, getFamily, readersOf } from './families/registry.js';
+import { allFamilies, familyNamed, getFamily, readersOf, stepFamily } from './families/registry.js';
 import type { FamilyResult, FamilyRun } from './families/types.js';
 import { selectAssets } from './load.js';
 import { commitBuffers, DirectWrites, WriteBuffer } from './writes.js';
@@ -392,7 +392,7 @@ export async function runRefresh(store: Store, opts: RefreshOptions): Promise<Re
     }
   }
   // Registry order (upstreams first); an unknown name is refused before anything runs.
-  for (const c of opts.components) getFamily(c);
+  for (const c of opts.components) familyNamed(c);
   const tables = allFamilies().filter((f) => opts.components.includes(f.name)).flatMap((f) => f.stateTables);
   const summary: RefreshSummary = {
     runId, dryRun: !!opts.dryRun, tables, timeframes: tfs.map((t) => t.tf), periods, components: [], ok: true, threads: 0,
@@ -451,7 +451,9 @@ export async function runRefresh(store: Store, opts: RefreshOptions): Promise<Re
         return assets.filter((a) => !done.has(a.id));
       };
       try {
-        if (opts.dryRun) await planStep(store, component, assets, ctx, sum);
+        const own = stepFamily(component);
+        if (own) await retryTransient(() => own.runStep(store, todo(), ctx, sum), { reconnect, signal: opts.signal });
+        else if (opts.dryRun) await planStep(store, component, assets, ctx, sum);
         else await retryTransient(async () => {
           if (pool) await pool.runStep(component, todo(), ctx, sum);
           else await runStep(sessions, component, todo(), ctx, sum);

@@ -156,6 +156,18 @@ const BY_TABLE: Record<string, string> = {
   'refresh_runs.status': 'running, finished, failed, or abandoned (a run that stopped without finishing; --resume continues it).',
   'refresh_runs.summary': 'JSON summary per component: time, rows, and the assets that failed with their reasons.',
   'ml_feature_batches.run_id': 'Feature build run that produced the batch.',
+  'ml_feature_state.id': 'Asset id (dim_assets.id) whose matrix rows are kept current.',
+  'ml_feature_state.symbol': 'The symbol its matrix rows are stored under (ml_feature_matrix is keyed by symbol).',
+  'ml_feature_state.technicals': 'The EMA pairs (TF:PERIOD, comma-separated) its technicals group was built with; the refresh keeps them, `features build --technicals` changes them.',
+  'ml_feature_state.first_day': 'First day (YYYY-MM-DD) built.',
+  'ml_feature_state.last_day': 'Watermark: last day (YYYY-MM-DD) built.',
+  'ml_feature_state.days': 'Days built (one matrix row each, rows without a regime excepted).',
+  'ml_feature_state.row_fp': 'Fingerprint of every built row, 8 bytes per day in day order: the first day whose recomputed row differs is where the next refresh starts writing.',
+  'ml_feature_state.last_from': 'First day (YYYY-MM-DD) the last build or refresh rewrote.',
+  'ml_feature_state.rows_written': 'Matrix rows the last build or refresh wrote for the asset.',
+  'ml_feature_state.last_run_ts': 'When the last build or refresh wrote the asset.',
+  'ml_feature_state.inputs': 'Token of the refresh_state rows (bars, ISO calendar bars, EMAs) the rows were built from: while it is unchanged the refresh does not even recompute the asset.',
+  'ml_feature_state.last_run_id': 'The refresh run (refresh_runs.run_id) or ingest run that wrote it last.',
 };
 
 /** The time-of-row columns of the snapshot tables, said for snapshots. */

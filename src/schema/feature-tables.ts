@@ -37,4 +37,18 @@ export const featureBatches: Table = {
   ],
 };
 
-export const FEATURE_TABLES: Table[] = [regimeCalendar, regimeWeights, featureBatches];
+// Dates are YYYY-MM-DD text like the tables above; row_fp is 8 bytes per built day (features/fingerprint.ts).
+export const featureState: Table = {
+  name: 'ml_feature_state',
+  doc: 'Per asset whose matrix rows talab builds (`talab features build`): the technicals pairs they were built with, '
+    + 'the days built and a fingerprint of each built row, so `talab refresh --all` rewrites only the rows from the '
+    + 'first day whose row changed (new days, or a revision of the bars or EMAs).',
+  key: ['id'],
+  columns: [
+    c('id', 'int', true), c('symbol', 'text', true), c('technicals', 'text', true), c('first_day', 'text'),
+    c('last_day', 'text'), c('days', 'int', true, '0'), { ...c('row_fp', 'blob'), uncompressed: true }, c('last_from', 'text'),
+    c('rows_written', 'bigint', true, '0'), c('last_run_ts', 'ts', true, 'now()'), c('last_run_id', 'text'), c('inputs', 'text'),
+  ],
+};
+
+export const FEATURE_TABLES: Table[] = [regimeCalendar, regimeWeights, featureBatches, featureState];

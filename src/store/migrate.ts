@@ -10,7 +10,7 @@ import type { Store } from './store.js';
 import { UserError } from '../util/errors.js';
 
 /** Bump when the schema changes, and say what the version adds. */
-export const SCHEMA_VERSION = 9;
+export const SCHEMA_VERSION = 10;
 const VERSIONS: Record<number, string> = {
   1: 'initial schema',
   2: 'refresh_state.carry_key, carry (kernel state for incremental continuation), rows_ahead',
@@ -21,6 +21,7 @@ const VERSIONS: Record<number, string> = {
   7: 'refresh_state.src_fp: fingerprint of the source rows the bars consumed (edits outside import are detected)',
   8: 'dim_assets.market_cap_optional and a nullable price_bars_1d.market_cap: assets whose source has no market cap build bars without it',
   9: 'refresh_state.changed_from: the earliest day a family rewrote, which the families reading it take in (no family writes another\'s state)',
+  10: 'ml_feature_state: per-asset watermark and row fingerprints of the built feature-matrix groups (kept current by refresh)',
 };
 
 export interface MigrateOptions {

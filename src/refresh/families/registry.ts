@@ -1,12 +1,14 @@
 // The derived families the refresh keeps current, in the order they run (a family after its upstream). The
 // built-in ones register in builtin.ts; a family defined elsewhere (src/features/, a test) registers the same
 // way, through the Family type of types.ts only.
-import type { Family } from './types.js';
+import type { Family, StepFamily } from './types.js';
 
-const registered = new Map<string, Family<never>>();
+const registered = new Map<string, Family<never> | StepFamily>();
+
+const isStep = (f: Family<never> | StepFamily): f is StepFamily => 'runStep' in f;
 
 /** Add a family after its upstream ('source' or a family already registered). */
-export function registerFamily<F>(f: Family<F>): void {
+export function registerFamily<F>(f: Family<F> | StepFamily): void {
   if (registered.has(f.name)) throw new Error(`internal: family ${f.name} is registered twice`);
   if (f.upstream !== 'source' && !registered.has(f.upstream)) {
     throw new Error(`internal: family ${f.name} reads ${f.upstream}, which is not registered before it`);
@@ -16,7 +18,7 @@ export function registerFamily<F>(f: Family<F>): void {
     const state = f.stateTables.filter((t) => other.stateTables.includes(t));
     if (shared.length || state.length) throw new Error(`internal: families ${other.name} and ${f.name} both own ${[...shared, ...state].join(', ')}`);
   }
-  registered.set(f.name, f as unknown as Family<never>);
+  registered.set(f.name, f as unknown as Family<never> | StepFamily);
 }
 
 /** Take a family out again (a test's own family). */
@@ -25,15 +27,29 @@ export function unregisterFamily(name: string): void {
   registered.delete(name);
 }
 
-export function getFamily(name: string): Family<unknown> {
+/** A family by name, of either kind (an unknown name is an error). */
+export function familyNamed(name: string): Family<unknown> | StepFamily {
   const f = registered.get(name);
   if (!f) throw new Error(`internal: no family ${name}`);
-  return f as unknown as Family<unknown>;
+  return f as unknown as Family<unknown> | StepFamily;
+}
+
+/** A family the runner drives asset by asset. */
+export function getFamily(name: string): Family<unknown> {
+  const f = familyNamed(name);
+  if (isStep(f as Family<never> | StepFamily)) throw new Error(`internal: family ${name} runs its own step`);
+  return f as Family<unknown>;
+}
+
+/** The family if it runs its own loop over the assets (StepFamily), else undefined. */
+export function stepFamily(name: string): StepFamily | undefined {
+  const f = registered.get(name);
+  return f && isStep(f) ? f : undefined;
 }
 
 /** Every registered family, upstreams first. */
-export function allFamilies(): Family<unknown>[] {
-  return [...registered.values()] as unknown as Family<unknown>[];
+export function allFamilies(): (Family<unknown> | StepFamily)[] {
+  return [...registered.values()] as unknown as (Family<unknown> | StepFamily)[];
 }
 
 /** State tables of the families that read `name`'s rows: its rewrites wait in its state until they ran. */

@@ -5,6 +5,7 @@ import type { Timeframe } from '../../catalog/timeframes.js';
 import type { Table } from '../../schema/table-types.js';
 import type { Store } from '../../store/store.js';
 import type { Sinks } from '../sinks.js';
+import type { ComponentSummary, StepContext } from '../types.js';
 import type { Writes } from '../writes.js';
 
 /** A run's settings as a family sees them. */
@@ -79,4 +80,19 @@ export interface Family<Facts = unknown> {
   historyDays(facts: Facts): number;
   /** Why the asset must wait this run (its upstream lags its source), or null. */
   waitReason?(store: Store, id: number, facts: Facts, stalenessHours: number): Promise<string | null>;
+}
+
+/**
+ * A family that runs its own loop over the run's assets instead of the runner's per-asset one (the feature
+ * matrix: it reads whole input histories and writes through its own sink). It still runs in registry order,
+ * after its upstream, on the run's main session, and reports each asset into `sum` like the others.
+ */
+export interface StepFamily {
+  readonly name: string;
+  readonly upstream: string;
+  readonly tables: readonly Table[];
+  /** The tables it keeps current, as listed in the run's summary. */
+  readonly stateTables: readonly string[];
+  readonly rowCountRule: string;
+  runStep(store: Store, assets: readonly { id: number; symbol: string }[], ctx: StepContext, sum: ComponentSummary): Promise<void>;
 }
