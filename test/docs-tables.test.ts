@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { VIEWS } from '../src/results/views.js';
+import { VIEWS } from '../src/schema/views.js';
 import { renderTablesMarkdown } from '../src/results/dictionary.js';
 import { ALL_TABLES } from '../src/schema/tables.js';
 

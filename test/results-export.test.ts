@@ -11,7 +11,7 @@ import { getTimeframe } from '../src/catalog/timeframes.js';
 import { registerExport } from '../src/cli/export.js';
 import { importFile } from '../src/importer/import.js';
 import { runRefresh } from '../src/refresh/runner.js';
-import { VIEW_PERIODS } from '../src/results/sources.js';
+import { VIEW_PERIODS } from '../src/schema/view-sources.js';
 import { test } from 'node:test';
 import { DuckDbStore, lockMessage } from '../src/store/duckdb/store.js';
 import type { Row, Store } from '../src/store/store.js';

@@ -2,7 +2,7 @@ import { Option, type Command } from 'commander';
 import { DEFAULT_PERIODS, type Timeframe } from '../catalog/timeframes.js';
 import { EXPORT_FORMATS, exportResults, type ExportFormat } from '../results/export.js';
 import type { Selection } from '../results/query.js';
-import { defaultFamily, EMA_FAMILIES, familyHas, type EmaFamily } from '../results/sources.js';
+import { defaultFamily, EMA_FAMILIES, familyHas, type EmaFamily } from '../schema/view-sources.js';
 import { openStore } from '../store/open.js';
 import type { Store } from '../store/store.js';
 import { UserError } from '../util/errors.js';

@@ -9,7 +9,8 @@
 // When only new daily rows arrived (the daily run), every (tf, period) continues from its carry — the kernel
 // state after its last stored row, kept in refresh_state — with just the new daily rows and canonical closes.
 // Everything else (a changed day, no carry, a v2 guard flip) recomputes the asset from its daily history.
-import { belongsTo, type BarFamily, type Timeframe } from '../catalog/timeframes.js';
+import { type Timeframe } from '../catalog/timeframes.js';
+import { emaBarSource, EMA_FAMILIES, emaTimeframes, type EmaFamily } from '../catalog/ema-families.js';
 import {
   EMA_CARRY_LEN, emaAnchor, emaCal, emaV1, emaV2, v2Guard, type DailyCloses, type EmaOptions,
 } from '../compute/ema/index.js';
@@ -27,21 +28,7 @@ import {
 import type { Writes } from './writes.js';
 import type { AssetPlan } from './families/types.js';
 
-export type EmaFamily = keyof typeof EMA_TABLES;
-
-/** Which bar family feeds each EMA family (v2 needs none: it counts daily rows). */
-const SOURCE: Record<EmaFamily, BarFamily | null> = {
-  v1: 'multi_tf', v2: null, cal_us: 'cal_us', cal_iso: 'cal_iso', cal_anchor_us: 'cal_anchor_us',
-  cal_anchor_iso: 'cal_anchor_iso',
-};
-
-export const EMA_FAMILIES = Object.keys(EMA_TABLES) as EmaFamily[];
-
-/** Timeframes of an EMA family: the bar family's, plus 1D for the two day-horizon families. */
-export function emaTimeframes(family: EmaFamily, tfs: readonly Timeframe[]): Timeframe[] {
-  const bars = SOURCE[family] ?? 'multi_tf';
-  return tfs.filter((t) => (bars === 'multi_tf' && t.tf === '1D') || belongsTo(t, bars));
-}
+export { EMA_FAMILIES, emaTimeframes, type EmaFamily };
 
 export interface EmasOptions {
   tfs: readonly Timeframe[];
@@ -228,7 +215,7 @@ async function continueEmas(
   result.continued = true;
   for (const { family, items, key, carry: carryIn, length } of plan) {
     const table = EMA_TABLES[family];
-    const source = SOURCE[family];
+    const source = emaBarSource(family);
     const canon = source ? tail.canon.get(BAR_TABLES[source].name)! : new Map();
     const next = new Float64Array(length);
     // Steady pairs write into the group's sink when there is one (else into parts); whole-series rewrites into wholes.
@@ -298,7 +285,7 @@ async function rebuildEmas(
   const perCall = Math.max(1, Math.floor(FLUSH_ROWS / Math.max(1, daily.n)));
   for (const { family, items, key, length } of familyLayouts(opts)) {
     const table = EMA_TABLES[family];
-    const source = SOURCE[family];
+    const source = emaBarSource(family);
     const canon = source ? await loadCanonicalCloses(store, BAR_TABLES[source].name, id) : new Map();
     const next = new Float64Array(length);
     // Deleted before the table's first append: the writer may append part of the rows before the end.

@@ -10,7 +10,7 @@ import { q } from '../schema/ddl.js';
 import type { ColType, Table } from '../schema/tables.js';
 import type { Row, Store } from '../store/store.js';
 import { resultColumns, resultSql, type Selection } from './query.js';
-import { dayExpr } from './sources.js';
+import { dayExpr } from '../schema/view-sources.js';
 
 export type ExportFormat = 'parquet' | 'csv' | 'json';
 export const EXPORT_FORMATS: readonly ExportFormat[] = ['parquet', 'csv', 'json'];

@@ -5,7 +5,7 @@ import { q, type DdlDialect } from '../schema/ddl.js';
 import { dimAssets, EMA_TABLES } from '../schema/tables.js';
 import {
   BAR_RESULT_COLUMNS, barSourceFor, dayExpr, emaBarColumn, emaColumn, emaWideSql, isDual, type BarSource, type EmaFamily,
-} from './sources.js';
+} from '../schema/view-sources.js';
 
 export interface Selection {
   /** Each timeframe with the EMA family it is read from. */

@@ -1,6 +1,6 @@
 // COMMENT ON every table, view and column, from the one schema definition: what `\d+` in psql,
 // duckdb_columns() and any database browser show a user.
-import { VIEWS } from '../results/views.js';
+import { VIEWS } from './views.js';
 import { columnDoc } from './column-docs.js';
 import { q } from './ddl.js';
 import { ALL_TABLES } from './tables.js';

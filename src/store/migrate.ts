@@ -4,7 +4,7 @@ import { TIMEFRAMES } from '../catalog/timeframes.js';
 import { addColumnSql, createTableSql, q } from '../schema/ddl.js';
 import { ALL_TABLES, dimTimeframe, priceBars1d, refreshState, schemaMigrations, type Table } from '../schema/tables.js';
 import { ensurePartitions, partitionClause, partitionsInSchema, parsePartitions } from './postgres/partitions.js';
-import { VIEWS, viewStatements } from '../results/views.js';
+import { VIEWS, viewStatements } from '../schema/views.js';
 import { commentStatements } from '../schema/comments.js';
 import type { Store } from './store.js';
 import { UserError } from '../util/errors.js';

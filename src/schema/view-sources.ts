@@ -1,8 +1,8 @@
 // Where finished bars and their EMAs live, per family, and the SQL both the views and the export build on.
 import { DEFAULT_PERIODS, type Timeframe } from '../catalog/timeframes.js';
-import { EMA_FAMILIES, emaTimeframes, type EmaFamily } from '../refresh/emas.js';
-import { q, type DdlDialect } from '../schema/ddl.js';
-import { BAR_TABLES, EMA_TABLES, priceBars1d, type Table } from '../schema/tables.js';
+import { EMA_FAMILIES, emaTimeframes, type EmaFamily } from '../catalog/ema-families.js';
+import { q, type DdlDialect } from './ddl.js';
+import { BAR_TABLES, EMA_TABLES, priceBars1d, type Table } from './tables.js';
 
 export { EMA_FAMILIES, type EmaFamily };
 

@@ -1,12 +1,12 @@
 // The tidy views: what a notebook or the DuckDB CLI reads instead of joining and pivoting the derived tables.
 // The migrations drop and create them at every schema upgrade, so they always match this code, and comment
 // every view and column from the docs below.
-import { q, type DdlDialect } from '../schema/ddl.js';
-import { columnDoc } from '../schema/column-docs.js';
-import { BAR_TABLES, dimAssets, EMA_TABLES } from '../schema/tables.js';
+import { q, type DdlDialect } from './ddl.js';
+import { columnDoc } from './column-docs.js';
+import { BAR_TABLES, dimAssets, EMA_TABLES } from './tables.js';
 import {
   BAR_SOURCES, dayExpr, EMA_FAMILIES, emaBarColumn, emaColumn, emaWideSql, isDual, VIEW_PERIODS,
-} from './sources.js';
+} from './view-sources.js';
 
 export interface ViewColumn {
   name: string;
