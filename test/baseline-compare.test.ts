@@ -23,7 +23,7 @@ import { registerBaseline } from '../src/cli/baseline.js';
 import { parseSideArg, registerDiff } from '../src/cli/diff.js';
 import { registerRuns } from '../src/cli/runs.js';
 import { importFile } from '../src/importer/import.js';
-import { acquireRunLock } from '../src/ops/run-lock.js';
+import { acquireRunLock } from '../src/store/run-lock.js';
 import { runRefresh } from '../src/refresh/runner.js';
 import { q } from '../src/schema/ddl.js';
 import { EMA_TABLES, priceBars1d, type Table } from '../src/schema/tables.js';

@@ -10,7 +10,7 @@ import { DERIVED_TABLES, priceBars1dRejects, refreshState, type Table } from '..
 import { runRefresh, type RefreshOptions, type RefreshSummary } from '../refresh/runner.js';
 import type { Store } from '../store/store.js';
 import { UserError } from '../util/errors.js';
-import { acquireRunLock } from '../ops/run-lock.js';
+import { acquireRunLock } from '../store/run-lock.js';
 import { compareAll, type CompareMethod } from './compare-all.js';
 import { compareSql, emptyTableResult, type TableResult } from './compare.js';
 import { DiffSink } from './diffs.js';

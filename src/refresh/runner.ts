@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import { DEFAULT_PERIODS, defaultTimeframes } from '../catalog/timeframes.js';
 import type { AssetOutcome, Component, ComponentSummary, RefreshOptions, RefreshSummary, StepContext } from './types.js';
-import { acquireRunLock } from '../ops/run-lock.js';
+import { acquireRunLock } from '../store/run-lock.js';
 import { q } from '../schema/ddl.js';
 import { refreshRuns, refreshState } from '../schema/tables.js';
 import { describeError, retryAttempts, retryMinMs } from '../store/errors.js';

@@ -2,8 +2,8 @@
 // (they exclude each other per asset by their own locks); a baseline takes it exclusively, because it deletes
 // and rebuilds rows that a refresh would be writing. It is a session lock (store/locks.ts): released at the
 // end of the run or when the connection dies, so a killed run leaves no lock behind.
-import { RUN_LOCK } from '../store/locks.js';
-import type { Store } from '../store/store.js';
+import { RUN_LOCK } from './locks.js';
+import type { Store } from './store.js';
 import { EXIT, UserError } from '../util/errors.js';
 
 export type RunKind = 'refresh' | 'baseline';
