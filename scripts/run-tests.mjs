@@ -15,7 +15,14 @@ function walk(dir) {
   });
 }
 const filters = process.argv.slice(2);
-const files = walk('test').sort().filter((f) => filters.length === 0 || filters.some((x) => f.includes(x)));
+// The longest files start first, so that two runners finish together instead of one running a long file
+// alone at the end (the rest keep their alphabetical order).
+const LONGEST = ['crash', 'incremental-real', 'refresh-cli', 'store-append', 'baseline-compare', 'features-refresh', 'faults-proxy', 'refresh-jobs', 'ops-daily', 'refresh-memory', 'refresh-parts'];
+const rank = (f) => {
+  const i = LONGEST.findIndex((n) => f.endsWith(`/${n}.test.ts`) || f.endsWith(`\\${n}.test.ts`));
+  return i < 0 ? LONGEST.length : i;
+};
+const files = walk('test').sort().sort((a, b) => rank(a) - rank(b)).filter((f) => filters.length === 0 || filters.some((x) => f.includes(x)));
 if (files.length === 0) {
   console.error(`no test files match ${filters.join(' ')}`);
   process.exit(1);
@@ -56,6 +63,7 @@ const second = await pass(usesPg, {
   TALAB_REAL_HISTORY_DAYS: process.env.TALAB_PARTITIONED_REAL_DAYS ?? '400',
   TALAB_CRASH_KILLS: process.env.TALAB_PARTITIONED_CRASH_KILLS ?? '4',
   TALAB_FAULT_POINTS: process.env.TALAB_PARTITIONED_FAULT_POINTS ?? '3',
+  TALAB_PROPERTY_RUNS: process.env.TALAB_PARTITIONED_PROPERTY_RUNS ?? '2',
 });
 console.log(`\nplain pass: ${first.passed} passed, ${first.failed} failed; partitioned pass: ${second.passed} passed, ${second.failed} failed`);
 console.log(`${first.passed + second.passed} passed, ${first.failed + second.failed} failed`);

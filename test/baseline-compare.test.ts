@@ -330,7 +330,10 @@ test('diff: DB[:table] arguments', () => {
 
 // ---- bisection at scale ----
 
-engineTest('bisection finds one changed value in the middle of a 2,000,000-row table, pulling only a few thousand rows', async ({ store }) => {
+engineTest('bisection finds one changed value in the middle of a 2,000,000-row table, pulling only a few thousand rows', async ({ store }, t) => {
+  // Its tables are made here, unpartitioned whatever the schema: a second run on a partitioned schema would
+  // repeat the same queries on the same layout.
+  if (process.env.TALAB_PG_PARTITIONS) return t.skip('the method, not the storage layout: run in the plain pass');
   const rows = 2_000_000;
   await generateTable(store, priceBars1d, 'big_a', rows);
   await copyTable(store, 'big_a', 'big_b');
