@@ -8,8 +8,7 @@ import { openStore } from '../store/open.js';
 import { migrate } from '../store/migrate.js';
 import { formatPhases, PhaseTimer } from '../util/phases.js';
 import { selectAssets } from '../refresh/load.js';
-import '../features/family.js';
-import { featuresEnabled } from '../features/refresh.js';
+import { featuresEnabled, loadFeaturesFamily } from '../features/enabled.js';
 import type { Store } from '../store/store.js';
 import { EXIT, UserError } from '../util/errors.js';
 import { progressLine } from '../util/progress.js';
@@ -267,6 +266,7 @@ export function registerRefresh(program: Command): void {
           await migrate(store);
           // The matrix is opt-in: --all keeps it current once `features build` has written some (ml_feature_state).
           if (opts.all && (await featuresEnabled(store))) components.push('features');
+          await loadFeaturesFamily(components);
           phases.lap('migration_check');
           const ro: RefreshOptions = {
             components, ids: opts.ids, tfs: opts.tfs, periods: opts.periods, combos: opts.tfPeriodCombos,

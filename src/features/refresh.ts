@@ -148,10 +148,6 @@ export async function forgetSymbol(store: Store, symbol: string): Promise<number
 }
 
 /** Whether any asset's matrix is kept by the refresh (one cheap probe; false on a database that never built one). */
-export async function featuresEnabled(store: Store): Promise<boolean> {
-  const r = await store.query(`SELECT 1 AS x FROM ${q(featureState.name)} LIMIT 1`);
-  return r.length > 0;
-}
 
 export interface FeatureOutcome {
   id: number;
