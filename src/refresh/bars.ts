@@ -19,7 +19,7 @@ import { loadRawDaily } from './load.js';
 import type { Writes } from './writes.js';
 import type { AssetPlan } from './families/types.js';
 import { prefetchBars, type BarsFacts } from './prefetch.js';
-import { FLUSH_ROWS, TableWriter } from './writer.js';
+import { TableWriter } from './writer.js';
 import type { Sinks } from './sinks.js';
 import {
   BARS_STATE_TABLES, type Carry, carryKey, commonState, decodeCarry, pendingChange, writeStates,
@@ -318,9 +318,7 @@ async function rebuildBars(
   }
   // Committed in parts where the engine asks for it (writer.ts): until the last part there is no bar state, so a
   // rerun rebuilds the asset whole and the families reading the bars see a rewrite from the first day.
-  const writer = new TableWriter(out, FLUSH_ROWS, {
-    invalidate: async () => { await out.write({ kind: 'forget-state', id, tables: BARS_STATE_TABLES }); },
-  });
+  const writer = new TableWriter(out, { id, tables: BARS_STATE_TABLES });
   await writer.add(priceBars1d, bars1d);
   await writer.add(priceBars1dRejects, rejects);
   const series = dailyFrom1d(built.bars, id);

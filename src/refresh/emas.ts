@@ -277,9 +277,7 @@ async function rebuildEmas(
   const carry: CarryMap = {};
   // Committed in parts where the engine asks for it (writer.ts): until the last, no EMA state (a rerun rebuilds
   // the asset's EMAs whole).
-  const writer = new TableWriter(out, FLUSH_ROWS, {
-    invalidate: async () => { await out.write({ kind: 'forget-state', id, tables: EMAS_STATE_TABLES }); },
-  });
+  const writer = new TableWriter(out, { id, tables: EMAS_STATE_TABLES });
   // Periods per kernel call: a call's rows (up to one per daily row and period) stay within the write buffer's
   // bound, so a long history is computed a few periods at a time; an ordinary one still in one call per item.
   const perCall = Math.max(1, Math.floor(FLUSH_ROWS / Math.max(1, daily.n)));

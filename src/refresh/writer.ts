@@ -3,7 +3,7 @@
 // held every timeframe's and every period's rows of the whole history at once until the end of the asset (a
 // 220,000-day history passed 11 GB); with it, what waits in memory is bounded by FLUSH_ROWS whatever the
 // history's length. Histories of ordinary length still make one append per table, as before. On an engine
-// whose transactions grow in talab's memory (DuckDB), a long recompute is also committed in parts (Parts).
+// whose transactions grow in talab's memory (DuckDB), a long recompute is also committed in parts (OwnState).
 import { concatBatches, type RowBatch } from '../columnar/columns.js';
 import type { Table } from '../schema/tables.js';
 import type { Writes } from './writes.js';
@@ -12,13 +12,14 @@ import type { Writes } from './writes.js';
 export const FLUSH_ROWS = 131_072;
 
 /**
- * A recompute that may be committed in parts (Store.commitPart, where the engine asks for it): `invalidate`
- * runs once, in the transaction the first part commits, and leaves the asset's state saying "rebuild whole",
- * so that a process killed between two parts leaves rows that a rerun replaces and no reader takes for
- * complete. The recompute's own last statements (its state) go in the last part.
+ * The asset's state rows of the family doing the recompute. Where the writes may be committed in parts
+ * (Writes.commitPart, where the engine asks for it), they are forgotten in the first part, so that a process
+ * killed between two parts leaves rows that a rerun replaces and no reader takes for complete; the
+ * recompute's own last writes (its state) go in the last part.
  */
-export interface Parts {
-  invalidate(): Promise<void>;
+export interface OwnState {
+  id: number;
+  tables: readonly string[];
 }
 
 export class TableWriter {
@@ -26,11 +27,11 @@ export class TableWriter {
   private held = 0;
   /** Rows appended since the last part was committed (or since the start). */
   private sincePart = 0;
-  private invalidated = false;
+  private forgotten = false;
   /** Rows appended so far, per table name (the tables added to are all present, 0 when nothing came). */
   readonly rows: Record<string, number> = {};
 
-  constructor(private readonly out: Writes, private readonly limit = FLUSH_ROWS, private readonly parts?: Parts) {}
+  constructor(private readonly out: Writes, private readonly state: OwnState, private readonly limit = FLUSH_ROWS) {}
 
   async add(table: Table, batch: RowBatch): Promise<void> {
     this.rows[table.name] ??= 0;
@@ -54,9 +55,9 @@ export class TableWriter {
       }
     }
     this.held = 0;
-    if (this.parts && this.out.commitPart && this.sincePart >= (this.out.partRows ?? Infinity)) {
-      if (!this.invalidated) await this.parts.invalidate();
-      this.invalidated = true;
+    if (this.out.commitPart && this.sincePart >= (this.out.partRows ?? Infinity)) {
+      if (!this.forgotten) await this.out.write({ kind: 'forget-state', id: this.state.id, tables: this.state.tables });
+      this.forgotten = true;
       await this.out.commitPart();
       this.sincePart = 0;
     }
