@@ -1,6 +1,6 @@
 // Where finished bars and their EMAs live, per family, and the SQL both the views and the export build on.
 import { DEFAULT_PERIODS, type Timeframe } from '../catalog/timeframes.js';
-import { EMA_FAMILIES, emaTimeframes, type EmaFamily } from '../catalog/ema-families.js';
+import { emaBarSource, EMA_FAMILIES, emaTimeframes, type EmaFamily } from '../catalog/ema-families.js';
 import { q, type DdlDialect } from './ddl.js';
 import { BAR_TABLES, EMA_TABLES, priceBars1d, type Table } from './tables.js';
 
@@ -27,14 +27,10 @@ export const BAR_SOURCES: BarSource[] = [
   snapshots('multi_tf'), snapshots('cal_us'), snapshots('cal_iso'), snapshots('cal_anchor_us'), snapshots('cal_anchor_iso'),
 ];
 
-const BAR_SOURCE_OF: Record<EmaFamily, string> = {
-  v1: 'multi_tf', v2: 'multi_tf', cal_us: 'cal_us', cal_iso: 'cal_iso', cal_anchor_us: 'cal_anchor_us',
-  cal_anchor_iso: 'cal_anchor_iso',
-};
-
 /** The bar table whose finished bars an EMA family's canonical rows sit on (1D: the daily bars). */
 export function barSourceFor(family: EmaFamily, tf: Timeframe): BarSource {
-  const name = tf.tf === '1D' ? '1d' : BAR_SOURCE_OF[family];
+  // v2 reads no bar table; its canonical rows sit on the rolling bars' days.
+  const name = tf.tf === '1D' ? '1d' : emaBarSource(family) ?? 'multi_tf';
   return BAR_SOURCES.find((s) => s.family === name)!;
 }
 
