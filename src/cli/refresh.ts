@@ -5,10 +5,10 @@ import { getTimeframe, type Timeframe } from '../catalog/timeframes.js';
 import { runRefresh, type Component, type RefreshEvent, type RefreshOptions, type RefreshSummary, type Shard } from '../refresh/runner.js';
 import { openDailyLog } from '../ops/log.js';
 import { openStore } from '../store/open.js';
-import { migrate } from '../store/migrate.js';
+import { migrate, schemaIsCurrent } from '../store/migrate.js';
 import { formatPhases, PhaseTimer } from '../util/phases.js';
 import { selectAssets } from '../refresh/load.js';
-import { featuresEnabled, loadFeaturesFamily } from '../features/enabled.js';
+import { allComponents, loadFeaturesFamily } from '../features/enabled.js';
 import type { Store } from '../store/store.js';
 import { EXIT, UserError } from '../util/errors.js';
 import { progressLine } from '../util/progress.js';
@@ -220,7 +220,7 @@ export function registerRefresh(program: Command): void {
       if (opts.tfPeriodCombos && (opts.tfs || opts.periods)) throw new UserError('--tf-period-combos replaces --tfs/--periods; give one or the other', 2);
       if (opts.from !== undefined && opts.fullRebuild) throw new UserError('--from and --full-rebuild exclude each other (--full-rebuild recomputes everything)', 2);
       if (opts.maxAgeDays !== undefined && !opts.validate) throw new UserError('--max-age-days is part of --validate; give both (or run talab freshness)', 2);
-      const components: Component[] = opts.all ? ['bars', 'emas'] : opts.bars ? ['bars'] : opts.features ? ['features'] : ['emas'];
+      let components: Component[] = opts.all ? ['bars', 'emas'] : opts.bars ? ['bars'] : opts.features ? ['features'] : ['emas'];
       const log = openDailyLog({ dir: opts.logDir });
       // Every alert goes to each configured channel (Telegram, TALAB_ALERT_WEBHOOK_URL).
       // Alerts, validation and the freshness check are loaded only when asked for: a plain daily refresh does
@@ -259,14 +259,19 @@ export function registerRefresh(program: Command): void {
       process.on('SIGTERM', onSignal);
       let location = '';
       try {
-        const store = await openStore(dbOf(cmd), { mustExist: true, migrate: false });
+        // A dry run only reads: a DuckDB file is opened read-only (readers such as `talab serve` may hold it too), and the
+        // schema must already be this version's, since upgrading it would be a write.
+        const store = await openStore(dbOf(cmd), { mustExist: true, migrate: false, readOnlyRetryMs: opts.dryRun ? 3000 : undefined });
         phases.lap('open');
         location = store.location;
         try {
-          await migrate(store);
+          if (!opts.dryRun) await migrate(store);
+          else if (!(await schemaIsCurrent(store))) {
+            throw new UserError(`${store.location}: its schema is older than this talab's; a dry run writes nothing, not even the upgrade: run \`npx talab init\` first`);
+          }
           // The matrix is opt-in: --all keeps it current once `features build` has written some (ml_feature_state).
-          if (opts.all && (await featuresEnabled(store))) components.push('features');
-          await loadFeaturesFamily(components);
+          if (opts.all) components = await allComponents(store, components);
+          else await loadFeaturesFamily(components);
           phases.lap('migration_check');
           const ro: RefreshOptions = {
             components, ids: opts.ids, tfs: opts.tfs, periods: opts.periods, combos: opts.tfPeriodCombos,

@@ -13,3 +13,14 @@ export async function featuresEnabled(store: Store): Promise<boolean> {
 export async function loadFeaturesFamily(components: readonly string[]): Promise<void> {
   if (components.includes('features')) await import('./family.js');
 }
+
+/**
+ * The components of a whole refresh (`refresh --all`, `daily`): `core`, then the matrix once `features build` has
+ * written some, its code loaded only then.
+ */
+export async function allComponents<C extends string>(store: Store, core: readonly C[]): Promise<(C | 'features')[]> {
+  const out: (C | 'features')[] = [...core];
+  if (await featuresEnabled(store)) out.push('features');
+  await loadFeaturesFamily(out);
+  return out;
+}

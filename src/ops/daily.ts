@@ -10,7 +10,7 @@ import { mkdirSync, readdirSync, renameSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { importSource } from '../importer/import.js';
 import { runRefresh, type Component, type RefreshEvent, type RefreshSummary } from '../refresh/runner.js';
-import { featuresEnabled, loadFeaturesFamily } from '../features/enabled.js';
+import { allComponents } from '../features/enabled.js';
 import type { Store } from '../store/store.js';
 import { UserError } from '../util/errors.js';
 import type { ValidationReport } from '../validate/report.js';
@@ -119,8 +119,7 @@ export async function runDaily(store: Store, opts: DailyOptions): Promise<DailyR
   }
 
   // As `refresh --all`: the feature matrix follows the EMAs once `features build` has written some.
-  const components: Component[] = ['bars', 'emas', ...((await featuresEnabled(store)) ? ['features' as const] : [])];
-  await loadFeaturesFamily(components);
+  const components: Component[] = await allComponents(store, ['bars', 'emas'] as const);
   const refresh = await runRefresh(store, { components, jobs: opts.jobs, onEvent: opts.onEvent });
   if (!refresh.ok) await opts.alerts.send(formatRefreshFailure({ ...refresh, database: store.location }));
   const validation = await runValidation(store, {});

@@ -18,8 +18,10 @@ import { BAR_TABLES, EMA_TABLES, type Table } from '../schema/tables.js';
 import { concatBatches, emptyBatch, type RowBatch } from '../columnar/columns.js';
 import type { Store } from '../store/store.js';
 import { deleteFrom } from './bars.js';
-import { loadCanonicalCloses, loadDailyCloses, loadDailySeries } from './load.js';
-import { prefetchDailyCloses, prefetchEmas, type EmasFacts } from './prefetch.js';
+import { plannedBarReads, storeBarReads } from './bar-reads.js';
+import type { PlannedWrites } from './planned.js';
+import { lowerBound } from '../util/search.js';
+import { prefetchDailyCloses, prefetchEmas, type Canon, type EmasFacts } from './prefetch.js';
 import { FLUSH_ROWS, TableWriter } from './writer.js';
 import type { Sinks } from './sinks.js';
 import {
@@ -243,7 +245,7 @@ async function continueEmas(
         if (!sink) parts.push(b);
         scatterCarry(next, off, periods, steady, cout);
       }
-      const all: DailyCloses = (whole ??= f.daily ?? (await loadDailyCloses(store, id)));
+      const all: DailyCloses = (whole ??= f.daily ?? (await (f.reads ?? storeBarReads(store)).dailyCloses(id)));
       const cout = new Float64Array(flips.length * EMA_CARRY_LEN);
       wholes.push(emaV2(all, tf, flips, { carryOut: cout }));
       scatterCarry(next, off, periods, flips, cout);
@@ -272,7 +274,8 @@ async function rebuildEmas(
   store: Store, out: Writes, id: number, opts: EmasOptions, f: EmasFacts, from: number, oldRows: number, watermark: number,
   result: AssetEmasResult,
 ): Promise<AssetEmasResult> {
-  const daily = await loadDailySeries(store, id);
+  const reads = f.reads ?? storeBarReads(store);
+  const daily = await reads.dailySeries(id);
   const fromTs = from === -Infinity ? undefined : from;
   const carry: CarryMap = {};
   // Committed in parts where the engine asks for it (writer.ts): until the last, no EMA state (a rerun rebuilds
@@ -284,7 +287,7 @@ async function rebuildEmas(
   for (const { family, items, key, length } of familyLayouts(opts)) {
     const table = EMA_TABLES[family];
     const source = emaBarSource(family);
-    const canon = source ? await loadCanonicalCloses(store, BAR_TABLES[source].name, id) : new Map();
+    const canon = source ? await reads.canonicalCloses(BAR_TABLES[source].name, id) : new Map();
     const next = new Float64Array(length);
     // Deleted before the table's first append: the writer may append part of the rows before the end.
     if (!(from > watermark)) await deleteEmaRows(out, table, id, from, opts, items);
@@ -382,4 +385,30 @@ function gatherCarry(layout: Float64Array, off: number, periods: readonly number
 
 function scatterCarry(layout: Float64Array, off: number, periods: readonly number[], subset: readonly number[], carry: Float64Array): void {
   subset.forEach((p, i) => layout.set(carry.subarray(i * EMA_CARRY_LEN, (i + 1) * EMA_CARRY_LEN), off + periods.indexOf(p) * EMA_CARRY_LEN));
+}
+
+/**
+ * The EMA facts of one asset as they will be once the bars have made their planned writes: the bars' state
+ * rows as planned, and the daily rows and canonical closes after the EMA watermark read through the overlay.
+ */
+export async function plannedEmaFacts(store: Store, planned: PlannedWrites, id: number, tfs: readonly Timeframe[]): Promise<EmasFacts> {
+  const f = (await prefetchEmas(store, [id], tfs)).get(id)!;
+  const reads = plannedBarReads(store, planned);
+  const out: EmasFacts = { ...f, states: planned.statesAfter(f.states), reads };
+  if (f.tail) {
+    const after = f.tail.after;
+    const daily = await reads.dailySeries(id);
+    const k = lowerBound(daily.ts, after + 1, daily.n);
+    const canon = new Map<string, Map<string, Canon>>();
+    for (const t of Object.values(BAR_TABLES)) {
+      const closes = new Map<string, Canon>();
+      for (const [tf, c] of await reads.canonicalCloses(t.name, id)) {
+        const j = lowerBound(c.ts, after + 1);
+        if (j < c.ts.length) closes.set(tf, { ts: c.ts.subarray(j), close: c.close.subarray(j) });
+      }
+      canon.set(t.name, closes);
+    }
+    out.tail = { after, daily: { ts: daily.ts.subarray(k), close: daily.close.subarray(k) }, canon };
+  }
+  return out;
 }

@@ -12,6 +12,8 @@ import { belongsTo, type BarFamily, type Timeframe } from '../catalog/timeframes
 import { q } from '../schema/ddl.js';
 import { BAR_TABLES, priceBars1d } from '../schema/tables.js';
 import type { Row, Store } from '../store/store.js';
+import type { BarReads, Canon } from './bar-reads.js';
+export type { Canon } from './bar-reads.js';
 import { type Block, scanSources } from './fingerprint.js';
 import { closesByTf, marketCapOptional, RAW_COLS, rawDailyFrom } from './load.js';
 import { BARS_STATE_TABLES, commonState, EMAS_STATE_TABLES, idList, readStatesMany, type TableState } from './state.js';
@@ -38,12 +40,10 @@ export interface EmasFacts {
   tail?: { after: number; daily: { ts: Float64Array; close: Float64Array }; canon: Map<string, Map<string, Canon>> };
   /** The asset's whole daily closes, read with its chunk when its daily run will turn a v2 guard on (emas.ts). */
   daily?: DailyCloses;
+  /** Where its bar rows are read (bar-reads.ts); absent: the store. */
+  reads?: BarReads;
 }
 
-export interface Canon {
-  ts: Float64Array;
-  close: Float64Array;
-}
 
 const num = (v: unknown) => (v === null || v === undefined ? NaN : Number(v));
 const iso = (ms: number) => new Date(ms).toISOString();

@@ -12,7 +12,7 @@ import { retryTransient } from '../store/retry.js';
 import { assetKey, runLiveKey, type HeldLock } from '../store/locks.js';
 import type { Store } from '../store/store.js';
 import './families/builtin.js';
-import { allFamilies, familyNamed, getFamily, readersOf, stepFamily } from './families/registry.js';
+import { allFamilies, familyNamed, familyRun, getFamily, stepFamily } from './families/registry.js';
 import type { FamilyResult, FamilyRun } from './families/types.js';
 import { selectAssets } from './load.js';
 import { commitBuffers, DirectWrites, WriteBuffer } from './writes.js';
@@ -179,13 +179,10 @@ async function finishRun(store: Store, runId: string, s: RefreshSummary): Promis
 export async function runStep(
   sessions: Store[], component: Component, assets: { id: number; symbol: string }[], ctx: StepContext, sum: ComponentSummary,
 ): Promise<void> {
-  const { opts, tfs, periods, narrowed, lookbackDays, stalenessHours, runId, barsFailed, barsDone } = ctx;
+  const { opts, narrowed, stalenessHours, runId, barsFailed, barsDone } = ctx;
   const family = getFamily(component);
   // One settings object per step (the families cache their layouts per object), one more per session with its sinks.
-  const run: FamilyRun = {
-    runId, tfs, periods, combos: opts.combos, narrowed, fullRebuild: !!opts.fullRebuild, lookbackDays,
-    recomputeFrom: opts.from, readers: readersOf(component),
-  };
+  const run = familyRun(ctx, component);
     interface Prepared {
       a: { id: number; symbol: string };
       out: AssetOutcome;
@@ -317,7 +314,7 @@ export async function runStep(
         // The chunk's assets are this session's until their commit: another run (any shard layout or
         // selection) waits for them. Taken in ascending id order, and only one chunk's at a time, so two
         // runs never wait for each other in a circle.
-        const held = opts.dryRun ? null : await s.lock([...ids].sort((x, y) => x - y).map(assetKey));
+        const held = await s.lock([...ids].sort((x, y) => x - y).map(assetKey));
         try {
           let facts: Map<number, unknown> | undefined;
           try {

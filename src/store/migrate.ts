@@ -34,9 +34,9 @@ export interface MigrateOptions {
 
 export async function migrate(store: Store, opts: MigrateOptions = {}): Promise<void> {
   const asked = opts.partitions;
-  if (asked === undefined && (await isCurrent(store))) return;
+  if (asked === undefined && (await schemaIsCurrent(store))) return;
   const parts = await partitionLayout(store, asked);
-  if (asked !== undefined && (await isCurrent(store))) return;
+  if (asked !== undefined && (await schemaIsCurrent(store))) return;
   await store.transaction(async () => {
     for (const t of ALL_TABLES) {
       await store.exec(createTableSql(store.engine, t) + partitionClause(t, parts));
@@ -146,7 +146,7 @@ function carryTextToBytes(d: Store['dialect']): string {
 }
 
 /** Every table exists and the recorded version is this code's: nothing to do (the common case, kept cheap). */
-async function isCurrent(store: Store): Promise<boolean> {
+export async function schemaIsCurrent(store: Store): Promise<boolean> {
   // One statement (every command pays this check before its work): the version, the tables and views, the catalog.
   try {
     const names = [...ALL_TABLES.map((t) => t.name), ...VIEWS.map((v) => v.name)];

@@ -2,8 +2,9 @@
 // source) and the EMAs (the six EMA tables, from the bars). Their rules live in ../bars.ts and ../emas.ts.
 import { BAR_TABLES, EMA_TABLES, priceBars1d, priceBars1dRejects } from '../../schema/tables.js';
 import { planBars, refreshAssetBars } from '../bars.js';
-import { planEmas, prefetchFlipDaily, refreshAssetEmas } from '../emas.js';
+import { planEmas, plannedEmaFacts, prefetchFlipDaily, refreshAssetEmas } from '../emas.js';
 import { prefetchBars, prefetchEmas, type BarsFacts, type EmasFacts } from '../prefetch.js';
+import { EMA_PLANNED_INPUTS } from '../bar-reads.js';
 import { staleReason } from '../stale.js';
 import { BARS_STATE_TABLES, EMAS_STATE_TABLES } from '../state.js';
 import { registerFamily } from './registry.js';
@@ -48,6 +49,8 @@ export const emasFamily: Family<EmasFacts> = {
   state: (facts) => facts.states.get(EMAS_STATE_TABLES[0]),
   historyDays: (facts) => Number(facts.states.get(EMAS_STATE_TABLES[0])?.source_rows ?? 0),
   waitReason: (store, id, facts, hours) => staleReason(store, id, facts, hours),
+  upstreamRows: EMA_PLANNED_INPUTS,
+  prefetchPlanned: (store, id, run, upstream) => plannedEmaFacts(store, upstream, id, run.tfs),
 };
 
 registerFamily(barsFamily);

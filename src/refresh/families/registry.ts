@@ -1,7 +1,8 @@
 // The derived families the refresh keeps current, in the order they run (a family after its upstream). The
 // built-in ones register in builtin.ts; a family defined elsewhere (src/features/, a test) registers the same
 // way, through the Family type of types.ts only.
-import type { Family, StepFamily } from './types.js';
+import type { StepContext } from '../types.js';
+import type { Family, FamilyRun, StepFamily } from './types.js';
 
 const registered = new Map<string, Family<never> | StepFamily>();
 
@@ -55,4 +56,13 @@ export function allFamilies(): (Family<unknown> | StepFamily)[] {
 /** State tables of the families that read `name`'s rows: its rewrites wait in its state until they ran. */
 export function readersOf(name: string): string[] {
   return allFamilies().filter((f) => f.upstream === name).flatMap((f) => f.stateTables);
+}
+
+/** A step's settings as family `name` sees them (one object per step: the families cache their layouts per object). */
+export function familyRun(ctx: StepContext, name: string): FamilyRun {
+  const { opts } = ctx;
+  return {
+    runId: ctx.runId, tfs: ctx.tfs, periods: ctx.periods, combos: opts.combos, narrowed: ctx.narrowed,
+    fullRebuild: !!opts.fullRebuild, lookbackDays: ctx.lookbackDays, recomputeFrom: opts.from, readers: readersOf(name),
+  };
 }

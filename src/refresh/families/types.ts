@@ -4,6 +4,8 @@
 import type { Timeframe } from '../../catalog/timeframes.js';
 import type { Table } from '../../schema/table-types.js';
 import type { Store } from '../../store/store.js';
+import type { RowBatch } from '../../columnar/columns.js';
+import type { PlannedWrites } from '../planned.js';
 import type { Sinks } from '../sinks.js';
 import type { ComponentSummary, StepContext } from '../types.js';
 import type { Writes } from '../writes.js';
@@ -80,6 +82,17 @@ export interface Family<Facts = unknown> {
   historyDays(facts: Facts): number;
   /** Why the asset must wait this run (its upstream lags its source), or null. */
   waitReason?(store: Store, id: number, facts: Facts, stalenessHours: number): Promise<string | null>;
+  /**
+   * Dry run (plan only), when the run also plans this family's upstream: the rows of the upstream's tables this
+   * family reads (each table's projection), held in memory from the upstream's planned writes ...
+   */
+  readonly upstreamRows?: ReadonlyMap<string, (batch: RowBatch) => RowBatch>;
+  /**
+   * ... and the asset's facts as they will be once the upstream has made those writes, read through them; its
+   * `refresh` then reads the upstream's rows the same way. Without these two, a dry run plans the family from
+   * what is stored now, which is exact only where the upstream has nothing to write.
+   */
+  prefetchPlanned?(store: Store, id: number, run: FamilyRun, upstream: PlannedWrites): Promise<Facts>;
 }
 
 /**
