@@ -276,7 +276,8 @@ export async function runFeaturesStep(
   // Called again after a reconnect: the session's staging table went with the old session.
   forgetWrites(store);
   const done = new Set(sum.assets.map((a) => a.id));
-  const skip = new Map([...ctx.barsFailed].map((id) => [id, 'its bars failed in this run']));
+  // Assets a family before it failed in this run (the bars, or the EMAs, which pass the bars' failures on).
+  const skip = new Map([...ctx.failed.values()].flatMap((m) => [...m]));
   await refreshFeatures(store, assets.filter((a) => !done.has(a.id)), {
     runId: ctx.runId, dryRun: opts.dryRun, skip, signal: opts.signal,
     onAsset: (o) => {

@@ -9,6 +9,7 @@
 import type { Store } from '../store/store.js';
 import { familyRun, getFamily } from './families/registry.js';
 import type { Family, FamilyResult, FamilyRun } from './families/types.js';
+import { markDone, markFailed, upstreamDone, upstreamFailure } from './outcomes.js';
 import { PlannedWrites } from './planned.js';
 import type { AssetOutcome, Component, ComponentSummary, StepContext } from './types.js';
 
@@ -21,7 +22,7 @@ const day = (ms: number) => (ms === -Infinity ? 'all' : new Date(ms).toISOString
 export async function planStep(
   store: Store, component: Component, assets: { id: number; symbol: string }[], ctx: StepContext, sum: ComponentSummary,
 ): Promise<void> {
-  const { opts, barsFailed, barsDone } = ctx;
+  const { opts } = ctx;
   const family = getFamily(component);
   const run = familyRun(ctx, component);
   // The upstream, when this run carries it out too and the family can read its planned rows.
@@ -32,14 +33,18 @@ export async function planStep(
     const out: AssetOutcome = { id: a.id, symbol: a.symbol, status: 'planned', reason: '', ms: 0 };
     let r: FamilyResult | undefined;
     try {
-      if (family.upstream === 'bars' && barsFailed.has(a.id)) Object.assign(out, { status: 'skipped', reason: 'its bars failed in this run' });
-      else {
+      const upFailed = upstreamFailure(ctx, family.upstream, a.id);
+      if (upFailed) {
+        Object.assign(out, { status: 'skipped', reason: upFailed });
+        markFailed(ctx, component, a.id, upFailed);
+      } else {
         let facts: unknown;
         let stale: string | null = null;
-        if (upstream && barsDone.has(a.id)) facts = await plannedFacts(store, a.id, family, run, upstream);
+        const fresh = upstreamDone(ctx, family.upstream, a.id);
+        if (upstream && fresh) facts = await plannedFacts(store, a.id, family, run, upstream);
         else {
           facts = (await family.prefetch(store, [a.id], run)).get(a.id);
-          if (family.waitReason && !barsDone.has(a.id) && !opts.skipStaleCheck) stale = await family.waitReason(store, a.id, facts, ctx.stalenessHours);
+          if (family.waitReason && !fresh && !opts.skipStaleCheck) stale = await family.waitReason(store, a.id, facts, ctx.stalenessHours);
         }
         if (stale) Object.assign(out, { status: 'skipped', reason: stale });
         else r = await family.refresh(store, new PlannedWrites(), a.id, facts, run);
@@ -54,11 +59,11 @@ export async function planStep(
       out.status = 'failed';
       out.reason = (e as Error).message;
       r = undefined;
-      if (component === 'bars') barsFailed.add(a.id);
+      markFailed(ctx, component, a.id);
     }
     let rows = 0;
     if (r) {
-      if (component === 'bars' && r.reason !== 'no source rows') barsDone.add(a.id);
+      if (r.reason !== 'no source rows') markDone(ctx, component, a.id);
       for (const [k, v] of Object.entries(r.rows)) {
         sum.rows[k] = (sum.rows[k] ?? 0) + v;
         rows += v;

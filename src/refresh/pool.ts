@@ -3,14 +3,15 @@
 // workers' events and merges their step summaries, so the run reads the same as one with in-thread jobs.
 import { Worker } from 'node:worker_threads';
 import type { Component, ComponentSummary, RefreshEvent, RefreshOptions, StepContext } from './types.js';
+import { mergeWire, toWire, type WireOutcomes } from './outcomes.js';
 
 type Asset = { id: number; symbol: string };
 
 /** StepContext as it crosses to a worker: no callback, sets as arrays. */
-export interface WireContext extends Omit<StepContext, 'opts' | 'barsFailed' | 'barsDone'> {
+export interface WireContext extends Omit<StepContext, 'opts' | 'failed' | 'done'> {
   opts: Omit<RefreshOptions, 'onEvent'>;
-  barsFailed: number[];
-  barsDone: number[];
+  failed: WireOutcomes['failed'];
+  done: WireOutcomes['done'];
 }
 
 export type ToWorker =
@@ -21,7 +22,7 @@ export type FromWorker =
   | { kind: 'ready' }
   | { kind: 'open-failed'; message: string }
   | { kind: 'event'; event: RefreshEvent }
-  | { kind: 'done'; sum: ComponentSummary; barsFailed: number[]; barsDone: number[] }
+  | { kind: 'done'; sum: ComponentSummary; outcomes: WireOutcomes }
   | { kind: 'failed'; message: string };
 
 export interface WorkerArgs {
@@ -107,7 +108,7 @@ export class StepPool {
   async runStep(component: Component, assets: Asset[], ctx: StepContext, sum: ComponentSummary): Promise<void> {
     const n = this.workers.length;
     const { onEvent, signal, ...plain } = ctx.opts; // functions and signals stay on this thread
-    const wire: WireContext = { ...ctx, opts: plain, barsFailed: [...ctx.barsFailed], barsDone: [...ctx.barsDone] };
+    const wire: WireContext = { ...ctx, opts: plain, ...toWire(ctx) };
     const results = await Promise.allSettled(this.workers.map((w, k) => {
       const mine = assets.filter((_, i) => i % n === k);
       if (!mine.length) return Promise.resolve(undefined);
@@ -127,14 +128,13 @@ export class StepPool {
         continue;
       }
       if (!r.value) continue;
-      const { sum: part, barsFailed, barsDone } = r.value;
+      const { sum: part, outcomes } = r.value;
       for (const [k, v] of Object.entries(part.rows)) sum.rows[k] = (sum.rows[k] ?? 0) + v;
       sum.assets.push(...part.assets);
       sum.repairs += part.repairs;
       sum.rejects += part.rejects;
       sum.gaps += part.gaps;
-      for (const id of barsFailed) ctx.barsFailed.add(id);
-      for (const id of barsDone) ctx.barsDone.add(id);
+      mergeWire(ctx, outcomes);
     }
     if (failure !== undefined) throw failure;
   }

@@ -20,6 +20,7 @@ import { StepPool } from './pool.js';
 import { Sinks } from './sinks.js';
 import { planStep } from './plan.js';
 import { idList } from './state.js';
+import { markDone, markFailed, upstreamDone, upstreamFailure } from './outcomes.js';
 
 export type {
   AssetOutcome, AssetStatus, Component, ComponentSummary, RefreshEvent, RefreshOptions, RefreshSummary, Shard, StepContext,
@@ -179,7 +180,7 @@ async function finishRun(store: Store, runId: string, s: RefreshSummary): Promis
 export async function runStep(
   sessions: Store[], component: Component, assets: { id: number; symbol: string }[], ctx: StepContext, sum: ComponentSummary,
 ): Promise<void> {
-  const { opts, narrowed, stalenessHours, runId, barsFailed, barsDone } = ctx;
+  const { opts, narrowed, stalenessHours, runId } = ctx;
   const family = getFamily(component);
   // One settings object per step (the families cache their layouts per object), one more per session with its sinks.
   const run = familyRun(ctx, component);
@@ -195,11 +196,13 @@ export async function runStep(
     const prepare = async (s: Store, a: { id: number; symbol: string }, facts: unknown, sinkRun: FamilyRun): Promise<Prepared> => {
       const p: Prepared = { a, out: { id: a.id, symbol: a.symbol, status: 'built', reason: '', ms: 0 }, t0: Date.now() };
       try {
-        const stale = family.waitReason && !barsFailed.has(a.id) && !barsDone.has(a.id) && !opts.skipStaleCheck
+        const upFailed = upstreamFailure(ctx, family.upstream, a.id);
+        const stale = family.waitReason && !upFailed && !upstreamDone(ctx, family.upstream, a.id) && !opts.skipStaleCheck
           ? await family.waitReason(s, a.id, facts, stalenessHours) : null;
         const own = family.state(facts);
-        if (family.upstream === 'bars' && barsFailed.has(a.id)) {
-          Object.assign(p.out, { status: 'skipped', reason: 'its bars failed in this run' });
+        if (upFailed) {
+          Object.assign(p.out, { status: 'skipped', reason: upFailed });
+          markFailed(ctx, component, a.id, upFailed);
         } else if (stale) {
           Object.assign(p.out, { status: 'skipped', reason: stale });
         } else if (opts.resume && own?.last_run_id === runId) {
@@ -231,7 +234,7 @@ export async function runStep(
       p.out.status = 'failed';
       p.out.reason = (e as Error).message;
       p.r = undefined;
-      if (component === 'bars') barsFailed.add(p.a.id);
+      markFailed(ctx, component, p.a.id);
     };
     /** Commit the group's writes in one transaction; if that fails, asset by asset to isolate the culprit. */
     const commit = async (s: Store, group: Prepared[]): Promise<void> => {
@@ -258,7 +261,7 @@ export async function runStep(
       for (const p of group) {
         let written = 0;
         if (p.r && p.out.status !== 'failed') {
-          if (component === 'bars' && p.r.reason !== 'no source rows') barsDone.add(p.a.id);
+          if (p.r.reason !== 'no source rows') markDone(ctx, component, p.a.id);
           for (const [k, v] of Object.entries(p.r.rows)) {
             sum.rows[k] = (sum.rows[k] ?? 0) + v;
             written += v;
@@ -396,7 +399,7 @@ export async function runRefresh(store: Store, opts: RefreshOptions): Promise<Re
     checkpointMs: 0,
   };
   const ctx: StepContext = {
-    opts, tfs, periods, narrowed, lookbackDays, stalenessHours, runId, barsFailed: new Set(), barsDone: new Set(),
+    opts, tfs, periods, narrowed, lookbackDays, stalenessHours, runId, failed: new Map(), done: new Map(),
   };
   const sessions: Store[] = [store];
   let pool: StepPool | undefined;

@@ -102,8 +102,14 @@ export interface StepContext {
   lookbackDays: number;
   stalenessHours: number;
   runId: string;
-  /** Assets whose bars failed in this run (their EMAs are skipped). */
-  barsFailed: Set<number>;
-  /** Bars built (or found current) in this very run are fresh by construction, state or not (narrowed runs keep none). */
-  barsDone: Set<number>;
+  /**
+   * Per family, the assets it failed in this run, or skipped because its upstream had: the families reading it
+   * skip them too, with the reason given here ('its bars failed in this run').
+   */
+  failed: Map<string, Map<number, string>>;
+  /**
+   * Per family, the assets it built or found current in this run: fresh by construction for the families reading
+   * it, state or not (narrowed runs keep none), so their staleness gate does not apply.
+   */
+  done: Map<string, Set<number>>;
 }

@@ -2,6 +2,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { openStore } from '../store/open.js';
 import type { Store } from '../store/store.js';
+import { mergeWire, toWire } from './outcomes.js';
 import type { FromWorker, ToWorker, WorkerArgs } from './pool.js';
 import { runStep, type ComponentSummary, type StepContext } from './runner.js';
 
@@ -30,13 +31,14 @@ if (store) {
     const ctx: StepContext = {
       ...m.ctx,
       opts: { ...m.ctx.opts, onEvent: (event) => post({ kind: 'event', event }) },
-      barsFailed: new Set(m.ctx.barsFailed),
-      barsDone: new Set(m.ctx.barsDone),
+      failed: new Map(),
+      done: new Map(),
     };
+    mergeWire(ctx, m.ctx);
     const sum: ComponentSummary = { component: m.component, ms: 0, rows: {}, assets: [], repairs: 0, rejects: 0, gaps: 0 };
     try {
       await runStep([s], m.component, m.assets, ctx, sum);
-      post({ kind: 'done', sum, barsFailed: [...ctx.barsFailed], barsDone: [...ctx.barsDone] });
+      post({ kind: 'done', sum, outcomes: toWire(ctx) });
     } catch (e) {
       post({ kind: 'failed', message: (e as Error).message });
     }
