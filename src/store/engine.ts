@@ -38,6 +38,11 @@ export interface Engine extends DdlDialect {
   /** SQL run first in a transaction whose joins must not be nested loops (null where the planner needs no hint). */
   readonly hashJoinsOnly: string | null;
   /**
+   * SQL run first in a transaction whose GROUP BY has few groups the planner cannot foresee (an expression of a
+   * column, such as a time bucket): aggregate by hashing instead of sorting every row (null: no hint needed).
+   */
+  readonly fewGroups: string | null;
+  /**
    * SQL: a 64-bit hash of a row from its columns' binary values (positional, NULL-aware, no text conversion),
    * instants by their UTC value whatever the session's time zone.
    */
