@@ -197,7 +197,7 @@ export function registerRefresh(program: Command): void {
     .option('--full-rebuild', 'delete and rebuild the selected assets, whatever their state')
     .option('--from <date>', 'recompute every derived table of the selected assets from this day (YYYY-MM-DD) on, whatever their state', dayArg('--from'))
     .option('--resume', 'continue the last unfinished run with the same options, skipping assets it completed')
-    .option('--dry-run', 'print the plan (tables, assets, timeframes, periods, why, and the rows each table would get); write nothing')
+    .option('--dry-run', 'print the plan (tables, assets, timeframes, periods, why, and the rows each table would get); only reads the database')
     .option('--verbose', 'one line per asset and component')
     .option('--quiet', 'only the summary and errors')
     .option('--continue-on-error', 'when a whole step fails (e.g. the database drops), still run the next one')

@@ -4,6 +4,7 @@
 import { Worker } from 'node:worker_threads';
 import type { Component, ComponentSummary, RefreshEvent, RefreshOptions, StepContext } from './types.js';
 import { mergeWire, toWire, type WireOutcomes } from './outcomes.js';
+import { familyModules } from './families/registry.js';
 
 type Asset = { id: number; symbol: string };
 
@@ -15,7 +16,8 @@ export interface WireContext extends Omit<StepContext, 'opts' | 'failed' | 'done
 }
 
 export type ToWorker =
-  | { kind: 'step'; component: Component; assets: Asset[]; ctx: WireContext }
+  /** `modules`: what registers the families defined outside the built-in ones (imported once by each worker). */
+  | { kind: 'step'; component: Component; assets: Asset[]; ctx: WireContext; modules: string[] }
   | { kind: 'close' };
 
 export type FromWorker =
@@ -109,6 +111,7 @@ export class StepPool {
     const n = this.workers.length;
     const { onEvent, signal, ...plain } = ctx.opts; // functions and signals stay on this thread
     const wire: WireContext = { ...ctx, opts: plain, ...toWire(ctx) };
+    const modules = familyModules();
     const results = await Promise.allSettled(this.workers.map((w, k) => {
       const mine = assets.filter((_, i) => i % n === k);
       if (!mine.length) return Promise.resolve(undefined);
@@ -118,7 +121,7 @@ export class StepPool {
       }, (m) => {
         if (m.kind === 'event' && (m.event.kind === 'asset' || m.event.kind === 'computed' || m.event.kind === 'commit')) onEvent?.(m.event);
       });
-      w.postMessage({ kind: 'step', component, assets: mine, ctx: wire } satisfies ToWorker);
+      w.postMessage({ kind: 'step', component, assets: mine, ctx: wire, modules } satisfies ToWorker);
       return done;
     }));
     let failure: unknown;

@@ -11,6 +11,8 @@ const post = (m: FromWorker) => port.postMessage(m);
 const args = workerData as WorkerArgs;
 
 let store: Store | undefined;
+/** Family modules imported so far (each registers its family once). */
+const imported = new Set<string>();
 try {
   store = await openStore(args.db, { pgSchema: args.pgSchema, migrate: false });
   post({ kind: 'ready' });
@@ -26,6 +28,16 @@ if (store) {
     if (m.kind === 'close') {
       await s.close().catch(() => undefined);
       port.close();
+      return;
+    }
+    try {
+      for (const mod of m.modules) {
+        if (imported.has(mod)) continue;
+        imported.add(mod);
+        await import(mod);
+      }
+    } catch (e) {
+      post({ kind: 'failed', message: `a family's module could not be loaded: ${(e as Error).message}` });
       return;
     }
     const ctx: StepContext = {

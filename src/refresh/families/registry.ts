@@ -48,6 +48,11 @@ export function stepFamily(name: string): StepFamily | undefined {
   return f && isStep(f) ? f : undefined;
 }
 
+/** The modules that register the families defined outside the built-in ones (Family.module), for worker threads. */
+export function familyModules(): string[] {
+  return allFamilies().flatMap((f) => ('module' in f && f.module ? [f.module] : []));
+}
+
 /** Every registered family, upstreams first. */
 export function allFamilies(): (Family<unknown> | StepFamily)[] {
   return [...registered.values()] as unknown as (Family<unknown> | StepFamily)[];

@@ -67,6 +67,12 @@ export interface Family<Facts = unknown> {
   readonly stateTables: readonly string[];
   /** Where `talab validate` derives each table's expected row count, independently of the family's code. */
   readonly rowCountRule: string;
+  /**
+   * The URL of the module whose import registers it (its `import.meta.url`), for a family registered outside
+   * the built-in ones: worker threads import it before they run a step. Absent for the built-in families, which
+   * every worker has.
+   */
+  readonly module?: string;
   /** The batched reads a chunk of assets needs to plan and continue. */
   prefetch(store: Store, ids: readonly number[], run: FamilyRun): Promise<Map<number, Facts>>;
   /** Pure: what the asset needs, from its prefetched facts. */
