@@ -22,12 +22,6 @@ export function registerFamily<F>(f: Family<F> | StepFamily): void {
   registered.set(f.name, f as unknown as Family<never> | StepFamily);
 }
 
-/** Take a family out again (a test's own family). */
-export function unregisterFamily(name: string): void {
-  if ([...registered.values()].some((f) => f.upstream === name)) throw new Error(`internal: family ${name} still has readers`);
-  registered.delete(name);
-}
-
 /** A family by name, of either kind (an unknown name is an error). */
 export function familyNamed(name: string): Family<unknown> | StepFamily {
   const f = registered.get(name);
