@@ -118,7 +118,12 @@ async function bisect(
 
   async function segments(side: Side, sq: SegmentQuery, m: ChecksumMode = mode): Promise<Map<string, Agg & { series: unknown[] }>> {
     stats.queries++;
-    const rows = await side.store.query(segmentSql(side.store.engine, table, side.table, cols, series, time, sq, m), sq.params);
+    const sql = segmentSql(side.store.engine, table, side.table, cols, series, time, sq, m);
+    const settings = side.store.engine.checksumSettings;
+    const rows = settings.length === 0 ? await side.store.query(sql, sq.params) : await side.store.transaction(async () => {
+      for (const s of settings) await side.store.exec(s);
+      return side.store.query(sql, sq.params);
+    });
     const out = new Map<string, Agg & { series: unknown[] }>();
     for (const r of rows) {
       const ser = series.map((s) => r[s]);

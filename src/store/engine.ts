@@ -43,12 +43,15 @@ export interface Engine extends DdlDialect {
    */
   rowHash(cols: string): string;
   /**
-   * SQL: a row's 64-bit hash for checksums that SUM row hashes, with `seed` (a BIGINT naming the row within
-   * its segment, e.g. its time) mixed into every value's hash: a plain record hash that is linear in its
-   * values' hashes would let two values swapped between rows cancel out in the sum. A NULL and any value,
-   * 0 and −0 included, hash differently; −0 and 0 hash alike, and so do all NaNs.
+   * SQL: a row's 64-bit hash for checksums that SUM row hashes. A record hash that is linear in its values'
+   * hashes would let two values swapped between rows cancel out in the sum: the engine either mixes `seed`
+   * (a BIGINT naming the row within its segment, e.g. its time) into every value's hash or hashes the
+   * record hash once more. A NULL and any value, 0 and −0 included, hash differently; −0 and 0 hash
+   * alike, and so do all NaNs.
    */
   checksumRowHash(cols: string, seed: string): string;
+  /** Statements run first in the transaction of each segment-checksum query (planner settings; empty where none). */
+  readonly checksumSettings: readonly string[];
   /** SQL: a timestamptz as seconds since 1970 (a double). */
   epochSeconds(col: string): string;
   /** SQL: a predicate true for NaN and ±Infinity of a double column. */
