@@ -119,13 +119,11 @@ async function bisect(
   async function segments(side: Side, sq: SegmentQuery, m: ChecksumMode = mode): Promise<Map<string, Agg & { series: unknown[] }>> {
     stats.queries++;
     const sql = segmentSql(side.store.engine, table, side.table, cols, series, time, sq, m);
-    const hint = sq.bucket ? side.store.engine.fewGroups : null;
-    const rows = hint
-      ? await side.store.transaction(async () => {
-        await side.store.exec(hint);
-        return side.store.query(sql, sq.params);
-      })
-      : await side.store.query(sql, sq.params);
+    const settings = side.store.engine.checksumSettings;
+    const rows = settings.length === 0 ? await side.store.query(sql, sq.params) : await side.store.transaction(async () => {
+      for (const s of settings) await side.store.exec(s);
+      return side.store.query(sql, sq.params);
+    });
     const out = new Map<string, Agg & { series: unknown[] }>();
     for (const r of rows) {
       const ser = series.map((s) => r[s]);

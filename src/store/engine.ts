@@ -38,22 +38,20 @@ export interface Engine extends DdlDialect {
   /** SQL run first in a transaction whose joins must not be nested loops (null where the planner needs no hint). */
   readonly hashJoinsOnly: string | null;
   /**
-   * SQL run first in a transaction whose GROUP BY has few groups the planner cannot foresee (an expression of a
-   * column, such as a time bucket): aggregate by hashing instead of sorting every row (null: no hint needed).
-   */
-  readonly fewGroups: string | null;
-  /**
    * SQL: a 64-bit hash of a row from its columns' binary values (positional, NULL-aware, no text conversion),
    * instants by their UTC value whatever the session's time zone.
    */
   rowHash(cols: string): string;
   /**
-   * SQL: a row's 64-bit hash for checksums that SUM row hashes, with `seed` (a BIGINT naming the row within
-   * its segment, e.g. its time) mixed into every value's hash: a plain record hash that is linear in its
-   * values' hashes would let two values swapped between rows cancel out in the sum. A NULL and any value,
-   * 0 and −0 included, hash differently; −0 and 0 hash alike, and so do all NaNs.
+   * SQL: a row's 64-bit hash for checksums that SUM row hashes. A record hash that is linear in its values'
+   * hashes would let two values swapped between rows cancel out in the sum: the engine either mixes `seed`
+   * (a BIGINT naming the row within its segment, e.g. its time) into every value's hash or hashes the
+   * record hash once more. A NULL and any value, 0 and −0 included, hash differently; −0 and 0 hash
+   * alike, and so do all NaNs.
    */
   checksumRowHash(cols: string, seed: string): string;
+  /** Statements run first in the transaction of each segment-checksum query (planner settings; empty where none). */
+  readonly checksumSettings: readonly string[];
   /** SQL: a timestamptz as seconds since 1970 (a double). */
   epochSeconds(col: string): string;
   /** SQL: a predicate true for NaN and ±Infinity of a double column. */

@@ -61,11 +61,11 @@ export const duckdbEngine: Engine = {
   // TimeZone, and 23:59:59.999Z is already the next day east of UTC.
   utcDate: (col) => `CAST(make_timestamp(epoch_us(${col})) AS DATE)`,
   hashJoinsOnly: null,
-  fewGroups: null,
   rowHash: (cols) => `hash(${cols})`,
   // hash(a, b, …) XORs the last value's hash into a mix of the others; hashing that result once more mixes
   // every value, so a sum over rows does not let moved values cancel.
   checksumRowHash: (cols, seed) => `hash(hash(${seed}, ${cols}))`,
+  checksumSettings: [],
   epochSeconds: (col) => `epoch(${col})`,
   nonFinite: (col) => `(isnan(${col}) OR isinf(${col}))`,
   // A file admits one writing process. ON CONFLICT DO UPDATE made the feature matrix's batch write take ~1.7×
