@@ -37,8 +37,10 @@ export class PlannedWrites implements Writes {
         else if (op.batch.length && this.kept(op.table)) push(this.appends, op.table.name, this.keep.get(op.table.name)!(op.batch));
         return op.batch.length;
       case 'delete':
-        if (op.periods) throw new Error('internal: a planned delete of some periods is not kept');
-        if (this.kept(op.table)) push(this.deletes, op.table.name, { from: op.from, tfs: op.tfs });
+        if (!this.kept(op.table)) return 0; // counted writes only: a delete writes no row
+        // The kept tables are bar tables, whose deletes name timeframes at most (an EMA delete may name periods).
+        if (op.periods) throw new Error(`internal: a planned delete of some periods of ${op.table.name} cannot be kept`);
+        push(this.deletes, op.table.name, { from: op.from, tfs: op.tfs });
         return 0;
       case 'forget-state':
       case 'rows-ahead':
