@@ -9,11 +9,9 @@
 import type { Store } from '../store/store.js';
 import { familyRun, getFamily } from './families/registry.js';
 import type { Family, FamilyResult, FamilyRun } from './families/types.js';
-import { markDone, markFailed, upstreamDone, upstreamFailure } from './outcomes.js';
+import { describeResult, markFailed, recordResult, upstreamDone, upstreamFailure } from './outcomes.js';
 import { PlannedWrites } from './planned.js';
 import type { AssetOutcome, Component, ComponentSummary, StepContext } from './types.js';
-
-const day = (ms: number) => (ms === -Infinity ? 'all' : new Date(ms).toISOString().slice(0, 10));
 
 /**
  * Plan one component over `assets`, one asset at a time on `store`. Same outcomes as the real step (built,
@@ -49,29 +47,14 @@ export async function planStep(
         if (stale) Object.assign(out, { status: 'skipped', reason: stale });
         else r = await family.refresh(store, new PlannedWrites(), a.id, facts, run);
       }
-      if (r) {
-        out.status = r.status === 'current' ? 'current' : 'planned';
-        out.reason = r.reason;
-        if (r.status === 'built') out.from = day(r.from);
-        if (r.continued) out.continued = true;
-      }
+      if (r) describeResult(out, r, 'planned');
     } catch (e) {
       out.status = 'failed';
       out.reason = (e as Error).message;
       r = undefined;
       markFailed(ctx, component, a.id);
     }
-    let rows = 0;
-    if (r) {
-      if (r.reason !== 'no source rows') markDone(ctx, component, a.id);
-      for (const [k, v] of Object.entries(r.rows)) {
-        sum.rows[k] = (sum.rows[k] ?? 0) + v;
-        rows += v;
-      }
-      sum.repairs += r.repairs ?? 0;
-      sum.rejects += r.rejects ?? 0;
-      sum.gaps += r.gaps ?? 0;
-    }
+    const rows = r ? recordResult(ctx, component, a.id, r, sum) : 0;
     out.ms = Date.now() - t0;
     sum.assets.push(out);
     opts.onEvent?.({ kind: 'computed', component, id: a.id, symbol: a.symbol, status: out.status, ms: out.ms });

@@ -20,7 +20,7 @@ import { StepPool } from './pool.js';
 import { Sinks } from './sinks.js';
 import { planStep } from './plan.js';
 import { idList } from './state.js';
-import { markDone, markFailed, upstreamDone, upstreamFailure } from './outcomes.js';
+import { describeResult, markFailed, recordResult, upstreamDone, upstreamFailure } from './outcomes.js';
 
 export type {
   AssetOutcome, AssetStatus, Component, ComponentSummary, RefreshEvent, RefreshOptions, RefreshSummary, Shard, StepContext,
@@ -103,8 +103,6 @@ class CheckpointGate {
     }
   }
 }
-
-const day = (ms: number) => (ms === -Infinity ? 'all' : new Date(ms).toISOString().slice(0, 10));
 
 function optionsKey(o: RefreshOptions): string {
   return JSON.stringify({
@@ -217,10 +215,7 @@ export async function runStep(
           const refresh = () => family.refresh(s, p.buffer ?? new DirectWrites(s, { parts: true }), a.id, facts, whole ? run : sinkRun);
           p.r = whole ? await s.transaction(refresh) : await refresh();
           gate?.wrote(Object.values(p.r.rows).reduce((a, b) => a + b, 0));
-          p.out.status = p.r.status === 'current' ? 'current' : 'built';
-          p.out.reason = p.r.reason;
-          if (p.r.status === 'built') p.out.from = day(p.r.from);
-          if (p.r.continued) p.out.continued = true;
+          describeResult(p.out, p.r, 'built');
         }
       } catch (e) {
         // A lost database is not this asset's fault: stop the step instead of failing every asset in turn.
@@ -259,17 +254,7 @@ export async function runStep(
       }
       opts.onEvent?.({ kind: 'commit', component, assets: group.length, rows: groupRows, ms: Date.now() - c0 });
       for (const p of group) {
-        let written = 0;
-        if (p.r && p.out.status !== 'failed') {
-          if (p.r.reason !== 'no source rows') markDone(ctx, component, p.a.id);
-          for (const [k, v] of Object.entries(p.r.rows)) {
-            sum.rows[k] = (sum.rows[k] ?? 0) + v;
-            written += v;
-          }
-          sum.repairs += p.r.repairs ?? 0;
-          sum.rejects += p.r.rejects ?? 0;
-          sum.gaps += p.r.gaps ?? 0;
-        }
+        const written = p.r && p.out.status !== 'failed' ? recordResult(ctx, component, p.a.id, p.r, sum) : 0;
         p.out.ms = Date.now() - p.t0;
         sum.assets.push(p.out);
         opts.onEvent?.({ kind: 'asset', component, id: p.a.id, symbol: p.a.symbol, status: p.out.status, reason: p.out.reason, ms: p.out.ms, rows: written });
