@@ -8,7 +8,7 @@ import type { DailyCloses } from '../compute/ema/index.js';
 import { BAR_TABLES, priceBars1d } from '../schema/tables.js';
 import type { Store } from '../store/store.js';
 import { lowerBound } from '../util/search.js';
-import { loadCanonicalCloses, loadDailyCloses, loadDailySeries } from './load.js';
+import { closesByTf, loadCanonicalCloses, loadDailyCloses, loadDailySeries } from './load.js';
 import type { PlannedDelete, PlannedWrites } from './planned.js';
 
 /** Bar closes of one timeframe, ascending. */
@@ -76,42 +76,43 @@ function joinSeries(a: DailySeries, keep: number, b: DailySeries): DailySeries {
   return out as unknown as DailySeries;
 }
 
-/** The store's bars overlaid with the bars' planned writes for the asset. */
+/**
+ * The store's bars overlaid with the bars' planned writes for the asset. Each read is made once: the EMA facts
+ * and a recompute ask for the same rows.
+ */
 export function plannedBarReads(store: Store, planned: PlannedWrites): BarReads {
   const base = storeBarReads(store);
-  const reads: BarReads = {
-    async dailySeries(id) {
-      const stored = await base.dailySeries(id);
-      const keep = lowerBound(stored.ts, cutFor(planned.deletes.get(priceBars1d.name)), stored.n);
-      return joinSeries(stored, keep, dailyFrom1d(concatBatches(planned.appends.get(priceBars1d.name) ?? []), id));
-    },
+  const once = new Map<string, Promise<unknown>>();
+  const memo = <T>(key: string, read: () => Promise<T>): Promise<T> => {
+    if (!once.has(key)) once.set(key, read());
+    return once.get(key) as Promise<T>;
+  };
+  const dailySeries = (id: number) => memo(`1d|${id}`, async () => {
+    const stored = await base.dailySeries(id);
+    const keep = lowerBound(stored.ts, cutFor(planned.deletes.get(priceBars1d.name)), stored.n);
+    return joinSeries(stored, keep, dailyFrom1d(concatBatches(planned.appends.get(priceBars1d.name) ?? []), id));
+  });
+  return {
+    dailySeries,
     async dailyCloses(id) {
-      const s = await reads.dailySeries(id);
+      const s = await dailySeries(id);
       return { id, ts: s.ts, close: s.close };
     },
-    async canonicalCloses(table, id) {
-      const stored = await base.canonicalCloses(table, id);
+    canonicalCloses: (table, id) => memo(`${table}|${id}`, async () => {
       const deletes = planned.deletes.get(table);
-      const added = concatBatches(planned.appends.get(table) ?? []);
-      const byTf = new Map<string, { ts: number; close: number }[]>();
-      for (const [tf, c] of stored) {
+      const rows: { tf: string; time_close: number; close: number }[] = [];
+      for (const [tf, c] of await base.canonicalCloses(table, id)) {
         const keep = lowerBound(c.ts, cutFor(deletes, tf));
-        byTf.set(tf, Array.from({ length: keep }, (_, i) => ({ ts: c.ts[i], close: c.close[i] })));
+        for (let i = 0; i < keep; i++) rows.push({ tf, time_close: c.ts[i], close: c.close[i] });
       }
-      const tfCol = (added.cols.tf ?? []) as string[];
+      const added = concatBatches(planned.appends.get(table) ?? []);
       for (let i = 0; i < added.length; i++) {
-        const list = byTf.get(tfCol[i]) ?? [];
-        list.push({ ts: (added.cols.time_close as Float64Array)[i], close: (added.cols.close as Float64Array)[i] });
-        byTf.set(tfCol[i], list);
+        rows.push({
+          tf: (added.cols.tf as string[])[i], time_close: (added.cols.time_close as Float64Array)[i], close: (added.cols.close as Float64Array)[i],
+        });
       }
-      const out = new Map<string, Canon>();
-      for (const [tf, list] of byTf) {
-        if (!list.length) continue;
-        list.sort((x, y) => x.ts - y.ts);
-        out.set(tf, { ts: Float64Array.from(list, (r) => r.ts), close: Float64Array.from(list, (r) => r.close) });
-      }
-      return out;
-    },
+      rows.sort((x, y) => (x.tf < y.tf ? -1 : x.tf > y.tf ? 1 : x.time_close - y.time_close));
+      return closesByTf(rows);
+    }),
   };
-  return reads;
 }
