@@ -24,6 +24,7 @@ import type { Store } from '../src/store/store.js';
 import { UserError } from '../src/util/errors.js';
 import { engineTest, ENGINES, freshDb, PG_URL, SAMPLE } from './helpers/engines.js';
 import { historyArb, seededHistory, writeCsv, type Day } from './helpers/history.js';
+import { assertNoCounterexample } from './helpers/property.js';
 
 const ID = 801;
 const SYM = 'RND';
@@ -108,10 +109,7 @@ for (const engine of ENGINES) {
         }),
         { numRuns: Number(process.env.TALAB_PROPERTY_RUNS ?? 4), endOnFailure: true },
       );
-      if (result.failed) {
-        const err = result.errorInstance as Error | undefined;
-        assert.fail(`seed ${result.seed}, path ${result.counterexamplePath}: ${String(err?.message ?? err).slice(0, 2000)}`);
-      }
+      assertNoCounterexample(result);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -11,6 +11,7 @@ import { importFile } from '../src/importer/import.js';
 import { runRefresh } from '../src/refresh/runner.js';
 import { ENGINES, freshDb, PG_URL } from './helpers/engines.js';
 import { diffDumps, dumpDerived, historyArb, writeCsv, type Day } from './helpers/history.js';
+import { assertNoCounterexample } from './helpers/property.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'talab-incr-'));
 let fileNo = 0;
@@ -101,11 +102,7 @@ for (const engine of ENGINES) {
       }),
       { numRuns: Number(process.env.TALAB_PROPERTY_RUNS ?? 6), endOnFailure: true },
     );
-    // The counterexample (a whole history) is too long to print usefully; the seed reproduces it.
-    if (result.failed) {
-      const err = result.errorInstance as Error | undefined;
-      assert.fail(`seed ${result.seed}, path ${result.counterexamplePath}: ${String(err?.message ?? err).slice(0, 2000)}`);
-    }
+    assertNoCounterexample(result);
     t.diagnostic(`refreshes of new days only (continued from the carry): ${continued}`);
   });
 }

@@ -14,6 +14,7 @@ import { openStore } from '../src/store/open.js';
 import type { Store } from '../src/store/store.js';
 import { ENGINES, freshDb, PG_URL, type Engine, type TestDb } from './helpers/engines.js';
 import { historyArb, writeCsv, type Day } from './helpers/history.js';
+import { assertNoCounterexample } from './helpers/property.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'talab-dry-'));
 let fileNo = 0;
@@ -134,10 +135,7 @@ for (const engine of ENGINES) {
       }),
       { numRuns: Number(process.env.TALAB_PROPERTY_RUNS ?? 5), endOnFailure: true },
     );
-    if (result.failed) {
-      const err = result.errorInstance as Error | undefined;
-      assert.fail(`seed ${result.seed}, path ${result.counterexamplePath}: ${String(err?.message ?? err).slice(0, 2000)}`);
-    }
+    assertNoCounterexample(result);
     t.diagnostic(`asset steps that wrote rows after a dry run planned them: ${planned}`);
   });
 }
