@@ -12,7 +12,7 @@ import { importFile } from '../src/importer/import.js';
 import { runRefresh, type RefreshOptions, type RefreshSummary } from '../src/refresh/runner.js';
 import { openStore } from '../src/store/open.js';
 import type { Store } from '../src/store/store.js';
-import { ENGINES, freshDb, PG_URL, type Engine, type TestDb } from './helpers/engines.js';
+import { engineTest, ENGINES, freshDb, PG_URL, type Engine, type TestDb } from './helpers/engines.js';
 import { historyArb, writeCsv, type Day } from './helpers/history.js';
 import { assertNoCounterexample } from './helpers/property.js';
 
@@ -140,29 +140,17 @@ for (const engine of ENGINES) {
   });
 }
 
-for (const engine of ENGINES) {
-  test(`a dry run of a narrowed selection (some timeframes and periods) plans what the real run writes [${engine}]`, async (t) => {
-    if (engine === 'postgres' && !PG_URL) {
-      if (process.env.CI) throw new Error('TALAB_TEST_PG must be set in CI');
-      t.skip('TALAB_TEST_PG not set');
-      return;
-    }
-    const db = await freshDb(engine);
-    try {
-      const h = historyArb({ minLen: 200, maxLen: 200 });
-      const days = fc.sample(h, { numRuns: 1, seed: 42 })[0];
-      await importFile(db.store, writeCsv(dir, `n${fileNo++}.csv`, days), { id: 950, symbol: 'NAR' });
-      await planThenRun(engine, db, { components: ['bars', 'emas'] }, 'default selection');
-      // A narrowed EMA run deletes and rewrites whole (tf, period) series.
-      const narrowed = { tfs: [getTimeframe('1D')!, getTimeframe('7D')!], periods: [10, 20] };
-      const real = await planThenRun(engine, db, { components: ['emas'], ...narrowed }, 'narrowed EMAs');
-      assert.ok(Object.values(real.components[0].rows).some((n) => n > 0), 'the narrowed run wrote rows');
-      await planThenRun(engine, db, { components: ['bars', 'emas'], ...narrowed }, 'narrowed bars and EMAs');
-    } finally {
-      await db.cleanup();
-    }
-  });
-}
+engineTest('a dry run of a narrowed selection (some timeframes and periods) plans what the real run writes', async (db) => {
+  const engine: Engine = db.pgSchema === undefined ? 'duckdb' : 'postgres';
+  const days = fc.sample(historyArb({ minLen: 200, maxLen: 200 }), { numRuns: 1, seed: 42 })[0];
+  await importFile(db.store, writeCsv(dir, `n${fileNo++}.csv`, days), { id: 950, symbol: 'NAR' });
+  await planThenRun(engine, db, { components: ['bars', 'emas'] }, 'default selection');
+  // A narrowed EMA run deletes and rewrites whole (tf, period) series.
+  const narrowed = { tfs: [getTimeframe('1D')!, getTimeframe('7D')!], periods: [10, 20] };
+  const real = await planThenRun(engine, db, { components: ['emas'], ...narrowed }, 'narrowed EMAs');
+  assert.ok(Object.values(real.components[0].rows).some((n) => n > 0), 'the narrowed run wrote rows');
+  await planThenRun(engine, db, { components: ['bars', 'emas'], ...narrowed }, 'narrowed bars and EMAs');
+});
 
 test('the dry-run session above refuses writes (else the test above would prove nothing)', async (t) => {
   for (const engine of ENGINES) {
