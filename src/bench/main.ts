@@ -10,7 +10,7 @@ import { Command } from 'commander';
 import pg from 'pg';
 import copyStreams from 'pg-copy-streams';
 import { q } from '../schema/ddl.js';
-import { EMA_TABLES, type Table } from '../schema/tables.js';
+import { DERIVED_TABLES, EMA_TABLES, type Table } from '../schema/tables.js';
 import { spawnSync } from 'node:child_process';
 import { syntheticHistory } from './synthetic.js';
 import type { RefreshFigures } from './refresh.js';
@@ -62,6 +62,9 @@ async function timed<T>(fn: () => Promise<T>): Promise<{ ms: number; value: T }>
   const value = await fn();
   return { ms: Number(process.hrtime.bigint() - t) / 1e6, value };
 }
+
+const KEYED_CEILING = 'reference: COPY FROM STDIN (FORMAT binary) of pre-encoded rows into a table with PRIMARY KEY';
+const DEFERRED_BUILD = 'measurement only: full build';
 
 interface Figure {
   engine: string;
@@ -150,6 +153,13 @@ async function benchPostgres(url: string, n: number): Promise<Figure[]> {
       for (let i = 0; i < text.length; i += 1 << 20) pieces.push(text.slice(i, i + (1 << 20)));
       await pipeline(Readable.from(pieces), s);
     });
+    // The same pre-encoded rows into a table carrying the derived tables' PRIMARY KEY: the server's own
+    // rate for a keyed table, the floor under any build that keeps its keys.
+    await freshTable(store, 'bench_keyed_ceiling', true);
+    const keyedCeiling = await timed(async () => {
+      const s = raw.query(copyStreams.from(`COPY bench_keyed_ceiling FROM STDIN (FORMAT binary)`));
+      await pipeline(Readable.from(binary), s);
+    });
     await freshTable(store, 'bench_project');
     const project = await timed(() => store.append(TABLE, batch, { into: 'bench_project' }));
     await freshTable(store, 'bench_project_text');
@@ -162,6 +172,7 @@ async function benchPostgres(url: string, n: number): Promise<Figure[]> {
     return [
       { engine: 'postgres', what: 'ceiling: COPY FROM STDIN (FORMAT binary) of pre-encoded rows', rows: n, ms: ceiling.ms },
       { engine: 'postgres', what: 'reference: COPY FROM STDIN of pre-encoded text', rows: n, ms: textCeiling.ms },
+      { engine: 'postgres', what: KEYED_CEILING, rows: n, ms: keyedCeiling.ms },
       { engine: 'postgres', what: 'project: Store.append (encode + binary COPY)', rows: n, ms: project.ms },
       { engine: 'postgres', what: 'project: Store.append with TALAB_PG_COPY=text (encode + text COPY)', rows: n, ms: projectText.ms },
       { engine: 'postgres', what: 'project: Store.append into a table with PRIMARY KEY (as talab\'s derived tables are)', rows: n, ms: keyed },
@@ -202,6 +213,25 @@ function benchRefresh(engineArgs: string[], assets: number, days: number, notes:
     { engine: f.engine, what: `refresh: full build of ${label} (12 tables)`, rows: f.full.rows, ms: f.full.ms },
     { engine: f.engine, what: `refresh: +1 day right after the full build (${(f.full.ms / first.ms).toFixed(1)}× faster than full)`, rows: first.rows, ms: first.ms },
     { engine: f.engine, what: `refresh: +1 day, steady state (${(f.full.ms / steady.ms).toFixed(1)}× faster than full)`, rows: steady.rows, ms: steady.ms },
+  ];
+}
+
+/**
+ * PostgreSQL: the same full build on derived tables whose primary keys were dropped first, then the keys added
+ * back. Not a mode of talab (a table without its key accepts duplicates from a concurrent or resumed writer):
+ * it measures how much of the build's distance to the keyless ceiling is the keys' upkeep, and whether
+ * building them after the writes instead would pay.
+ */
+function benchDeferredKeys(engineArgs: string[], assets: number, days: number, notes: string[]): Figure[] {
+  const f = refreshRun([...engineArgs, '--assets', String(assets), '--days', String(days), '--jobs', '2', '--full-only', '--deferred-keys']);
+  const label = `${assets} assets × ${days} days, --jobs 2`;
+  notes.push(
+    `${f.engine}: adding the ${DERIVED_TABLES.length} derived tables' primary keys after a keyless build took ${(f.keysMs! / 1000).toFixed(1)} s, ` +
+      `${((f.keysMs! / f.full.ms) * 100).toFixed(0)} % of that build's own time`,
+  );
+  return [
+    { engine: f.engine, what: `${DEFERRED_BUILD} of ${label}, derived tables without their PRIMARY KEY`, rows: f.full.rows, ms: f.full.ms },
+    { engine: f.engine, what: `${DEFERRED_BUILD} of ${label}, without keys, then the keys added (ADD PRIMARY KEY, 2 sessions)`, rows: f.full.rows, ms: f.full.ms + f.keysMs! },
   ];
 }
 
@@ -274,6 +304,11 @@ function ceilingTargets(figs: Figure[]): string[] {
       `${f.engine}: full build (${f.what.slice('refresh: full build of '.length, -' (12 tables)'.length)}) writes at ` +
         `${pct.toFixed(0)} % of ${target.ceiling} (target ≥ ${target.pct} %: ${pct >= target.pct ? 'met' : 'NOT met'})`,
     );
+    const keyed = figs.find((g) => g.engine === f.engine && g.what === KEYED_CEILING);
+    if (keyed) out.push(`${f.engine}: the same build writes at ${((rate(f) / rate(keyed)) * 100).toFixed(0)} % of binary COPY into a keyed table (the server's rate with the key)`);
+    for (const d of figs.filter((g) => g.engine === f.engine && g.what.startsWith(DEFERRED_BUILD))) {
+      out.push(`${f.engine}: ${d.what} writes at ${((rate(d) / rate(ceiling)) * 100).toFixed(0)} % of ${target.ceiling}`);
+    }
   }
   return out;
 }
@@ -349,10 +384,11 @@ async function main(): Promise<void> {
     .option('--footprint-only', 'run only the storage-footprint measurement')
     .option('--feature-rows <n>', 'feature-matrix ingest, end to end from a CSV: rows (0 = skip)', (v) => Number(v), 100_000)
     .option('--features-only', 'run only the feature-matrix ingest measurement')
+    .option('--no-deferred-keys', 'PostgreSQL: skip the measurement of the full build with its primary keys built after the writes')
     .parse(process.argv);
   const opts = program.opts<{
     rows: number; pg?: string; assets: number; days: number; jobsAssets: number; jobsDays: number;
-    jobsDailyAssets: number; jobsDailyDays: number; wideAssets: number; wideDays: number; compareRows: number; compareOnly?: boolean; writesOnly?: boolean; footprintAssets: number; footprintDays: number; footprintOnly?: boolean; featureRows: number; featuresOnly?: boolean;
+    jobsDailyAssets: number; jobsDailyDays: number; wideAssets: number; wideDays: number; compareRows: number; compareOnly?: boolean; writesOnly?: boolean; footprintAssets: number; footprintDays: number; footprintOnly?: boolean; featureRows: number; featuresOnly?: boolean; deferredKeys: boolean;
   }>();
   for (const [flag, v, min] of [
     ['--rows', opts.rows, 1], ['--assets', opts.assets, 1], ['--days', opts.days, 1], ['--jobs-assets', opts.jobsAssets, 0],
@@ -400,6 +436,7 @@ async function main(): Promise<void> {
     if (opts.jobsAssets > 0) figs.push(...benchJobs(e, opts.jobsAssets, opts.jobsDays, notes));
     if (opts.jobsDailyAssets > 0) figs.push(...benchJobsDaily(e, opts.jobsDailyAssets, opts.jobsDailyDays, notes));
     if (opts.wideAssets > 0) figs.push(...benchWide(e, opts.wideAssets, opts.wideDays, notes));
+    if (e.length && opts.deferredKeys) figs.push(...benchDeferredKeys(e, opts.assets, opts.days, notes));
   }
   figs.sort((a, b) => (a.engine < b.engine ? -1 : a.engine > b.engine ? 1 : 0));
   console.log(report(figs));
