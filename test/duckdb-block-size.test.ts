@@ -19,6 +19,15 @@ async function blockSize(store: Store): Promise<number> {
   return Number(r.b);
 }
 
+async function withStore<T>(path: string, fn: (s: Store) => Promise<T>, readOnly = false): Promise<T> {
+  const store = await openStore(path, readOnly ? { readOnlyRetryMs: 0 } : {});
+  try {
+    return await fn(store);
+  } finally {
+    await store.close();
+  }
+}
+
 async function writeAndCount(store: Store): Promise<number> {
   await store.exec('CREATE TABLE IF NOT EXISTS t (a INTEGER, b VARCHAR)');
   await store.exec("INSERT INTO t SELECT i, 'x' || i FROM range(100000) r(i)");
@@ -28,19 +37,11 @@ async function writeAndCount(store: Store): Promise<number> {
 
 test('a new file gets 64 KiB blocks, and keeps them across reopening', async () => {
   const path = join(dir(), 'new.duckdb');
-  let store = await openStore(path);
-  try {
-    assert.equal(await blockSize(store), 65_536);
-    assert.equal(await writeAndCount(store), 100_000);
-  } finally {
-    await store.close();
-  }
-  store = await openStore(path);
-  try {
-    assert.equal(await blockSize(store), 65_536);
-    assert.equal(await writeAndCount(store), 200_000);
-  } finally {
-    await store.close();
+  for (const rows of [100_000, 200_000]) {
+    await withStore(path, async (store) => {
+      assert.equal(await blockSize(store), 65_536);
+      assert.equal(await writeAndCount(store), rows);
+    });
   }
 });
 
@@ -51,19 +52,11 @@ test('a file written with DuckDB\'s default 256 KiB blocks opens read-write and 
   await c.run("CREATE TABLE t (a INTEGER, b VARCHAR); INSERT INTO t VALUES (1, 'one')");
   c.closeSync();
   db.closeSync();
-  let store = await openStore(path);
-  try {
+  await withStore(path, async (store) => {
     assert.equal(await blockSize(store), 262_144);
     assert.equal(await writeAndCount(store), 100_001);
-  } finally {
-    await store.close();
-  }
-  store = await openStore(path, { readOnlyRetryMs: 0 });
-  try {
-    assert.equal(await blockSize(store), 262_144);
-  } finally {
-    await store.close();
-  }
+  });
+  assert.equal(await withStore(path, blockSize, true), 262_144);
 });
 
 test('a lock held by another process is told apart from errors about the file\'s blocks', () => {
