@@ -3,6 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Command } from 'commander';
+import { spawnSync } from 'node:child_process';
 import { buildProgram } from '../src/cli/main.js';
 import { commandPath, EXAMPLES } from '../src/cli/help.js';
 import { docCommands, dryParse } from './helpers/cli-parse.js';
@@ -65,5 +66,15 @@ test('a command loads only its own module; help and unknown words load every com
   assert.ok(every.length === 18 && every.includes('delete') && every.includes('demo') && every.includes('refresh'), every.join(' '));
   for (const args of [['--help'], ['help', 'refresh'], ['refrsh', '--all'], ['--db', 'refresh']]) {
     assert.deepEqual(await names(args), every, args.join(' '));
+  }
+  assert.deepEqual(await names(['--version']), []);
+  assert.deepEqual(await names(['-V']), []);
+});
+
+test('talab --version answers without loading a command', () => {
+  for (const flag of ['--version', '-V']) {
+    const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', flag], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout.trim(), /^\d+\.\d+\.\d+$/);
   }
 });

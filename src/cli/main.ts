@@ -47,9 +47,11 @@ export function commandOf(args: readonly string[]): string | undefined {
 
 /**
  * The modules of the command `args` names, or of every command when it names none of them (`--help`, `help`,
- * a typo that commander should answer with a suggestion). Without `args`: every command.
+ * a typo that commander should answer with a suggestion). None for `--version` alone, which needs no command
+ * (loading them all, DuckDB's library included, took longer than the answer). Without `args`: every command.
  */
 export async function loadCommands(args?: readonly string[]): Promise<Register[]> {
+  if (args?.length === 1 && (args[0] === '--version' || args[0] === '-V')) return [];
   const word = args && commandOf(args);
   const one = COMMANDS.filter((c) => word !== undefined && c.names.includes(word));
   return Promise.all((one.length ? one : COMMANDS).map((c) => c.load()));
