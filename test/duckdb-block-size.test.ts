@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { openStore } from '../src/store/open.js';
 import type { Store } from '../src/store/store.js';
-import { isLockMessage } from '../src/store/duckdb/store.js';
+import { classifyError, isDuckDbLockMessage } from '../src/store/errors.js';
 
 const dir = () => mkdtempSync(join(tmpdir(), 'talab-block-'));
 
@@ -60,8 +60,15 @@ test('a file written with DuckDB\'s default 256 KiB blocks opens read-write and 
 });
 
 test('a lock held by another process is told apart from errors about the file\'s blocks', () => {
-  // DuckDB's own messages.
-  assert.ok(isLockMessage('IO Error: Could not set lock on file "/tmp/x.duckdb": Conflicting lock is held in /usr/bin/python3 (PID 4242). See also https://duckdb.org/docs/stable/connect/concurrency'));
-  assert.ok(!isLockMessage("Invalid Input Error: block size parameter does not match the file's block size, got 65536, expected 262144"));
-  assert.ok(!isLockMessage('IO Error: Corrupt database file: computed checksum 123 does not match stored checksum 456 in block at location 8192'));
+  // DuckDB's own messages. Opening the file reports a lock as "in use by another process", and a run retries it.
+  const lock = 'IO Error: Could not set lock on file "/tmp/x.duckdb": Conflicting lock is held in /usr/bin/python3 (PID 4242). See also https://duckdb.org/docs/stable/connect/concurrency';
+  assert.ok(isDuckDbLockMessage(lock));
+  assert.equal(classifyError(new Error(lock)), 'transient');
+  for (const blocks of [
+    "Invalid Input Error: block size parameter does not match the file's block size, got 65536, expected 262144",
+    'IO Error: Corrupt database file: computed checksum 123 does not match stored checksum 456 in block at location 8192',
+  ]) {
+    assert.ok(!isDuckDbLockMessage(blocks), blocks);
+    assert.equal(classifyError(new Error(blocks)), 'permanent', blocks);
+  }
 });

@@ -17,6 +17,17 @@ const NODE_TRANSIENT = new Set([
   'ECONNRESET', 'ECONNREFUSED', 'ECONNABORTED', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'ENETDOWN',
   'EAI_AGAIN',
 ]);
+/**
+ * DuckDB's message for a file another process holds ('IO Error: Could not set lock on file "…": Conflicting lock
+ * is held in /usr/bin/python3 (PID 4242)'). "lock" as a word: "block" appears in messages about the file's
+ * blocks (a corrupt block, a block size mismatch), which no wait or retry mends.
+ */
+const DUCKDB_FILE_LOCK = /Could not set lock on file|IO Error:.*\block\b/i;
+
+export function isDuckDbLockMessage(msg: string): boolean {
+  return DUCKDB_FILE_LOCK.test(msg);
+}
+
 const MESSAGE_TRANSIENT: [RegExp, string][] = [
   [/\bconnection (terminated|reset|refused|closed)|terminating connection|Connection terminated unexpectedly/i, 'connection lost'],
   // node-postgres, after its socket died: every later query on that client fails with one of these.
@@ -24,7 +35,7 @@ const MESSAGE_TRANSIENT: [RegExp, string][] = [
   [/\btime(d)? ?out\b|timed out|Query read timeout|timeout exceeded when trying to connect/i, 'timeout'],
   // DuckDB: optimistic-concurrency conflicts and a database file held by another process.
   [/write-write conflict|\bConflict on (tuple|update)|\bTransaction conflict/i, 'DuckDB transaction conflict'],
-  [/Could not set lock on file|IO Error:.*lock/i, 'DuckDB file lock'],
+  [DUCKDB_FILE_LOCK, 'DuckDB file lock'],
 ];
 
 /** The kind of an error, and a few words saying why. */

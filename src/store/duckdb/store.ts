@@ -14,6 +14,7 @@ import { duckdbEngine } from './engine.js';
 import { LocalLocks } from './locks.js';
 import { normRow, type Row, type Store } from '../store.js';
 import { EXIT, UserError } from '../../util/errors.js';
+import { isDuckDbLockMessage } from '../errors.js';
 
 /** Name under which a database file is attached (every session USEs it). */
 const CATALOG = 'talab';
@@ -41,21 +42,14 @@ const STORAGE_VERSION = 'v1.5.0';
  * Block size of the files talab creates (DuckDB's default is 256 KiB). A commit that appends rows to a table
  * first loads the last, partly filled block of each of its columns into a fresh block-sized buffer, so a daily
  * run, which appends a few rows to each of 13 tables of 12–31 columns, touched ~70 MB of new memory in its two
- * commits (17,700 page faults) at 256 KiB blocks. Touching new memory costs a page fault per 4 KiB, which is expensive on virtual machines: a one-asset
- * daily run took 0.96–1.20 s with 256 KiB blocks and 0.76–0.87 s with 64 KiB on the same machine (37,000 →
- * 22,000 page faults), for a file 3 % smaller and a full build within the noise. 16 KiB blocks cut a little more
- * (0.73–0.78 s) but made the file 17 % larger and the build 25 % slower. The block size is fixed when a file is
- * created and DuckDB refuses another one on open, so it is given only to a new file; older files keep theirs.
+ * commits (17,700 page faults) at 256 KiB blocks. Touching new memory costs a page fault per 4 KiB, which is
+ * expensive on virtual machines: a one-asset daily run took 0.96–1.20 s with 256 KiB blocks and 0.76–0.87 s
+ * with 64 KiB on the same machine (37,000 → 22,000 page faults), for a file 3 % smaller and a full build within
+ * the noise. 16 KiB blocks cut a little more (0.73–0.78 s) but made the file 17 % larger and the build 25 %
+ * slower. The block size is fixed when a file is created and DuckDB refuses another one on open, so it is given
+ * only to a new file; older files keep theirs.
  */
 const NEW_FILE_BLOCK_SIZE = 65_536;
-
-/**
- * DuckDB's message for a file another process holds ("Could not set lock on file …: Conflicting lock is held in
- * /usr/bin/python3 (PID 4242)"). The word alone: "block" appears in messages about the file's blocks.
- */
-export function isLockMessage(msg: string): boolean {
-  return /\block\b/i.test(msg);
-}
 
 /** JSON travels as VARCHAR in the staging table and is cast on the way into the target. */
 function fromStaging(t: ColType, col: string): string {
@@ -118,7 +112,7 @@ export class DuckDbStore implements Store {
         const msg = (e as Error).message;
         // Another process holds the file's lock (this is also the refresh lock on DuckDB). DuckDB's message names
         // that process ("Conflicting lock is held in /usr/bin/python3 (PID 4242)"); pass both on with what to do.
-        if (isLockMessage(msg)) throw new UserError(lockMessage(path, msg, readOnly), EXIT.database);
+        if (isDuckDbLockMessage(msg)) throw new UserError(lockMessage(path, msg, readOnly), EXIT.database);
         throw e;
       }
     }
