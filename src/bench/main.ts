@@ -126,11 +126,11 @@ async function benchPostgres(url: string, n: number): Promise<Figure[]> {
     const names = TABLE.columns.map((c) => c.name);
     // Ceiling: COPY of pre-encoded binary data, so only transport + server ingestion are timed.
     const binary = [...copyBinary(TABLE, batch)];
-    await freshTable(store, 'bench_ceiling');
-    const ceiling = await timed(async () => {
-      const s = raw.query(copyStreams.from(`COPY bench_ceiling FROM STDIN (FORMAT binary)`));
-      await pipeline(Readable.from(binary), s);
-    });
+    const binaryCopy = async (name: string, keyed: boolean) => {
+      await freshTable(store, name, keyed);
+      return timed(() => pipeline(Readable.from(binary), raw.query(copyStreams.from(`COPY ${q(name)} FROM STDIN (FORMAT binary)`))));
+    };
+    const ceiling = await binaryCopy('bench_ceiling', false);
     // The same for pre-encoded text: what the text format costs the server alone.
     const lines: string[] = [];
     for (let i = 0; i < n; i++) {
@@ -155,11 +155,7 @@ async function benchPostgres(url: string, n: number): Promise<Figure[]> {
     });
     // The same pre-encoded rows into a table carrying the derived tables' PRIMARY KEY: the server's own
     // rate for a keyed table, the floor under any build that keeps its keys.
-    await freshTable(store, 'bench_keyed_ceiling', true);
-    const keyedCeiling = await timed(async () => {
-      const s = raw.query(copyStreams.from(`COPY bench_keyed_ceiling FROM STDIN (FORMAT binary)`));
-      await pipeline(Readable.from(binary), s);
-    });
+    const keyedCeiling = await binaryCopy('bench_keyed_ceiling', true);
     await freshTable(store, 'bench_project');
     const project = await timed(() => store.append(TABLE, batch, { into: 'bench_project' }));
     await freshTable(store, 'bench_project_text');

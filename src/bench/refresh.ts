@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command } from 'commander';
 import pg from 'pg';
+import { q } from '../schema/ddl.js';
 import { DERIVED_TABLES, priceHistories } from '../schema/tables.js';
 import { runRefresh, type RefreshSummary } from '../refresh/runner.js';
 import { openStore } from '../store/open.js';
@@ -111,7 +112,7 @@ async function dropDerivedKeys(url: string, schema: string): Promise<void> {
       [schema, DERIVED_TABLES.map((t) => t.name)],
     );
     if (rows.length !== DERIVED_TABLES.length) throw new Error(`expected ${DERIVED_TABLES.length} derived primary keys, found ${rows.length}`);
-    for (const r of rows) await c.query(`ALTER TABLE "${schema}"."${r.rel}" DROP CONSTRAINT "${r.con}"`);
+    for (const r of rows) await c.query(`ALTER TABLE ${q(schema)}.${q(r.rel)} DROP CONSTRAINT ${q(r.con)}`);
   } finally {
     await c.end();
   }
@@ -126,7 +127,7 @@ async function addDerivedKeys(url: string, schema: string): Promise<void> {
     try {
       await c.query(`SET maintenance_work_mem = '1GB'`);
       for (let t = queue.shift(); t; t = queue.shift()) {
-        await c.query(`ALTER TABLE "${schema}"."${t.name}" ADD PRIMARY KEY (${t.key.map((k) => `"${k}"`).join(', ')})`);
+        await c.query(`ALTER TABLE ${q(schema)}.${q(t.name)} ADD PRIMARY KEY (${t.key.map(q).join(', ')})`);
       }
     } finally {
       await c.end();
